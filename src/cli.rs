@@ -1,0 +1,108 @@
+//! The command line, declared with clap derive. No I/O and no decisions here: `commands` acts on it.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::report::ColorChoice;
+
+const EXIT_HELP: &str = "\
+Exit status:
+  0  success (lookup: every code is in the table; rules lint: no problems)
+  1  lookup: a code is not in kmsdiag's table (it is still explained from its bits), or a search found nothing
+  2  usage error: an input that is not a code, unreadable or invalid rules, bad arguments";
+
+/// kmsdiag explains Windows volume activation (KMS, MAK, AD-based, retail/OEM): what a result code
+/// means, why activation fails, and what to do next.
+#[derive(Debug, Parser)]
+#[command(name = "kmsdiag", version, about, after_help = EXIT_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// When to colour output: auto colours on a terminal unless `NO_COLOR` is set.
+    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
+    pub color: ColorChoice,
+    /// Extend the built-in rule table with the rule files in DIR (codes.toml, win32.toml,
+    /// licensing.toml); an entry there replaces the built-in entry with the same key.
+    #[arg(long, value_name = "DIR", global = true)]
+    pub rules: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Explain activation error codes: meaning, causes, next steps, related events.
+    ///
+    /// Codes can be pasted in any spelling: 0xC004F038, C004F038, hr=0xC004F038,
+    /// "Error: 0xC004F038", -1073418184, 3221549112, `SL_E_VL_NOT_ENOUGH_COUNT`. A decimal from
+    /// 1 to 65535 is read as a Win32 error number (1722 is 0x800706BA).
+    #[command(after_help = EXIT_HELP)]
+    Lookup(LookupArgs),
+    /// Work with the rule table.
+    #[command(subcommand)]
+    Rules(RulesCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct LookupArgs {
+    /// Codes to explain.
+    #[arg(
+        value_name = "CODE",
+        required_unless_present_any = ["search", "list", "flags"],
+        allow_negative_numbers = true
+    )]
+    pub codes: Vec<String>,
+    /// Find codes whose symbol, message or meaning contain all these words.
+    #[arg(long, value_name = "WORDS", num_args = 1.., conflicts_with_all = ["codes", "list", "flags"])]
+    pub search: Option<Vec<String>>,
+    /// List every code in the table.
+    #[arg(long, conflicts_with_all = ["codes", "flags"])]
+    pub list: bool,
+    /// Only codes of this category (with --list or --search), e.g. kms-count, dns, genuine.
+    #[arg(long, value_name = "CATEGORY")]
+    pub category: Option<String>,
+    /// Decode the status flags of events 12288/12289 (e.g. 0x04000008).
+    #[arg(long, value_name = "VALUE", conflicts_with_all = ["codes"])]
+    pub flags: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RulesCommand {
+    /// Check rule files and report every problem (file, line, entry, field, why).
+    ///
+    /// Without DIR the built-in rules are checked. Exit 0 when there are no problems, 2 otherwise.
+    Lint {
+        /// A directory of rule files to check instead of the built-in ones.
+        dir: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
+}
+
+/// Output formats of the lookup and rules commands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

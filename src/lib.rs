@@ -1,0 +1,92 @@
+//! kmsdiag: explains Windows volume activation (KMS, MAK, AD-based, retail/OEM) from what
+//! helpdesks and KMS administrators have — result codes today; event logs and `slmgr` output as
+//! the pipeline grows (inputs → normalized events → correlation → findings → renderers).
+//!
+//! The binary is a thin wrapper around [`run`].
+
+pub mod cli;
+pub mod commands;
+pub mod hresult;
+pub mod lookup;
+pub mod report;
+pub mod rules;
+
+use std::ffi::OsString;
+use std::io::{self, IsTerminal, Write};
+
+use clap::Parser;
+
+use crate::cli::{Cli, Command};
+use crate::report::Style;
+
+/// What the process exits with (documented in `--help` and README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExitStatus {
+    /// Nothing to report at or above the threshold.
+    Ok,
+    /// Something was found: an unknown code, findings at or above `--fail-on`.
+    Findings,
+    /// Usage error, unreadable rules, no readable input.
+    Error,
+}
+
+impl ExitStatus {
+    pub fn code(self) -> u8 {
+        match self {
+            ExitStatus::Ok => 0,
+            ExitStatus::Findings => 1,
+            ExitStatus::Error => 2,
+        }
+    }
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(s: ExitStatus) -> Self {
+        std::process::ExitCode::from(s.code())
+    }
+}
+
+/// Runs kmsdiag with the given command line and returns the exit status.
+pub fn run<I, T>(args: I) -> ExitStatus
+where
+    I: IntoIterator<Item = T>,
+    T: Into<OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help, version and usage errors itself, to the right stream.
+            let _ = e.print();
+            return if e.use_stderr() {
+                ExitStatus::Error
+            } else {
+                ExitStatus::Ok
+            };
+        }
+    };
+    let stdout = io::stdout();
+    let width = stdout
+        .is_terminal()
+        .then(textwrap::termwidth)
+        .filter(|w| *w > 0);
+    let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
+    let style = Style::decide(cli.global.color, width, no_color);
+    let mut out = io::BufWriter::new(stdout.lock());
+    let result = match &cli.command {
+        Command::Lookup(args) => match commands::load_rules(cli.global.rules.as_deref()) {
+            Ok(rules) => commands::lookup(args, &rules, &style, &mut out),
+            Err(status) => Ok(status),
+        },
+        Command::Rules(cmd) => commands::rules_command(cmd, &style, &mut out),
+    };
+    let flushed = out.flush();
+    match result.and_then(|status| flushed.map(|()| status)) {
+        Ok(status) => status,
+        // A closed pipe (`kmsdiag lookup --list | head`) is not an error.
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitStatus::Ok,
+        Err(e) => {
+            report::diagnostic("error", &format!("cannot write output: {e}"));
+            ExitStatus::Error
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Integration tests: the real `kmsdiag` binary, run as a user would.
+
+// This whole crate is test code: failing loudly on unexpected output is the point.
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::panic,
+    clippy::indexing_slicing
+)]
+
+mod cli;
+mod lookup;
+mod rules;
+mod util;

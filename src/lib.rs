@@ -10,6 +10,9 @@ pub mod hresult;
 pub mod lookup;
 pub mod report;
 pub mod rules;
+pub mod slmgr;
+pub mod snapshot;
+pub mod text;
 
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};

@@ -4,15 +4,16 @@
 //! Each array entry is deserialized on its own, so one bad entry does not hide the problems of
 //! the others.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 use std::path::Path;
 
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
+use super::slmgr::SlmgrLanguage;
 use super::{
-    CodeEntry, FILE_NAMES, FINDING_IDS, FacilityEntry, KmsParams, LicenseStatusEntry, RuleSet,
+    CodeEntry, FILE_NAMES, FacilityEntry, FindingRule, KmsParams, LicenseStatusEntry, RuleSet,
     RulesError, Severity, StatusFlagEntry, Win32Entry,
 };
 use crate::hresult::Hresult;
@@ -125,6 +126,11 @@ pub(crate) fn check_files(
     let mut set = RuleSet::default();
     let mut problems = Vec::new();
     let complete = prefix == "rules/";
+    // Finding ids that codes may name: the built-in ones plus those of the files checked.
+    let mut known_findings = embedded_finding_ids();
+    let mut files = files;
+    // findings.toml first, so codes.toml is checked against the ids it defines.
+    files.sort_by_key(|(name, _)| FILE_NAMES.iter().position(|n| n == name).unwrap_or(usize::MAX));
     for (name, text) in files {
         let path = format!("{prefix}{name}");
         let Some(text) = text else {
@@ -148,7 +154,12 @@ pub(crate) fn check_files(
         }
         let Some(table) = ctx.parse() else { continue };
         match name.as_str() {
-            "codes.toml" => check_codes(&mut ctx, &table, &mut set),
+            "findings.toml" => {
+                check_findings(&mut ctx, &table, &mut set);
+                known_findings.extend(set.findings.iter().map(|f| f.id.clone()));
+            }
+            "slmgr.toml" => check_slmgr(&mut ctx, &table, &mut set),
+            "codes.toml" => check_codes(&mut ctx, &table, &mut set, &known_findings),
             "win32.toml" => check_win32(&mut ctx, &table, &mut set),
             "licensing.toml" => check_licensing(&mut ctx, &table, &mut set, complete),
             _ => {}
@@ -422,7 +433,93 @@ fn canonical_code(s: &str) -> Option<Hresult> {
     .flatten()
 }
 
-fn check_codes(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSet) {
+/// The finding ids of the built-in `findings.toml` (read leniently: its own problems are reported
+/// when it is linted).
+fn embedded_finding_ids() -> BTreeSet<String> {
+    let text = super::EMBEDDED
+        .iter()
+        .find(|(n, _)| *n == "findings.toml")
+        .map_or("", |(_, t)| *t);
+    text.parse::<toml::Table>()
+        .ok()
+        .and_then(|t| t.get("finding").and_then(|v| v.as_array()).cloned())
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|f| f.get("id").and_then(|v| v.as_str()).map(str::to_owned))
+        .collect()
+}
+
+fn is_kebab_id(s: &str) -> bool {
+    !s.is_empty()
+        && !s.starts_with('-')
+        && !s.ends_with('-')
+        && !s.contains("--")
+        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+fn check_findings(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSet) {
+    ctx.unknown_keys(table, &["finding"]);
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, line, entry) in ctx.entries::<FindingRule>(table, "finding") {
+        let label = format!("finding[{i}] {}", entry.id);
+        let before = ctx.problems.len();
+        if !is_kebab_id(&entry.id) {
+            let l = ctx.field_line(line, "id");
+            ctx.error(l, Some(&label), Some("id"), "a finding id is lower-case words joined by `-` (like kms-unreachable)".to_owned());
+        }
+        if let Some(first) = seen.insert(entry.id.clone(), i) {
+            let l = ctx.field_line(line, "id");
+            ctx.error(l, Some(&label), Some("id"), format!("duplicate finding id: finding[{first}] already defines it"));
+        }
+        let steps: Vec<&str> = entry.next_steps.iter().map(String::as_str).collect();
+        check_text_fields(ctx, line, &label, &[("title", &[entry.title.as_str()]), ("explanation", &[entry.explanation.as_str()]), ("next_steps", &steps)]);
+        if entry.next_steps.is_empty() {
+            let l = ctx.field_line(line, "next_steps");
+            ctx.error(l, Some(&label), Some("next_steps"), "a finding needs next steps".to_owned());
+        }
+        if ctx.problems.len() == before {
+            set.findings.push(entry);
+        }
+    }
+}
+
+fn check_slmgr(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSet) {
+    ctx.unknown_keys(table, &["language"]);
+    let mut seen: BTreeMap<String, usize> = BTreeMap::new();
+    for (i, line, lang) in ctx.entries::<SlmgrLanguage>(table, "language") {
+        let label = format!("language[{i}] {}", lang.id);
+        let before = ctx.problems.len();
+        if lang.id.trim().is_empty() {
+            let l = ctx.field_line(line, "id");
+            ctx.error(l, Some(&label), Some("id"), "a language needs an id (like en or zh-CN)".to_owned());
+        }
+        if let Some(first) = seen.insert(lang.id.clone(), i) {
+            let l = ctx.field_line(line, "id");
+            ctx.error(l, Some(&label), Some("id"), format!("duplicate language: language[{first}] already defines it"));
+        }
+        check_sources(ctx, line, &label, &lang.sources);
+        let fields: Vec<&str> = lang.fields.values().flatten().map(String::as_str).collect();
+        let status: Vec<&str> = lang.status.values().flatten().map(String::as_str).collect();
+        let phrases: Vec<&str> = lang.phrases.values().flatten().map(String::as_str).collect();
+        let words: Vec<&str> = lang.words.values().flatten().map(String::as_str).collect();
+        check_text_fields(ctx, line, &label, &[("fields", &fields), ("status", &status), ("phrases", &phrases), ("words", &words)]);
+        for f in &fields {
+            if f.trim_end().ends_with([':', '\u{FF1A}']) {
+                ctx.error(line, Some(&label), Some("fields"), format!("label `{f}` should not include its colon"));
+            }
+        }
+        for p in &phrases {
+            if p.matches('%').count() % 2 != 0 {
+                ctx.error(line, Some(&label), Some("phrases"), format!("phrase `{p}` has an unclosed %PLACEHOLDER%"));
+            }
+        }
+        if ctx.problems.len() == before {
+            set.slmgr.push(lang);
+        }
+    }
+}
+
+fn check_codes(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSet, known_findings: &BTreeSet<String>) {
     ctx.unknown_keys(table, &["code"]);
     if !table.contains_key("code") {
         ctx.error(None, None, Some("code"), "no [[code]] entries".to_owned());
@@ -496,7 +593,7 @@ fn check_codes(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSet) {
             ok = false;
         }
         match (&entry.finding, entry.severity) {
-            (Some(f), _) if !FINDING_IDS.contains(&f.as_str()) => {
+            (Some(f), _) if !known_findings.contains(f) => {
                 let l = ctx.field_line(line, "finding");
                 ctx.error(
                     l,
@@ -504,7 +601,7 @@ fn check_codes(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSet) {
                     Some("finding"),
                     format!(
                         "unknown finding id `{f}` (known: {})",
-                        FINDING_IDS.join(", ")
+                        known_findings.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
                     ),
                 );
                 ok = false;

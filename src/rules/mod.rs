@@ -5,6 +5,7 @@
 //! clean. What the entries mean for a diagnosis is decided elsewhere; this module only holds facts.
 
 mod lint;
+pub mod slmgr;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -15,41 +16,26 @@ use serde::{Deserialize, Serialize};
 use crate::hresult::Hresult;
 
 pub use lint::{Level, Problem, lint_dir, lint_embedded};
+pub use slmgr::SlmgrLanguage;
 
 /// The rule files kmsdiag knows, in the order they are checked.
-pub const FILE_NAMES: &[&str] = &["codes.toml", "win32.toml", "licensing.toml"];
+pub const FILE_NAMES: &[&str] = &[
+    "findings.toml",
+    "codes.toml",
+    "win32.toml",
+    "licensing.toml",
+    "slmgr.toml",
+];
 
 /// The rule files compiled into the binary.
 pub(crate) const EMBEDDED: &[(&str, &str)] = &[
+    ("findings.toml", include_str!("../../rules/findings.toml")),
     ("codes.toml", include_str!("../../rules/codes.toml")),
     ("win32.toml", include_str!("../../rules/win32.toml")),
     ("licensing.toml", include_str!("../../rules/licensing.toml")),
+    ("slmgr.toml", include_str!("../../rules/slmgr.toml")),
 ];
 
-/// Finding ids a code may raise (the contract in DESIGN.md, plus `non-genuine` for a
-/// non-genuine state whose reason is not known).
-pub const FINDING_IDS: &[&str] = &[
-    "kms-count-insufficient",
-    "kms-unreachable",
-    "kms-request-not-received",
-    "kms-response-lost",
-    "kms-dns-srv-missing",
-    "kms-dns-publish-failed",
-    "duplicate-cmid",
-    "clock-skew",
-    "bios-slic-invalid",
-    "non-genuine-tampered",
-    "non-genuine-invalid-key",
-    "non-genuine",
-    "wrong-key-or-channel",
-    "mak-activation-failed",
-    "activation-expiring",
-    "grace-expiring",
-    "unlicensed-rfm",
-    "kms-host-unknown",
-    "input-unreadable",
-    "activation-error",
-];
 
 /// How serious a code is when it shows up as a result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
@@ -195,6 +181,17 @@ pub struct CodeEntry {
     pub notes: Option<String>,
 }
 
+/// One `[[finding]]` entry of `findings.toml`: the contract for a finding id.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingRule {
+    pub id: String,
+    pub severity: Severity,
+    pub title: String,
+    pub explanation: String,
+    pub next_steps: Vec<String>,
+}
+
 /// One `[[error]]` entry of `win32.toml`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
@@ -263,6 +260,8 @@ pub struct Rules {
     status_flags: Vec<(u32, StatusFlagEntry)>,
     kms: KmsParams,
     facilities: BTreeMap<u16, FacilityEntry>,
+    findings: BTreeMap<String, FindingRule>,
+    slmgr: Vec<SlmgrLanguage>,
 }
 
 /// Rules that could not be loaded: every problem found, not only the first.
@@ -281,6 +280,8 @@ pub enum RulesError {
 /// The parsed contents of one set of rule files, before merging.
 #[derive(Debug, Default)]
 pub(crate) struct RuleSet {
+    pub(crate) findings: Vec<FindingRule>,
+    pub(crate) slmgr: Vec<SlmgrLanguage>,
     pub(crate) codes: Vec<(Hresult, CodeEntry)>,
     pub(crate) win32: Vec<Win32Entry>,
     pub(crate) license_statuses: Vec<LicenseStatusEntry>,
@@ -327,6 +328,11 @@ impl Rules {
             set.license_statuses.extend(extra.license_statuses);
             set.status_flags.extend(extra.status_flags);
             set.facilities.extend(extra.facilities);
+            set.findings.extend(extra.findings);
+            for lang in extra.slmgr {
+                set.slmgr.retain(|l| l.id != lang.id);
+                set.slmgr.push(lang);
+            }
             if extra.kms.is_some() {
                 set.kms = extra.kms;
             }
@@ -365,6 +371,8 @@ impl Rules {
             // The embedded licensing.toml always has [kms]; the linter checks it.
             kms: set.kms.unwrap_or_else(lint::fallback_kms),
             facilities: set.facilities.into_iter().map(|e| (e.value, e)).collect(),
+            findings: set.findings.into_iter().map(|f| (f.id.clone(), f)).collect(),
+            slmgr: set.slmgr,
         }
     }
 
@@ -412,6 +420,16 @@ impl Rules {
     /// The known 12288/12289 status flags with their bit values, in bit order.
     pub fn status_flags(&self) -> &[(u32, StatusFlagEntry)] {
         &self.status_flags
+    }
+
+    /// The rule for a finding id.
+    pub fn finding(&self, id: &str) -> Option<&FindingRule> {
+        self.findings.get(id)
+    }
+
+    /// The slmgr label tables, one per UI language.
+    pub fn slmgr_languages(&self) -> &[SlmgrLanguage] {
+        &self.slmgr
     }
 
     /// KMS thresholds and timers.

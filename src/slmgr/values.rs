@@ -1,0 +1,433 @@
+//! The language-neutral shapes of slmgr values: GUIDs, extended PIDs, installation IDs, partial
+//! keys, `server:port`, IP addresses, result codes, "N minute(s) (M day(s))", dates in any order,
+//! and channel tokens. These are what survive translation, so they carry files whose labels
+//! kmsdiag does not know.
+
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime};
+use nom::IResult;
+use nom::Parser;
+use nom::bytes::complete::{tag, take_while_m_n, take_while1};
+use nom::character::complete::{char, digit1, space0, space1};
+use nom::combinator::{all_consuming, opt, recognize};
+use nom::sequence::preceded;
+
+use crate::hresult::{Hresult, read_number};
+use crate::snapshot::{DateValue, HostPort};
+
+fn hex_n(n: usize) -> impl FnMut(&str) -> IResult<&str, &str> {
+    move |i| take_while_m_n(n, n, |c: char| c.is_ascii_hexdigit()).parse(i)
+}
+
+fn guid_body(i: &str) -> IResult<&str, &str> {
+    recognize((
+        hex_n(8),
+        char('-'),
+        hex_n(4),
+        char('-'),
+        hex_n(4),
+        char('-'),
+        hex_n(4),
+        char('-'),
+        hex_n(12),
+    ))
+    .parse(i)
+}
+
+/// A GUID (optionally in braces), lower-cased.
+pub fn guid(s: &str) -> Option<String> {
+    let t = s.trim();
+    let t = t.strip_prefix('{').and_then(|r| r.strip_suffix('}')).unwrap_or(t);
+    all_consuming(guid_body)
+        .parse(t)
+        .ok()
+        .map(|(_, g)| g.to_ascii_lowercase())
+}
+
+fn digits_n(n: usize) -> impl FnMut(&str) -> IResult<&str, &str> {
+    move |i| take_while_m_n(n, n, |c: char| c.is_ascii_digit()).parse(i)
+}
+
+/// An extended PID (`55041-00140-015-871562-03-1033-7078.0000-0992009`).
+pub fn is_extended_pid(s: &str) -> bool {
+    let build = |i| take_while_m_n(4, 5, |c: char| c.is_ascii_digit()).parse(i);
+    all_consuming((
+        digits_n(5),
+        char('-'),
+        digits_n(5),
+        char('-'),
+        digits_n(3),
+        char('-'),
+        digits_n(6),
+        char('-'),
+        digits_n(2),
+        char('-'),
+        digits_n(4),
+        char('-'),
+        build,
+        char('.'),
+        digits_n(4),
+        char('-'),
+        digits_n(7),
+    ))
+    .parse(s.trim())
+    .is_ok()
+}
+
+/// An installation ID: a long run of digits (54 or 63 of them).
+pub fn is_installation_id(s: &str) -> bool {
+    let t = s.trim();
+    t.len() >= 40 && t.chars().all(|c| c.is_ascii_digit())
+}
+
+/// A partial product key: the last five characters of a key.
+pub fn partial_key(s: &str) -> Option<String> {
+    let t = s.trim();
+    (t.len() == 5
+        && t.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && t.chars().any(|c| c.is_ascii_uppercase()))
+    .then(|| t.to_owned())
+}
+
+/// A product key channel (`Volume:GVLK`, `Volume:MAK`, `Volume:CSVLK`, `Retail`, `OEM:DM`,
+/// `Retail:TB:Eval`, …).
+pub fn is_product_key_channel(s: &str) -> bool {
+    let t = s.trim();
+    let mut parts = t.split(':');
+    let first = parts.next().unwrap_or("");
+    matches!(first, "Volume" | "Retail" | "OEM")
+        && parts.all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+}
+
+/// A software licensing service version (`10.0.17763.1039`).
+pub fn is_version(s: &str) -> bool {
+    let t = s.trim();
+    let parts: Vec<&str> = t.split('.').collect();
+    parts.len() == 4 && parts.iter().all(|p| !p.is_empty() && p.len() <= 6 && p.chars().all(|c| c.is_ascii_digit()))
+}
+
+fn host_name(i: &str) -> IResult<&str, &str> {
+    take_while1(|c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_')).parse(i)
+}
+
+fn bracketed_v6(i: &str) -> IResult<&str, &str> {
+    recognize((char('['), take_while1(|c: char| c.is_ascii_hexdigit() || c == ':' || c == '.'), char(']'))).parse(i)
+}
+
+/// `server:port` (`kms01.contoso.com:1688`, `10.0.0.5:1688`, `[fe80::1]:1688`).
+pub fn host_port(s: &str) -> Option<HostPort> {
+    let t = s.trim();
+    let (_, (host, _, port)) = all_consuming((
+        nom::branch::alt((bracketed_v6, host_name)),
+        char(':'),
+        take_while_m_n(1, 5, |c: char| c.is_ascii_digit()),
+    ))
+    .parse(t)
+    .ok()?;
+    let port: u16 = port.parse().ok()?;
+    // A time of day ("17:52") is not a host.
+    if host.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    Some(HostPort {
+        host: host.to_owned(),
+        port: if port == 0 { 1688 } else { port },
+    })
+}
+
+/// An IPv4 or IPv6 address.
+pub fn ip_address(s: &str) -> Option<String> {
+    s.trim().parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
+}
+
+/// A result code at the start of a value (`0xC004F00F.`, `0xC004F009 (grace time expired).`).
+pub fn leading_code(s: &str) -> Option<Hresult> {
+    let t = s.trim_start();
+    let lower = t.get(..2)?.to_ascii_lowercase();
+    if lower != "0x" {
+        return None;
+    }
+    let end = t
+        .char_indices()
+        .skip(2)
+        .find(|(_, c)| !c.is_ascii_hexdigit())
+        .map_or(t.len(), |(i, _)| i);
+    read_number(t.get(..end)?).ok().flatten().map(|r| r.value)
+}
+
+/// Any `0x` code inside a text (`Error: 0xC004F074 The Software …`).
+pub fn code_in(s: &str) -> Option<Hresult> {
+    let pos = s.to_ascii_lowercase().find("0x")?;
+    leading_code(s.get(pos..)?)
+}
+
+fn number(i: &str) -> IResult<&str, u64> {
+    digit1.map_res(str::parse::<u64>).parse(i)
+}
+
+/// "243720 minute(s) (169 day(s))", "43162 minutes (29 days)", "259197 分钟(180天)",
+/// "11820 minute(s)": the minutes and, when printed, the days.
+pub fn minutes(s: &str) -> Option<(u64, Option<u64>)> {
+    let t = s.trim();
+    let (rest, mins) = number(t).ok()?;
+    // "12" alone is a count, not a duration: a unit word must follow the number.
+    let unit = rest.trim_start();
+    if unit.is_empty() || unit.starts_with(|c: char| c.is_ascii_digit()) {
+        return None;
+    }
+    // The day count is the first "(" followed by a number; "minute(s)" has one without.
+    let days = rest.match_indices('(').find_map(|(i, _)| {
+        let after = rest.get(i + 1..)?.trim_start();
+        number(after).ok().map(|(_, n)| n)
+    });
+    Some((mins, days))
+}
+
+/// The first whole number in a value ("120 minutes" → 120).
+pub fn first_number(s: &str) -> Option<u64> {
+    let t = s.trim_start();
+    let start = t.find(|c: char| c.is_ascii_digit())?;
+    number(t.get(start..)?).ok().map(|(_, n)| n)
+}
+
+/// A value that is a whole number and nothing else.
+pub fn whole_number(s: &str) -> Option<i64> {
+    let t = s.trim();
+    let digits = t.strip_prefix('-').unwrap_or(t);
+    if digits.is_empty() || digits.len() > 18 || !digits.chars().all(|c| c.is_ascii_digit()) {
+        return None;
+    }
+    t.parse().ok()
+}
+
+/// A date as printed, before day/month order is decided.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RawDate {
+    pub text: String,
+    a: u32,
+    b: u32,
+    c: u32,
+    sep: char,
+    time: Option<(u32, u32, u32)>,
+    /// Some(true) for PM, Some(false) for AM.
+    pm: Option<bool>,
+}
+
+impl RawDate {
+    /// The order this date's numbers force, if they force one.
+    pub fn forced_order(&self) -> Option<&'static str> {
+        if self.a > 31 {
+            Some("ymd")
+        } else if self.a > 12 {
+            Some("dmy")
+        } else if self.b > 12 {
+            Some("mdy")
+        } else {
+            None
+        }
+    }
+
+    /// The order to guess when nothing forces one: 12-hour clocks are US style, dots are
+    /// European, dashes and slashes with a 24-hour clock are taken as day first.
+    pub fn default_order(&self) -> &'static str {
+        if self.pm.is_some() {
+            "mdy"
+        } else {
+            "dmy"
+        }
+    }
+
+    /// Reads the date in the given order (`forced_order` wins over `order`).
+    pub fn resolve(&self, order: &'static str) -> DateValue {
+        let forced = self.forced_order();
+        let order = forced.unwrap_or(order);
+        let (y, m, d) = match order {
+            "ymd" => (self.a, self.b, self.c),
+            "mdy" => (self.c, self.a, self.b),
+            _ => (self.c, self.b, self.a),
+        };
+        let y = if y < 100 { y + 2000 } else { y };
+        let (mut h, mi, s) = self.time.unwrap_or((0, 0, 0));
+        match self.pm {
+            Some(true) if h < 12 => h += 12,
+            Some(false) if h == 12 => h = 0,
+            _ => {}
+        }
+        let date = i32::try_from(y).ok().and_then(|y| NaiveDate::from_ymd_opt(y, m, d));
+        let time = NaiveTime::from_hms_opt(h, mi, s);
+        DateValue {
+            text: self.text.clone(),
+            parsed: date.zip(time).map(|(d, t)| NaiveDateTime::new(d, t)),
+            order: Some(order),
+            ambiguous: forced.is_none() && self.a != self.b,
+        }
+    }
+}
+
+fn date_sep(i: &str) -> IResult<&str, char> {
+    nom::branch::alt((char('/'), char('.'), char('-'))).parse(i)
+}
+
+fn clock(i: &str) -> IResult<&str, (u32, u32, u32)> {
+    let n2 = |i| digit1.map_res(str::parse::<u32>).parse(i);
+    let (i, (h, _, m, s)) = (n2, char(':'), n2, opt(preceded(char(':'), n2))).parse(i)?;
+    Ok((i, (h, m, s.unwrap_or(0))))
+}
+
+fn meridiem(i: &str) -> IResult<&str, bool> {
+    nom::branch::alt((
+        tag("PM").map(|_| true),
+        tag("pm").map(|_| true),
+        tag("下午").map(|_| true),
+        tag("AM").map(|_| false),
+        tag("am").map(|_| false),
+        tag("上午").map(|_| false),
+    ))
+    .parse(i)
+}
+
+/// A date with an optional time (`7/5/2025 9:13:33 AM`, `05.07.2025 09:13:33`, `2020/2/27 11:48:43`,
+/// `2025-07-05 09:13 UTC`, `2020/2/27 上午 11:48:43`).
+pub fn date(s: &str) -> Option<RawDate> {
+    let t = s.trim();
+    let n = |i| digit1.map_res(str::parse::<u32>).parse(i);
+    let (rest, (a, sep, b, _, c)) = (n, date_sep, n, date_sep, n).parse(t).ok()?;
+    let (rest, pm_before) = opt(preceded(space1, meridiem)).parse(rest).ok()?;
+    let (rest, time) = opt(preceded(space1, clock)).parse(rest).ok()?;
+    let (rest, pm_after) = opt(preceded(space0, meridiem)).parse(rest).ok()?;
+    let rest = rest.trim();
+    if !(rest.is_empty() || rest.eq_ignore_ascii_case("utc") || rest.starts_with('(')) {
+        return None;
+    }
+    Some(RawDate {
+        text: t.to_owned(),
+        a,
+        b,
+        c,
+        sep,
+        time,
+        pm: pm_before.or(pm_after),
+    })
+}
+
+/// The channel token at the end of a description ("…, VOLUME_KMSCLIENT channel"), repaired when
+/// a copy mangled it (`VOLUME\_KMSCLIENT`, `VOLUME-KMSCLIENT`).
+pub fn channel(description: &str) -> Option<String> {
+    let words: Vec<&str> = description.split_whitespace().collect();
+    let idx = words.iter().rposition(|w| w.trim_end_matches(['.', ',']).eq_ignore_ascii_case("channel"));
+    let token = match idx {
+        Some(i) if i > 0 => words.get(i - 1).copied(),
+        _ => words.iter().rev().copied().find(|w| looks_like_channel(w)),
+    }?;
+    let token = token.trim_matches(|c: char| c == ',' || c == '.');
+    let repaired = repair_channel(token);
+    looks_like_channel(&repaired).then_some(repaired)
+}
+
+fn looks_like_channel(token: &str) -> bool {
+    let t = repair_channel(token.trim_matches(|c: char| c == ',' || c == '.'));
+    ["VOLUME_", "RETAIL", "OEM_", "TIMEBASED_", "VIRTUAL_MACHINE_ACTIVATION", "ENVIRONMENT"]
+        .iter()
+        .any(|p| t.starts_with(p))
+}
+
+/// Undoes what Markdown escaping and retyping do to channel names.
+pub fn repair_channel(token: &str) -> String {
+    let mut t = token.replace("\\_", "_").to_ascii_uppercase();
+    for prefix in ["VOLUME", "OEM", "TIMEBASED"] {
+        for bad in ['-', ' '] {
+            let from = format!("{prefix}{bad}");
+            if t.starts_with(&from) {
+                t = format!("{prefix}_{}", t.get(from.len()..).unwrap_or(""));
+            }
+        }
+    }
+    if t.starts_with("VIRTUAL") {
+        t = t.replace('-', "_");
+    }
+    t
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_and_keys() {
+        assert_eq!(guid("{2FFCFC30-6A6A-49EC-92B8-F6150C7DF211}").as_deref(), Some("2ffcfc30-6a6a-49ec-92b8-f6150c7df211"));
+        assert_eq!(guid("2ffcfc30-6a6a-49ec-92b8-f6150c7df21"), None);
+        assert!(is_extended_pid("55041-00140-015-871562-03-1033-7078.0000-0992009"));
+        assert!(is_extended_pid("03612-04297-000-000000-03-1033-17763.0000-1862025"));
+        assert!(!is_extended_pid("03612-04297-000"));
+        assert!(is_installation_id("189844539606059265855451803261440643485915018321605276862695924"));
+        assert_eq!(partial_key("J462D").as_deref(), Some("J462D"));
+        assert_eq!(partial_key("12345"), None);
+        assert!(is_product_key_channel("Volume:GVLK") && is_product_key_channel("Retail:TB:Eval") && is_product_key_channel("Retail"));
+        assert!(!is_product_key_channel("Licensed"));
+        assert!(is_version("10.0.17763.1039") && !is_version("10.0"));
+    }
+
+    #[test]
+    fn hosts_and_codes() {
+        assert_eq!(host_port("kms01.contoso.com:1688"), Some(HostPort { host: "kms01.contoso.com".into(), port: 1688 }));
+        assert_eq!(host_port("172.16.0.2:1688").map(|h| h.host), Some("172.16.0.2".into()));
+        assert_eq!(host_port("[fe80::1]:1688").map(|h| h.port), Some(1688));
+        assert_eq!(host_port("kms:0").map(|h| h.port), Some(1688));
+        assert_eq!(host_port("17:52"), None);
+        assert_eq!(host_port("kms:99999"), None);
+        assert_eq!(ip_address("192.168.100.1").as_deref(), Some("192.168.100.1"));
+        assert_eq!(leading_code("0xC004F00F."), Some(Hresult(0xC004_F00F)));
+        assert_eq!(leading_code("0xC004F009 (grace time expired)."), Some(Hresult(0xC004_F009)));
+        assert_eq!(code_in("Error: 0xC004F074 The Software"), Some(Hresult(0xC004_F074)));
+        assert_eq!(code_in("no code"), None);
+    }
+
+    #[test]
+    fn minutes_in_every_wording() {
+        assert_eq!(minutes("243720 minute(s) (169 day(s))"), Some((243_720, Some(169))));
+        assert_eq!(minutes("43162 minutes (29 days)"), Some((43162, Some(29))));
+        assert_eq!(minutes("259197 分钟(180天)"), Some((259_197, Some(180))));
+        assert_eq!(minutes("11820 minute(s)"), Some((11820, None)));
+        assert_eq!(minutes("120 minutes"), Some((120, None)));
+        assert_eq!(minutes("1001"), None);
+        assert_eq!(minutes("abc"), None);
+        assert_eq!(first_number("120 minute(s)"), Some(120));
+        assert_eq!(whole_number("1001"), Some(1001));
+        assert_eq!(whole_number("-1"), Some(-1));
+        assert_eq!(whole_number("12 x"), None);
+    }
+
+    #[test]
+    fn dates_in_every_order() {
+        let us = date("7/5/2025 9:13:33 AM").unwrap();
+        assert_eq!(us.forced_order(), None);
+        let v = us.resolve(us.default_order());
+        assert_eq!(v.parsed.unwrap().to_string(), "2025-07-05 09:13:33");
+        assert!(v.ambiguous);
+        let pm = date("8/29/2007 4:59:59 PM").unwrap();
+        assert_eq!(pm.resolve("dmy").parsed.unwrap().to_string(), "2007-08-29 16:59:59");
+        let de = date("05.07.2025 09:13:33").unwrap();
+        assert_eq!(de.resolve(de.default_order()).parsed.unwrap().to_string(), "2025-07-05 09:13:33");
+        let zh = date("2020/2/27 11:48:43").unwrap();
+        assert_eq!(zh.forced_order(), Some("ymd"));
+        assert_eq!(zh.resolve("mdy").parsed.unwrap().to_string(), "2020-02-27 11:48:43");
+        let iso = date("2025-07-05 09:13 UTC").unwrap();
+        assert_eq!(iso.resolve("mdy").parsed.unwrap().to_string(), "2025-07-05 09:13:00");
+        let zh_pm = date("2020/2/27 下午 1:48:43").unwrap();
+        assert_eq!(zh_pm.resolve("ymd").parsed.unwrap().to_string(), "2020-02-27 13:48:43");
+        assert!(date("not a date").is_none());
+        assert!(date("1/2/3 junk").is_none());
+        assert_eq!(date("31/31/2025").unwrap().resolve("dmy").parsed, None);
+    }
+
+    #[test]
+    fn channels_are_found_and_repaired() {
+        assert_eq!(channel("Windows(R) Operating System, VOLUME_KMSCLIENT channel").as_deref(), Some("VOLUME_KMSCLIENT"));
+        assert_eq!(channel("Windows(R) Operating System, VOLUME-KMSCLIENT channel ").as_deref(), Some("VOLUME_KMSCLIENT"));
+        assert_eq!(channel("Windows Operating System - Windows(R) 7, VOLUME\\_KMSCLIENT channel").as_deref(), Some("VOLUME_KMSCLIENT"));
+        assert_eq!(channel("Windows Operating System - Windows Server(R), VOLUME_KMS_2012-R2_WIN10 channel").as_deref(), Some("VOLUME_KMS_2012-R2_WIN10"));
+        assert_eq!(channel("Windows(R) Operating System, OEM_DM channel").as_deref(), Some("OEM_DM"));
+        assert_eq!(channel("Office 16, RETAIL(Grace) channel").as_deref(), Some("RETAIL(GRACE)"));
+        assert_eq!(channel("Windows(R) Operating System, TIMEBASED_EVAL canal").as_deref(), Some("TIMEBASED_EVAL"));
+        assert_eq!(channel("just words"), None);
+    }
+}

@@ -1,0 +1,201 @@
+//! Bytes to text for text inputs: byte-order marks, UTF-16 without a BOM, and the legacy code
+//! pages Windows consoles write (Windows-1252, OEM 850/437, GBK, Shift_JIS, Windows-1251, OEM 866).
+//!
+//! Without a BOM and when the bytes are not UTF-8, every candidate code page is tried and the
+//! caller's scoring function (how many known labels the text contains) picks the one that reads
+//! best; this module knows encodings, not formats.
+
+use encoding_rs::{Encoding, GBK, IBM866, SHIFT_JIS, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1251, WINDOWS_1252};
+
+/// Text decoded from an input, with the encoding that was used.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Decoded {
+    pub text: String,
+    /// `UTF-8`, `UTF-8 (BOM)`, `UTF-16LE`, `windows-1252`, `IBM850`, `GBK`, …
+    pub encoding: &'static str,
+    /// Whether some bytes could not be decoded and were replaced by U+FFFD.
+    pub lossy: bool,
+}
+
+/// A single-byte OEM code page that `encoding_rs` does not carry.
+enum Oem {
+    Cp850,
+    Cp437,
+}
+
+enum Candidate {
+    Whatwg(&'static Encoding),
+    Oem(Oem),
+}
+
+const CANDIDATES: &[(&str, Candidate)] = &[
+    ("windows-1252", Candidate::Whatwg(WINDOWS_1252)),
+    ("IBM850", Candidate::Oem(Oem::Cp850)),
+    ("IBM437", Candidate::Oem(Oem::Cp437)),
+    ("GBK", Candidate::Whatwg(GBK)),
+    ("Shift_JIS", Candidate::Whatwg(SHIFT_JIS)),
+    ("windows-1251", Candidate::Whatwg(WINDOWS_1251)),
+    ("IBM866", Candidate::Whatwg(IBM866)),
+];
+
+/// Decodes `bytes`. `score` rates a candidate text (higher reads better); it is only consulted
+/// when the encoding cannot be told from a BOM or from valid UTF-8 / UTF-16.
+pub fn decode(bytes: &[u8], score: &dyn Fn(&str) -> usize) -> Decoded {
+    if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
+        return whatwg(UTF_8, rest, "UTF-8 (BOM)");
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xFF, 0xFE]) {
+        return whatwg(UTF_16LE, rest, "UTF-16LE (BOM)");
+    }
+    if let Some(rest) = bytes.strip_prefix(&[0xFE, 0xFF]) {
+        return whatwg(UTF_16BE, rest, "UTF-16BE (BOM)");
+    }
+    if let Some(le) = utf16_without_bom(bytes) {
+        return if le {
+            whatwg(UTF_16LE, bytes, "UTF-16LE")
+        } else {
+            whatwg(UTF_16BE, bytes, "UTF-16BE")
+        };
+    }
+    if let Ok(s) = std::str::from_utf8(bytes) {
+        return Decoded {
+            text: clean(s.to_owned()),
+            encoding: "UTF-8",
+            lossy: false,
+        };
+    }
+    let mut best: Option<(usize, usize, Decoded)> = None;
+    for (name, cand) in CANDIDATES {
+        let d = match cand {
+            Candidate::Whatwg(enc) => whatwg(enc, bytes, name),
+            Candidate::Oem(oem) => Decoded {
+                text: clean(decode_oem(oem, bytes)),
+                encoding: name,
+                lossy: false,
+            },
+        };
+        let s = score(&d.text);
+        let errors = d.text.chars().filter(|c| *c == '\u{FFFD}').count();
+        let better = match &best {
+            None => true,
+            Some((bs, be, _)) => s > *bs || (s == *bs && errors < *be),
+        };
+        if better {
+            best = Some((s, errors, d));
+        }
+    }
+    best.map_or_else(
+        || whatwg(WINDOWS_1252, bytes, "windows-1252"),
+        |(_, _, d)| d,
+    )
+}
+
+fn whatwg(enc: &'static Encoding, bytes: &[u8], name: &'static str) -> Decoded {
+    let (text, had_errors) = enc.decode_without_bom_handling(bytes);
+    Decoded {
+        text: clean(text.into_owned()),
+        encoding: name,
+        lossy: had_errors,
+    }
+}
+
+fn decode_oem(oem: &Oem, bytes: &[u8]) -> String {
+    let table = match oem {
+        Oem::Cp850 => &oem_cp::code_table::DECODING_TABLE_CP850,
+        Oem::Cp437 => &oem_cp::code_table::DECODING_TABLE_CP437,
+    };
+    oem_cp::decode_string_complete_table(bytes, table)
+}
+
+/// NUL characters never belong in text output; dropping them also repairs UTF-16 text that was
+/// pasted through a tool that kept the zero bytes.
+fn clean(mut s: String) -> String {
+    if s.contains('\0') {
+        s.retain(|c| c != '\0');
+    }
+    s
+}
+
+/// UTF-16 without a BOM: many zero bytes at one parity of position and few at the other.
+/// Returns `Some(true)` for little-endian.
+fn utf16_without_bom(bytes: &[u8]) -> Option<bool> {
+    let sample = bytes.get(..bytes.len().min(4096))?;
+    if sample.len() < 8 {
+        return None;
+    }
+    let pairs = sample.len() / 2;
+    let (mut even, mut odd) = (0usize, 0usize);
+    for chunk in sample.chunks_exact(2) {
+        if let [a, b] = chunk {
+            even += usize::from(*a == 0);
+            odd += usize::from(*b == 0);
+        }
+    }
+    if odd * 10 >= pairs * 3 && even * 20 < pairs {
+        Some(true)
+    } else if even * 10 >= pairs * 3 && odd * 20 < pairs {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn no_score(_: &str) -> usize {
+        0
+    }
+
+    fn utf16le(s: &str, bom: bool) -> Vec<u8> {
+        let mut v = if bom { vec![0xFF, 0xFE] } else { Vec::new() };
+        for u in s.encode_utf16() {
+            v.extend_from_slice(&u.to_le_bytes());
+        }
+        v
+    }
+
+    #[test]
+    fn boms_and_utf16() {
+        let d = decode(b"\xEF\xBB\xBFName: x", &no_score);
+        assert_eq!((d.text.as_str(), d.encoding), ("Name: x", "UTF-8 (BOM)"));
+        let d = decode(&utf16le("License Status: Licensed\r\n", true), &no_score);
+        assert_eq!((d.text.as_str(), d.encoding), ("License Status: Licensed\r\n", "UTF-16LE (BOM)"));
+        let d = decode(&utf16le("License Status: Licensed\r\n", false), &no_score);
+        assert_eq!((d.text.as_str(), d.encoding), ("License Status: Licensed\r\n", "UTF-16LE"));
+        let mut be = vec![0xFE, 0xFF];
+        for u in "Name: y".encode_utf16() {
+            be.extend_from_slice(&u.to_be_bytes());
+        }
+        assert_eq!(decode(&be, &no_score).text, "Name: y");
+    }
+
+    #[test]
+    fn legacy_code_pages_are_chosen_by_score() {
+        // "Lizenzstatus: Benachrichtigung für" with ü as CP850 (0x81) and as Windows-1252 (0xFC).
+        let cp850 = b"Verbleibende Zeit f\x81r Windows";
+        let score = |t: &str| usize::from(t.contains("für"));
+        let d = decode(cp850, &score);
+        assert_eq!(d.encoding, "IBM850");
+        assert!(d.text.contains("für"));
+        let w1252 = b"Verbleibende Zeit f\xFCr Windows";
+        let d = decode(w1252, &score);
+        assert_eq!(d.encoding, "windows-1252");
+        assert!(d.text.contains("für"));
+        // GBK: 许可证状态 ("license status")
+        let (gbk, _, _) = GBK.encode("许可证状态: 已授权");
+        let score = |t: &str| usize::from(t.contains("许可证状态"));
+        let d = decode(&gbk, &score);
+        assert_eq!((d.encoding, d.text.as_str()), ("GBK", "许可证状态: 已授权"));
+    }
+
+    #[test]
+    fn nul_bytes_are_dropped_and_garbage_never_panics() {
+        assert_eq!(decode(b"a\0b", &no_score).text, "ab");
+        for len in 0..64u8 {
+            let bytes: Vec<u8> = (0..len).map(|i| i.wrapping_mul(37).wrapping_add(200)).collect();
+            let _ = decode(&bytes, &no_score);
+        }
+    }
+}

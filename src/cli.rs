@@ -8,9 +8,10 @@ use crate::report::ColorChoice;
 
 const EXIT_HELP: &str = "\
 Exit status:
-  0  success (lookup: every code is in the table; rules lint: no problems)
-  1  lookup: a code is not in kmsdiag's table (it is still explained from its bits), or a search found nothing
-  2  usage error: an input that is not a code, unreadable or invalid rules, bad arguments";
+  0  success: analyze found nothing at or above --fail-on; lookup found every code; rules lint found no problem
+  1  analyze: a finding at or above --fail-on; lookup: a code is not in kmsdiag's table (it is still
+     explained from its bits) or a search found nothing
+  2  usage error, unreadable or invalid rules, no readable input, an input that is not a code";
 
 /// kmsdiag explains Windows volume activation (KMS, MAK, AD-based, retail/OEM): what a result code
 /// means, why activation fails, and what to do next.
@@ -44,9 +45,59 @@ pub enum Command {
     /// 1 to 65535 is read as a Win32 error number (1722 is 0x800706BA).
     #[command(after_help = EXIT_HELP)]
     Lookup(LookupArgs),
+    /// Diagnose machines from slmgr output (/dli, /dlv, /dlv all, /xpr, /ato…): verdict per
+    /// machine, findings with evidence and next steps.
+    ///
+    /// Inputs are files, directories (read recursively) or - for standard input; the format is
+    /// recognised by content. A named file that cannot be read is reported as an input-unreadable
+    /// finding and the rest is still analyzed.
+    #[command(after_help = EXIT_HELP)]
+    Analyze(AnalyzeArgs),
+    /// Show what kmsdiag reads from slmgr output: every value, and every line it did not understand.
+    #[command(after_help = EXIT_HELP)]
+    Slmgr(SlmgrArgs),
     /// Work with the rule table.
     #[command(subcommand)]
     Rules(RulesCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct AnalyzeArgs {
+    /// Files, directories or - (standard input).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// The time to judge by (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]); default: the newest trusted
+    /// time in the input, else now.
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+    /// Exit with status 1 when a finding has at least this severity.
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    /// Warn when an activation or grace period ends within this many days.
+    #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u16).range(0..=3650))]
+    pub expiry_window: u16,
+}
+
+#[derive(Debug, Args)]
+pub struct SlmgrArgs {
+    /// Files or - (standard input).
+    #[arg(value_name = "FILE", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+/// The least severe finding that makes `analyze` exit with status 1.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum FailOn {
+    Error,
+    Warning,
+    Info,
+    Never,
 }
 
 #[derive(Debug, Args)]

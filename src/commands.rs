@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use crate::ExitStatus;
-use crate::cli::{Format, LookupArgs, RulesCommand};
+use crate::cli::{AnalyzeArgs, FailOn, Format, LookupArgs, RulesCommand, SlmgrArgs};
 use crate::hresult;
 use crate::lookup::{self, Answer, LookupError};
 use crate::report::{self, Style};
@@ -155,4 +155,115 @@ pub fn rules_command(
             })
         }
     }
+}
+
+/// Reads `--now`: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS]` or `YYYY-MM-DD HH:MM[:SS]`.
+pub fn parse_now(s: &str) -> Option<chrono::NaiveDateTime> {
+    let t = s.trim();
+    for f in [
+        "%Y-%m-%dT%H:%M:%S",
+        "%Y-%m-%d %H:%M:%S",
+        "%Y-%m-%dT%H:%M",
+        "%Y-%m-%d %H:%M",
+    ] {
+        if let Ok(d) = chrono::NaiveDateTime::parse_from_str(t, f) {
+            return Some(d);
+        }
+    }
+    chrono::NaiveDate::parse_from_str(t, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+}
+
+/// `kmsdiag analyze`.
+pub fn analyze(
+    args: &AnalyzeArgs,
+    rules: &Rules,
+    style: &Style,
+    out: &mut dyn Write,
+) -> io::Result<ExitStatus> {
+    let now = match args.now.as_deref().map(|s| (s, parse_now(s))) {
+        Some((s, None)) => {
+            report::diagnostic(
+                "error",
+                &format!("--now `{s}` is not a time: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"),
+            );
+            return Ok(ExitStatus::Error);
+        }
+        Some((_, t)) => t,
+        None => None,
+    };
+    let opts = crate::analyze::Options {
+        now,
+        window_days: i64::from(args.expiry_window),
+    };
+    let report = crate::analyze::analyze(rules, &args.paths, &opts);
+    for i in report.inputs.iter().filter(|i| i.status == "unreadable") {
+        report::diagnostic(
+            "warning",
+            &format!(
+                "{}: {}",
+                i.path,
+                i.error.as_deref().unwrap_or("could not be read")
+            ),
+        );
+    }
+    match args.format {
+        Format::Text => report::analyze::write_text(out, style, &report)?,
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &report)?;
+            writeln!(out)?;
+        }
+    }
+    if !crate::analyze::has_readable_input(&report) {
+        report::diagnostic(
+            "error",
+            "no readable input: none of the given paths holds output kmsdiag can read (slmgr /dli, /dlv, /xpr, /ato)",
+        );
+        return Ok(ExitStatus::Error);
+    }
+    let threshold = match args.fail_on {
+        FailOn::Error => Some(crate::rules::Severity::Error),
+        FailOn::Warning => Some(crate::rules::Severity::Warning),
+        FailOn::Info => Some(crate::rules::Severity::Informational),
+        FailOn::Never => None,
+    };
+    let fails = threshold.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t));
+    Ok(if fails {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Ok
+    })
+}
+
+/// `kmsdiag slmgr`.
+pub fn slmgr(
+    args: &SlmgrArgs,
+    rules: &Rules,
+    style: &Style,
+    out: &mut dyn Write,
+) -> io::Result<ExitStatus> {
+    let mut snapshots = Vec::new();
+    let mut status = ExitStatus::Ok;
+    for f in crate::input::collect(&args.paths) {
+        let parsed = f
+            .bytes
+            .map_err(|e| format!("{}: {e}", f.path))
+            .and_then(|b| crate::slmgr::parse_bytes(rules, &f.path, &b).map_err(|e| e.to_string()));
+        match parsed {
+            Ok(s) => snapshots.extend(s),
+            Err(e) => {
+                report::diagnostic("error", &e);
+                status = ExitStatus::Error;
+            }
+        }
+    }
+    match args.format {
+        Format::Text => report::snapshot::write_text(out, style, &snapshots)?,
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &snapshots)?;
+            writeln!(out)?;
+        }
+    }
+    Ok(status)
 }

@@ -4,10 +4,14 @@
 //!
 //! The binary is a thin wrapper around [`run`].
 
+pub mod analyze;
 pub mod cli;
 pub mod commands;
+pub mod diagnose;
 pub mod hresult;
+pub mod input;
 pub mod lookup;
+pub mod model;
 pub mod report;
 pub mod rules;
 pub mod slmgr;
@@ -78,6 +82,14 @@ where
     let result = match &cli.command {
         Command::Lookup(args) => match commands::load_rules(cli.global.rules.as_deref()) {
             Ok(rules) => commands::lookup(args, &rules, &style, &mut out),
+            Err(status) => Ok(status),
+        },
+        Command::Analyze(args) => match commands::load_rules(cli.global.rules.as_deref()) {
+            Ok(rules) => commands::analyze(args, &rules, &style, &mut out),
+            Err(status) => Ok(status),
+        },
+        Command::Slmgr(args) => match commands::load_rules(cli.global.rules.as_deref()) {
+            Ok(rules) => commands::slmgr(args, &rules, &style, &mut out),
             Err(status) => Ok(status),
         },
         Command::Rules(cmd) => commands::rules_command(cmd, &style, &mut out),

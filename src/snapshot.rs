@@ -241,6 +241,10 @@ pub struct LicenseSnapshot {
     pub not_understood: Vec<NotUnderstood>,
     pub warnings: Vec<String>,
     pub lines_read: u32,
+    /// Lines understood by a known label or phrase.
+    pub lines_understood: u32,
+    /// Lines whose label was unknown but whose value was recognised.
+    pub lines_recovered: u32,
 }
 
 impl LicenseSnapshot {
@@ -250,7 +254,11 @@ impl LicenseSnapshot {
         windows()
             .find(|p| p.in_use && p.partial_product_key.is_some())
             .or_else(|| windows().find(|p| p.in_use))
-            .or_else(|| self.products.iter().find(|p| p.in_use && p.partial_product_key.is_some()))
+            .or_else(|| {
+                self.products
+                    .iter()
+                    .find(|p| p.in_use && p.partial_product_key.is_some())
+            })
             .or_else(|| self.products.first())
     }
 

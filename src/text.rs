@@ -1,11 +1,13 @@
 //! Bytes to text for text inputs: byte-order marks, UTF-16 without a BOM, and the legacy code
-//! pages Windows consoles write (Windows-1252, OEM 850/437, GBK, Shift_JIS, Windows-1251, OEM 866).
+//! pages Windows consoles write (Windows-1252, OEM 850/437, GBK, `Shift_JIS`, Windows-1251, OEM 866).
 //!
 //! Without a BOM and when the bytes are not UTF-8, every candidate code page is tried and the
 //! caller's scoring function (how many known labels the text contains) picks the one that reads
 //! best; this module knows encodings, not formats.
 
-use encoding_rs::{Encoding, GBK, IBM866, SHIFT_JIS, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1251, WINDOWS_1252};
+use encoding_rs::{
+    Encoding, GBK, IBM866, SHIFT_JIS, UTF_8, UTF_16BE, UTF_16LE, WINDOWS_1251, WINDOWS_1252,
+};
 
 /// Text decoded from an input, with the encoding that was used.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -64,7 +66,7 @@ pub fn decode(bytes: &[u8], score: &dyn Fn(&str) -> usize) -> Decoded {
             lossy: false,
         };
     }
-    let mut best: Option<(usize, usize, Decoded)> = None;
+    let mut best: Option<(usize, i64, Decoded)> = None;
     for (name, cand) in CANDIDATES {
         let d = match cand {
             Candidate::Whatwg(enc) => whatwg(enc, bytes, name),
@@ -75,19 +77,55 @@ pub fn decode(bytes: &[u8], score: &dyn Fn(&str) -> usize) -> Decoded {
             },
         };
         let s = score(&d.text);
-        let errors = d.text.chars().filter(|c| *c == '\u{FFFD}').count();
+        let q = plausibility(&d.text);
         let better = match &best {
             None => true,
-            Some((bs, be, _)) => s > *bs || (s == *bs && errors < *be),
+            Some((bs, bq, _)) => s > *bs || (s == *bs && q > *bq),
         };
         if better {
-            best = Some((s, errors, d));
+            best = Some((s, q, d));
         }
     }
     best.map_or_else(
         || whatwg(WINDOWS_1252, bytes, "windows-1252"),
         |(_, _, d)| d,
     )
+}
+
+/// How much a decoding looks like real text: letters of any script count for it; stray symbols,
+/// C1 control characters and replacement characters (the marks of a wrong code page) against it.
+fn plausibility(text: &str) -> i64 {
+    let mut q: i64 = 0;
+    for c in text.chars().filter(|c| !c.is_ascii()) {
+        q += if c == '\u{FFFD}' || ('\u{80}'..='\u{9F}').contains(&c) {
+            -10
+        } else if ('\u{FF61}'..='\u{FF9F}').contains(&c) {
+            // Half-width katakana: rare in real text, common when GBK is read as Shift_JIS.
+            -2
+        } else if ('\u{3040}'..='\u{30FF}').contains(&c) {
+            // Kana: Japanese text has them, Shift_JIS read as GBK never does.
+            3
+        } else if c.is_alphabetic()
+            || matches!(c, '\u{3000}'..='\u{303F}' | '\u{FF01}'..='\u{FF5E}')
+        {
+            1
+        } else {
+            -2
+        };
+    }
+    // Words made mostly of accented Latin letters are Cyrillic or Greek read in a Western code
+    // page ("Ñîñòîÿíèå"); real Western words carry an accent or two among plain letters.
+    for word in text.split(|c: char| !c.is_alphabetic()) {
+        let accented = word
+            .chars()
+            .filter(|c| ('\u{C0}'..='\u{FF}').contains(c))
+            .count();
+        let plain = word.chars().filter(char::is_ascii_alphabetic).count();
+        if accented >= 3 && accented > plain {
+            q -= i64::try_from(accented).unwrap_or(0) * 3;
+        }
+    }
+    q
 }
 
 fn whatwg(enc: &'static Encoding, bytes: &[u8], name: &'static str) -> Decoded {
@@ -161,9 +199,15 @@ mod tests {
         let d = decode(b"\xEF\xBB\xBFName: x", &no_score);
         assert_eq!((d.text.as_str(), d.encoding), ("Name: x", "UTF-8 (BOM)"));
         let d = decode(&utf16le("License Status: Licensed\r\n", true), &no_score);
-        assert_eq!((d.text.as_str(), d.encoding), ("License Status: Licensed\r\n", "UTF-16LE (BOM)"));
+        assert_eq!(
+            (d.text.as_str(), d.encoding),
+            ("License Status: Licensed\r\n", "UTF-16LE (BOM)")
+        );
         let d = decode(&utf16le("License Status: Licensed\r\n", false), &no_score);
-        assert_eq!((d.text.as_str(), d.encoding), ("License Status: Licensed\r\n", "UTF-16LE"));
+        assert_eq!(
+            (d.text.as_str(), d.encoding),
+            ("License Status: Licensed\r\n", "UTF-16LE")
+        );
         let mut be = vec![0xFE, 0xFF];
         for u in "Name: y".encode_utf16() {
             be.extend_from_slice(&u.to_be_bytes());
@@ -191,10 +235,22 @@ mod tests {
     }
 
     #[test]
+    fn without_known_labels_the_most_plausible_reading_wins() {
+        let (sjis, _, _) = SHIFT_JIS.encode("ライセンスの状態: 通知");
+        assert_eq!(decode(&sjis, &no_score).encoding, "Shift_JIS");
+        let cp850 = b"Vertrauensw\x81rdige Zeit: 05.07.2025";
+        assert_eq!(decode(cp850, &no_score).encoding, "IBM850");
+        let (cp1251, _, _) = WINDOWS_1251.encode("Состояние лицензии: имеет лицензию");
+        assert_eq!(decode(&cp1251, &no_score).encoding, "windows-1251");
+    }
+
+    #[test]
     fn nul_bytes_are_dropped_and_garbage_never_panics() {
         assert_eq!(decode(b"a\0b", &no_score).text, "ab");
         for len in 0..64u8 {
-            let bytes: Vec<u8> = (0..len).map(|i| i.wrapping_mul(37).wrapping_add(200)).collect();
+            let bytes: Vec<u8> = (0..len)
+                .map(|i| i.wrapping_mul(37).wrapping_add(200))
+                .collect();
             let _ = decode(&bytes, &no_score);
         }
     }

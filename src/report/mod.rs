@@ -1,8 +1,10 @@
 //! Rendering for people and machines: terminal style (colour, width), making hostile strings
 //! harmless, and one renderer module per kind of answer.
 
+pub mod analyze;
 pub mod lookup;
 pub mod problems;
+pub mod snapshot;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -67,6 +69,14 @@ impl Style {
     pub fn dim(&self, s: &str) -> String {
         if self.color {
             s.dimmed().to_string()
+        } else {
+            s.to_owned()
+        }
+    }
+
+    pub fn ok(&self, s: &str) -> String {
+        if self.color {
+            s.bold().green().to_string()
         } else {
             s.to_owned()
         }

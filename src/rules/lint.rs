@@ -130,7 +130,12 @@ pub(crate) fn check_files(
     let mut known_findings = embedded_finding_ids();
     let mut files = files;
     // findings.toml first, so codes.toml is checked against the ids it defines.
-    files.sort_by_key(|(name, _)| FILE_NAMES.iter().position(|n| n == name).unwrap_or(usize::MAX));
+    files.sort_by_key(|(name, _)| {
+        FILE_NAMES
+            .iter()
+            .position(|n| n == name)
+            .unwrap_or(usize::MAX)
+    });
     for (name, text) in files {
         let path = format!("{prefix}{name}");
         let Some(text) = text else {
@@ -454,7 +459,8 @@ fn is_kebab_id(s: &str) -> bool {
         && !s.starts_with('-')
         && !s.ends_with('-')
         && !s.contains("--")
-        && s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && s.chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
 }
 
 fn check_findings(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSet) {
@@ -465,17 +471,41 @@ fn check_findings(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSet)
         let before = ctx.problems.len();
         if !is_kebab_id(&entry.id) {
             let l = ctx.field_line(line, "id");
-            ctx.error(l, Some(&label), Some("id"), "a finding id is lower-case words joined by `-` (like kms-unreachable)".to_owned());
+            ctx.error(
+                l,
+                Some(&label),
+                Some("id"),
+                "a finding id is lower-case words joined by `-` (like kms-unreachable)".to_owned(),
+            );
         }
         if let Some(first) = seen.insert(entry.id.clone(), i) {
             let l = ctx.field_line(line, "id");
-            ctx.error(l, Some(&label), Some("id"), format!("duplicate finding id: finding[{first}] already defines it"));
+            ctx.error(
+                l,
+                Some(&label),
+                Some("id"),
+                format!("duplicate finding id: finding[{first}] already defines it"),
+            );
         }
         let steps: Vec<&str> = entry.next_steps.iter().map(String::as_str).collect();
-        check_text_fields(ctx, line, &label, &[("title", &[entry.title.as_str()]), ("explanation", &[entry.explanation.as_str()]), ("next_steps", &steps)]);
+        check_text_fields(
+            ctx,
+            line,
+            &label,
+            &[
+                ("title", &[entry.title.as_str()]),
+                ("explanation", &[entry.explanation.as_str()]),
+                ("next_steps", &steps),
+            ],
+        );
         if entry.next_steps.is_empty() {
             let l = ctx.field_line(line, "next_steps");
-            ctx.error(l, Some(&label), Some("next_steps"), "a finding needs next steps".to_owned());
+            ctx.error(
+                l,
+                Some(&label),
+                Some("next_steps"),
+                "a finding needs next steps".to_owned(),
+            );
         }
         if ctx.problems.len() == before {
             set.findings.push(entry);
@@ -491,26 +521,61 @@ fn check_slmgr(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSet) {
         let before = ctx.problems.len();
         if lang.id.trim().is_empty() {
             let l = ctx.field_line(line, "id");
-            ctx.error(l, Some(&label), Some("id"), "a language needs an id (like en or zh-CN)".to_owned());
+            ctx.error(
+                l,
+                Some(&label),
+                Some("id"),
+                "a language needs an id (like en or zh-CN)".to_owned(),
+            );
         }
         if let Some(first) = seen.insert(lang.id.clone(), i) {
             let l = ctx.field_line(line, "id");
-            ctx.error(l, Some(&label), Some("id"), format!("duplicate language: language[{first}] already defines it"));
+            ctx.error(
+                l,
+                Some(&label),
+                Some("id"),
+                format!("duplicate language: language[{first}] already defines it"),
+            );
         }
         check_sources(ctx, line, &label, &lang.sources);
         let fields: Vec<&str> = lang.fields.values().flatten().map(String::as_str).collect();
         let status: Vec<&str> = lang.status.values().flatten().map(String::as_str).collect();
-        let phrases: Vec<&str> = lang.phrases.values().flatten().map(String::as_str).collect();
+        let phrases: Vec<&str> = lang
+            .phrases
+            .values()
+            .flatten()
+            .map(String::as_str)
+            .collect();
         let words: Vec<&str> = lang.words.values().flatten().map(String::as_str).collect();
-        check_text_fields(ctx, line, &label, &[("fields", &fields), ("status", &status), ("phrases", &phrases), ("words", &words)]);
+        check_text_fields(
+            ctx,
+            line,
+            &label,
+            &[
+                ("fields", &fields),
+                ("status", &status),
+                ("phrases", &phrases),
+                ("words", &words),
+            ],
+        );
         for f in &fields {
             if f.trim_end().ends_with([':', '\u{FF1A}']) {
-                ctx.error(line, Some(&label), Some("fields"), format!("label `{f}` should not include its colon"));
+                ctx.error(
+                    line,
+                    Some(&label),
+                    Some("fields"),
+                    format!("label `{f}` should not include its colon"),
+                );
             }
         }
         for p in &phrases {
             if p.matches('%').count() % 2 != 0 {
-                ctx.error(line, Some(&label), Some("phrases"), format!("phrase `{p}` has an unclosed %PLACEHOLDER%"));
+                ctx.error(
+                    line,
+                    Some(&label),
+                    Some("phrases"),
+                    format!("phrase `{p}` has an unclosed %PLACEHOLDER%"),
+                );
             }
         }
         if ctx.problems.len() == before {
@@ -519,7 +584,12 @@ fn check_slmgr(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSet) {
     }
 }
 
-fn check_codes(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSet, known_findings: &BTreeSet<String>) {
+fn check_codes(
+    ctx: &mut FileCtx<'_>,
+    table: &toml::Table,
+    set: &mut RuleSet,
+    known_findings: &BTreeSet<String>,
+) {
     ctx.unknown_keys(table, &["code"]);
     if !table.contains_key("code") {
         ctx.error(None, None, Some("code"), "no [[code]] entries".to_owned());
@@ -601,7 +671,11 @@ fn check_codes(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSet, kn
                     Some("finding"),
                     format!(
                         "unknown finding id `{f}` (known: {})",
-                        known_findings.iter().map(String::as_str).collect::<Vec<_>>().join(", ")
+                        known_findings
+                            .iter()
+                            .map(String::as_str)
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 );
                 ok = false;

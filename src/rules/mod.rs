@@ -36,7 +36,6 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
     ("slmgr.toml", include_str!("../../rules/slmgr.toml")),
 ];
 
-
 /// How serious a code is when it shows up as a result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -371,7 +370,11 @@ impl Rules {
             // The embedded licensing.toml always has [kms]; the linter checks it.
             kms: set.kms.unwrap_or_else(lint::fallback_kms),
             facilities: set.facilities.into_iter().map(|e| (e.value, e)).collect(),
-            findings: set.findings.into_iter().map(|f| (f.id.clone(), f)).collect(),
+            findings: set
+                .findings
+                .into_iter()
+                .map(|f| (f.id.clone(), f))
+                .collect(),
             slmgr: set.slmgr,
         }
     }

@@ -163,7 +163,10 @@ impl StatusId {
     pub fn is_grace(self) -> bool {
         matches!(
             self,
-            StatusId::InitialGrace | StatusId::AdditionalGrace | StatusId::NonGenuineGrace | StatusId::ExtendedGrace
+            StatusId::InitialGrace
+                | StatusId::AdditionalGrace
+                | StatusId::NonGenuineGrace
+                | StatusId::ExtendedGrace
         )
     }
 }

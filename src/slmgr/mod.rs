@@ -16,8 +16,8 @@ use crate::hresult::Hresult;
 use crate::rules::Rules;
 use crate::rules::slmgr::{FieldId, PhraseId, StatusId, WordId};
 use crate::snapshot::{
-    AdActivationInfo, AvmaInfo, CommandResult, DateValue, ExpiryLine, KmsClientInfo, KmsHostInfo, LicenseSnapshot,
-    NotUnderstood, ProductLicense, Remaining, RemainingKind, TextLine,
+    AdActivationInfo, AvmaInfo, CommandResult, DateValue, ExpiryLine, KmsClientInfo, KmsHostInfo,
+    LicenseSnapshot, NotUnderstood, ProductLicense, Remaining, RemainingKind, TextLine,
 };
 use vocab::{Match, Prepared, Vocabulary, prepare};
 
@@ -33,7 +33,9 @@ const MAX_NOT_UNDERSTOOD: usize = 500;
 /// Why a text input is not slmgr output.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum SlmgrError {
-    #[error("{path}: not slmgr output (no license block, /xpr line or command result found in {lines} line(s))")]
+    #[error(
+        "{path}: not slmgr output (no license block, /xpr line or command result found in {lines} line(s))"
+    )]
     NotSlmgr { path: String, lines: u32 },
     #[error("{path}: {size} bytes is too large for slmgr output (limit {MAX_INPUT_BYTES} bytes)")]
     TooLarge { path: String, size: usize },
@@ -41,7 +43,11 @@ pub enum SlmgrError {
 
 /// Decodes and parses one input. A file may hold several machines' output (each after its own
 /// machine header); each becomes one snapshot.
-pub fn parse_bytes(rules: &Rules, path: &str, bytes: &[u8]) -> Result<Vec<LicenseSnapshot>, SlmgrError> {
+pub fn parse_bytes(
+    rules: &Rules,
+    path: &str,
+    bytes: &[u8],
+) -> Result<Vec<LicenseSnapshot>, SlmgrError> {
     if bytes.len() > MAX_INPUT_BYTES {
         return Err(SlmgrError::TooLarge {
             path: path.to_owned(),
@@ -52,9 +58,12 @@ pub fn parse_bytes(rules: &Rules, path: &str, bytes: &[u8]) -> Result<Vec<Licens
     let decoded = crate::text::decode(bytes, &|t| score(&vocab, t));
     let mut snaps = parse_text(&vocab, path, &decoded.text);
     for s in &mut snaps {
-        s.encoding = decoded.encoding.to_owned();
+        decoded.encoding.clone_into(&mut s.encoding);
         if decoded.lossy {
-            s.warnings.push(format!("some bytes are not valid {} and were replaced", decoded.encoding));
+            s.warnings.push(format!(
+                "some bytes are not valid {} and were replaced",
+                decoded.encoding
+            ));
         }
     }
     let lines = u32::try_from(decoded.text.lines().count()).unwrap_or(u32::MAX);
@@ -76,8 +85,12 @@ fn score(vocab: &Vocabulary, text: &str) -> usize {
         .count()
 }
 
-/// Whether a snapshot says anything about licensing at all.
+/// Whether a snapshot says anything about licensing at all. Text in which no label or phrase is
+/// known must show at least three recognisable values before it is taken for slmgr output.
 fn has_content(s: &LicenseSnapshot) -> bool {
+    if s.lines_understood == 0 && s.lines_recovered < 3 {
+        return false;
+    }
     !s.commands.is_empty() || !s.expiry.is_empty() || s.products.iter().any(product_has_content)
 }
 
@@ -168,6 +181,8 @@ fn empty_snapshot(path: &str) -> LicenseSnapshot {
         not_understood: Vec::new(),
         warnings: Vec::new(),
         lines_read: 0,
+        lines_understood: 0,
+        lines_recovered: 0,
     }
 }
 
@@ -203,8 +218,14 @@ impl<'v> Parser<'v> {
         }
         let adjacent = self.prev_line + 1 == no;
         self.prev_line = no;
-        let text = TextLine { line: no, text: raw.trim().to_owned() };
-        if self.machine_header(&prepared, &text) || self.command_line(&prepared) {
+        let text = TextLine {
+            line: no,
+            text: raw.trim().to_owned(),
+        };
+        if self.machine_header(&prepared, &text)
+            || self.command_line(&prepared)
+            || is_context(&prepared)
+        {
             self.last_field = None;
             return;
         }
@@ -213,7 +234,11 @@ impl<'v> Parser<'v> {
                 self.hit(lang);
                 self.last_error = None;
                 self.apply(id, &value, &text);
-                self.last_field = Some(LastField { id, value, line: no });
+                self.last_field = Some(LastField {
+                    id,
+                    value,
+                    line: no,
+                });
             }
             Some(Match::Phrase { id, captures, lang }) => {
                 self.hit(lang);
@@ -225,6 +250,7 @@ impl<'v> Parser<'v> {
     }
 
     fn hit(&mut self, lang: usize) {
+        self.snap.lines_understood = self.snap.lines_understood.saturating_add(1);
         *self.lang_hits.entry(lang).or_default() += 1;
     }
 
@@ -234,7 +260,9 @@ impl<'v> Parser<'v> {
     fn machine_header(&mut self, p: &Prepared, text: &TextLine) -> bool {
         let name = machine_name(p);
         let Some(name) = name else { return false };
-        let has_output = self.product.is_some() || !self.snap.products.is_empty() || !self.snap.commands.is_empty();
+        let has_output = self.product.is_some()
+            || !self.snap.products.is_empty()
+            || !self.snap.commands.is_empty();
         if has_output || self.snap.machine.is_some() {
             self.finish_snapshot();
         }
@@ -245,7 +273,9 @@ impl<'v> Parser<'v> {
 
     /// A command line that runs slmgr (`C:\> cscript slmgr.vbs /ato`): remembers the option.
     fn command_line(&mut self, p: &Prepared) -> bool {
-        let Some(pos) = p.lower.find("slmgr") else { return false };
+        let Some(pos) = p.lower.find("slmgr") else {
+            return false;
+        };
         let after = p.lower.get(pos..).unwrap_or("");
         let option = after
             .split_whitespace()
@@ -284,11 +314,15 @@ impl<'v> Parser<'v> {
     }
 
     fn kms_client(&mut self, line: u32) -> &mut KmsClientInfo {
-        self.product_mut(line).kms_client.get_or_insert_with(KmsClientInfo::default)
+        self.product_mut(line)
+            .kms_client
+            .get_or_insert_with(KmsClientInfo::default)
     }
 
     fn kms_host(&mut self, line: u32) -> &mut KmsHostInfo {
-        self.product_mut(line).kms_host.get_or_insert_with(KmsHostInfo::default)
+        self.product_mut(line)
+            .kms_host
+            .get_or_insert_with(KmsHostInfo::default)
     }
 
     /// Stores a field's value.
@@ -301,7 +335,10 @@ impl<'v> Parser<'v> {
                 return;
             }
             FieldId::Name => {
-                let starts_new = self.product.as_ref().is_some_and(|p| p.name.is_some() || product_has_content(p));
+                let starts_new = self
+                    .product
+                    .as_ref()
+                    .is_some_and(|p| p.name.is_some() || product_has_content(p));
                 if starts_new || self.product.is_none() {
                     self.start_product(line);
                 }
@@ -313,10 +350,18 @@ impl<'v> Parser<'v> {
                 p.channel = values::channel(v);
             }
             FieldId::AdditionalInfo | FieldId::Url => {}
-            FieldId::ActivationId => self.product_mut(line).activation_id = Some(values::guid(v).unwrap_or_else(|| v.to_owned())),
-            FieldId::ApplicationId => self.product_mut(line).application_id = Some(values::guid(v).unwrap_or_else(|| v.to_owned())),
+            FieldId::ActivationId => {
+                self.product_mut(line).activation_id =
+                    Some(values::guid(v).unwrap_or_else(|| v.to_owned()));
+            }
+            FieldId::ApplicationId => {
+                self.product_mut(line).application_id =
+                    Some(values::guid(v).unwrap_or_else(|| v.to_owned()));
+            }
             FieldId::ExtendedPid => self.product_mut(line).extended_pid = Some(v.to_owned()),
-            FieldId::ProductKeyChannel => self.product_mut(line).product_key_channel = Some(v.to_owned()),
+            FieldId::ProductKeyChannel => {
+                self.product_mut(line).product_key_channel = Some(v.to_owned());
+            }
             FieldId::InstallationId => self.product_mut(line).installation_id = Some(v.to_owned()),
             FieldId::PartialProductKey => {
                 let p = self.product_mut(line);
@@ -330,10 +375,16 @@ impl<'v> Parser<'v> {
                 p.license_status_text = Some(v.to_owned());
             }
             FieldId::VolumeExpiration => self.remaining(RemainingKind::VolumeActivation, v, line),
-            FieldId::TimebasedExpiration => self.remaining(RemainingKind::TimebasedActivation, v, line),
-            FieldId::AvmaExpiration => self.remaining(RemainingKind::AutomaticVmActivation, v, line),
+            FieldId::TimebasedExpiration => {
+                self.remaining(RemainingKind::TimebasedActivation, v, line);
+            }
+            FieldId::AvmaExpiration => {
+                self.remaining(RemainingKind::AutomaticVmActivation, v, line);
+            }
             FieldId::TimeRemaining => self.remaining(RemainingKind::Grace, v, line),
-            FieldId::NotificationReason => self.product_mut(line).notification_reason = values::leading_code(v),
+            FieldId::NotificationReason => {
+                self.product_mut(line).notification_reason = values::leading_code(v);
+            }
             FieldId::EvaluationEndDate => self.date(Target::EvaluationEnd, v, line),
             FieldId::TrustedTime => self.date(Target::TrustedTime, v, line),
             FieldId::RearmWindows => {
@@ -355,7 +406,9 @@ impl<'v> Parser<'v> {
                 self.kms_client(line).cmid = Some(values::guid(v).unwrap_or_else(|| v.to_owned()));
             }
             FieldId::KmsLookupDomain => self.kms_client(line).lookup_domain = Some(v.to_owned()),
-            FieldId::KmsRegisteredName => self.kms_client(line).registered_host = values::host_port(v),
+            FieldId::KmsRegisteredName => {
+                self.kms_client(line).registered_host = values::host_port(v);
+            }
             FieldId::KmsDnsName => {
                 let hp = values::host_port(v);
                 let failed = hp.is_none() && self.vocab.is_word(v, WordId::NotAvailable);
@@ -364,7 +417,8 @@ impl<'v> Parser<'v> {
                 c.dns_discovery_failed |= failed;
             }
             FieldId::KmsDnsDiscovery => {
-                let failed = self.vocab.is_word(v, WordId::NotAvailable) || v.to_ascii_lowercase().contains("not available");
+                let failed = self.vocab.is_word(v, WordId::NotAvailable)
+                    || v.to_ascii_lowercase().contains("not available");
                 self.kms_client(line).dns_discovery_failed |= failed;
             }
             FieldId::KmsIp => {
@@ -372,8 +426,12 @@ impl<'v> Parser<'v> {
                 self.kms_client(line).host_ip = ip;
             }
             FieldId::KmsEpid => self.kms_client(line).host_extended_pid = Some(v.to_owned()),
-            FieldId::ActivationInterval => self.kms_client(line).activation_interval_minutes = values::first_number(v),
-            FieldId::RenewalInterval => self.kms_client(line).renewal_interval_minutes = values::first_number(v),
+            FieldId::ActivationInterval => {
+                self.kms_client(line).activation_interval_minutes = values::first_number(v);
+            }
+            FieldId::RenewalInterval => {
+                self.kms_client(line).renewal_interval_minutes = values::first_number(v);
+            }
             FieldId::CurrentCount => {
                 self.section = Section::KmsHost;
                 let h = self.kms_host(line);
@@ -381,7 +439,9 @@ impl<'v> Parser<'v> {
                 h.current_count = values::first_number(v);
             }
             FieldId::ListeningPort => {
-                let port = values::first_number(v).and_then(|n| u16::try_from(n).ok()).map(|p| if p == 0 { 1688 } else { p });
+                let port = values::first_number(v)
+                    .and_then(|n| u16::try_from(n).ok())
+                    .map(|p| if p == 0 { 1688 } else { p });
                 self.kms_host(line).listening_port = port;
             }
             FieldId::DnsPublishing => {
@@ -420,7 +480,10 @@ impl<'v> Parser<'v> {
             }
             FieldId::AoName | FieldId::AoDn | FieldId::AoEpid | FieldId::AoActivationId => {
                 self.section = Section::Ad;
-                let ad = self.product_mut(line).ad_activation.get_or_insert_with(AdActivationInfo::default);
+                let ad = self
+                    .product_mut(line)
+                    .ad_activation
+                    .get_or_insert_with(AdActivationInfo::default);
                 let slot = match id {
                     FieldId::AoName => &mut ad.object_name,
                     FieldId::AoDn => &mut ad.object_dn,
@@ -429,9 +492,15 @@ impl<'v> Parser<'v> {
                 };
                 *slot = Some(v.to_owned());
             }
-            FieldId::AvmaGuestIaid | FieldId::AvmaHostName | FieldId::AvmaActivationTime | FieldId::AvmaHostPid2 => {
+            FieldId::AvmaGuestIaid
+            | FieldId::AvmaHostName
+            | FieldId::AvmaActivationTime
+            | FieldId::AvmaHostPid2 => {
                 self.section = Section::Avma;
-                let avma = self.product_mut(line).avma.get_or_insert_with(AvmaInfo::default);
+                let avma = self
+                    .product_mut(line)
+                    .avma
+                    .get_or_insert_with(AvmaInfo::default);
                 let slot = match id {
                     FieldId::AvmaGuestIaid => &mut avma.guest_iaid,
                     FieldId::AvmaHostName => &mut avma.host_name,
@@ -445,25 +514,31 @@ impl<'v> Parser<'v> {
     }
 
     fn remaining(&mut self, kind: RemainingKind, v: &str, line: u32) {
-        let r = values::minutes(v).map(|(minutes, days_printed)| Remaining { kind, minutes, days_printed });
+        let r = values::minutes(v).map(|(minutes, days_printed)| Remaining {
+            kind,
+            minutes,
+            days_printed,
+        });
         self.product_mut(line).remaining = r;
     }
 
     fn date(&mut self, target: Target, v: &str, line: u32) {
-        match values::date(v) {
-            Some(raw) => {
-                let product = self.snap.products.len();
-                self.product_mut(line);
-                self.raw_dates.push((product, 0, target, raw));
-            }
-            None => {
-                let text = DateValue { text: v.to_owned(), parsed: None, order: None, ambiguous: false };
-                let p = self.product_mut(line);
-                match target {
-                    Target::TrustedTime => p.trusted_time = Some(text),
-                    Target::EvaluationEnd => p.evaluation_end = Some(text),
-                    Target::Expiry => {}
-                }
+        if let Some(raw) = values::date(v) {
+            let product = self.snap.products.len();
+            self.product_mut(line);
+            self.raw_dates.push((product, 0, target, raw));
+        } else {
+            let text = DateValue {
+                text: v.to_owned(),
+                parsed: None,
+                order: None,
+                ambiguous: false,
+            };
+            let p = self.product_mut(line);
+            match target {
+                Target::TrustedTime => p.trusted_time = Some(text),
+                Target::EvaluationEnd => p.evaluation_end = Some(text),
+                Target::Expiry => {}
             }
         }
     }
@@ -472,7 +547,11 @@ impl<'v> Parser<'v> {
         let line = text.line;
         let cap = caps.first().map_or("", String::as_str);
         match id {
-            PhraseId::Banner | PhraseId::MostRecentActivation | PhraseId::PleaseActivate | PhraseId::RestartNeeded | PhraseId::SkmsWarning => {}
+            PhraseId::Banner
+            | PhraseId::MostRecentActivation
+            | PhraseId::PleaseActivate
+            | PhraseId::RestartNeeded
+            | PhraseId::SkmsWarning => {}
             PhraseId::KmsClientInfo => {
                 self.section = Section::KmsClient;
                 self.kms_client(line);
@@ -496,11 +575,15 @@ impl<'v> Parser<'v> {
             }
             PhraseId::AdClientInfo => {
                 self.section = Section::Ad;
-                self.product_mut(line).ad_activation.get_or_insert_with(AdActivationInfo::default);
+                self.product_mut(line)
+                    .ad_activation
+                    .get_or_insert_with(AdActivationInfo::default);
             }
             PhraseId::AvmaClientInfo => {
                 self.section = Section::Avma;
-                self.product_mut(line).avma.get_or_insert_with(AvmaInfo::default);
+                self.product_mut(line)
+                    .avma
+                    .get_or_insert_with(AvmaInfo::default);
             }
             PhraseId::Activating => {
                 self.flush_pending();
@@ -539,7 +622,11 @@ impl<'v> Parser<'v> {
             }
             PhraseId::NongenuineGraceError | PhraseId::NongenuineNotificationError => {
                 let cmd = self.command.clone().unwrap_or_else(|| "ato".to_owned());
-                let code = if id == PhraseId::NongenuineGraceError { Hresult(0xC004_F065) } else { Hresult(0xC004_F200) };
+                let code = if id == PhraseId::NongenuineGraceError {
+                    Hresult(0xC004_F065)
+                } else {
+                    Hresult(0xC004_F200)
+                };
                 self.outcome(&cmd, false, Some(code), text);
             }
             PhraseId::PermanentlyActivated => self.expiry("permanent", None, text),
@@ -566,7 +653,10 @@ impl<'v> Parser<'v> {
                 p
             }
             None => CommandResult {
-                command: self.command.clone().unwrap_or_else(|| default_cmd.to_owned()),
+                command: self
+                    .command
+                    .clone()
+                    .unwrap_or_else(|| default_cmd.to_owned()),
                 product: None,
                 succeeded: ok,
                 code,
@@ -585,7 +675,11 @@ impl<'v> Parser<'v> {
 
     fn expiry(&mut self, kind: &'static str, date: Option<&str>, text: &TextLine) {
         let idx = self.snap.expiry.len();
-        self.snap.expiry.push(ExpiryLine { kind, date: None, line: text.clone() });
+        self.snap.expiry.push(ExpiryLine {
+            kind,
+            date: None,
+            line: text.clone(),
+        });
         if let Some(raw) = date.and_then(values::date) {
             self.raw_dates.push((usize::MAX, idx, Target::Expiry, raw));
         }
@@ -597,13 +691,29 @@ impl<'v> Parser<'v> {
         if adjacent && self.continue_wrapped(p, text) {
             return;
         }
+        // `/xpr` names the product on its own line: "Windows(R), Enterprise edition:".
+        if let Some(name) = p.work.strip_suffix(':')
+            && looks_like_product_name(name)
+        {
+            self.last_field = None;
+            return;
+        }
         let value = match p.work.split_once(':') {
-            Some((label, value)) if !label.trim().is_empty() && label.chars().count() <= 80 => value.trim(),
+            Some((label, value)) if !label.trim().is_empty() && label.chars().count() <= 80 => {
+                value.trim()
+            }
             _ => p.work.as_str(),
         };
         let taken_as = self.recover(value, text);
+        if taken_as.is_some() {
+            self.snap.lines_recovered = self.snap.lines_recovered.saturating_add(1);
+        }
         if let Some(id) = taken_as {
-            self.last_field = Some(LastField { id, value: value.to_owned(), line: text.line });
+            self.last_field = Some(LastField {
+                id,
+                value: value.to_owned(),
+                line: text.line,
+            });
         } else {
             self.last_field = None;
         }
@@ -613,19 +723,32 @@ impl<'v> Parser<'v> {
     fn not_understood(&mut self, text: &TextLine, taken_as: Option<FieldId>) {
         self.not_understood_total += 1;
         if self.snap.not_understood.len() < MAX_NOT_UNDERSTOOD {
-            self.snap.not_understood.push(NotUnderstood { line: text.clone(), taken_as });
+            self.snap.not_understood.push(NotUnderstood {
+                line: text.clone(),
+                taken_as,
+            });
         }
     }
 
     /// Appends a line to the field (or error text) above it when a console or forum wrapped it.
     fn continue_wrapped(&mut self, p: &Prepared, text: &TextLine) -> bool {
+        if let Some(pending) = self.pending.as_mut() {
+            pending.text = format!("{} {}", pending.text, p.work);
+            if let Some(product) = pending.product.as_mut() {
+                product.push(' ');
+                product.push_str(p.work.trim_end_matches(['.', ' ']));
+            }
+            return true;
+        }
         if let Some(idx) = self.last_error
             && let Some(cmd) = self.snap.commands.get_mut(idx)
         {
             cmd.text = format!("{} {}", cmd.text, p.work);
             return true;
         }
-        let Some(last) = self.last_field.take() else { return false };
+        let Some(last) = self.last_field.take() else {
+            return false;
+        };
         let wrappable = matches!(
             last.id,
             FieldId::Name
@@ -643,6 +766,11 @@ impl<'v> Parser<'v> {
                 | FieldId::KmsDnsName
                 | FieldId::ProductKeyChannel
                 | FieldId::LicenseStatus
+                | FieldId::VolumeExpiration
+                | FieldId::TimebasedExpiration
+                | FieldId::AvmaExpiration
+                | FieldId::TimeRemaining
+                | FieldId::KmsDnsDiscovery
         );
         let piece = p.work.as_str();
         // A continuation is a fragment, not a new "label: value" line.
@@ -650,15 +778,25 @@ impl<'v> Parser<'v> {
             self.last_field = Some(last);
             return false;
         }
-        let glue = if last.value.ends_with(['-', '_', '\\', '/', '.']) || piece.starts_with('-') || both_ids(&last.value, piece) {
+        let glue = if last.value.ends_with(['-', '_', '\\', '/', '.'])
+            || piece.starts_with('-')
+            || both_ids(&last.value, piece)
+        {
             ""
         } else {
             " "
         };
         let joined = format!("{}{glue}{piece}", last.value);
-        let line = TextLine { line: last.line, text: format!("{} / {}", last.value, text.text) };
+        let line = TextLine {
+            line: last.line,
+            text: format!("{} / {}", last.value, text.text),
+        };
         self.apply(last.id, &joined, &line);
-        self.last_field = Some(LastField { id: last.id, value: joined, line: last.line });
+        self.last_field = Some(LastField {
+            id: last.id,
+            value: joined,
+            line: last.line,
+        });
         true
     }
 
@@ -673,12 +811,18 @@ impl<'v> Parser<'v> {
             Recovered::KmsHost(hp) => {
                 self.section = Section::KmsClient;
                 self.kms_client(line).host = Some(hp);
-                self.product_mut(line).lines.insert(FieldId::KmsRegisteredName, text.clone());
+                self.product_mut(line)
+                    .lines
+                    .insert(FieldId::KmsRegisteredName, text.clone());
                 Some(FieldId::KmsRegisteredName)
             }
             Recovered::Remaining(minutes, days_printed) => {
                 let p = self.product_mut(line);
-                p.remaining = Some(Remaining { kind: RemainingKind::Unlabelled, minutes, days_printed });
+                p.remaining = Some(Remaining {
+                    kind: RemainingKind::Unlabelled,
+                    minutes,
+                    days_printed,
+                });
                 p.lines.insert(FieldId::VolumeExpiration, text.clone());
                 Some(FieldId::VolumeExpiration)
             }
@@ -727,10 +871,10 @@ impl<'v> Parser<'v> {
         if values::ip_address(v).is_some() {
             return field(FieldId::KmsIp);
         }
-        if let Some((minutes, Some(days))) = values::minutes(v) {
-            if !has(&|p| p.remaining.is_some()) {
-                return Some(Recovered::Remaining(minutes, Some(days)));
-            }
+        if let Some((minutes, Some(days))) = values::minutes(v)
+            && !has(&|p| p.remaining.is_some())
+        {
+            return Some(Recovered::Remaining(minutes, Some(days)));
         }
         if values::date(v).is_some() {
             return if has(&|p| p.rearm_windows.is_some()) {
@@ -742,7 +886,10 @@ impl<'v> Parser<'v> {
         if values::whole_number(v).is_some() {
             return match self.section {
                 Section::KmsHostRequests => {
-                    let r = product.and_then(|p| p.kms_host.as_ref()).map(|h| h.requests.clone()).unwrap_or_default();
+                    let r = product
+                        .and_then(|p| p.kms_host.as_ref())
+                        .map(|h| h.requests.clone())
+                        .unwrap_or_default();
                     [
                         (r.total, FieldId::RequestsTotal),
                         (r.failed, FieldId::RequestsFailed),
@@ -758,19 +905,31 @@ impl<'v> Parser<'v> {
                     .and_then(|(_, id)| field(id))
                 }
                 Section::KmsHost => {
-                    let counted = product.and_then(|p| p.kms_host.as_ref()).is_some_and(|h| h.current_count.is_some());
-                    field(if counted { FieldId::ListeningPort } else { FieldId::CurrentCount })
+                    let counted = product
+                        .and_then(|p| p.kms_host.as_ref())
+                        .is_some_and(|h| h.current_count.is_some());
+                    field(if counted {
+                        FieldId::ListeningPort
+                    } else {
+                        FieldId::CurrentCount
+                    })
                 }
-                _ if product.is_some() => {
-                    field(if has(&|p| p.rearm_windows.is_some()) { FieldId::RearmSku } else { FieldId::RearmWindows })
-                }
+                _ if product.is_some() => field(if has(&|p| p.rearm_windows.is_some()) {
+                    FieldId::RearmSku
+                } else {
+                    FieldId::RearmWindows
+                }),
                 _ => None,
             };
         }
         if self.section == Section::KmsClient && values::minutes(v).is_some() {
             let c = product.and_then(|p| p.kms_client.as_ref());
             let first_seen = c.is_some_and(|c| c.activation_interval_minutes.is_some());
-            return field(if first_seen { FieldId::RenewalInterval } else { FieldId::ActivationInterval });
+            return field(if first_seen {
+                FieldId::RenewalInterval
+            } else {
+                FieldId::ActivationInterval
+            });
         }
         if values::partial_key(v).is_some() && !has(&|p| p.partial_product_key.is_some()) {
             return field(FieldId::PartialProductKey);
@@ -782,7 +941,8 @@ impl<'v> Parser<'v> {
             return field(FieldId::Name);
         }
         // Right after the partial key comes the license status: a short text without digits.
-        let status_due = has(&|p| p.partial_product_key.is_some() && p.license_status_text.is_none());
+        let status_due =
+            has(&|p| p.partial_product_key.is_some() && p.license_status_text.is_none());
         if status_due && !v.chars().any(|c| c.is_ascii_digit()) && v.chars().count() <= 120 {
             return field(FieldId::LicenseStatus);
         }
@@ -822,7 +982,9 @@ impl<'v> Parser<'v> {
     /// decides it for the ambiguous ones; otherwise each date's own clues do.
     fn resolve_dates(&mut self) {
         let dates = std::mem::take(&mut self.raw_dates);
-        let forced = dates.iter().find_map(|(_, _, _, d)| d.forced_order().filter(|o| *o != "ymd"));
+        let forced = dates
+            .iter()
+            .find_map(|(_, _, _, d)| d.forced_order().filter(|o| *o != "ymd"));
         for (product, expiry, target, raw) in dates {
             let order = forced.unwrap_or_else(|| raw.default_order());
             let mut value = raw.resolve(order);
@@ -868,10 +1030,60 @@ fn looks_like_product_name(v: &str) -> bool {
         && values::channel(v).is_none()
 }
 
+/// Lines of a PowerShell transcript header.
+const TRANSCRIPT: &[&str] = &[
+    "windows powershell transcript",
+    "start time:",
+    "end time:",
+    "username:",
+    "runas user:",
+    "configuration name:",
+    "host application:",
+    "process id:",
+    "psversion:",
+    "psedition:",
+    "pscompatibleversions:",
+    "buildversion:",
+    "clrversion:",
+    "wsmanstackversion:",
+    "psremotingprotocolversion:",
+    "serializationversion:",
+    "transcript started, output file is",
+];
+
+/// Lines of the terminal session around slmgr's output: prompts running other commands,
+/// PowerShell transcript headers and rulers. Understood, and of no interest.
+fn is_context(p: &Prepared) -> bool {
+    let l = p.lower.as_str();
+    if l.len() >= 3 && l.chars().all(|c| matches!(c, '*' | '=' | '-' | '_' | '#')) {
+        return true;
+    }
+    if TRANSCRIPT.iter().any(|t| l.starts_with(t)) {
+        return true;
+    }
+    // The Windows Script Host banner, in any language (its product name is not translated).
+    if l.contains("windows script host") || l.starts_with("copyright (c) microsoft") {
+        return true;
+    }
+    // A prompt: "PS C:\Users\me> …" or "C:\Windows\system32>…".
+    let prompt_end = l.find('>');
+
+    prompt_end.is_some_and(|end| {
+        let head = l.get(..end).unwrap_or("");
+        let head = head.strip_prefix("ps ").unwrap_or(head);
+        let b = head.as_bytes();
+        b.len() >= 2 && b.first().is_some_and(u8::is_ascii_alphabetic) && b.get(1) == Some(&b':')
+    })
+}
+
 /// Removes the decoration pastes add: list bullets, quote marks, and leading spaces.
 fn strip_decoration(line: &str) -> &str {
     let mut t = line.trim_start();
-    for prefix in ["> ", "- ", "* ", "\u{2022} "] {
+    // Quote marks may nest ("> > "), and a quoted blank line is just ">".
+    while let Some(rest) = t.strip_prefix('>') {
+        t = rest.trim_start();
+    }
+    for prefix in ["- ", "* ", "\u{2022} "] {
         if let Some(rest) = t.strip_prefix(prefix) {
             t = rest.trim_start();
         }
@@ -895,7 +1107,13 @@ fn machine_name(p: &Prepared) -> Option<String> {
         let name = rest.split_whitespace().next()?;
         return rest.contains('(').then(|| clean_name(name)).flatten();
     }
-    if let Some(rest) = value_after(&["computer name:", "computername:", "computername=", "host name:", "hostname:"]) {
+    if let Some(rest) = value_after(&[
+        "computer name:",
+        "computername:",
+        "computername=",
+        "host name:",
+        "hostname:",
+    ]) {
         let mut words = rest.split_whitespace();
         let name = words.next()?;
         return words.next().is_none().then(|| clean_name(name)).flatten();
@@ -910,7 +1128,8 @@ fn machine_name(p: &Prepared) -> Option<String> {
 fn clean_name(s: &str) -> Option<String> {
     let ok = !s.is_empty()
         && s.len() <= 255
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
+        && s.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'));
     ok.then(|| s.to_owned())
 }
 
@@ -970,12 +1189,37 @@ Key Management Service client information
         let p = &s.products[0];
         assert_eq!(p.channel.as_deref(), Some("VOLUME_KMSCLIENT"));
         assert_eq!(p.license_status, Some(StatusId::Licensed));
-        assert_eq!(p.remaining.as_ref().map(|r| (r.kind, r.minutes, r.days_printed)), Some((RemainingKind::VolumeActivation, 254_581, Some(177))));
-        assert_eq!(p.trusted_time.as_ref().and_then(|d| d.parsed).map(|d| d.to_string()).as_deref(), Some("2025-03-14 10:20:31"));
+        assert_eq!(
+            p.remaining
+                .as_ref()
+                .map(|r| (r.kind, r.minutes, r.days_printed)),
+            Some((RemainingKind::VolumeActivation, 254_581, Some(177)))
+        );
+        assert_eq!(
+            p.trusted_time
+                .as_ref()
+                .and_then(|d| d.parsed)
+                .map(|d| d.to_string())
+                .as_deref(),
+            Some("2025-03-14 10:20:31")
+        );
         let c = p.kms_client.as_ref().unwrap();
-        assert_eq!(c.cmid.as_deref(), Some("268127a6-eeb4-4e42-9124-418a49c3aa2b"));
-        assert_eq!(c.dns_host.as_ref().map(ToString::to_string).as_deref(), Some("kms01.contoso.com:1688"));
-        assert_eq!((c.activation_interval_minutes, c.renewal_interval_minutes, c.host_caching), (Some(120), Some(10080), Some(true)));
+        assert_eq!(
+            c.cmid.as_deref(),
+            Some("268127a6-eeb4-4e42-9124-418a49c3aa2b")
+        );
+        assert_eq!(
+            c.dns_host.as_ref().map(ToString::to_string).as_deref(),
+            Some("kms01.contoso.com:1688")
+        );
+        assert_eq!(
+            (
+                c.activation_interval_minutes,
+                c.renewal_interval_minutes,
+                c.host_caching
+            ),
+            (Some(120), Some(10080), Some(true))
+        );
         assert!(s.not_understood.is_empty(), "{:?}", s.not_understood);
         assert_eq!(s.languages.first().map(String::as_str), Some("en"));
     }
@@ -985,14 +1229,25 @@ Key Management Service client information
         let text = "Name: Windows(R), Enterprise edition\nDescription: Windows(R) Operating System,\nVOLUME_KMSCLIENT channel\nActivation ID: 73111121-5638-40f6-\nbc11-f1d7b0d64300\nLicense Status: Licensed\n";
         let p = &parse(text)[0].products[0];
         assert_eq!(p.channel.as_deref(), Some("VOLUME_KMSCLIENT"));
-        assert_eq!(p.activation_id.as_deref(), Some("73111121-5638-40f6-bc11-f1d7b0d64300"));
+        assert_eq!(
+            p.activation_id.as_deref(),
+            Some("73111121-5638-40f6-bc11-f1d7b0d64300")
+        );
     }
 
     #[test]
     fn not_slmgr_output_is_an_error() {
         let rules = Rules::embedded().unwrap();
-        let err = parse_bytes(&rules, "notes.txt", b"Dear helpdesk,\nmy PC says it is not activated.\n").unwrap_err();
-        assert!(err.to_string().contains("notes.txt: not slmgr output"), "{err}");
+        let err = parse_bytes(
+            &rules,
+            "notes.txt",
+            b"Dear helpdesk,\nmy PC says it is not activated.\n",
+        )
+        .unwrap_err();
+        assert!(
+            err.to_string().contains("notes.txt: not slmgr output"),
+            "{err}"
+        );
         assert!(parse_bytes(&rules, "empty.txt", b"").is_err());
     }
 
@@ -1003,7 +1258,10 @@ Key Management Service client information
         assert_eq!(s.len(), 2);
         assert_eq!(s[0].machine.as_deref(), Some("PC001"));
         let c = &s[0].commands[0];
-        assert_eq!((c.command.as_str(), c.succeeded, c.code), ("ato", false, Some(Hresult(0xC004_F074))));
+        assert_eq!(
+            (c.command.as_str(), c.succeeded, c.code),
+            ("ato", false, Some(Hresult(0xC004_F074)))
+        );
         assert!(c.text.ends_with("could be contacted."), "{}", c.text);
         assert_eq!(s[1].machine.as_deref(), Some("PC002"));
         assert_eq!(s[1].expiry[0].kind, "permanent");

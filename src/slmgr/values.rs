@@ -36,7 +36,10 @@ fn guid_body(i: &str) -> IResult<&str, &str> {
 /// A GUID (optionally in braces), lower-cased.
 pub fn guid(s: &str) -> Option<String> {
     let t = s.trim();
-    let t = t.strip_prefix('{').and_then(|r| r.strip_suffix('}')).unwrap_or(t);
+    let t = t
+        .strip_prefix('{')
+        .and_then(|r| r.strip_suffix('}'))
+        .unwrap_or(t);
     all_consuming(guid_body)
         .parse(t)
         .ok()
@@ -83,7 +86,8 @@ pub fn is_installation_id(s: &str) -> bool {
 pub fn partial_key(s: &str) -> Option<String> {
     let t = s.trim();
     (t.len() == 5
-        && t.chars().all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
+        && t.chars()
+            .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit())
         && t.chars().any(|c| c.is_ascii_uppercase()))
     .then(|| t.to_owned())
 }
@@ -102,7 +106,10 @@ pub fn is_product_key_channel(s: &str) -> bool {
 pub fn is_version(s: &str) -> bool {
     let t = s.trim();
     let parts: Vec<&str> = t.split('.').collect();
-    parts.len() == 4 && parts.iter().all(|p| !p.is_empty() && p.len() <= 6 && p.chars().all(|c| c.is_ascii_digit()))
+    parts.len() == 4
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.len() <= 6 && p.chars().all(|c| c.is_ascii_digit()))
 }
 
 fn host_name(i: &str) -> IResult<&str, &str> {
@@ -110,7 +117,12 @@ fn host_name(i: &str) -> IResult<&str, &str> {
 }
 
 fn bracketed_v6(i: &str) -> IResult<&str, &str> {
-    recognize((char('['), take_while1(|c: char| c.is_ascii_hexdigit() || c == ':' || c == '.'), char(']'))).parse(i)
+    recognize((
+        char('['),
+        take_while1(|c: char| c.is_ascii_hexdigit() || c == ':' || c == '.'),
+        char(']'),
+    ))
+    .parse(i)
 }
 
 /// `server:port` (`kms01.contoso.com:1688`, `10.0.0.5:1688`, `[fe80::1]:1688`).
@@ -136,7 +148,10 @@ pub fn host_port(s: &str) -> Option<HostPort> {
 
 /// An IPv4 or IPv6 address.
 pub fn ip_address(s: &str) -> Option<String> {
-    s.trim().parse::<std::net::IpAddr>().ok().map(|ip| ip.to_string())
+    s.trim()
+        .parse::<std::net::IpAddr>()
+        .ok()
+        .map(|ip| ip.to_string())
 }
 
 /// A result code at the start of a value (`0xC004F00F.`, `0xC004F009 (grace time expired).`).
@@ -229,31 +244,29 @@ impl RawDate {
     /// The order to guess when nothing forces one: 12-hour clocks are US style, dots are
     /// European, dashes and slashes with a 24-hour clock are taken as day first.
     pub fn default_order(&self) -> &'static str {
-        if self.pm.is_some() {
-            "mdy"
-        } else {
-            "dmy"
-        }
+        if self.pm.is_some() { "mdy" } else { "dmy" }
     }
 
     /// Reads the date in the given order (`forced_order` wins over `order`).
     pub fn resolve(&self, order: &'static str) -> DateValue {
         let forced = self.forced_order();
         let order = forced.unwrap_or(order);
-        let (y, m, d) = match order {
+        let (year, month, day) = match order {
             "ymd" => (self.a, self.b, self.c),
             "mdy" => (self.c, self.a, self.b),
             _ => (self.c, self.b, self.a),
         };
-        let y = if y < 100 { y + 2000 } else { y };
-        let (mut h, mi, s) = self.time.unwrap_or((0, 0, 0));
+        let year = if year < 100 { year + 2000 } else { year };
+        let (mut hour, minute, second) = self.time.unwrap_or((0, 0, 0));
         match self.pm {
-            Some(true) if h < 12 => h += 12,
-            Some(false) if h == 12 => h = 0,
+            Some(true) if hour < 12 => hour += 12,
+            Some(false) if hour == 12 => hour = 0,
             _ => {}
         }
-        let date = i32::try_from(y).ok().and_then(|y| NaiveDate::from_ymd_opt(y, m, d));
-        let time = NaiveTime::from_hms_opt(h, mi, s);
+        let date = i32::try_from(year)
+            .ok()
+            .and_then(|y| NaiveDate::from_ymd_opt(y, month, day));
+        let time = NaiveTime::from_hms_opt(hour, minute, second);
         DateValue {
             text: self.text.clone(),
             parsed: date.zip(time).map(|(d, t)| NaiveDateTime::new(d, t)),
@@ -287,10 +300,11 @@ fn meridiem(i: &str) -> IResult<&str, bool> {
 
 /// A date with an optional time (`7/5/2025 9:13:33 AM`, `05.07.2025 09:13:33`, `2020/2/27 11:48:43`,
 /// `2025-07-05 09:13 UTC`, `2020/2/27 上午 11:48:43`).
-pub fn date(s: &str) -> Option<RawDate> {
-    let t = s.trim();
-    let n = |i| digit1.map_res(str::parse::<u32>).parse(i);
-    let (rest, (a, sep, b, _, c)) = (n, date_sep, n, date_sep, n).parse(t).ok()?;
+pub fn date(input: &str) -> Option<RawDate> {
+    let text = input.trim();
+    let num = |i| digit1.map_res(str::parse::<u32>).parse(i);
+    let (rest, (first, sep, second, _, third)) =
+        (num, date_sep, num, date_sep, num).parse(text).ok()?;
     let (rest, pm_before) = opt(preceded(space1, meridiem)).parse(rest).ok()?;
     let (rest, time) = opt(preceded(space1, clock)).parse(rest).ok()?;
     let (rest, pm_after) = opt(preceded(space0, meridiem)).parse(rest).ok()?;
@@ -299,21 +313,24 @@ pub fn date(s: &str) -> Option<RawDate> {
         return None;
     }
     Some(RawDate {
-        text: t.to_owned(),
-        a,
-        b,
-        c,
+        text: text.to_owned(),
+        a: first,
+        b: second,
+        c: third,
         sep,
         time,
         pm: pm_before.or(pm_after),
     })
 }
 
-/// The channel token at the end of a description ("…, VOLUME_KMSCLIENT channel"), repaired when
+/// The channel token at the end of a description ("…, `VOLUME_KMSCLIENT` channel"), repaired when
 /// a copy mangled it (`VOLUME\_KMSCLIENT`, `VOLUME-KMSCLIENT`).
 pub fn channel(description: &str) -> Option<String> {
     let words: Vec<&str> = description.split_whitespace().collect();
-    let idx = words.iter().rposition(|w| w.trim_end_matches(['.', ',']).eq_ignore_ascii_case("channel"));
+    let idx = words.iter().rposition(|w| {
+        w.trim_end_matches(['.', ','])
+            .eq_ignore_ascii_case("channel")
+    });
     let token = match idx {
         Some(i) if i > 0 => words.get(i - 1).copied(),
         _ => words.iter().rev().copied().find(|w| looks_like_channel(w)),
@@ -324,10 +341,26 @@ pub fn channel(description: &str) -> Option<String> {
 }
 
 fn looks_like_channel(token: &str) -> bool {
-    let t = repair_channel(token.trim_matches(|c: char| c == ',' || c == '.'));
-    ["VOLUME_", "RETAIL", "OEM_", "TIMEBASED_", "VIRTUAL_MACHINE_ACTIVATION", "ENVIRONMENT"]
-        .iter()
-        .any(|p| t.starts_with(p))
+    let raw = token.trim_matches(|c: char| c == ',' || c == '.');
+    // Windows prints channel tokens in capitals; "retail" in a sentence is not one.
+    if raw
+        .replace("(Grace)", "")
+        .chars()
+        .any(|c| c.is_ascii_lowercase())
+    {
+        return false;
+    }
+    let t = repair_channel(raw);
+    [
+        "VOLUME_",
+        "RETAIL",
+        "OEM_",
+        "TIMEBASED_",
+        "VIRTUAL_MACHINE_ACTIVATION",
+        "ENVIRONMENT",
+    ]
+    .iter()
+    .any(|p| t.starts_with(p))
 }
 
 /// Undoes what Markdown escaping and retyping do to channel names.
@@ -353,37 +386,71 @@ mod tests {
 
     #[test]
     fn ids_and_keys() {
-        assert_eq!(guid("{2FFCFC30-6A6A-49EC-92B8-F6150C7DF211}").as_deref(), Some("2ffcfc30-6a6a-49ec-92b8-f6150c7df211"));
+        assert_eq!(
+            guid("{2FFCFC30-6A6A-49EC-92B8-F6150C7DF211}").as_deref(),
+            Some("2ffcfc30-6a6a-49ec-92b8-f6150c7df211")
+        );
         assert_eq!(guid("2ffcfc30-6a6a-49ec-92b8-f6150c7df21"), None);
-        assert!(is_extended_pid("55041-00140-015-871562-03-1033-7078.0000-0992009"));
-        assert!(is_extended_pid("03612-04297-000-000000-03-1033-17763.0000-1862025"));
+        assert!(is_extended_pid(
+            "55041-00140-015-871562-03-1033-7078.0000-0992009"
+        ));
+        assert!(is_extended_pid(
+            "03612-04297-000-000000-03-1033-17763.0000-1862025"
+        ));
         assert!(!is_extended_pid("03612-04297-000"));
-        assert!(is_installation_id("189844539606059265855451803261440643485915018321605276862695924"));
+        assert!(is_installation_id(
+            "189844539606059265855451803261440643485915018321605276862695924"
+        ));
         assert_eq!(partial_key("J462D").as_deref(), Some("J462D"));
         assert_eq!(partial_key("12345"), None);
-        assert!(is_product_key_channel("Volume:GVLK") && is_product_key_channel("Retail:TB:Eval") && is_product_key_channel("Retail"));
+        assert!(
+            is_product_key_channel("Volume:GVLK")
+                && is_product_key_channel("Retail:TB:Eval")
+                && is_product_key_channel("Retail")
+        );
         assert!(!is_product_key_channel("Licensed"));
         assert!(is_version("10.0.17763.1039") && !is_version("10.0"));
     }
 
     #[test]
     fn hosts_and_codes() {
-        assert_eq!(host_port("kms01.contoso.com:1688"), Some(HostPort { host: "kms01.contoso.com".into(), port: 1688 }));
-        assert_eq!(host_port("172.16.0.2:1688").map(|h| h.host), Some("172.16.0.2".into()));
+        assert_eq!(
+            host_port("kms01.contoso.com:1688"),
+            Some(HostPort {
+                host: "kms01.contoso.com".into(),
+                port: 1688
+            })
+        );
+        assert_eq!(
+            host_port("172.16.0.2:1688").map(|h| h.host),
+            Some("172.16.0.2".into())
+        );
         assert_eq!(host_port("[fe80::1]:1688").map(|h| h.port), Some(1688));
         assert_eq!(host_port("kms:0").map(|h| h.port), Some(1688));
         assert_eq!(host_port("17:52"), None);
         assert_eq!(host_port("kms:99999"), None);
-        assert_eq!(ip_address("192.168.100.1").as_deref(), Some("192.168.100.1"));
+        assert_eq!(
+            ip_address("192.168.100.1").as_deref(),
+            Some("192.168.100.1")
+        );
         assert_eq!(leading_code("0xC004F00F."), Some(Hresult(0xC004_F00F)));
-        assert_eq!(leading_code("0xC004F009 (grace time expired)."), Some(Hresult(0xC004_F009)));
-        assert_eq!(code_in("Error: 0xC004F074 The Software"), Some(Hresult(0xC004_F074)));
+        assert_eq!(
+            leading_code("0xC004F009 (grace time expired)."),
+            Some(Hresult(0xC004_F009))
+        );
+        assert_eq!(
+            code_in("Error: 0xC004F074 The Software"),
+            Some(Hresult(0xC004_F074))
+        );
         assert_eq!(code_in("no code"), None);
     }
 
     #[test]
     fn minutes_in_every_wording() {
-        assert_eq!(minutes("243720 minute(s) (169 day(s))"), Some((243_720, Some(169))));
+        assert_eq!(
+            minutes("243720 minute(s) (169 day(s))"),
+            Some((243_720, Some(169)))
+        );
         assert_eq!(minutes("43162 minutes (29 days)"), Some((43162, Some(29))));
         assert_eq!(minutes("259197 分钟(180天)"), Some((259_197, Some(180))));
         assert_eq!(minutes("11820 minute(s)"), Some((11820, None)));
@@ -404,16 +471,31 @@ mod tests {
         assert_eq!(v.parsed.unwrap().to_string(), "2025-07-05 09:13:33");
         assert!(v.ambiguous);
         let pm = date("8/29/2007 4:59:59 PM").unwrap();
-        assert_eq!(pm.resolve("dmy").parsed.unwrap().to_string(), "2007-08-29 16:59:59");
+        assert_eq!(
+            pm.resolve("dmy").parsed.unwrap().to_string(),
+            "2007-08-29 16:59:59"
+        );
         let de = date("05.07.2025 09:13:33").unwrap();
-        assert_eq!(de.resolve(de.default_order()).parsed.unwrap().to_string(), "2025-07-05 09:13:33");
+        assert_eq!(
+            de.resolve(de.default_order()).parsed.unwrap().to_string(),
+            "2025-07-05 09:13:33"
+        );
         let zh = date("2020/2/27 11:48:43").unwrap();
         assert_eq!(zh.forced_order(), Some("ymd"));
-        assert_eq!(zh.resolve("mdy").parsed.unwrap().to_string(), "2020-02-27 11:48:43");
+        assert_eq!(
+            zh.resolve("mdy").parsed.unwrap().to_string(),
+            "2020-02-27 11:48:43"
+        );
         let iso = date("2025-07-05 09:13 UTC").unwrap();
-        assert_eq!(iso.resolve("mdy").parsed.unwrap().to_string(), "2025-07-05 09:13:00");
+        assert_eq!(
+            iso.resolve("mdy").parsed.unwrap().to_string(),
+            "2025-07-05 09:13:00"
+        );
         let zh_pm = date("2020/2/27 下午 1:48:43").unwrap();
-        assert_eq!(zh_pm.resolve("ymd").parsed.unwrap().to_string(), "2020-02-27 13:48:43");
+        assert_eq!(
+            zh_pm.resolve("ymd").parsed.unwrap().to_string(),
+            "2020-02-27 13:48:43"
+        );
         assert!(date("not a date").is_none());
         assert!(date("1/2/3 junk").is_none());
         assert_eq!(date("31/31/2025").unwrap().resolve("dmy").parsed, None);
@@ -421,13 +503,42 @@ mod tests {
 
     #[test]
     fn channels_are_found_and_repaired() {
-        assert_eq!(channel("Windows(R) Operating System, VOLUME_KMSCLIENT channel").as_deref(), Some("VOLUME_KMSCLIENT"));
-        assert_eq!(channel("Windows(R) Operating System, VOLUME-KMSCLIENT channel ").as_deref(), Some("VOLUME_KMSCLIENT"));
-        assert_eq!(channel("Windows Operating System - Windows(R) 7, VOLUME\\_KMSCLIENT channel").as_deref(), Some("VOLUME_KMSCLIENT"));
-        assert_eq!(channel("Windows Operating System - Windows Server(R), VOLUME_KMS_2012-R2_WIN10 channel").as_deref(), Some("VOLUME_KMS_2012-R2_WIN10"));
-        assert_eq!(channel("Windows(R) Operating System, OEM_DM channel").as_deref(), Some("OEM_DM"));
-        assert_eq!(channel("Office 16, RETAIL(Grace) channel").as_deref(), Some("RETAIL(GRACE)"));
-        assert_eq!(channel("Windows(R) Operating System, TIMEBASED_EVAL canal").as_deref(), Some("TIMEBASED_EVAL"));
+        assert_eq!(
+            channel("Windows(R) Operating System, VOLUME_KMSCLIENT channel").as_deref(),
+            Some("VOLUME_KMSCLIENT")
+        );
+        assert_eq!(
+            channel("Windows(R) Operating System, VOLUME-KMSCLIENT channel ").as_deref(),
+            Some("VOLUME_KMSCLIENT")
+        );
+        assert_eq!(
+            channel("Windows Operating System - Windows(R) 7, VOLUME\\_KMSCLIENT channel")
+                .as_deref(),
+            Some("VOLUME_KMSCLIENT")
+        );
+        assert_eq!(
+            channel(
+                "Windows Operating System - Windows Server(R), VOLUME_KMS_2012-R2_WIN10 channel"
+            )
+            .as_deref(),
+            Some("VOLUME_KMS_2012-R2_WIN10")
+        );
+        assert_eq!(
+            channel("Windows(R) Operating System, OEM_DM channel").as_deref(),
+            Some("OEM_DM")
+        );
+        assert_eq!(
+            channel("Office 16, RETAIL(Grace) channel").as_deref(),
+            Some("RETAIL(GRACE)")
+        );
+        assert_eq!(
+            channel("Windows(R) Operating System, TIMEBASED_EVAL canal").as_deref(),
+            Some("TIMEBASED_EVAL")
+        );
         assert_eq!(channel("just words"), None);
+        assert_eq!(
+            channel("machines = [\"x warning retail initial-grace\"]"),
+            None
+        );
     }
 }

@@ -85,7 +85,10 @@ impl Pattern {
         }
         let first = self.parts.first()?;
         let last = self.parts.last()?;
-        if !lower.starts_with(first.as_str()) || !lower.ends_with(last.as_str()) || lower.len() < first.len() + last.len() {
+        if !lower.starts_with(first.as_str())
+            || !lower.ends_with(last.as_str())
+            || lower.len() < first.len() + last.len()
+        {
             return None;
         }
         let mut caps = Vec::new();
@@ -116,8 +119,16 @@ pub(crate) struct Vocabulary {
 
 /// What a line is, as far as the tables tell.
 pub(crate) enum Match {
-    Field { id: FieldId, value: String, lang: usize },
-    Phrase { id: PhraseId, captures: Vec<String>, lang: usize },
+    Field {
+        id: FieldId,
+        value: String,
+        lang: usize,
+    },
+    Phrase {
+        id: PhraseId,
+        captures: Vec<String>,
+        lang: usize,
+    },
 }
 
 impl Vocabulary {
@@ -135,7 +146,8 @@ impl Vocabulary {
                 v.labels.extend(labels.iter().map(|l| (norm(l), *id, li)));
             }
             for (id, phrases) in &lang.phrases {
-                v.phrases.extend(phrases.iter().map(|p| (Pattern::new(p), *id, li)));
+                v.phrases
+                    .extend(phrases.iter().map(|p| (Pattern::new(p), *id, li)));
             }
             for (id, texts) in &lang.status {
                 v.statuses.extend(texts.iter().map(|t| (norm(t), *id)));
@@ -146,9 +158,15 @@ impl Vocabulary {
         }
         // Longest first, so "Activation ID" never shadows "Activation interval" and exact
         // phrases are tried before open patterns.
-        v.labels.sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
-        v.statuses.sort_by(|a, b| b.0.len().cmp(&a.0.len()));
-        v.phrases.sort_by_key(|(p, _, _)| (p.open, std::cmp::Reverse(p.parts.iter().map(String::len).sum::<usize>())));
+        v.labels
+            .sort_by(|a, b| b.0.len().cmp(&a.0.len()).then(a.1.cmp(&b.1)));
+        v.statuses.sort_by_key(|s| std::cmp::Reverse(s.0.len()));
+        v.phrases.sort_by_key(|(p, _, _)| {
+            (
+                p.open,
+                std::cmp::Reverse(p.parts.iter().map(String::len).sum::<usize>()),
+            )
+        });
         v
     }
 
@@ -156,7 +174,11 @@ impl Vocabulary {
     pub(crate) fn classify(&self, p: &Prepared) -> Option<Match> {
         for (pat, id, lang) in self.phrases.iter().filter(|(pat, _, _)| !pat.open) {
             if pat.matches(p).is_some() {
-                return Some(Match::Phrase { id: *id, captures: Vec::new(), lang: *lang });
+                return Some(Match::Phrase {
+                    id: *id,
+                    captures: Vec::new(),
+                    lang: *lang,
+                });
             }
         }
         if let Some(m) = self.field(p) {
@@ -164,7 +186,11 @@ impl Vocabulary {
         }
         for (pat, id, lang) in self.phrases.iter().filter(|(pat, _, _)| pat.open) {
             if let Some(captures) = pat.matches(p) {
-                return Some(Match::Phrase { id: *id, captures, lang: *lang });
+                return Some(Match::Phrase {
+                    id: *id,
+                    captures,
+                    lang: *lang,
+                });
             }
         }
         None
@@ -177,7 +203,11 @@ impl Vocabulary {
                 if let Some(after) = trimmed.strip_prefix(':') {
                     let start = p.lower.len() - after.len();
                     let value = p.work.get(start..).unwrap_or("").trim().to_owned();
-                    return Some(Match::Field { id: *id, value, lang: *lang });
+                    return Some(Match::Field {
+                        id: *id,
+                        value,
+                        lang: *lang,
+                    });
                 }
             }
         }
@@ -189,7 +219,11 @@ impl Vocabulary {
         let n = norm(text);
         self.statuses
             .iter()
-            .find(|(s, _)| n == *s || (n.starts_with(s.as_str()) && n.get(s.len()..).is_some_and(|r| r.starts_with([' ', '(']))))
+            .find(|(s, _)| {
+                n == *s
+                    || (n.starts_with(s.as_str())
+                        && n.get(s.len()..).is_some_and(|r| r.starts_with([' ', '('])))
+            })
             .map(|(_, id)| *id)
     }
 
@@ -225,37 +259,96 @@ mod tests {
     #[test]
     fn labels_in_any_case_spacing_and_colon_width() {
         let v = vocab();
-        assert_eq!(field(&v, "Activation ID: abc"), Some((FieldId::ActivationId, "abc".into())));
-        assert_eq!(field(&v, "    Activation interval: 120 minutes"), Some((FieldId::ActivationInterval, "120 minutes".into())));
-        assert_eq!(field(&v, "LICENSE  STATUS :Licensed"), Some((FieldId::LicenseStatus, "Licensed".into())));
-        assert_eq!(field(&v, "扩展 PID： 03612-04297"), Some((FieldId::ExtendedPid, "03612-04297".into())));
-        assert_eq!(field(&v, "信任时间:2020/2/27 11:48:43"), Some((FieldId::TrustedTime, "2020/2/27 11:48:43".into())));
-        assert_eq!(field(&v, "Product Key Channel: Volume:GVLK"), Some((FieldId::ProductKeyChannel, "Volume:GVLK".into())));
+        assert_eq!(
+            field(&v, "Activation ID: abc"),
+            Some((FieldId::ActivationId, "abc".into()))
+        );
+        assert_eq!(
+            field(&v, "    Activation interval: 120 minutes"),
+            Some((FieldId::ActivationInterval, "120 minutes".into()))
+        );
+        assert_eq!(
+            field(&v, "LICENSE  STATUS :Licensed"),
+            Some((FieldId::LicenseStatus, "Licensed".into()))
+        );
+        assert_eq!(
+            field(&v, "扩展 PID： 03612-04297"),
+            Some((FieldId::ExtendedPid, "03612-04297".into()))
+        );
+        assert_eq!(
+            field(&v, "信任时间:2020/2/27 11:48:43"),
+            Some((FieldId::TrustedTime, "2020/2/27 11:48:43".into()))
+        );
+        assert_eq!(
+            field(&v, "Product Key Channel: Volume:GVLK"),
+            Some((FieldId::ProductKeyChannel, "Volume:GVLK".into()))
+        );
         assert_eq!(field(&v, "Name Windows"), None);
     }
 
     #[test]
     fn phrases_exact_and_with_placeholders() {
         let v = vocab();
-        assert_eq!(phrase(&v, "Most recent activation information:").map(|p| p.0), Some(PhraseId::MostRecentActivation));
-        assert_eq!(phrase(&v, "KMS host caching is enabled").map(|p| p.0), Some(PhraseId::HostCachingEnabled));
-        let (id, caps) = phrase(&v, "Activating Windows(R), Enterprise edition (73111121-5638-40f6-bc11-f1d7b0d64300) ...").unwrap();
+        assert_eq!(
+            phrase(&v, "Most recent activation information:").map(|p| p.0),
+            Some(PhraseId::MostRecentActivation)
+        );
+        assert_eq!(
+            phrase(&v, "KMS host caching is enabled").map(|p| p.0),
+            Some(PhraseId::HostCachingEnabled)
+        );
+        let (id, caps) = phrase(
+            &v,
+            "Activating Windows(R), Enterprise edition (73111121-5638-40f6-bc11-f1d7b0d64300) ...",
+        )
+        .unwrap();
         assert_eq!(id, PhraseId::Activating);
-        assert_eq!(caps, ["Windows(R), Enterprise edition (73111121-5638-40f6-bc11-f1d7b0d64300)"]);
-        let (id, caps) = phrase(&v, "Error: 0xC004F074 The Software Licensing Service reported").unwrap();
-        assert_eq!((id, caps[0].as_str()), (PhraseId::Error, "0xC004F074 The Software Licensing Service reported"));
-        assert_eq!(phrase(&v, "Error: Product activation failed.").map(|p| p.0), Some(PhraseId::ActivationFailed));
-        assert_eq!(phrase(&v, "Volume activation will expire 12/1/2025 3:04:05 PM").map(|p| p.1), Some(vec!["12/1/2025 3:04:05 PM".to_owned()]));
-        assert_eq!(phrase(&v, "Microsoft (R) Windows Script Host Version 5.812").map(|p| p.0), Some(PhraseId::Banner));
-        assert_eq!(phrase(&v, "成功地激活了产品").map(|p| p.0), Some(PhraseId::Activated));
+        assert_eq!(
+            caps,
+            ["Windows(R), Enterprise edition (73111121-5638-40f6-bc11-f1d7b0d64300)"]
+        );
+        let (id, caps) = phrase(
+            &v,
+            "Error: 0xC004F074 The Software Licensing Service reported",
+        )
+        .unwrap();
+        assert_eq!(
+            (id, caps[0].as_str()),
+            (
+                PhraseId::Error,
+                "0xC004F074 The Software Licensing Service reported"
+            )
+        );
+        assert_eq!(
+            phrase(&v, "Error: Product activation failed.").map(|p| p.0),
+            Some(PhraseId::ActivationFailed)
+        );
+        assert_eq!(
+            phrase(&v, "Volume activation will expire 12/1/2025 3:04:05 PM").map(|p| p.1),
+            Some(vec!["12/1/2025 3:04:05 PM".to_owned()])
+        );
+        assert_eq!(
+            phrase(&v, "Microsoft (R) Windows Script Host Version 5.812").map(|p| p.0),
+            Some(PhraseId::Banner)
+        );
+        assert_eq!(
+            phrase(&v, "成功地激活了产品").map(|p| p.0),
+            Some(PhraseId::Activated)
+        );
     }
 
     #[test]
     fn statuses_and_words() {
         let v = vocab();
         assert_eq!(v.status("Licensed"), Some(StatusId::Licensed));
-        assert_eq!(v.status("Additional grace period (KMS license expired or hardware out of tolerance)"), Some(StatusId::AdditionalGrace));
-        assert_eq!(v.status("Non-genuine grace period."), Some(StatusId::NonGenuineGrace));
+        assert_eq!(
+            v.status("Additional grace period (KMS license expired or hardware out of tolerance)"),
+            Some(StatusId::AdditionalGrace)
+        );
+        assert_eq!(
+            v.status("Non-genuine grace period."),
+            Some(StatusId::NonGenuineGrace)
+        );
         assert_eq!(v.status("Unlicensed"), Some(StatusId::Unlicensed));
         assert_eq!(v.status("已授权"), Some(StatusId::Licensed));
         assert_eq!(v.status("Lizenziert"), Some(StatusId::Licensed));

@@ -5,10 +5,13 @@
     clippy::unwrap_used,
     clippy::expect_used,
     clippy::panic,
-    clippy::indexing_slicing
+    clippy::indexing_slicing,
+    clippy::many_single_char_names,
+    clippy::case_sensitive_file_extension_comparisons
 )]
 
 mod cli;
 mod lookup;
 mod rules;
+mod slmgr;
 mod util;

@@ -1,0 +1,165 @@
+//! The report: machines with verdicts, KMS hosts, findings with evidence, and what was read.
+//! Plain data, produced by the diagnosis and rendered by `report`; its JSON form is the
+//! `kmsdiag.report/1` contract (docs/report-schema.md).
+
+use serde::{Serialize, Serializer};
+
+use crate::hresult::Hresult;
+use crate::rules::Severity;
+use crate::snapshot::{KmsRequests, NotUnderstood};
+
+/// The schema name written into every JSON report.
+pub const SCHEMA: &str = "kmsdiag.report/1";
+
+/// One whole analysis.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Report {
+    pub schema: &'static str,
+    /// The time the report is relative to (`--now`, else the newest time in the input, else the
+    /// clock), as `YYYY-MM-DDTHH:MM:SS`.
+    pub now: String,
+    /// `flag`, `input` or `clock`.
+    pub now_source: &'static str,
+    pub inputs: Vec<InputSummary>,
+    pub machines: Vec<Machine>,
+    pub hosts: Vec<Host>,
+    pub findings: Vec<Finding>,
+}
+
+/// What became of one input file.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct InputSummary {
+    pub path: String,
+    /// `slmgr`, or `unknown` when the content was not recognised.
+    pub format: &'static str,
+    /// `read`, `partial` (read, with lines not understood), `skipped` (found in a directory,
+    /// not a format kmsdiag reads) or `unreadable`.
+    pub status: &'static str,
+    pub encoding: Option<String>,
+    pub languages: Vec<String>,
+    pub machines: Vec<String>,
+    pub lines: u32,
+    pub not_understood: Vec<NotUnderstood>,
+    pub warnings: Vec<String>,
+    pub error: Option<String>,
+}
+
+/// A machine's verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    Ok,
+    Unknown,
+    Warning,
+    Failing,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Ok => "ok",
+            Verdict::Unknown => "unknown",
+            Verdict::Warning => "warning",
+            Verdict::Failing => "failing",
+        }
+    }
+}
+
+/// One machine.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Machine {
+    pub name: String,
+    /// `text` when the input names the machine, `file-name` when it was taken from the path.
+    pub name_source: &'static str,
+    /// `kms-client`, `kms-host`, `mak`, `retail`, `oem`, `evaluation`, `avma`, `unknown`.
+    pub role: &'static str,
+    /// Of the Windows product: `licensed`, `initial-grace`, … (see DESIGN.md).
+    pub license_status: &'static str,
+    /// Of the Windows product: the channel token as Windows names it.
+    pub channel: Option<String>,
+    pub verdict: Verdict,
+    /// One sentence saying why.
+    pub reason: String,
+    pub products: Vec<Product>,
+    /// The KMS host this machine activates against, when it is a KMS client.
+    pub kms_host: Option<String>,
+    pub cmid: Option<String>,
+    /// Ids of the findings about this machine.
+    pub findings: Vec<String>,
+}
+
+/// One licensed product of a machine.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Product {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub channel: Option<String>,
+    pub product_key_channel: Option<String>,
+    pub license_status: &'static str,
+    /// The status text as printed, when it was not understood.
+    pub license_status_text: Option<String>,
+    pub partial_key: Option<String>,
+    pub in_use: bool,
+    pub notification_reason: Option<Hresult>,
+    pub remaining_minutes: Option<u64>,
+    /// When the activation (KMS validity, time-based or VM activation) ends.
+    pub activation_ends: Option<String>,
+    /// When the grace period ends.
+    pub grace_ends: Option<String>,
+    pub evaluation_ends: Option<String>,
+    /// When the snapshot was taken (the licensing service's trusted time).
+    pub observed_at: Option<String>,
+}
+
+/// A KMS host and how it stands.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Host {
+    pub name: String,
+    pub current_count: Option<u64>,
+    pub client_threshold: u32,
+    pub server_threshold: u32,
+    /// How many more distinct machines the host must see before client editions activate.
+    pub needed_for_client: Option<u64>,
+    /// The same for server editions and volume Office.
+    pub needed_for_server: Option<u64>,
+    pub listening_port: Option<u16>,
+    pub dns_publishing: Option<bool>,
+    pub requests: KmsRequests,
+    /// `ok`, `warning` or `failing`.
+    pub health: &'static str,
+    pub summary: String,
+}
+
+/// Where a finding's proof is.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct Evidence {
+    pub path: String,
+    pub line: Option<u32>,
+    pub record_id: Option<u64>,
+    pub time: Option<String>,
+    pub excerpt: String,
+}
+
+/// One finding: a stable id, how bad it is, who it concerns, why, what to do, and the proof.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Finding {
+    pub id: String,
+    #[serde(serialize_with = "finding_severity")]
+    pub severity: Severity,
+    pub machines: Vec<String>,
+    pub codes: Vec<Hresult>,
+    pub title: String,
+    pub explanation: String,
+    pub next_steps: Vec<String>,
+    pub evidence: Vec<Evidence>,
+}
+
+/// Findings say `info` where codes say `informational` (DESIGN.md's report contract).
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `serialize_with` passes a reference
+fn finding_severity<S: Serializer>(s: &Severity, ser: S) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Informational => "info",
+    })
+}

@@ -1,0 +1,182 @@
+//! Rendering an analysis report as text for a terminal or a ticket: a verdict line per machine,
+//! then the findings with their evidence and next steps, then KMS hosts and what was read.
+
+use std::io::{self, Write};
+
+use super::{Style, sanitize};
+use crate::model::{Report, Verdict};
+use crate::rules::Severity;
+
+fn verdict_style(style: &Style, v: Verdict) -> String {
+    let word = format!("{:<8}", v.as_str().to_ascii_uppercase());
+    match v {
+        Verdict::Failing => style.severity(Severity::Error, &word),
+        Verdict::Warning => style.severity(Severity::Warning, &word),
+        Verdict::Ok => style.ok(&word),
+        Verdict::Unknown => style.dim(&word),
+    }
+}
+
+/// Writes the whole report.
+pub fn write_text(w: &mut dyn Write, style: &Style, r: &Report) -> io::Result<()> {
+    let clean = |s: &str| sanitize(s, true).into_owned();
+    let count = |v: Verdict| r.machines.iter().filter(|m| m.verdict == v).count();
+    let now_day = r.now.get(..10).unwrap_or(&r.now);
+    let as_of = match r.now_source {
+        "flag" => format!("as of {now_day} (--now)"),
+        "input" => format!("as of {now_day} (newest time in the input)"),
+        _ => format!("as of {now_day} (today)"),
+    };
+    writeln!(
+        w,
+        "{}",
+        style.bold(&format!(
+            "kmsdiag: {} machine(s): {} failing, {} warning, {} ok, {} unknown; {as_of}",
+            r.machines.len(),
+            count(Verdict::Failing),
+            count(Verdict::Warning),
+            count(Verdict::Ok),
+            count(Verdict::Unknown)
+        ))
+    )?;
+    let name_width = r
+        .machines
+        .iter()
+        .map(|m| m.name.chars().count())
+        .max()
+        .unwrap_or(0)
+        .min(32);
+    for m in &r.machines {
+        writeln!(w)?;
+        let mut facts = vec![m.role.to_owned()];
+        if let Some(c) = &m.channel {
+            facts.push(clean(c));
+        }
+        facts.push(m.license_status.to_owned());
+        writeln!(
+            w,
+            "{}  {}  {}",
+            style.bold(&format!("{:<name_width$}", clean(&m.name))),
+            verdict_style(style, m.verdict),
+            facts.join(" · ")
+        )?;
+        writeln!(w, "{}", style.wrap(&clean(&m.reason), "  ", "  "))?;
+        if let Some(h) = &m.kms_host {
+            writeln!(
+                w,
+                "  {}",
+                style.dim(&format!("KMS host used: {}", clean(h)))
+            )?;
+        }
+    }
+    if !r.findings.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "{}", style.heading("Findings"))?;
+        for f in &r.findings {
+            writeln!(w)?;
+            let sev = match f.severity {
+                Severity::Error => "ERROR",
+                Severity::Warning => "WARNING",
+                Severity::Informational => "INFO",
+            };
+            let who = if f.machines.is_empty() {
+                String::new()
+            } else {
+                format!("  [{}]", clean(&f.machines.join(", ")))
+            };
+            writeln!(
+                w,
+                "  {}  {}  {}{who}",
+                style.severity(f.severity, sev),
+                style.bold(&f.id),
+                clean(&f.title)
+            )?;
+            if !f.codes.is_empty() {
+                let codes: Vec<String> = f.codes.iter().map(ToString::to_string).collect();
+                writeln!(w, "    Codes: {}", codes.join(", "))?;
+            }
+            writeln!(w, "{}", style.wrap(&clean(&f.explanation), "    ", "    "))?;
+            if !f.evidence.is_empty() {
+                writeln!(w, "    {}", style.dim("Evidence:"))?;
+                for e in &f.evidence {
+                    let at = match e.line {
+                        Some(l) => format!("{}:{l}", clean(&e.path)),
+                        None => clean(&e.path),
+                    };
+                    writeln!(
+                        w,
+                        "{}",
+                        style.wrap(
+                            &format!("{at}  {}", clean(&e.excerpt)),
+                            "      ",
+                            "        "
+                        )
+                    )?;
+                }
+            }
+            writeln!(w, "    {}", style.dim("Next steps:"))?;
+            for (i, s) in f.next_steps.iter().enumerate() {
+                writeln!(
+                    w,
+                    "{}",
+                    style.wrap(&clean(s), &format!("      {}. ", i + 1), "         ")
+                )?;
+            }
+        }
+    }
+    if !r.hosts.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "{}", style.heading("KMS hosts"))?;
+        for h in &r.hosts {
+            let count = h
+                .current_count
+                .map_or_else(|| "count unknown".to_owned(), |c| format!("count {c}"));
+            writeln!(
+                w,
+                "  {}  {}  {count} (activates servers at {}, clients at {})",
+                style.bold(&clean(&h.name)),
+                h.health.to_ascii_uppercase(),
+                h.server_threshold,
+                h.client_threshold
+            )?;
+            if !h.summary.is_empty() {
+                writeln!(w, "{}", style.wrap(&clean(&h.summary), "    ", "    "))?;
+            }
+        }
+    }
+    writeln!(w)?;
+    writeln!(w, "{}", style.heading("Inputs"))?;
+    for i in &r.inputs {
+        let mut facts = vec![i.format.to_owned(), i.status.to_owned()];
+        if let Some(e) = &i.encoding {
+            facts.push(e.clone());
+        }
+        if !i.languages.is_empty() {
+            facts.push(i.languages.join("+"));
+        }
+        let unknown = i
+            .not_understood
+            .iter()
+            .filter(|n| n.taken_as.is_none())
+            .count();
+        let recovered = i.not_understood.len() - unknown;
+        if recovered > 0 {
+            facts.push(format!("{recovered} line(s) read by value shape"));
+        }
+        if unknown > 0 {
+            facts.push(format!("{unknown} line(s) not understood"));
+        }
+        writeln!(w, "  {}  {}", clean(&i.path), style.dim(&facts.join(" · ")))?;
+        if let Some(e) = &i.error {
+            writeln!(w, "{}", style.wrap(&clean(e), "    ", "    "))?;
+        }
+        for warning in &i.warnings {
+            writeln!(
+                w,
+                "{}",
+                style.wrap(&format!("warning: {}", clean(warning)), "    ", "    ")
+            )?;
+        }
+    }
+    Ok(())
+}

@@ -10,7 +10,7 @@ use crate::diagnose::{self, DEFAULT_EXPIRY_WINDOW_DAYS, stamp};
 use crate::input::{self, InputFile};
 use crate::model::{Evidence, Finding, InputSummary, Report, SCHEMA};
 use crate::rules::{Rules, Severity};
-use crate::slmgr::{self, SlmgrError};
+use crate::slmgr::{SlmgrError, SlmgrReader};
 use crate::snapshot::LicenseSnapshot;
 
 /// How to analyze.
@@ -36,15 +36,16 @@ impl Default for Options {
 pub fn read_inputs(rules: &Rules, paths: &[PathBuf]) -> (Vec<LicenseSnapshot>, Vec<InputSummary>) {
     let mut snapshots = Vec::new();
     let mut summaries = Vec::new();
+    let reader = SlmgrReader::new(rules);
     for f in input::collect(paths) {
-        let (snaps, summary) = read_one(rules, f);
+        let (snaps, summary) = read_one(&reader, f);
         snapshots.extend(snaps);
         summaries.push(summary);
     }
     (snapshots, summaries)
 }
 
-fn read_one(rules: &Rules, f: InputFile) -> (Vec<LicenseSnapshot>, InputSummary) {
+fn read_one(reader: &SlmgrReader, f: InputFile) -> (Vec<LicenseSnapshot>, InputSummary) {
     let mut summary = InputSummary {
         path: f.path.clone(),
         format: "unknown",
@@ -64,7 +65,7 @@ fn read_one(rules: &Rules, f: InputFile) -> (Vec<LicenseSnapshot>, InputSummary)
             return (Vec::new(), summary);
         }
     };
-    match slmgr::parse_bytes(rules, &f.path, &bytes) {
+    match reader.parse(&f.path, &bytes) {
         Ok(snaps) => {
             summary.format = "slmgr";
             summary.encoding = snaps.first().map(|s| s.encoding.clone());

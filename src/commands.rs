@@ -245,11 +245,12 @@ pub fn slmgr(
 ) -> io::Result<ExitStatus> {
     let mut snapshots = Vec::new();
     let mut status = ExitStatus::Ok;
+    let reader = crate::slmgr::SlmgrReader::new(rules);
     for f in crate::input::collect(&args.paths) {
         let parsed = f
             .bytes
             .map_err(|e| format!("{}: {e}", f.path))
-            .and_then(|b| crate::slmgr::parse_bytes(rules, &f.path, &b).map_err(|e| e.to_string()));
+            .and_then(|b| reader.parse(&f.path, &b).map_err(|e| e.to_string()));
         match parsed {
             Ok(s) => snapshots.extend(s),
             Err(e) => {

@@ -61,6 +61,14 @@ pub fn diagnose(
     out
 }
 
+/// `t` plus a number of minutes read from the input; `None` when that is beyond any date.
+pub fn add_minutes(t: NaiveDateTime, minutes: u64) -> Option<NaiveDateTime> {
+    i64::try_from(minutes)
+        .ok()
+        .and_then(Duration::try_minutes)
+        .and_then(|d| t.checked_add_signed(d))
+}
+
 /// A date for people: `2025-04-10`.
 pub fn day(t: NaiveDateTime) -> String {
     t.format("%Y-%m-%d").to_string()
@@ -272,9 +280,10 @@ impl<'a> MachineDiag<'a> {
             .license_status
             .or_else(|| p.notification_reason.map(|_| StatusId::Notification));
         let from = base.unwrap_or(self.now);
-        let ends = p.remaining.as_ref().map(|r| {
-            from + Duration::minutes(i64::try_from(r.minutes).unwrap_or(i64::MAX / 120_000))
-        });
+        let ends = p
+            .remaining
+            .as_ref()
+            .and_then(|r| add_minutes(from, r.minutes));
         let status_ev = ev(&[
             FieldId::LicenseStatus,
             FieldId::NotificationReason,
@@ -327,6 +336,13 @@ impl<'a> MachineDiag<'a> {
             _ => "its volume activation",
         };
         let left = (ends - self.now).num_days();
+        // Automatic VM activation lasts 7 days and renews all the time, so a healthy guest always
+        // has less than a week left: only its last day is worth a warning.
+        let window = if kind == Some(RemainingKind::AutomaticVmActivation) {
+            0
+        } else {
+            self.window
+        };
         let kms = p
             .kms_client
             .as_ref()
@@ -346,7 +362,7 @@ impl<'a> MachineDiag<'a> {
                 Verdict::Failing,
                 format!("{name}: activation ran out on {}.", day(ends)),
             );
-        } else if left <= self.window {
+        } else if left <= window {
             self.raise(
                 "activation-expiring",
                 None,
@@ -512,8 +528,53 @@ impl<'a> MachineDiag<'a> {
 
     fn channel_checks(&mut self, snap: &LicenseSnapshot, p: &ProductLicense, name: &str) {
         let path = snap.path.as_str();
-        let (Some(channel), Some(key)) = (p.channel.as_deref(), p.product_key_channel.as_deref())
-        else {
+        let channel = p.channel.as_deref().unwrap_or("");
+        let line_ev = |ids: &[FieldId]| -> Vec<Evidence> {
+            ids.iter()
+                .filter_map(|id| p.lines.get(id))
+                .map(|l| Self::evidence(path, l))
+                .collect()
+        };
+        // A KMS host key (CSVLK) on a Windows client edition: such a host serves client editions
+        // only, and the key is usually meant for a server; a workstation meant to be a KMS client
+        // needs its edition's KMS client setup key (GVLK).
+        let client_edition = p.is_windows()
+            && !p
+                .name
+                .as_deref()
+                .unwrap_or("")
+                .to_ascii_lowercase()
+                .contains("server");
+        if channel.starts_with("VOLUME_KMS") && channel != "VOLUME_KMSCLIENT" && client_edition {
+            self.raise(
+                "wrong-key-or-channel",
+                Some(Severity::Warning),
+                Vec::new(),
+                format!("{name} carries a KMS host key ({channel}) although it is a Windows client edition. Such a host can activate only Windows client editions, never servers or Office, and the key counts against its activation limit; if this machine should be a KMS client, install its edition's KMS client setup key (GVLK) with `slmgr.vbs /ipk`."),
+                line_ev(&[FieldId::Description, FieldId::ProductKeyChannel]),
+            );
+            self.worse(
+                Verdict::Warning,
+                format!("{name}: a KMS host key is installed on a client edition."),
+            );
+        }
+        // Evaluation editions cannot be activated with KMS or MAK keys at all.
+        let failed_ato = snap
+            .commands
+            .iter()
+            .any(|c| !c.succeeded && c.command == "ato");
+        if channel.starts_with("TIMEBASED_EVAL")
+            && (failed_ato || p.license_status != Some(StatusId::Licensed))
+        {
+            self.raise(
+                "wrong-key-or-channel",
+                Some(if failed_ato { Severity::Error } else { Severity::Informational }),
+                Vec::new(),
+                format!("{name} is an evaluation edition (TIMEBASED_EVAL). KMS and MAK keys cannot activate it: convert it to a full edition first (Windows Server: `DISM /online /Set-Edition:<edition> /ProductKey:<key> /AcceptEula`) or reinstall from volume media; otherwise it stops working when the evaluation period ends."),
+                line_ev(&[FieldId::Description, FieldId::ProductKeyChannel]),
+            );
+        }
+        let Some(key) = p.product_key_channel.as_deref() else {
             return;
         };
         let expected: &[&str] = match channel {
@@ -965,12 +1026,10 @@ fn role_of(p: &ProductLicense, snap: Option<&LicenseSnapshot>) -> &'static str {
 
 fn product_summary(p: &ProductLicense, base: Option<NaiveDateTime>, now: NaiveDateTime) -> Product {
     let from = base.unwrap_or(now);
-    let end = p.remaining.as_ref().map(|r| {
-        (
-            r.kind,
-            from + Duration::minutes(i64::try_from(r.minutes).unwrap_or(0)),
-        )
-    });
+    let end = p
+        .remaining
+        .as_ref()
+        .and_then(|r| add_minutes(from, r.minutes).map(|t| (r.kind, t)));
     let status = p
         .license_status
         .or_else(|| p.notification_reason.map(|_| StatusId::Notification));

@@ -42,9 +42,35 @@ pub enum SlmgrError {
 }
 
 /// Decodes and parses one input. A file may hold several machines' output (each after its own
-/// machine header); each becomes one snapshot.
+/// machine header); each becomes one snapshot. To read many inputs, make one [`SlmgrReader`].
 pub fn parse_bytes(
     rules: &Rules,
+    path: &str,
+    bytes: &[u8],
+) -> Result<Vec<LicenseSnapshot>, SlmgrError> {
+    SlmgrReader::new(rules).parse(path, bytes)
+}
+
+/// The slmgr decoder with its label tables prepared once, for reading many inputs.
+pub struct SlmgrReader {
+    vocab: Vocabulary,
+}
+
+impl SlmgrReader {
+    pub fn new(rules: &Rules) -> SlmgrReader {
+        SlmgrReader {
+            vocab: Vocabulary::new(rules),
+        }
+    }
+
+    /// Decodes and parses one input (see [`parse_bytes`]).
+    pub fn parse(&self, path: &str, bytes: &[u8]) -> Result<Vec<LicenseSnapshot>, SlmgrError> {
+        parse_with(&self.vocab, path, bytes)
+    }
+}
+
+fn parse_with(
+    vocab: &Vocabulary,
     path: &str,
     bytes: &[u8],
 ) -> Result<Vec<LicenseSnapshot>, SlmgrError> {
@@ -54,9 +80,8 @@ pub fn parse_bytes(
             size: bytes.len(),
         });
     }
-    let vocab = Vocabulary::new(rules);
-    let decoded = crate::text::decode(bytes, &|t| score(&vocab, t));
-    let mut snaps = parse_text(&vocab, path, &decoded.text);
+    let decoded = crate::text::decode(bytes, &|t| score(vocab, t));
+    let mut snaps = parse_text(vocab, path, &decoded.text);
     for s in &mut snaps {
         decoded.encoding.clone_into(&mut s.encoding);
         if decoded.lossy {
@@ -80,7 +105,7 @@ pub fn parse_bytes(
 /// How much of a text reads as slmgr output (used to choose a legacy code page).
 fn score(vocab: &Vocabulary, text: &str) -> usize {
     text.lines()
-        .take(400)
+        .take(120)
         .filter(|l| !l.trim().is_empty() && vocab.classify(&prepare(l)).is_some())
         .count()
 }

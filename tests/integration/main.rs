@@ -12,6 +12,7 @@
 
 mod cli;
 mod lookup;
+mod robustness;
 mod rules;
 mod slmgr;
 mod util;

@@ -1,0 +1,153 @@
+//! No input makes the slmgr decoder or the diagnosis panic: every fixture, mutated many times in
+//! a fixed pseudo-random way (bit flips, truncation, duplication, splices, control characters,
+//! huge numbers), goes through decoding, parsing and diagnosis. Deterministic, so a failure here
+//! reproduces; the coverage-guided fuzzers in fuzz/ search further.
+
+use kmsdiag::rules::Rules;
+
+struct XorShift(u64);
+
+impl XorShift {
+    fn next(&mut self) -> u64 {
+        let mut x = self.0;
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        self.0 = x;
+        x
+    }
+
+    fn below(&mut self, n: usize) -> usize {
+        if n == 0 {
+            0
+        } else {
+            usize::try_from(self.next() % n as u64).unwrap_or(0)
+        }
+    }
+}
+
+const INSERTS: &[&[u8]] = &[
+    b"\x1b[31m",
+    b"\r",
+    b"\0",
+    b"\xff\xfe",
+    b"\xef\xbb\xbf",
+    b": ",
+    b"0x",
+    b"99999999999999999999999",
+    b"(",
+    b")",
+    b"\xe2\x80\xae",
+    b"License Status: ",
+    b"Name: ",
+    b"Current count: 18446744073709551615",
+    b"Volume activation expiration: 18446744073709551615 minute(s) (99999999999 day(s))",
+    b"Trusted time: 99/99/99999 99:99:99 PM",
+    b"Trusted time: 2/30/2025 25:61:61 AM",
+    b"Machine: X (",
+    b"Activating ",
+    b"Error: ",
+    b"%",
+];
+
+fn mutate(rng: &mut XorShift, input: &[u8]) -> Vec<u8> {
+    let mut v = input.to_vec();
+    for _ in 0..=rng.below(4) {
+        match rng.below(6) {
+            0 if !v.is_empty() => {
+                let i = rng.below(v.len());
+                v[i] ^= 1 << rng.below(8);
+            }
+            1 => v.truncate(rng.below(v.len() + 1)),
+            2 if !v.is_empty() => {
+                let a = rng.below(v.len());
+                let b = (a + rng.below(200)).min(v.len());
+                let piece = v[a..b].to_vec();
+                let at = rng.below(v.len() + 1);
+                v.splice(at..at, piece);
+            }
+            3 => {
+                let ins = INSERTS[rng.below(INSERTS.len())];
+                let at = rng.below(v.len() + 1);
+                v.splice(at..at, ins.iter().copied());
+            }
+            4 if !v.is_empty() => {
+                let a = rng.below(v.len());
+                let b = (a + rng.below(64)).min(v.len());
+                v.drain(a..b);
+            }
+            _ => v.reverse(),
+        }
+    }
+    v
+}
+
+#[test]
+fn mutated_fixtures_never_panic() {
+    let rules = Rules::embedded().unwrap();
+    let now = chrono::NaiveDate::from_ymd_opt(2025, 7, 5)
+        .unwrap()
+        .and_hms_opt(12, 0, 0)
+        .unwrap();
+    let mut fixtures: Vec<_> = std::fs::read_dir("testdata/slmgr")
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    fixtures.sort();
+    let mut rng = XorShift(0x5EED_1234_ABCD_0001);
+    let mut parsed = 0usize;
+    for path in &fixtures {
+        let original = std::fs::read(path).unwrap();
+        for _ in 0..150 {
+            let input = mutate(&mut rng, &original);
+            if let Ok(snaps) = kmsdiag::slmgr::parse_bytes(&rules, "mutated.txt", &input) {
+                parsed += 1;
+                let machines = kmsdiag::diagnose::group_machines(snaps);
+                let d = kmsdiag::diagnose::diagnose(&rules, &machines, now, 30);
+                // Rendering must not panic either.
+                let report = kmsdiag::model::Report {
+                    schema: kmsdiag::model::SCHEMA,
+                    now: "2025-07-05T12:00:00".to_owned(),
+                    now_source: "flag",
+                    inputs: Vec::new(),
+                    machines: d.machines,
+                    hosts: d.hosts,
+                    findings: d.findings,
+                };
+                let mut out = Vec::new();
+                kmsdiag::report::analyze::write_text(
+                    &mut out,
+                    &kmsdiag::report::Style::plain(),
+                    &report,
+                )
+                .unwrap();
+                serde_json::to_vec(&report).unwrap();
+            }
+        }
+    }
+    assert!(
+        parsed > fixtures.len() * 50,
+        "most mutations still read as slmgr output ({parsed})"
+    );
+}
+
+#[test]
+fn extreme_values_are_handled() {
+    let rules = Rules::embedded().unwrap();
+    let now = chrono::NaiveDate::from_ymd_opt(2025, 7, 5)
+        .unwrap()
+        .and_hms_opt(0, 0, 0)
+        .unwrap();
+    let text = "Name: Windows(R), Enterprise edition\nDescription: Windows(R) Operating System, VOLUME_KMSCLIENT channel\nPartial Product Key: 2YT43\nLicense Status: Licensed\nVolume activation expiration: 18446744073709551615 minute(s) (1 day(s))\nTrusted time: 12/31/9999 11:59:59 PM\n";
+    let snaps = kmsdiag::slmgr::parse_bytes(&rules, "x.txt", text.as_bytes()).unwrap();
+    let d = kmsdiag::diagnose::diagnose(&rules, &kmsdiag::diagnose::group_machines(snaps), now, 30);
+    assert_eq!(d.machines.len(), 1);
+    // A megabyte-long line is cut, not choked on: the product name is bounded.
+    let long =
+        "Name: Windows ".to_owned() + &"W".repeat(1_000_000) + "\nLicense Status: Licensed\n";
+    let snaps = kmsdiag::slmgr::parse_bytes(&rules, "long.txt", long.as_bytes()).unwrap();
+    assert!(snaps[0].products[0].name.as_ref().unwrap().len() < 5000);
+    let many = "License Status: Licensed\n".repeat(200_000);
+    let snaps = kmsdiag::slmgr::parse_bytes(&rules, "many.txt", many.as_bytes()).unwrap();
+    assert_eq!(snaps.len(), 1);
+}

@@ -69,8 +69,8 @@ pub struct AnalyzeArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
-    /// The time to judge by (YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]); default: the newest trusted
-    /// time in the input, else now.
+    /// The time to judge by (YYYY-MM-DD, or YYYY-MM-DDTHH:MM with optional :SS); default: the
+    /// newest trusted time in the input, else now.
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
     /// Exit with status 1 when a finding has at least this severity.

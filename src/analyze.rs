@@ -94,6 +94,16 @@ fn read_one(reader: &SlmgrReader, f: InputFile) -> (Vec<LicenseSnapshot>, InputS
             (snaps, summary)
         }
         Err(e) => {
+            if let Some(format) = crate::events::detect(&bytes) {
+                // An event log is readable, just not diagnosed by this version: say so plainly.
+                summary.format = format;
+                summary.status = "skipped";
+                summary.error = Some(format!(
+                    "{}: an event log ({format}); `kmsdiag events` lists its activation events, `analyze` does not diagnose event logs yet",
+                    f.path
+                ));
+                return (Vec::new(), summary);
+            }
             if matches!(e, SlmgrError::NotSlmgr { .. }) && !f.explicit {
                 summary.status = "skipped";
             }

@@ -56,9 +56,34 @@ pub enum Command {
     /// Show what kmsdiag reads from slmgr output: every value, and every line it did not understand.
     #[command(after_help = EXIT_HELP)]
     Slmgr(SlmgrArgs),
+    /// List the activation events of event logs (.evtx, event XML, `evtx_dump` JSON), decoded and
+    /// normalized, sorted by machine, time and record id.
+    #[command(after_help = EXIT_HELP)]
+    Events(EventsArgs),
     /// Work with the rule table.
     #[command(subcommand)]
     Rules(RulesCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Files, directories or - (standard input).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Output format: jsonl writes one event per line (for SIEM ingestion).
+    #[arg(long, value_enum, default_value_t = EventsFormat::Text)]
+    pub format: EventsFormat,
+    /// Include events of other providers too (decoded as raw strings only).
+    #[arg(long)]
+    pub all: bool,
+}
+
+/// Output formats of `kmsdiag events`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum EventsFormat {
+    Text,
+    Json,
+    Jsonl,
 }
 
 #[derive(Debug, Args)]

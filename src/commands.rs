@@ -4,7 +4,9 @@
 use std::io::{self, Write};
 
 use crate::ExitStatus;
-use crate::cli::{AnalyzeArgs, FailOn, Format, LookupArgs, RulesCommand, SlmgrArgs};
+use crate::cli::{
+    AnalyzeArgs, EventsArgs, EventsFormat, FailOn, Format, LookupArgs, RulesCommand, SlmgrArgs,
+};
 use crate::hresult;
 use crate::lookup::{self, Answer, LookupError};
 use crate::report::{self, Style};
@@ -267,4 +269,94 @@ pub fn slmgr(
         }
     }
     Ok(status)
+}
+
+/// What `kmsdiag events` read from one input.
+#[derive(Debug, serde::Serialize)]
+struct EventsInput {
+    path: String,
+    format: Option<&'static str>,
+    #[serde(flatten)]
+    stats: crate::events::ReadStats,
+    error: Option<String>,
+}
+
+/// `kmsdiag events`.
+pub fn events(
+    args: &EventsArgs,
+    rules: &Rules,
+    style: &Style,
+    out: &mut dyn Write,
+) -> io::Result<ExitStatus> {
+    let mut all = Vec::new();
+    let mut inputs = Vec::new();
+    for f in crate::input::collect(&args.paths) {
+        let result = f
+            .bytes
+            .map_err(|e| format!("{}: {e}", f.path))
+            .and_then(|b| crate::events::read_input(rules, &f.path, b, args.all));
+        match result {
+            Ok((evs, stats, format)) => {
+                all.extend(evs);
+                inputs.push(EventsInput {
+                    path: f.path,
+                    format: Some(format),
+                    stats,
+                    error: None,
+                });
+            }
+            Err(e) => {
+                // A file in a directory that is no event log is skipped quietly; a named one is an error.
+                if f.explicit {
+                    report::diagnostic("error", &e);
+                }
+                inputs.push(EventsInput {
+                    path: f.path,
+                    format: None,
+                    stats: crate::events::ReadStats::default(),
+                    error: Some(e),
+                });
+            }
+        }
+    }
+    crate::events::sort(&mut all);
+    match args.format {
+        EventsFormat::Jsonl => {
+            for e in &all {
+                serde_json::to_writer(&mut *out, e)?;
+                writeln!(out)?;
+            }
+        }
+        EventsFormat::Json => {
+            let doc = serde_json::json!({ "inputs": inputs, "events": all });
+            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            writeln!(out)?;
+        }
+        EventsFormat::Text => report::events::write_text(out, style, &all)?,
+    }
+    if args.format != EventsFormat::Json {
+        for i in &inputs {
+            let Some(format) = i.format else { continue };
+            let mut line = format!(
+                "{}: {format}, {} record(s), {} activation event(s)",
+                i.path, i.stats.records, i.stats.activation_events
+            );
+            if i.stats.damaged_count > 0 {
+                line = format!("{line}, {} damaged item(s) skipped", i.stats.damaged_count);
+            }
+            report::diagnostic("note", &line);
+            for d in &i.stats.damaged {
+                report::diagnostic("note", &format!("{}: {d}", i.path));
+            }
+        }
+    }
+    let readable = inputs.iter().any(|i| i.format.is_some());
+    let named_failed = inputs
+        .iter()
+        .any(|i| i.format.is_none() && args.paths.iter().any(|p| p.to_string_lossy() == i.path));
+    Ok(if !readable || named_failed {
+        ExitStatus::Error
+    } else {
+        ExitStatus::Ok
+    })
 }

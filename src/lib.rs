@@ -8,6 +8,7 @@ pub mod analyze;
 pub mod cli;
 pub mod commands;
 pub mod diagnose;
+pub mod events;
 pub mod hresult;
 pub mod input;
 pub mod lookup;
@@ -90,6 +91,10 @@ where
         },
         Command::Slmgr(args) => match commands::load_rules(cli.global.rules.as_deref()) {
             Ok(rules) => commands::slmgr(args, &rules, &style, &mut out),
+            Err(status) => Ok(status),
+        },
+        Command::Events(args) => match commands::load_rules(cli.global.rules.as_deref()) {
+            Ok(rules) => commands::events(args, &rules, &style, &mut out),
             Err(status) => Ok(status),
         },
         Command::Rules(cmd) => commands::rules_command(cmd, &style, &mut out),

@@ -30,7 +30,8 @@ pub struct Report {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InputSummary {
     pub path: String,
-    /// `slmgr`, or `unknown` when the content was not recognised.
+    /// `slmgr`; `evtx`, `xml` or `json` for event logs (listed, not yet diagnosed); `unknown` when
+    /// the content was not recognised.
     pub format: &'static str,
     /// `read`, `partial` (read, with lines not understood), `skipped` (found in a directory,
     /// not a format kmsdiag reads) or `unreadable`.

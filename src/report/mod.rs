@@ -2,6 +2,7 @@
 //! harmless, and one renderer module per kind of answer.
 
 pub mod analyze;
+pub mod events;
 pub mod lookup;
 pub mod problems;
 pub mod snapshot;

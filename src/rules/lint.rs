@@ -164,6 +164,7 @@ pub(crate) fn check_files(
                 known_findings.extend(set.findings.iter().map(|f| f.id.clone()));
             }
             "slmgr.toml" => check_slmgr(&mut ctx, &table, &mut set),
+            "events.toml" => check_events(&mut ctx, &table, &mut set),
             "codes.toml" => check_codes(&mut ctx, &table, &mut set, &known_findings),
             "win32.toml" => check_win32(&mut ctx, &table, &mut set),
             "licensing.toml" => check_licensing(&mut ctx, &table, &mut set, complete),
@@ -580,6 +581,74 @@ fn check_slmgr(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSet) {
         }
         if ctx.problems.len() == before {
             set.slmgr.push(lang);
+        }
+    }
+}
+
+fn check_events(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSet) {
+    use super::events::{EventDef, FieldType, ProviderDef};
+    ctx.unknown_keys(table, &["provider", "event"]);
+    let mut names = BTreeSet::new();
+    for (i, line, p) in ctx.entries::<ProviderDef>(table, "provider") {
+        let label = format!("provider[{i}] {}", p.name);
+        let before = ctx.problems.len();
+        if !names.insert(p.name.to_ascii_lowercase()) {
+            ctx.error(
+                line,
+                Some(&label),
+                Some("name"),
+                "duplicate provider".to_owned(),
+            );
+        }
+        check_sources(ctx, line, &label, &p.sources);
+        if ctx.problems.len() == before {
+            set.providers.push(p);
+        }
+    }
+    let mut ids = BTreeMap::new();
+    for (i, line, e) in ctx.entries::<EventDef>(table, "event") {
+        let label = format!("event[{i}] {}", e.id);
+        let before = ctx.problems.len();
+        if let Some(first) = ids.insert(e.id, i) {
+            ctx.error(
+                line,
+                Some(&label),
+                Some("id"),
+                format!("duplicate event id: event[{first}] already defines it"),
+            );
+        }
+        if !is_kebab_id(&e.name) {
+            let l = ctx.field_line(line, "name");
+            ctx.error(
+                l,
+                Some(&label),
+                Some("name"),
+                "an event name is lower-case words joined by `-`".to_owned(),
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for f in &e.fields {
+            match f.split_once(':') {
+                Some((name, ty)) if !name.is_empty() && FieldType::parse(ty).is_some() => {
+                    if !seen.insert(name) {
+                        let l = ctx.field_line(line, "fields");
+                        ctx.error(
+                            l,
+                            Some(&label),
+                            Some("fields"),
+                            format!("field `{name}` appears twice"),
+                        );
+                    }
+                }
+                _ => {
+                    let l = ctx.field_line(line, "fields");
+                    ctx.error(l, Some(&label), Some("fields"), format!("`{f}` is not name:type (types: code, flags, int, bool, time, guid, hostport, text)"));
+                }
+            }
+        }
+        check_sources(ctx, line, &label, &e.sources);
+        if ctx.problems.len() == before {
+            set.events.push(e);
         }
     }
 }

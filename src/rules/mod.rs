@@ -4,6 +4,7 @@
 //! Loading always goes through the linter (`lint`), so a table that loads is a table that lints
 //! clean. What the entries mean for a diagnosis is decided elsewhere; this module only holds facts.
 
+pub mod events;
 mod lint;
 pub mod slmgr;
 
@@ -25,6 +26,7 @@ pub const FILE_NAMES: &[&str] = &[
     "win32.toml",
     "licensing.toml",
     "slmgr.toml",
+    "events.toml",
 ];
 
 /// The rule files compiled into the binary.
@@ -34,6 +36,7 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
     ("win32.toml", include_str!("../../rules/win32.toml")),
     ("licensing.toml", include_str!("../../rules/licensing.toml")),
     ("slmgr.toml", include_str!("../../rules/slmgr.toml")),
+    ("events.toml", include_str!("../../rules/events.toml")),
 ];
 
 /// How serious a code is when it shows up as a result.
@@ -261,6 +264,7 @@ pub struct Rules {
     facilities: BTreeMap<u16, FacilityEntry>,
     findings: BTreeMap<String, FindingRule>,
     slmgr: Vec<SlmgrLanguage>,
+    events: events::Catalogue,
 }
 
 /// Rules that could not be loaded: every problem found, not only the first.
@@ -281,6 +285,8 @@ pub enum RulesError {
 pub(crate) struct RuleSet {
     pub(crate) findings: Vec<FindingRule>,
     pub(crate) slmgr: Vec<SlmgrLanguage>,
+    pub(crate) providers: Vec<events::ProviderDef>,
+    pub(crate) events: Vec<events::EventDef>,
     pub(crate) codes: Vec<(Hresult, CodeEntry)>,
     pub(crate) win32: Vec<Win32Entry>,
     pub(crate) license_statuses: Vec<LicenseStatusEntry>,
@@ -328,6 +334,8 @@ impl Rules {
             set.status_flags.extend(extra.status_flags);
             set.facilities.extend(extra.facilities);
             set.findings.extend(extra.findings);
+            set.providers.extend(extra.providers);
+            set.events.extend(extra.events);
             for lang in extra.slmgr {
                 set.slmgr.retain(|l| l.id != lang.id);
                 set.slmgr.push(lang);
@@ -376,6 +384,7 @@ impl Rules {
                 .map(|f| (f.id.clone(), f))
                 .collect(),
             slmgr: set.slmgr,
+            events: events::Catalogue::new(set.providers, set.events),
         }
     }
 
@@ -428,6 +437,11 @@ impl Rules {
     /// The rule for a finding id.
     pub fn finding(&self, id: &str) -> Option<&FindingRule> {
         self.findings.get(id)
+    }
+
+    /// The event catalogue: activation providers and the events kmsdiag decodes.
+    pub fn events(&self) -> &events::Catalogue {
+        &self.events
     }
 
     /// The slmgr label tables, one per UI language.

@@ -11,6 +11,7 @@
 )]
 
 mod cli;
+mod events;
 mod lookup;
 mod robustness;
 mod rules;

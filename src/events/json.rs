@@ -1,0 +1,211 @@
+//! Event JSON as `evtx_dump` writes it (`-o json`, one object per record after a `Record N` line,
+//! and `-o jsonl`, one per line), in both attribute styles (`#attributes` and
+//! `--separate-json-attributes`' `<Name>_attributes`). The `.evtx` reader uses the same mapping,
+//! since the `evtx` crate builds exactly these objects.
+
+use serde_json::Value;
+
+use super::RawEvent;
+use super::xml::parse_system_time;
+
+/// Whether a text looks like `evtx_dump` JSON.
+pub fn looks_like(text: &str) -> bool {
+    let head: String = text.chars().take(4096).collect();
+    head.contains("\"Event\"") && head.contains("\"System\"")
+}
+
+/// Reads every JSON object of a text (JSON lines, `Record N` separated objects, one object, or
+/// an array of objects). Returns the events and what could not be read.
+pub fn read(text: &str) -> (Vec<RawEvent>, Vec<String>) {
+    let mut events = Vec::new();
+    let mut damaged = Vec::new();
+    let mut index: u64 = 0;
+    let line_at = |offset: usize| {
+        u32::try_from(text.get(..offset).map_or(0, |t| t.matches('\n').count()) + 1).ok()
+    };
+    let mut pos = 0;
+    while pos < text.len() {
+        let rest = text.get(pos..).unwrap_or("");
+        let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
+        loop {
+            let offset = stream.byte_offset();
+            match stream.next() {
+                None => {
+                    pos = text.len();
+                    break;
+                }
+                Some(Ok(Value::Array(items))) => {
+                    for v in &items {
+                        push(&mut events, &mut damaged, v, &mut index, None);
+                    }
+                }
+                Some(Ok(v)) => {
+                    let skipped = rest
+                        .get(offset..)
+                        .map_or(0, |r| r.len() - r.trim_start().len());
+                    push(
+                        &mut events,
+                        &mut damaged,
+                        &v,
+                        &mut index,
+                        line_at(pos + offset + skipped),
+                    );
+                }
+                Some(Err(_)) => {
+                    // `evtx_dump -o json` writes "Record N" before each object; other lines that
+                    // are not JSON are counted. Either way, go on after that line.
+                    let ws = rest
+                        .get(offset..)
+                        .map_or(0, |r| r.len() - r.trim_start().len());
+                    let start = pos + offset + ws;
+                    let tail = text.get(start..).unwrap_or("");
+                    let end = tail.find('\n').map_or(text.len(), |i| start + i + 1);
+                    let bad = text.get(start..end).unwrap_or("").trim();
+                    if !bad.is_empty() && !bad.starts_with("Record ") {
+                        let line = line_at(start).unwrap_or(0);
+                        damaged.push(format!("line {line}: not a JSON event"));
+                    }
+                    pos = end.max(pos + 1);
+                    break;
+                }
+            }
+        }
+    }
+    (events, damaged)
+}
+
+fn push(
+    events: &mut Vec<RawEvent>,
+    damaged: &mut Vec<String>,
+    v: &Value,
+    index: &mut u64,
+    line: Option<u32>,
+) {
+    match from_value(v) {
+        Some(mut e) => {
+            e.index = *index;
+            e.line = line;
+            events.push(e);
+        }
+        None => damaged.push(format!("record {index}: not an event object")),
+    }
+    *index += 1;
+}
+
+/// The value of a field that may carry attributes: `{"#attributes": …, "#text": x}` or `x`.
+fn text_of(v: &Value) -> Option<&Value> {
+    match v {
+        Value::Object(m) => m.get("#text"),
+        other => Some(other),
+    }
+}
+
+/// An attribute in either style: `v["#attributes"][name]`, or `parent["<field>_attributes"][name]`.
+fn attribute<'a>(parent: &'a Value, field: &str, name: &str) -> Option<&'a Value> {
+    parent
+        .get(field)
+        .and_then(|f| f.get("#attributes"))
+        .and_then(|a| a.get(name))
+        .or_else(|| {
+            parent
+                .get(format!("{field}_attributes"))
+                .and_then(|a| a.get(name))
+        })
+}
+
+fn as_string(v: &Value) -> Option<String> {
+    match v {
+        Value::String(s) => Some(s.clone()),
+        Value::Number(n) => Some(n.to_string()),
+        Value::Bool(b) => Some(b.to_string()),
+        Value::Null => Some(String::new()),
+        _ => None,
+    }
+}
+
+fn as_u64(v: &Value) -> Option<u64> {
+    v.as_u64()
+        .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
+}
+
+/// Maps one `evtx_dump`-style object to a raw event.
+pub fn from_value(root: &Value) -> Option<RawEvent> {
+    let event = root.get("Event").unwrap_or(root);
+    let system = event.get("System")?;
+    let mut ev = RawEvent {
+        provider: attribute(system, "Provider", "Name")
+            .or_else(|| attribute(system, "Provider", "Guid"))
+            .and_then(as_string)
+            .unwrap_or_default(),
+        event_source_name: attribute(system, "Provider", "EventSourceName").and_then(as_string),
+        event_id: system
+            .get("EventID")
+            .and_then(text_of)
+            .and_then(as_u64)
+            .and_then(|n| u32::try_from(n).ok())?,
+        qualifiers: attribute(system, "EventID", "Qualifiers")
+            .and_then(as_u64)
+            .and_then(|n| u32::try_from(n).ok()),
+        level: system
+            .get("Level")
+            .and_then(text_of)
+            .and_then(as_u64)
+            .and_then(|n| u32::try_from(n).ok()),
+        time_created: attribute(system, "TimeCreated", "SystemTime")
+            .and_then(Value::as_str)
+            .and_then(parse_system_time),
+        record_id: system
+            .get("EventRecordID")
+            .and_then(text_of)
+            .and_then(as_u64),
+        channel: system.get("Channel").and_then(text_of).and_then(as_string),
+        computer: system.get("Computer").and_then(text_of).and_then(as_string),
+        ..RawEvent::default()
+    };
+    if let Some(data) = event.get("EventData").filter(|d| !d.is_null()) {
+        ev.data = event_data(data);
+    }
+    if let Some(m) = event
+        .get("RenderingInfo")
+        .and_then(|r| r.get("Message"))
+        .and_then(text_of)
+        .and_then(as_string)
+    {
+        ev.message = Some(m);
+    }
+    Some(ev)
+}
+
+/// `EventData` in its JSON shapes: `{"Data": "x"}`, `{"Data": {"#text": ["a", "b"]}}`,
+/// `{"Data": [..]}`, or named values `{"Info": "x", "Other": "y"}`.
+fn event_data(data: &Value) -> Vec<(Option<String>, String)> {
+    let strings = |v: &Value| -> Vec<(Option<String>, String)> {
+        match v {
+            Value::Array(items) => items
+                .iter()
+                .map(|i| (None, text_of(i).and_then(as_string).unwrap_or_default()))
+                .collect(),
+            other => vec![(None, text_of(other).and_then(as_string).unwrap_or_default())],
+        }
+    };
+    match data.get("Data") {
+        Some(Value::Object(m)) if m.contains_key("#text") => {
+            m.get("#text").map(strings).unwrap_or_default()
+        }
+        Some(d) => strings(d),
+        None => data
+            .as_object()
+            .map(|m| {
+                m.iter()
+                    .filter(|(k, _)| !k.starts_with('#') && !k.ends_with("_attributes"))
+                    .map(|(k, v)| {
+                        (
+                            Some(k.clone()),
+                            text_of(v).and_then(as_string).unwrap_or_default(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default(),
+    }
+}

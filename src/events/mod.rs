@@ -1,0 +1,309 @@
+//! Event logs in the forms helpdesks receive — binary `.evtx`, event XML, `evtx_dump` JSON — read
+//! into one stream of normalized, source-referenced [`ActivationEvent`]s.
+//!
+//! Each reader turns its format into [`RawEvent`]s (the System fields and the `<Data>` strings,
+//! nothing decoded); [`normalize`] then keeps the activation providers' events and decodes their
+//! payloads by the catalogue in `rules/events.toml`. Readers know formats, not events.
+
+pub mod evtx;
+pub mod json;
+mod payload;
+pub mod xml;
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Serialize, Serializer};
+
+use crate::hresult::Hresult;
+use crate::rules::Rules;
+use crate::rules::events::{EventDef, FieldType, Layout};
+
+pub use payload::{client_time, split_info};
+
+/// One event as a reader found it: System fields and payload strings, undecoded.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RawEvent {
+    pub provider: String,
+    pub event_source_name: Option<String>,
+    pub event_id: u32,
+    pub qualifiers: Option<u32>,
+    pub level: Option<u32>,
+    pub time_created: Option<DateTime<Utc>>,
+    pub record_id: Option<u64>,
+    pub channel: Option<String>,
+    pub computer: Option<String>,
+    /// The `<Data>` elements in order, with their `Name` attribute when they have one; empty
+    /// elements are kept so positions never shift.
+    pub data: Vec<(Option<String>, String)>,
+    /// The rendered message, when the export carries it.
+    pub message: Option<String>,
+    /// Where in the input it was: record index, line.
+    pub index: u64,
+    pub line: Option<u32>,
+}
+
+/// Where a normalized event came from.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct EventSource {
+    pub path: String,
+    /// `evtx`, `xml`, `json`.
+    pub format: &'static str,
+    /// The record's position in the input (0-based).
+    pub index: u64,
+    pub line: Option<u32>,
+}
+
+/// A decoded payload value. Serialized as JSON scalars: codes and flags as `0x` + 8 hex digits,
+/// times as `YYYY-MM-DDTHH:MM:SS` (the client's local clock), the rest as printed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FieldValue {
+    Code(Hresult),
+    Flags(u32),
+    Int(i64),
+    Bool(bool),
+    Time(chrono::NaiveDateTime),
+    Guid(String),
+    Text(String),
+}
+
+impl Serialize for FieldValue {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            FieldValue::Code(c) => s.collect_str(c),
+            FieldValue::Flags(f) => s.collect_str(&format_args!("0x{f:08X}")),
+            FieldValue::Int(i) => s.serialize_i64(*i),
+            FieldValue::Bool(b) => s.serialize_bool(*b),
+            FieldValue::Time(t) => s.collect_str(&t.format("%Y-%m-%dT%H:%M:%S")),
+            FieldValue::Guid(g) | FieldValue::Text(g) => s.serialize_str(g),
+        }
+    }
+}
+
+/// An event of an activation provider, decoded.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ActivationEvent {
+    /// The `Computer` field, else the machine the file name suggests.
+    pub machine: String,
+    /// `TimeCreated`, in UTC.
+    #[serde(serialize_with = "rfc3339")]
+    pub time: Option<DateTime<Utc>>,
+    /// The canonical provider name.
+    pub provider: String,
+    pub event_id: u32,
+    /// The catalogue name of the event (`kms-request-sent`, …), when it is in the catalogue.
+    pub name: Option<String>,
+    pub record_id: Option<u64>,
+    pub log: Option<String>,
+    pub source: EventSource,
+    /// Decoded payload fields, named after the catalogue.
+    pub fields: BTreeMap<String, FieldValue>,
+    /// The original data strings, in order, empty ones kept.
+    pub raw: Vec<String>,
+}
+
+#[allow(clippy::ref_option)] // serde's `serialize_with` passes a reference
+fn rfc3339<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
+    match t {
+        Some(t) => s.collect_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        None => s.serialize_none(),
+    }
+}
+
+/// What reading one input produced, for the per-input summary.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ReadStats {
+    pub records: u64,
+    pub activation_events: u64,
+    /// Records or chunks that could not be read, each with where and why.
+    pub damaged: Vec<String>,
+    /// How many damaged items there were in all (the list is capped).
+    pub damaged_count: u64,
+}
+
+/// Most damage messages listed per input; the count is always complete.
+const MAX_DAMAGE_LISTED: usize = 50;
+
+impl ReadStats {
+    pub(crate) fn damage(&mut self, what: String) {
+        self.damaged_count += 1;
+        if self.damaged.len() < MAX_DAMAGE_LISTED {
+            self.damaged.push(what);
+        }
+    }
+}
+
+/// Turns a reader's raw event into an activation event, or `None` when its provider is not an
+/// activation provider (unless `all`).
+pub fn normalize(
+    rules: &Rules,
+    raw: RawEvent,
+    path: &str,
+    format: &'static str,
+    fallback_machine: &str,
+    all: bool,
+) -> Option<ActivationEvent> {
+    let cat = rules.events();
+    let provider = match cat.provider(&raw.provider).or_else(|| {
+        raw.event_source_name
+            .as_deref()
+            .and_then(|n| cat.provider(n))
+    }) {
+        Some(p) => p.to_owned(),
+        None if all => raw.provider.clone(),
+        None => return None,
+    };
+    let is_activation = cat.provider(&provider).is_some();
+    let def = if is_activation {
+        cat.event(raw.event_id)
+    } else {
+        None
+    };
+    let raw_strings: Vec<String> = raw.data.into_iter().map(|(_, v)| v).collect();
+    let fields = def
+        .map(|d| decode(d, &raw_strings, raw.time_created, raw.message.as_deref()))
+        .unwrap_or_default();
+    Some(ActivationEvent {
+        machine: raw
+            .computer
+            .filter(|c| !c.trim().is_empty())
+            .unwrap_or_else(|| fallback_machine.to_owned()),
+        time: raw.time_created,
+        provider,
+        event_id: raw.event_id,
+        name: def.map(|d| d.name.clone()),
+        record_id: raw.record_id,
+        log: raw.channel,
+        source: EventSource {
+            path: path.to_owned(),
+            format,
+            index: raw.index,
+            line: raw.line,
+        },
+        fields,
+        raw: raw_strings,
+    })
+}
+
+/// Decodes a payload by its catalogue layout. A value that does not read as its type is kept as
+/// text; a missing trailing value is simply absent (the raw strings keep every position).
+fn decode(
+    def: &EventDef,
+    strings: &[String],
+    created: Option<DateTime<Utc>>,
+    message: Option<&str>,
+) -> BTreeMap<String, FieldValue> {
+    let types = def.field_types();
+    let values: Vec<String> = match def.layout {
+        Layout::Info => payload::info_values(strings, types.len(), message),
+        Layout::Positional => strings.to_vec(),
+        Layout::Kv => {
+            return strings
+                .iter()
+                .flat_map(|s| payload::key_values(s))
+                .map(|(k, v)| (k, FieldValue::Text(v)))
+                .collect();
+        }
+    };
+    let mut out = BTreeMap::new();
+    for ((name, ty), value) in types.iter().zip(values.iter()) {
+        let v = value.trim();
+        if v.is_empty() {
+            continue;
+        }
+        out.insert((*name).to_owned(), typed(*ty, v, created));
+    }
+    out
+}
+
+fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> FieldValue {
+    let text = || FieldValue::Text(v.to_owned());
+    match ty {
+        FieldType::Code => {
+            let v = v.strip_prefix("hr=").unwrap_or(v);
+            crate::slmgr::values::leading_code(v).map_or_else(text, FieldValue::Code)
+        }
+        FieldType::Flags => crate::hresult::read_raw(v)
+            .ok()
+            .flatten()
+            .map_or_else(text, FieldValue::Flags),
+        FieldType::Int => v.parse().map_or_else(|_| text(), FieldValue::Int),
+        FieldType::Bool => match v {
+            "0" => FieldValue::Bool(false),
+            "1" => FieldValue::Bool(true),
+            _ => text(),
+        },
+        FieldType::Time => client_time(v, created).map_or_else(text, FieldValue::Time),
+        FieldType::Guid => crate::slmgr::values::guid(v).map_or_else(text, FieldValue::Guid),
+        FieldType::HostPort | FieldType::Text => text(),
+    }
+}
+
+/// Sorts events by machine, time and record id (then source), so output never depends on the
+/// order inputs were read in.
+pub fn sort(events: &mut [ActivationEvent]) {
+    events.sort_by(|a, b| {
+        a.machine
+            .to_ascii_lowercase()
+            .cmp(&b.machine.to_ascii_lowercase())
+            .then(a.time.cmp(&b.time))
+            .then(a.record_id.cmp(&b.record_id))
+            .then(a.source.cmp(&b.source))
+    });
+}
+
+/// The format of an event-log input, recognised by content.
+pub fn detect(bytes: &[u8]) -> Option<&'static str> {
+    if bytes.starts_with(evtx::MAGIC) {
+        return Some("evtx");
+    }
+    let head =
+        crate::text::decode(bytes.get(..bytes.len().min(8192)).unwrap_or(bytes), &|_| 0).text;
+    if xml::looks_like(&head) {
+        Some("xml")
+    } else if json::looks_like(&head) {
+        Some("json")
+    } else {
+        None
+    }
+}
+
+/// Reads one event-log input: its activation events (all events with `all`) and what reading
+/// it found. `Err` when the input is not an event log kmsdiag reads, or its header is unreadable.
+pub fn read_input(
+    rules: &Rules,
+    path: &str,
+    bytes: Vec<u8>,
+    all: bool,
+) -> Result<(Vec<ActivationEvent>, ReadStats, &'static str), String> {
+    let format = detect(&bytes).ok_or_else(|| {
+        format!("{path}: not an event log export kmsdiag reads (.evtx, event XML, evtx_dump JSON)")
+    })?;
+    let (raws, damaged) = if format == "evtx" {
+        evtx::read(bytes).map_err(|e| format!("{path}: {e}"))?
+    } else {
+        let text = crate::text::decode(&bytes, &|t| {
+            t.matches("<Event").count() + t.matches("\"Event\"").count()
+        })
+        .text;
+        if format == "xml" {
+            xml::read(&text)
+        } else {
+            json::read(&text)
+        }
+    };
+    let fallback = crate::diagnose::machine_from_path(path);
+    let mut stats = ReadStats {
+        records: raws.len() as u64,
+        ..ReadStats::default()
+    };
+    for d in damaged {
+        stats.damage(d);
+    }
+    let events: Vec<ActivationEvent> = raws
+        .into_iter()
+        .filter_map(|r| normalize(rules, r, path, format, &fallback, all))
+        .collect();
+    stats.activation_events = events.len() as u64;
+    Ok((events, stats, format))
+}

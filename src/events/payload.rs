@@ -1,0 +1,139 @@
+//! Payload shapes of activation events: the comma-separated `Info` string (empty and trailing
+//! fields kept), `key=value;` lists, and client times whose day/month order is decided against
+//! the event's `TimeCreated`.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+/// Splits an `Info` string at commas, trimming each field and keeping empty ones, including a
+/// trailing one (`…, 5,` has an empty last field): positions never shift.
+pub fn split_info(s: &str) -> Vec<String> {
+    s.split(',').map(|f| f.trim().to_owned()).collect()
+}
+
+/// The values of an `info`-layout event, from however the export carried them: one Info string
+/// (split), the string followed by the same values as separate `<Data>` (12290), separate `<Data>`
+/// only, or, with no data at all, the text after `Info:` in the rendered message.
+pub(crate) fn info_values(
+    strings: &[String],
+    expected: usize,
+    message: Option<&str>,
+) -> Vec<String> {
+    match strings {
+        [] => message
+            .and_then(|m| m.split_once("Info:"))
+            .map(|(_, rest)| split_info(rest.trim().lines().next().unwrap_or("")))
+            .unwrap_or_default(),
+        [one] => split_info(one),
+        [first, rest @ ..] if first.contains(',') && rest.len() >= expected => rest.to_vec(),
+        [first, ..] if first.contains(',') && strings.len() < expected => split_info(first),
+        _ => strings.to_vec(),
+    }
+}
+
+/// `key=value;` pairs (8230's kernel policies, 8198's command line).
+pub(crate) fn key_values(s: &str) -> Vec<(String, String)> {
+    s.split(';')
+        .filter_map(|pair| pair.split_once('='))
+        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
+        .filter(|(k, _)| !k.is_empty())
+        .collect()
+}
+
+/// A client time as written inside 12288/12289/12290 (`2010/09/29 17:52`, `2010/9/29 21:46`,
+/// `1/14/2006 2:30`, day-first locales). When day and month could be swapped, the reading closest
+/// to the event's `TimeCreated` wins (the client writes its local time, minute precision).
+pub fn client_time(v: &str, created: Option<DateTime<Utc>>) -> Option<NaiveDateTime> {
+    let raw = crate::slmgr::values::date(v)?;
+    if let Some(order) = raw.forced_order() {
+        return raw.resolve(order).parsed;
+    }
+    let candidates = ["mdy", "dmy"].map(|o| raw.resolve(o).parsed);
+    match created {
+        Some(c) => candidates
+            .into_iter()
+            .flatten()
+            .min_by_key(|t| (*t - c.naive_utc()).num_seconds().unsigned_abs()),
+        None => raw.resolve(raw.default_order()).parsed,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::TimeZone;
+
+    #[test]
+    fn info_strings_keep_empty_and_trailing_fields() {
+        let f = split_info(
+            "0xC004F06C, 0x00000000, azkms.core.windows.net:1688, <CMID>, <DateTime>, 1, 5, 0, 34e1ae55-27f8-4950-8877-7a03be5fb181, ",
+        );
+        assert_eq!(f.len(), 10);
+        assert_eq!(f[9], "");
+        let f = split_info("0x0,25,pc01.contoso.com,cmid,2010/9/29 21:46,0,1,0,actid");
+        assert_eq!(f.len(), 9);
+        assert_eq!(f[2], "pc01.contoso.com");
+        assert_eq!(split_info("a,,c"), ["a", "", "c"]);
+    }
+
+    #[test]
+    fn info_values_from_every_shape() {
+        let one = vec!["a, b, c".to_owned()];
+        assert_eq!(info_values(&one, 3, None), ["a", "b", "c"]);
+        let with_copy: Vec<String> = ["a,b,c", "a", "b", "c"].map(str::to_owned).into();
+        assert_eq!(info_values(&with_copy, 3, None), ["a", "b", "c"]);
+        let positional: Vec<String> = ["a", "b", "c"].map(str::to_owned).into();
+        assert_eq!(info_values(&positional, 3, None), ["a", "b", "c"]);
+        assert_eq!(
+            info_values(
+                &[],
+                3,
+                Some("The client has sent...\nInfo:\n0x0, 0x0, kms:1688")
+            ),
+            ["0x0", "0x0", "kms:1688"]
+        );
+        assert!(info_values(&[], 3, None).is_empty());
+    }
+
+    #[test]
+    fn key_value_lists() {
+        let kv = key_values(
+            "RuleId=31e71c49;Action=AutoActivate;AppId=55c9;Trigger=UserLogon;SessionId=1",
+        );
+        assert_eq!(kv.len(), 5);
+        assert_eq!(kv[1], ("Action".to_owned(), "AutoActivate".to_owned()));
+        assert!(key_values("no pairs here").is_empty());
+    }
+
+    #[test]
+    fn client_times_in_any_order_resolved_against_time_created() {
+        let created = Utc.with_ymd_and_hms(2006, 1, 14, 10, 31, 0).single();
+        assert_eq!(
+            client_time("1/14/2006 2:30", created)
+                .map(|t| t.to_string())
+                .as_deref(),
+            Some("2006-01-14 02:30:00")
+        );
+        assert_eq!(
+            client_time("2010/9/29 21:46", None)
+                .map(|t| t.to_string())
+                .as_deref(),
+            Some("2010-09-29 21:46:00")
+        );
+        // 03/04/2025: the 3rd of April is nearer to an event created on 2 April than the 4th of March.
+        let april = Utc.with_ymd_and_hms(2025, 4, 2, 23, 0, 0).single();
+        assert_eq!(
+            client_time("03/04/2025 01:00", april)
+                .map(|t| t.to_string())
+                .as_deref(),
+            Some("2025-04-03 01:00:00")
+        );
+        let march = Utc.with_ymd_and_hms(2025, 3, 4, 1, 0, 0).single();
+        assert_eq!(
+            client_time("03/04/2025 01:00", march)
+                .map(|t| t.to_string())
+                .as_deref(),
+            Some("2025-03-04 01:00:00")
+        );
+        assert_eq!(client_time("<DateTime>", None), None);
+    }
+}

@@ -1,0 +1,64 @@
+//! Rendering normalized events as text: one line per event (machine, time, id, name, decoded
+//! fields), for a person reading a terminal.
+
+use std::io::{self, Write};
+
+use super::{Style, sanitize};
+use crate::events::ActivationEvent;
+
+/// Longest value shown in text mode; JSON output always carries the whole value.
+const MAX_VALUE_CHARS: usize = 120;
+
+fn cut(s: &str, max: usize) -> String {
+    if s.chars().count() <= max {
+        s.to_owned()
+    } else {
+        let mut t: String = s.chars().take(max).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// Writes the events, one per line.
+pub fn write_text(w: &mut dyn Write, style: &Style, events: &[ActivationEvent]) -> io::Result<()> {
+    for e in events {
+        let time = e.time.map_or_else(
+            || "-".to_owned(),
+            |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
+        );
+        let name = e.name.as_deref().unwrap_or("");
+        let fields: Vec<String> = e
+            .fields
+            .iter()
+            .map(|(k, v)| {
+                let v = serde_json::to_value(v).map_or_else(
+                    |_| String::new(),
+                    |v| match v {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    },
+                );
+                format!("{k}={}", cut(&sanitize(&v, true), MAX_VALUE_CHARS))
+            })
+            .collect();
+        let payload = if fields.is_empty() && !e.raw.is_empty() {
+            format!(
+                "raw={}",
+                cut(&sanitize(&e.raw.join(" | "), true), MAX_VALUE_CHARS)
+            )
+        } else {
+            fields.join(" ")
+        };
+        writeln!(
+            w,
+            "{}  {}  {}  {:>5} {}  {}",
+            style.bold(&sanitize(&e.machine, true)),
+            time,
+            style.dim(&sanitize(e.log.as_deref().unwrap_or("-"), true)),
+            e.event_id,
+            name,
+            payload
+        )?;
+    }
+    writeln!(w, "{}", style.dim(&format!("{} event(s)", events.len())))
+}

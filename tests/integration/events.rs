@@ -1,0 +1,234 @@
+//! `kmsdiag events`: every export format of the same logical events normalizes to identical
+//! events; payload quirks decode; real noise and damaged .evtx samples are read without failing.
+
+use std::path::Path;
+
+use crate::util::{run, run_json};
+
+const DIR: &str = "testdata/events";
+const SAMPLES: &str = "../shared/samples/evtx";
+
+fn events_without_source(path: &str) -> Vec<serde_json::Value> {
+    let (code, out, err) = run(&["events", "--format", "jsonl", path]);
+    assert_eq!(code, 0, "{path}: {err}");
+    out.lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            v.as_object_mut().unwrap().remove("source");
+            v
+        })
+        .collect()
+}
+
+#[test]
+fn every_export_format_gives_the_same_events() {
+    let reference = events_without_source(&format!("{DIR}/wevtutil-stream.xml"));
+    assert_eq!(reference.len(), 14);
+    for f in [
+        "eventviewer-saved-utf16.xml",
+        "evtx_dump.jsonl",
+        "evtx_dump-records.json",
+        "evtx_dump-separate-attributes.jsonl",
+    ] {
+        assert_eq!(
+            events_without_source(&format!("{DIR}/{f}")),
+            reference,
+            "{f}"
+        );
+    }
+}
+
+#[test]
+fn payloads_decode_with_their_quirks() {
+    let (code, v) = run_json(&[
+        "events",
+        "--format",
+        "json",
+        &format!("{DIR}/wevtutil-stream.xml"),
+    ]);
+    assert_eq!(code, 0);
+    let events = v["events"].as_array().unwrap();
+    let find = |machine: &str, id: u64, n: usize| {
+        events
+            .iter()
+            .filter(|e| e["machine"] == machine && e["event_id"] == id)
+            .nth(n)
+            .unwrap()
+            .clone()
+    };
+    // 12288 with an empty trailing N-policy: the field is absent, the raw position kept.
+    let failed = find("PC01.corp.contoso.com", 12288, 1);
+    assert_eq!(failed["fields"]["result"], "0xC004F074");
+    assert!(failed["fields"].get("n_policy").is_none());
+    assert_eq!(failed["raw"][0].as_str().unwrap().split(',').count(), 10);
+    assert_eq!(failed["fields"]["client_time"], "2025-07-08T08:02:00");
+    // A day-first client time, read against TimeCreated.
+    assert_eq!(
+        find("PC02", 12288, 0)["fields"]["client_time"],
+        "2025-07-14T09:15:00"
+    );
+    // 12290 carrying the whole Info string and the values again.
+    let host = find("KMS01.corp.contoso.com", 12290, 0);
+    assert_eq!(host["fields"]["client_name"], "PC01.corp.contoso.com");
+    assert_eq!(host["log"], "Key Management Service");
+    assert_eq!(host["raw"].as_array().unwrap().len(), 10);
+    // The Vista/2008 provider.
+    let old = find("KMSHOST-2008", 12290, 0);
+    assert_eq!(
+        (old["provider"].as_str(), old["fields"]["result"].as_str()),
+        (
+            Some("Microsoft-Windows-Security-Licensing-SLC"),
+            Some("0xC004F06C")
+        )
+    );
+    // hr= prefixes, k=v lists, 8209 reasons, empty <Data/>.
+    assert_eq!(
+        find("PC01.corp.contoso.com", 8198, 0)["fields"]["result"],
+        "0xC004F074"
+    );
+    assert_eq!(
+        find("PC01.corp.contoso.com", 8230, 0)["fields"]["LicenseState"],
+        "SL_LICENSING_STATUS_LICENSED"
+    );
+    assert_eq!(find("PC02", 8209, 0)["fields"]["result"], "0x8004C40B");
+    assert_eq!(find("PC01.corp.contoso.com", 1003, 0)["raw"][1], "");
+    // Sorted by machine, time, record id; times in UTC RFC 3339.
+    assert_eq!(events[0]["machine"], "KMS01.corp.contoso.com");
+    assert_eq!(events[0]["time"], "2025-07-01T06:00:05Z");
+    assert_eq!(v["inputs"][0]["records"], 15);
+    assert_eq!(v["inputs"][0]["activation_events"], 14);
+}
+
+#[test]
+fn other_providers_only_with_all() {
+    let (_, v) = run_json(&[
+        "events",
+        "--all",
+        "--format",
+        "json",
+        &format!("{DIR}/wevtutil-stream.xml"),
+    ]);
+    let events = v["events"].as_array().unwrap();
+    assert_eq!(events.len(), 15);
+    assert!(
+        events
+            .iter()
+            .any(|e| e["provider"] == "Microsoft-Windows-Winlogon" && e["name"].is_null())
+    );
+}
+
+#[test]
+fn real_evtx_files_noise_and_damage() {
+    let (code, v) = run_json(&["events", "--format", "json", "testdata/evtx"]);
+    assert_eq!(code, 0);
+    let inputs = v["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 3);
+    let input = |name: &str| {
+        inputs
+            .iter()
+            .find(|i| i["path"].as_str().unwrap().ends_with(name))
+            .unwrap()
+            .clone()
+    };
+    let app = input("samples_Application_no_crc32.evtx");
+    assert_eq!(
+        (
+            app["format"].as_str(),
+            app["records"].as_u64(),
+            app["activation_events"].as_u64()
+        ),
+        (Some("evtx"), Some(17), Some(6))
+    );
+    for damaged in [
+        "samples_sample_with_a_bad_chunk_magic.evtx",
+        "samples_sample-with-zero-data-size-event.evtx",
+    ] {
+        let i = input(damaged);
+        assert!(
+            i["records"].as_u64().unwrap() > 100,
+            "readable records are still read: {i}"
+        );
+        assert!(
+            i["damaged_count"].as_u64().unwrap() > 0,
+            "damage is counted: {i}"
+        );
+        assert!(
+            !i["damaged"].as_array().unwrap().is_empty(),
+            "and described: {i}"
+        );
+        assert_eq!(i["activation_events"], 0);
+    }
+    let events = v["events"].as_array().unwrap();
+    assert_eq!(events.len(), 6);
+    assert!(
+        events
+            .iter()
+            .all(|e| e["provider"] == "Microsoft-Windows-Security-SPP"
+                && e["machine"] == "DESKTOP-0HIJB49")
+    );
+    let ids: Vec<u64> = events
+        .iter()
+        .map(|e| e["event_id"].as_u64().unwrap())
+        .collect();
+    assert_eq!(ids, [900, 16394, 1066, 1003, 902, 16388]);
+}
+
+/// All the public samples (noise and damaged files), when `shared/` is beside the checkout as in CI.
+#[test]
+fn all_shared_samples_when_present() {
+    if !Path::new(SAMPLES).is_dir() {
+        eprintln!(
+            "note: {SAMPLES} not found; the samples kmsdiag depends on are also in testdata/evtx"
+        );
+        return;
+    }
+    let (code, v) = run_json(&["events", "--format", "json", SAMPLES]);
+    assert_eq!(code, 0);
+    for i in v["inputs"].as_array().unwrap() {
+        assert_eq!(i["format"], "evtx", "{i}");
+        assert!(i["records"].as_u64().unwrap() > 0, "{i}");
+        let expected = if i["path"]
+            .as_str()
+            .unwrap()
+            .ends_with("samples_Application_no_crc32.evtx")
+        {
+            6
+        } else {
+            0
+        };
+        assert_eq!(
+            i["activation_events"], expected,
+            "noise yields no activation events: {}",
+            i["path"]
+        );
+    }
+}
+
+#[test]
+fn inputs_that_are_not_event_logs() {
+    let (code, _, err) = run(&["events", "testdata/slmgr/not-slmgr.txt"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("not-slmgr.txt: not an event log export"),
+        "{err}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("header-only.evtx"), b"ElfFile\0garbage").unwrap();
+    let (code, _, err) = run(&[
+        "events",
+        dir.path().join("header-only.evtx").to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("header-only.evtx"), "{err}");
+}
+
+#[test]
+fn jsonl_output_is_pinned() {
+    let (_, out, _) = run(&[
+        "events",
+        "--format",
+        "jsonl",
+        &format!("{DIR}/wevtutil-stream.xml"),
+    ]);
+    insta::assert_snapshot!("events-wevtutil-stream-jsonl", out);
+}

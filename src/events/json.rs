@@ -1,7 +1,9 @@
 //! Event JSON as `evtx_dump` writes it (`-o json`, one object per record after a `Record N` line,
 //! and `-o jsonl`, one per line), in both attribute styles (`#attributes` and
-//! `--separate-json-attributes`' `<Name>_attributes`). The `.evtx` reader uses the same mapping,
-//! since the `evtx` crate builds exactly these objects.
+//! `--separate-json-attributes`' `<Name>_attributes`), and as PowerShell writes it
+//! (`Get-WinEvent | ConvertTo-Json`: `Id`, `ProviderName`, `TimeCreated` as `/Date(ms)/` or ISO,
+//! `Properties[].Value`, `Message`). The `.evtx` reader uses the `evtx_dump` mapping, since the
+//! `evtx` crate builds exactly those objects.
 
 use serde_json::Value;
 
@@ -11,7 +13,14 @@ use super::xml::parse_system_time;
 /// Whether a text looks like `evtx_dump` JSON.
 pub fn looks_like(text: &str) -> bool {
     let head: String = text.chars().take(4096).collect();
-    head.contains("\"Event\"") && head.contains("\"System\"")
+    // It must start like JSON (or like `evtx_dump -o json`'s "Record N" lines): a CSV header that
+    // names the same properties is not JSON.
+    let start = head.trim_start_matches('\u{feff}').trim_start();
+    let json_start =
+        start.starts_with('{') || start.starts_with('[') || start.starts_with("Record ");
+    json_start
+        && ((head.contains("\"Event\"") && head.contains("\"System\""))
+            || (head.contains("\"ProviderName\"") && head.contains("\"Id\"")))
 }
 
 /// Reads every JSON object of a text (JSON lines, `Record N` separated objects, one object, or
@@ -128,8 +137,11 @@ fn as_u64(v: &Value) -> Option<u64> {
         .or_else(|| v.as_str().and_then(|s| s.trim().parse().ok()))
 }
 
-/// Maps one `evtx_dump`-style object to a raw event.
+/// Maps one `evtx_dump`-style or `Get-WinEvent`-style object to a raw event.
 pub fn from_value(root: &Value) -> Option<RawEvent> {
+    if root.get("ProviderName").is_some() && root.get("Id").is_some() {
+        return from_powershell(root);
+    }
     let event = root.get("Event").unwrap_or(root);
     let system = event.get("System")?;
     let mut ev = RawEvent {
@@ -207,5 +219,56 @@ fn event_data(data: &Value) -> Vec<(Option<String>, String)> {
                     .collect()
             })
             .unwrap_or_default(),
+    }
+}
+
+/// `Get-WinEvent | ConvertTo-Json`: an `EventLogRecord` with its properties.
+fn from_powershell(v: &Value) -> Option<RawEvent> {
+    let num = |k: &str| v.get(k).and_then(as_u64);
+    let text = |k: &str| v.get(k).and_then(as_string).filter(|s| !s.is_empty());
+    let data = match v.get("Properties") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .map(|p| (None, p.get("Value").and_then(as_string).unwrap_or_default()))
+            .collect(),
+        _ => Vec::new(),
+    };
+    Some(RawEvent {
+        provider: text("ProviderName").unwrap_or_default(),
+        event_source_name: None,
+        event_id: u32::try_from(num("Id")?).ok()?,
+        qualifiers: num("Qualifiers").and_then(|n| u32::try_from(n).ok()),
+        level: num("Level").and_then(|n| u32::try_from(n).ok()),
+        time_created: v.get("TimeCreated").and_then(powershell_time),
+        record_id: num("RecordId"),
+        channel: text("LogName"),
+        computer: text("MachineName"),
+        data,
+        message: text("Message"),
+        index: 0,
+        line: None,
+    })
+}
+
+/// PowerShell's JSON dates: `"/Date(1593766800000)/"` (Windows PowerShell 5: milliseconds since
+/// 1970, UTC), an ISO string with an offset (PowerShell 7), or `{"value": …, "DateTime": …}` when
+/// the object was not flattened.
+fn powershell_time(v: &Value) -> Option<chrono::DateTime<chrono::Utc>> {
+    match v {
+        Value::String(s) => {
+            if let Some(ms) = s.strip_prefix("/Date(").and_then(|r| r.strip_suffix(")/")) {
+                let digits: String = ms
+                    .chars()
+                    .take_while(|c| c.is_ascii_digit() || *c == '-')
+                    .collect();
+                return digits
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(chrono::DateTime::from_timestamp_millis);
+            }
+            parse_system_time(s)
+        }
+        Value::Object(m) => m.get("value").and_then(powershell_time),
+        _ => None,
     }
 }

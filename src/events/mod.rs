@@ -7,7 +7,9 @@
 
 pub mod evtx;
 pub mod json;
+pub mod message;
 mod payload;
+pub mod tabular;
 pub mod xml;
 
 use std::collections::BTreeMap;
@@ -119,6 +121,8 @@ pub struct ReadStats {
     pub damaged: Vec<String>,
     /// How many damaged items there were in all (the list is capped).
     pub damaged_count: u64,
+    /// What the reader had to assume (for example local times read as UTC).
+    pub notes: Vec<String>,
 }
 
 /// Most damage messages listed per input; the count is always complete.
@@ -159,7 +163,17 @@ pub fn normalize(
     } else {
         None
     };
-    let raw_strings: Vec<String> = raw.data.into_iter().map(|(_, v)| v).collect();
+    let mut raw_strings: Vec<String> = raw.data.into_iter().map(|(_, v)| v).collect();
+    // Exports that keep only the rendered message: read the payload back through the template.
+    if raw_strings.is_empty()
+        && let (Some(d), Some(m)) = (def, raw.message.as_deref())
+    {
+        raw_strings = d
+            .messages
+            .iter()
+            .find_map(|t| message::extract(t, m))
+            .unwrap_or_default();
+    }
     let fields = def
         .map(|d| decode(d, &raw_strings, raw.time_created, raw.message.as_deref()))
         .unwrap_or_default();
@@ -264,7 +278,7 @@ pub fn detect(bytes: &[u8]) -> Option<&'static str> {
     } else if json::looks_like(&head) {
         Some("json")
     } else {
-        None
+        tabular::detect(&head)
     }
 }
 
@@ -277,24 +291,38 @@ pub fn read_input(
     all: bool,
 ) -> Result<(Vec<ActivationEvent>, ReadStats, &'static str), String> {
     let format = detect(&bytes).ok_or_else(|| {
-        format!("{path}: not an event log export kmsdiag reads (.evtx, event XML, evtx_dump JSON)")
+        format!(
+            "{path}: not an event log export kmsdiag reads (.evtx, event XML, evtx_dump or Get-WinEvent JSON, Event Viewer CSV/text, Export-Csv, Format-List)"
+        )
     })?;
-    let (raws, damaged) = if format == "evtx" {
-        evtx::read(bytes).map_err(|e| format!("{path}: {e}"))?
-    } else {
-        let text = crate::text::decode(&bytes, &|t| {
-            t.matches("<Event").count() + t.matches("\"Event\"").count()
-        })
-        .text;
-        if format == "xml" {
-            xml::read(&text)
-        } else {
-            json::read(&text)
+    let mut notes = Vec::new();
+    let (raws, damaged) = match format {
+        "evtx" => evtx::read(bytes).map_err(|e| format!("{path}: {e}"))?,
+        "xml" | "json" => {
+            let text = crate::text::decode(&bytes, &|t| {
+                t.matches("<Event").count() + t.matches("\"Event\"").count()
+            })
+            .text;
+            if format == "xml" {
+                xml::read(&text)
+            } else {
+                json::read(&text)
+            }
+        }
+        _ => {
+            let text =
+                crate::text::decode(&bytes, &|t| usize::from(tabular::detect(t).is_some())).text;
+            notes.push(
+                "times are as the exporting machine displayed them (its local time, no zone); they are read as UTC"
+                    .to_owned(),
+            );
+            tabular::read(format, &text)
         }
     };
     let fallback = crate::diagnose::machine_from_path(path);
     let mut stats = ReadStats {
         records: raws.len() as u64,
+        notes,
         ..ReadStats::default()
     };
     for d in damaged {

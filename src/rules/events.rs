@@ -68,6 +68,9 @@ pub struct EventDef {
     pub layout: Layout,
     /// `name:type`, in payload order.
     pub fields: Vec<String>,
+    /// The message-table texts, `%1`… for payload strings, `%n` for a line break.
+    #[serde(default)]
+    pub messages: Vec<String>,
     pub sources: Vec<String>,
 }
 

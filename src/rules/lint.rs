@@ -646,6 +646,17 @@ fn check_events(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSet) {
                 }
             }
         }
+        for m in &e.messages {
+            if crate::events::message::parse_template(m).is_none() {
+                let l = ctx.field_line(line, "messages");
+                ctx.error(
+                    l,
+                    Some(&label),
+                    Some("messages"),
+                    format!("`{m}` has a malformed placeholder (use %1, %2, … and %n)"),
+                );
+            }
+        }
         check_sources(ctx, line, &label, &e.sources);
         if ctx.problems.len() == before {
             set.events.push(e);

@@ -1,0 +1,161 @@
+//! Reading payload strings back out of a rendered event message, through the message-table
+//! template (`Genuine state set to non-genuine (%1) for application Id %2`). Exports that keep
+//! only the message (Event Viewer CSV and text, `Get-WinEvent` without `Properties`) need it.
+//!
+//! Whitespace, including line breaks (`%n`), is compared loosely: exports render them as CRLF,
+//! LF, or spaces.
+
+/// A template split into literal text and numbered placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Piece {
+    Text(String),
+    Slot(usize),
+}
+
+/// Parses `%1`…`%99` placeholders and `%n` line breaks; `None` for a malformed `%`.
+pub(crate) fn parse_template(t: &str) -> Option<Vec<Piece>> {
+    let mut pieces = Vec::new();
+    let mut text = String::new();
+    let mut chars = t.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            text.push(c);
+            continue;
+        }
+        match chars.peek().copied() {
+            Some('n') => {
+                chars.next();
+                text.push(' ');
+            }
+            Some(d) if d.is_ascii_digit() => {
+                let mut n = String::new();
+                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                    n.push(d);
+                    chars.next();
+                }
+                if !text.is_empty() {
+                    pieces.push(Piece::Text(squash(&std::mem::take(&mut text))));
+                }
+                let n: usize = n.parse().ok().filter(|n| (1..=99).contains(n))?;
+                pieces.push(Piece::Slot(n));
+            }
+            _ => return None,
+        }
+    }
+    if !text.is_empty() {
+        pieces.push(Piece::Text(squash(&text)));
+    }
+    Some(pieces)
+}
+
+/// Whitespace runs to one space.
+fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Matches a rendered message against a template. Returns the payload strings by placeholder
+/// number (`%1` first); `None` when the message is not this template.
+pub(crate) fn extract(template: &str, message: &str) -> Option<Vec<String>> {
+    let pieces = parse_template(template)?;
+    let msg = squash(message);
+    let lower = msg.to_ascii_lowercase();
+    let mut pos = 0;
+    let mut slots: Vec<(usize, String)> = Vec::new();
+    let mut open: Option<usize> = None;
+    for piece in &pieces {
+        match piece {
+            Piece::Slot(n) => open = Some(*n),
+            Piece::Text(t) => {
+                let t = t.trim();
+                if t.is_empty() {
+                    continue;
+                }
+                let needle = t.to_ascii_lowercase();
+                let found = if open.is_some() {
+                    // Text right after a placeholder: the placeholder runs up to it.
+                    lower.get(pos..)?.find(&needle)? + pos
+                } else {
+                    // Text without a placeholder before it must come next.
+                    let rest = lower.get(pos..)?.trim_start();
+                    if !rest.starts_with(&needle) {
+                        return None;
+                    }
+                    lower.len() - rest.len()
+                };
+                if let Some(n) = open.take() {
+                    slots.push((n, msg.get(pos..found)?.trim().to_owned()));
+                }
+                pos = found + needle.len();
+            }
+        }
+    }
+    match open {
+        Some(n) => slots.push((n, msg.get(pos..)?.trim().to_owned())),
+        // A template that ends with text: nothing but punctuation may follow.
+        None if !msg.get(pos..)?.trim().trim_matches(['.', ' ']).is_empty() => return None,
+        None => {}
+    }
+    let max = slots.iter().map(|(n, _)| *n).max().unwrap_or(0);
+    let mut out = vec![String::new(); max];
+    for (n, v) in slots {
+        if let Some(slot) = out.get_mut(n - 1) {
+            *slot = v;
+        }
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn payloads_come_back_out_of_messages() {
+        let t = "Genuine state set to non-genuine (%1) for application Id %2";
+        assert_eq!(
+            extract(t, "Genuine state set to non-genuine (0x8004C40B) for application Id 55c92734-d682-4d71-983e-d6ec3f16059f").unwrap(),
+            ["0x8004C40B", "55c92734-d682-4d71-983e-d6ec3f16059f"]
+        );
+        let info = "The client has sent an activation request to the key management service machine.%nInfo:%n%1";
+        let msg = "The client has sent an activation request to the key management service machine.\r\nInfo:\r\n0xC004F06C, 0x00000000, kms:1688, x, 2010/09/29 17:52, 0, 2, 41760, y, 5";
+        assert_eq!(
+            extract(info, msg).unwrap(),
+            ["0xC004F06C, 0x00000000, kms:1688, x, 2010/09/29 17:52, 0, 2, 41760, y, 5"]
+        );
+        // Placeholders out of order (8202).
+        assert_eq!(
+            extract(
+                "%3 Token Store '%2' failed with error %1.%n",
+                "Load Token Store 'C:\\t.dat' failed with error 0x80070005."
+            )
+            .unwrap(),
+            ["0x80070005", "C:\\t.dat", "Load"]
+        );
+        // A different message does not match.
+        assert_eq!(
+            extract(t, "Genuine state set to genuine for application Id x"),
+            None
+        );
+        assert_eq!(
+            extract(
+                "Offline downlevel migration succeeded.",
+                "Offline downlevel migration succeeded."
+            ),
+            Some(vec![])
+        );
+        assert_eq!(
+            extract(
+                "Offline downlevel migration succeeded.",
+                "Offline downlevel migration succeeded. Extra"
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn malformed_templates_are_refused() {
+        assert!(parse_template("bad %x").is_none());
+        assert!(parse_template("bad %").is_none());
+        assert!(parse_template("ok %1 and %n and %12").is_some());
+    }
+}

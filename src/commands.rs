@@ -291,6 +291,7 @@ pub fn events(
     let mut all = Vec::new();
     let mut inputs = Vec::new();
     for f in crate::input::collect(&args.paths) {
+        let read_failed = f.bytes.is_err();
         let result = f
             .bytes
             .map_err(|e| format!("{}: {e}", f.path))
@@ -306,8 +307,9 @@ pub fn events(
                 });
             }
             Err(e) => {
-                // A file in a directory that is no event log is skipped quietly; a named one is an error.
-                if f.explicit {
+                // A file in a directory or zip that is no event log is skipped quietly; a named
+                // one, or one that could not be read at all, is an error.
+                if f.explicit || read_failed {
                     report::diagnostic("error", &e);
                 }
                 inputs.push(EventsInput {

@@ -1085,7 +1085,13 @@ pub fn group_machines(snapshots: Vec<LicenseSnapshot>) -> Vec<MachineInput> {
 
 /// The machine name a path suggests: the file name without extension, or the folder's name when
 /// the file is only named after the command (`PC042/dlv.txt` → `PC042`).
-pub fn machine_from_path(path: &str) -> String {
+pub fn machine_from_path(full: &str) -> String {
+    // Inside a zip (`bundle.zip!PC042/dlv.txt`) the inner path names the machine; an entry at the
+    // archive's top level is named after the archive.
+    let (archive, path) = match full.rsplit_once('!') {
+        Some((outer, inner)) => (Some(outer), inner),
+        None => (None, full),
+    };
     let p = std::path::Path::new(path);
     let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("stdin");
     let generic = {
@@ -1125,6 +1131,9 @@ pub fn machine_from_path(path: &str) -> String {
     {
         return dir.to_owned();
     }
+    if generic && let Some(outer) = archive {
+        return machine_from_path(outer);
+    }
     stem.to_owned()
 }
 
@@ -1139,5 +1148,11 @@ mod tests {
         assert_eq!(machine_from_path("PC042.txt"), "PC042");
         assert_eq!(machine_from_path("tickets/LAPTOP-7.log"), "LAPTOP-7");
         assert_eq!(machine_from_path("-"), "-");
+        assert_eq!(machine_from_path("/tmp/ticket.zip!PC042/dlv.txt"), "PC042");
+        assert_eq!(
+            machine_from_path("/tmp/ticket.zip!more/inner.zip!PC077/slmgr-dlv.txt"),
+            "PC077"
+        );
+        assert_eq!(machine_from_path("/tmp/ticket.zip!dlv.txt"), "ticket");
     }
 }

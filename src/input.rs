@@ -1,6 +1,9 @@
-//! Finding and reading inputs: named files, directories (recursively, in a stable order) and `-`
-//! for standard input, each read with a size bound. What the bytes are is decided by the
-//! decoders; this module only delivers them, or says why it could not.
+//! Finding and reading inputs: named files, directories (recursively, in a stable order), `-`
+//! for standard input, and the files inside `.zip` bundles, each read with a size bound. What the
+//! bytes are is decided by the decoders; this module only delivers them, or says why it could not.
+//!
+//! Zip entries are read in memory and never written anywhere, so names like `../x` or `/etc/x`
+//! are only labels. Bounds: entry count, total and per-entry size, compression ratio, nesting.
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -9,6 +12,17 @@ use std::path::{Path, PathBuf};
 pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// How deep directories are followed.
 const MAX_DEPTH: usize = 32;
+/// The first bytes of a zip archive.
+const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
+/// At most this many entries of one archive are read.
+const MAX_ZIP_ENTRIES: usize = 10_000;
+/// At most this many bytes are unpacked from one archive, nested ones included.
+const MAX_ZIP_TOTAL: u64 = 1024 * 1024 * 1024;
+/// An entry that unpacks to more than this many times its packed size (and over 1 MiB) is
+/// refused as a probable zip bomb.
+const MAX_ZIP_RATIO: u64 = 200;
+/// Zips inside zips are opened this many levels deep.
+const MAX_ZIP_DEPTH: usize = 2;
 
 /// One input file as found.
 #[derive(Debug)]
@@ -27,11 +41,7 @@ pub fn collect(paths: &[PathBuf]) -> Vec<InputFile> {
     let mut out = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {
-            out.push(InputFile {
-                path: "<stdin>".to_owned(),
-                explicit: true,
-                bytes: read_stdin(),
-            });
+            push(&mut out, "<stdin>".to_owned(), true, read_stdin());
             continue;
         }
         match std::fs::metadata(p) {
@@ -39,17 +49,11 @@ pub fn collect(paths: &[PathBuf]) -> Vec<InputFile> {
                 let mut files = Vec::new();
                 walk(p, 0, &mut files);
                 files.sort();
-                out.extend(files.into_iter().map(|f| InputFile {
-                    path: display(&f),
-                    explicit: false,
-                    bytes: read_file(&f),
-                }));
+                for f in files {
+                    push(&mut out, display(&f), false, read_file(&f));
+                }
             }
-            Ok(_) => out.push(InputFile {
-                path: display(p),
-                explicit: true,
-                bytes: read_file(p),
-            }),
+            Ok(_) => push(&mut out, display(p), true, read_file(p)),
             Err(e) => out.push(InputFile {
                 path: display(p),
                 explicit: true,
@@ -58,6 +62,147 @@ pub fn collect(paths: &[PathBuf]) -> Vec<InputFile> {
         }
     }
     out
+}
+
+/// Adds a file, or the files of a zip archive in its place.
+fn push(out: &mut Vec<InputFile>, path: String, explicit: bool, bytes: Result<Vec<u8>, String>) {
+    match bytes {
+        Ok(b) if b.starts_with(ZIP_MAGIC) => {
+            let mut budget = MAX_ZIP_TOTAL;
+            expand_zip(out, &path, b, 1, &mut budget);
+        }
+        other => out.push(InputFile {
+            path,
+            explicit,
+            bytes: other,
+        }),
+    }
+}
+
+/// The files of a zip archive, by name, as `archive.zip!inner/name`.
+fn expand_zip(
+    out: &mut Vec<InputFile>,
+    path: &str,
+    bytes: Vec<u8>,
+    depth: usize,
+    budget: &mut u64,
+) {
+    let mut archive = match zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
+        Ok(a) => a,
+        Err(e) => {
+            out.push(InputFile {
+                path: path.to_owned(),
+                explicit: true,
+                bytes: Err(format!("not a readable zip archive: {e}")),
+            });
+            return;
+        }
+    };
+    let mut entries: Vec<(String, usize)> = (0..archive.len().min(MAX_ZIP_ENTRIES))
+        .filter_map(|i| {
+            archive.by_index_data(i).ok().map(|e| {
+                (
+                    e.name()
+                        .map(std::borrow::Cow::into_owned)
+                        .unwrap_or_default(),
+                    i,
+                )
+            })
+        })
+        .collect();
+    entries.sort();
+    if archive.len() > MAX_ZIP_ENTRIES {
+        out.push(InputFile {
+            path: path.to_owned(),
+            explicit: true,
+            bytes: Err(format!(
+                "{} entries; only the first {MAX_ZIP_ENTRIES} are read",
+                archive.len()
+            )),
+        });
+    }
+    for (name, i) in entries {
+        let label = format!("{path}!{name}");
+        let entry = match archive.by_index(i) {
+            Ok(e) => e,
+            Err(e) => {
+                let why = if e.to_string().contains("Password") {
+                    "encrypted (password-protected) entry: extract it and pass the file itself"
+                        .to_owned()
+                } else {
+                    format!("cannot read this zip entry: {e}")
+                };
+                out.push(InputFile {
+                    path: label,
+                    explicit: true,
+                    bytes: Err(why),
+                });
+                continue;
+            }
+        };
+        if entry.is_dir() {
+            continue;
+        }
+        if entry.encrypted() {
+            out.push(InputFile {
+                path: label,
+                explicit: true,
+                bytes: Err(
+                    "encrypted (password-protected) entry: extract it and pass the file itself"
+                        .to_owned(),
+                ),
+            });
+            continue;
+        }
+        let (size, packed) = (entry.size(), entry.compressed_size().max(1));
+        let refuse = if size > MAX_FILE_BYTES {
+            Some(format!(
+                "unpacks to {size} bytes; kmsdiag does not read files larger than {MAX_FILE_BYTES} bytes"
+            ))
+        } else if size > 1024 * 1024 && size / packed > MAX_ZIP_RATIO {
+            Some(format!(
+                "compression ratio {}:1 looks like a zip bomb; not unpacked",
+                size / packed
+            ))
+        } else if size > *budget {
+            Some(format!(
+                "the archive unpacks to more than {MAX_ZIP_TOTAL} bytes in all; the rest is not unpacked"
+            ))
+        } else {
+            None
+        };
+        if let Some(why) = refuse {
+            out.push(InputFile {
+                path: label,
+                explicit: true,
+                bytes: Err(why),
+            });
+            continue;
+        }
+        // The declared size is not trusted: reading stops at the bound whatever it says.
+        let read = read_bounded(entry);
+        *budget = budget.saturating_sub(read.as_ref().map_or(0, |b| b.len() as u64));
+        match read {
+            Ok(b) if b.starts_with(ZIP_MAGIC) => {
+                if depth < MAX_ZIP_DEPTH {
+                    expand_zip(out, &label, b, depth + 1, budget);
+                } else {
+                    out.push(InputFile {
+                        path: label,
+                        explicit: true,
+                        bytes: Err(format!(
+                            "a zip nested more than {MAX_ZIP_DEPTH} deep; not opened"
+                        )),
+                    });
+                }
+            }
+            other => out.push(InputFile {
+                path: label,
+                explicit: false,
+                bytes: other,
+            }),
+        }
+    }
 }
 
 fn display(p: &Path) -> String {

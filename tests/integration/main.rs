@@ -10,6 +10,7 @@
     clippy::case_sensitive_file_extension_comparisons
 )]
 
+mod bundles;
 mod cli;
 mod events;
 mod lookup;

@@ -70,7 +70,8 @@ pub struct EventsArgs {
     /// Files, directories or - (standard input).
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
-    /// Output format: jsonl writes one event per line (for SIEM ingestion).
+    /// Output format: jsonl writes one event per line (for SIEM ingestion); csv one row per event,
+    /// safe to open in a spreadsheet.
     #[arg(long, value_enum, default_value_t = EventsFormat::Text)]
     pub format: EventsFormat,
     /// Include events of other providers too (decoded as raw strings only).
@@ -84,6 +85,7 @@ pub enum EventsFormat {
     Text,
     Json,
     Jsonl,
+    Csv,
 }
 
 #[derive(Debug, Args)]

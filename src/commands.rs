@@ -295,7 +295,9 @@ pub fn events(
         let result = f
             .bytes
             .map_err(|e| format!("{}: {e}", f.path))
-            .and_then(|b| crate::events::read_input(rules, &f.path, b, args.all));
+            .and_then(|b| {
+                crate::events::read_input(rules, &f.path, b, f.disk.as_deref(), args.all)
+            });
         match result {
             Ok((evs, stats, format)) => {
                 all.extend(evs);
@@ -335,10 +337,21 @@ pub fn events(
             writeln!(out)?;
         }
         EventsFormat::Text => report::events::write_text(out, style, &all)?,
+        EventsFormat::Csv => report::events::write_csv(out, &all)?,
     }
     if args.format != EventsFormat::Json {
         for i in &inputs {
-            let Some(format) = i.format else { continue };
+            let Some(format) = i.format else {
+                report::diagnostic(
+                    "note",
+                    &format!(
+                        "{}: skipped: {}",
+                        i.path,
+                        i.error.as_deref().unwrap_or("not an event log")
+                    ),
+                );
+                continue;
+            };
             let mut line = format!(
                 "{}: {format}, {} record(s), {} activation event(s)",
                 i.path, i.stats.records, i.stats.activation_events

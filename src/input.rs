@@ -32,8 +32,15 @@ pub struct InputFile {
     /// Named on the command line (an unrecognised named file is an error; an unrecognised file
     /// found in a directory is skipped).
     pub explicit: bool,
+    /// The content; for an `.evtx` file on disk only its first bytes (see `disk`).
     pub bytes: Result<Vec<u8>, String>,
+    /// Set for `.evtx` files on disk: they are parsed from the file, chunk by chunk, so their size
+    /// does not matter (Application logs of hundreds of MB) and memory stays flat.
+    pub disk: Option<PathBuf>,
 }
+
+/// The first bytes of every `.evtx` file.
+const EVTX_MAGIC: &[u8] = b"ElfFile\0";
 
 /// Expands the command-line paths into files, in a deterministic order: named files in the order
 /// given, each directory's files sorted by path.
@@ -50,18 +57,41 @@ pub fn collect(paths: &[PathBuf]) -> Vec<InputFile> {
                 walk(p, 0, &mut files);
                 files.sort();
                 for f in files {
-                    push(&mut out, display(&f), false, read_file(&f));
+                    push_file(&mut out, &f, false);
                 }
             }
-            Ok(_) => push(&mut out, display(p), true, read_file(p)),
+            Ok(_) => push_file(&mut out, p, true),
             Err(e) => out.push(InputFile {
                 path: display(p),
                 explicit: true,
                 bytes: Err(format!("cannot open: {e}")),
+                disk: None,
             }),
         }
     }
     out
+}
+
+/// Adds a file from disk: an `.evtx` file by its path (parsed from disk later), anything else
+/// read into memory.
+fn push_file(out: &mut Vec<InputFile>, p: &Path, explicit: bool) {
+    match evtx_header(p) {
+        Some(header) => out.push(InputFile {
+            path: display(p),
+            explicit,
+            bytes: Ok(header),
+            disk: Some(p.to_path_buf()),
+        }),
+        None => push(out, display(p), explicit, read_file(p)),
+    }
+}
+
+/// The first bytes of a file, when it is an `.evtx` file.
+fn evtx_header(p: &Path) -> Option<Vec<u8>> {
+    let mut head = [0u8; 8];
+    let mut f = std::fs::File::open(p).ok()?;
+    f.read_exact(&mut head).ok()?;
+    (head == EVTX_MAGIC).then(|| head.to_vec())
 }
 
 /// Adds a file, or the files of a zip archive in its place.
@@ -75,6 +105,7 @@ fn push(out: &mut Vec<InputFile>, path: String, explicit: bool, bytes: Result<Ve
             path,
             explicit,
             bytes: other,
+            disk: None,
         }),
     }
 }
@@ -94,6 +125,7 @@ fn expand_zip(
                 path: path.to_owned(),
                 explicit: true,
                 bytes: Err(format!("not a readable zip archive: {e}")),
+                disk: None,
             });
             return;
         }
@@ -119,6 +151,7 @@ fn expand_zip(
                 "{} entries; only the first {MAX_ZIP_ENTRIES} are read",
                 archive.len()
             )),
+            disk: None,
         });
     }
     for (name, i) in entries {
@@ -136,6 +169,7 @@ fn expand_zip(
                     path: label,
                     explicit: true,
                     bytes: Err(why),
+                    disk: None,
                 });
                 continue;
             }
@@ -151,6 +185,7 @@ fn expand_zip(
                     "encrypted (password-protected) entry: extract it and pass the file itself"
                         .to_owned(),
                 ),
+                disk: None,
             });
             continue;
         }
@@ -176,6 +211,7 @@ fn expand_zip(
                 path: label,
                 explicit: true,
                 bytes: Err(why),
+                disk: None,
             });
             continue;
         }
@@ -193,6 +229,7 @@ fn expand_zip(
                         bytes: Err(format!(
                             "a zip nested more than {MAX_ZIP_DEPTH} deep; not opened"
                         )),
+                        disk: None,
                     });
                 }
             }
@@ -200,6 +237,7 @@ fn expand_zip(
                 path: label,
                 explicit: false,
                 bytes: other,
+                disk: None,
             }),
         }
     }

@@ -9,11 +9,24 @@ use super::RawEvent;
 /// The first bytes of every `.evtx` file.
 pub const MAGIC: &[u8] = b"ElfFile\0";
 
-/// Reads the records of an `.evtx` image. Returns the events and what could not be read; an
-/// `Err` when the file header itself cannot be read.
+/// Reads the records of an `.evtx` image in memory (an entry of a zip). Returns the events and
+/// what could not be read; an `Err` when the file header itself cannot be read.
 pub fn read(bytes: Vec<u8>) -> Result<(Vec<RawEvent>, Vec<String>), String> {
     let parser =
         EvtxParser::from_buffer(bytes).map_err(|e| format!("not a readable .evtx file: {e}"))?;
+    Ok(records(parser))
+}
+
+/// Reads an `.evtx` file from disk, chunk by chunk: memory does not grow with the file's size.
+pub fn read_file(path: &std::path::Path) -> Result<(Vec<RawEvent>, Vec<String>), String> {
+    let parser =
+        EvtxParser::from_path(path).map_err(|e| format!("not a readable .evtx file: {e}"))?;
+    Ok(records(parser))
+}
+
+fn records<T: std::io::Read + std::io::Seek>(
+    parser: EvtxParser<T>,
+) -> (Vec<RawEvent>, Vec<String>) {
     // Checksums are not enforced: exports and copies of live logs often carry stale ones, and a
     // record that parses is worth reading.
     let mut parser = parser.with_configuration(
@@ -40,5 +53,5 @@ pub fn read(bytes: Vec<u8>) -> Result<(Vec<RawEvent>, Vec<String>), String> {
             Err(e) => damaged.push(format!("record #{index}: {e}")),
         }
     }
-    Ok((events, damaged))
+    (events, damaged)
 }

@@ -34,7 +34,7 @@ pub(crate) fn parse_template(t: &str) -> Option<Vec<Piece>> {
                     chars.next();
                 }
                 if !text.is_empty() {
-                    pieces.push(Piece::Text(squash(&std::mem::take(&mut text))));
+                    pieces.push(Piece::Text(squash_keep_edges(&std::mem::take(&mut text))));
                 }
                 let n: usize = n.parse().ok().filter(|n| (1..=99).contains(n))?;
                 pieces.push(Piece::Slot(n));
@@ -43,7 +43,7 @@ pub(crate) fn parse_template(t: &str) -> Option<Vec<Piece>> {
         }
     }
     if !text.is_empty() {
-        pieces.push(Piece::Text(squash(&text)));
+        pieces.push(Piece::Text(squash_keep_edges(&text)));
     }
     Some(pieces)
 }
@@ -51,6 +51,22 @@ pub(crate) fn parse_template(t: &str) -> Option<Vec<Piece>> {
 /// Whitespace runs to one space.
 fn squash(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whitespace runs to one space, keeping one space at either edge where there was whitespace.
+fn squash_keep_edges(s: &str) -> String {
+    let inner = squash(s);
+    let lead = if s.starts_with(char::is_whitespace) {
+        " "
+    } else {
+        ""
+    };
+    let trail = if s.ends_with(char::is_whitespace) && !inner.is_empty() {
+        " "
+    } else {
+        ""
+    };
+    format!("{lead}{inner}{trail}")
 }
 
 /// Matches a rendered message against a template. Returns the payload strings by placeholder
@@ -66,26 +82,36 @@ pub(crate) fn extract(template: &str, message: &str) -> Option<Vec<String>> {
         match piece {
             Piece::Slot(n) => open = Some(*n),
             Piece::Text(t) => {
-                let t = t.trim();
-                if t.is_empty() {
+                // Spaces around a literal are part of it (" - " between a GUID and a count must
+                // not match the GUID's own hyphens); a piece of only spaces still separates two
+                // placeholders.
+                let spaced = t.to_ascii_lowercase();
+                let bare = spaced.trim();
+                if bare.is_empty() && open.is_none() {
                     continue;
                 }
-                let needle = t.to_ascii_lowercase();
-                let found = if open.is_some() {
+                let (found, len) = if open.is_some() {
                     // Text right after a placeholder: the placeholder runs up to it.
-                    lower.get(pos..)?.find(&needle)? + pos
+                    let rest = lower.get(pos..)?;
+                    match rest.find(&spaced) {
+                        Some(i) if !spaced.is_empty() => (pos + i, spaced.len()),
+                        _ => (
+                            pos + rest.find(bare).filter(|_| !bare.is_empty())?,
+                            bare.len(),
+                        ),
+                    }
                 } else {
                     // Text without a placeholder before it must come next.
                     let rest = lower.get(pos..)?.trim_start();
-                    if !rest.starts_with(&needle) {
+                    if !rest.starts_with(bare) {
                         return None;
                     }
-                    lower.len() - rest.len()
+                    (lower.len() - rest.len(), bare.len())
                 };
                 if let Some(n) = open.take() {
                     slots.push((n, msg.get(pos..found)?.trim().to_owned()));
                 }
-                pos = found + needle.len();
+                pos = found + len;
             }
         }
     }

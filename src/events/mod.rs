@@ -288,6 +288,7 @@ pub fn read_input(
     rules: &Rules,
     path: &str,
     bytes: Vec<u8>,
+    disk: Option<&std::path::Path>,
     all: bool,
 ) -> Result<(Vec<ActivationEvent>, ReadStats, &'static str), String> {
     let format = detect(&bytes).ok_or_else(|| {
@@ -297,7 +298,11 @@ pub fn read_input(
     })?;
     let mut notes = Vec::new();
     let (raws, damaged) = match format {
-        "evtx" => evtx::read(bytes).map_err(|e| format!("{path}: {e}"))?,
+        "evtx" => match disk {
+            Some(file) => evtx::read_file(file),
+            None => evtx::read(bytes),
+        }
+        .map_err(|e| format!("{path}: {e}"))?,
         "xml" | "json" => {
             let text = crate::text::decode(&bytes, &|t| {
                 t.matches("<Event").count() + t.matches("\"Event\"").count()

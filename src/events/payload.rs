@@ -3,11 +3,25 @@
 //! the event's `TimeCreated`.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
+use nom::bytes::complete::{take_till1, take_while};
+use nom::character::complete::char;
+use nom::combinator::rest;
+use nom::multi::separated_list0;
+use nom::sequence::separated_pair;
+use nom::{IResult, Parser};
+
+/// A list of fields separated by `sep`, each possibly empty.
+fn fields(sep: char) -> impl FnMut(&str) -> IResult<&str, Vec<&str>> {
+    move |i| separated_list0(char(sep), take_while(move |c| c != sep)).parse(i)
+}
 
 /// Splits an `Info` string at commas, trimming each field and keeping empty ones, including a
 /// trailing one (`…, 5,` has an empty last field): positions never shift.
 pub fn split_info(s: &str) -> Vec<String> {
-    s.split(',').map(|f| f.trim().to_owned()).collect()
+    fields(',')(s).map_or_else(
+        |_| vec![s.trim().to_owned()],
+        |(_, f)| f.iter().map(|f| f.trim().to_owned()).collect(),
+    )
 }
 
 /// The values of an `info`-layout event, from however the export carried them: one Info string
@@ -30,13 +44,23 @@ pub(crate) fn info_values(
     }
 }
 
-/// `key=value;` pairs (8230's kernel policies, 8198's command line).
+/// `key=value;` pairs (8230's kernel policies, 8198's command line); segments without `=` are
+/// skipped.
 pub(crate) fn key_values(s: &str) -> Vec<(String, String)> {
-    s.split(';')
-        .filter_map(|pair| pair.split_once('='))
-        .map(|(k, v)| (k.trim().to_owned(), v.trim().to_owned()))
-        .filter(|(k, _)| !k.is_empty())
-        .collect()
+    let pair = |seg: &str| -> Option<(String, String)> {
+        let (_, (k, v)) = separated_pair(
+            take_till1(|c| c == '='),
+            char('='),
+            rest::<&str, nom::error::Error<&str>>,
+        )
+        .parse(seg)
+        .ok()?;
+        Some((k.trim().to_owned(), v.trim().to_owned())).filter(|(k, _)| !k.is_empty())
+    };
+    fields(';')(s).map_or_else(
+        |_| Vec::new(),
+        |(_, segs)| segs.into_iter().filter_map(pair).collect(),
+    )
 }
 
 /// A client time as written inside 12288/12289/12290 (`2010/09/29 17:52`, `2010/9/29 21:46`,

@@ -62,3 +62,102 @@ pub fn write_text(w: &mut dyn Write, style: &Style, events: &[ActivationEvent]) 
     }
     writeln!(w, "{}", style.dim(&format!("{} event(s)", events.len())))
 }
+
+/// Makes a cell safe to open in a spreadsheet: a leading `=`, `+`, `-`, `@`, tab or carriage
+/// return would start a formula, so such cells get a leading apostrophe.
+pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
+    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        std::borrow::Cow::Owned(format!("'{s}"))
+    } else {
+        std::borrow::Cow::Borrowed(s)
+    }
+}
+
+/// Writes the events as CSV: one row per event, fields as `name=value` joined by `; `, the raw
+/// strings joined by ` | `.
+pub fn write_csv(w: &mut dyn Write, events: &[ActivationEvent]) -> io::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    let row = |out: &mut csv::Writer<&mut dyn Write>, cells: &[&str]| -> io::Result<()> {
+        out.write_record(cells.iter().map(|c| csv_cell(c).into_owned()))
+            .map_err(io::Error::other)
+    };
+    row(
+        &mut out,
+        &[
+            "machine",
+            "time",
+            "provider",
+            "event_id",
+            "name",
+            "record_id",
+            "log",
+            "path",
+            "format",
+            "index",
+            "line",
+            "fields",
+            "raw",
+        ],
+    )?;
+    for e in events {
+        let fields: Vec<String> = e
+            .fields
+            .iter()
+            .map(|(k, v)| {
+                let v = serde_json::to_value(v).map_or_else(
+                    |_| String::new(),
+                    |v| match v {
+                        serde_json::Value::String(s) => s,
+                        other => other.to_string(),
+                    },
+                );
+                format!("{k}={v}")
+            })
+            .collect();
+        let time = e
+            .time
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+            .unwrap_or_default();
+        let id = e.event_id.to_string();
+        let record = e.record_id.map(|r| r.to_string()).unwrap_or_default();
+        let index = e.source.index.to_string();
+        let line = e.source.line.map(|l| l.to_string()).unwrap_or_default();
+        let fields = fields.join("; ");
+        let raw = e.raw.join(" | ");
+        row(
+            &mut out,
+            &[
+                &e.machine,
+                &time,
+                &e.provider,
+                &id,
+                e.name.as_deref().unwrap_or(""),
+                &record,
+                e.log.as_deref().unwrap_or(""),
+                &e.source.path,
+                e.source.format,
+                &index,
+                &line,
+                &fields,
+                &raw,
+            ],
+        )?;
+    }
+    out.flush()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        assert_eq!(
+            csv_cell("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
+        assert_eq!(csv_cell("+1"), "'+1");
+        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(csv_cell("PC01"), "PC01");
+    }
+}

@@ -295,13 +295,78 @@ fn inputs_that_are_not_event_logs() {
     assert!(err.contains("header-only.evtx"), "{err}");
 }
 
+/// One event of every catalogue id, as XML: each decodes with all its fields. The same events as
+/// copied Event Viewer text (message only) decode to the same fields: every message template
+/// reads back what it renders. 12307 has no template (its wording is not published), so it is
+/// only in the XML.
 #[test]
-fn jsonl_output_is_pinned() {
-    let (_, out, _) = run(&[
-        "events",
-        "--format",
-        "jsonl",
-        &format!("{DIR}/wevtutil-stream.xml"),
-    ]);
-    insta::assert_snapshot!("events-wevtutil-stream-jsonl", out);
+fn every_catalogue_id_decodes_and_every_template_round_trips() {
+    let by_id = |path: &str| -> std::collections::BTreeMap<u64, serde_json::Value> {
+        let (code, out, err) = run(&["events", "--format", "jsonl", path]);
+        assert_eq!(code, 0, "{err}");
+        out.lines()
+            .map(|l| {
+                let e: serde_json::Value = serde_json::from_str(l).unwrap();
+                (e["event_id"].as_u64().unwrap(), e["fields"].clone())
+            })
+            .collect()
+    };
+    let catalogue: toml::Table =
+        toml::from_str(&std::fs::read_to_string("rules/events.toml").unwrap()).unwrap();
+    let events = catalogue["event"].as_array().unwrap();
+    let xml = by_id(&format!("{DIR}/catalogue-every-id.xml"));
+    assert_eq!(xml.len(), events.len(), "one event per catalogue id");
+    for e in events {
+        let id = u64::try_from(e["id"].as_integer().unwrap()).unwrap();
+        let expected = if e["layout"].as_str() == Some("kv") {
+            2
+        } else {
+            e["fields"].as_array().unwrap().len()
+        };
+        assert_eq!(
+            xml[&id].as_object().unwrap().len(),
+            expected,
+            "event {id}: {}",
+            xml[&id]
+        );
+    }
+    let text = by_id(&format!("{DIR}/catalogue-every-id-eventviewer.txt"));
+    let mut without_template = Vec::new();
+    for (id, fields) in &xml {
+        match text.get(id) {
+            Some(f) => assert_eq!(f, fields, "event {id} read back from its message"),
+            None => without_template.push(*id),
+        }
+    }
+    assert_eq!(without_template, [12307]);
+}
+
+#[test]
+fn stray_control_characters_in_xml_are_kept_as_data_and_escaped_on_a_terminal() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("dirty.xml");
+    let xml = "<Event><System><Provider Name=\"Microsoft-Windows-Security-SPP\"/><EventID>12290</EventID><TimeCreated SystemTime=\"2025-07-01T06:00:00Z\"/><Computer>KMS01</Computer></System><EventData><Data>0x0,25,PC\u{1b}[31mEVIL\u{7},9b2f6c1e-3d4a-4b8e-9c7f-2a1e5d6b8c90,2025/7/1 8:00,0,2,43200,&#x1;</Data></EventData></Event>";
+    std::fs::write(&path, xml).unwrap();
+    let (code, v) = run_json(&["events", "--format", "json", path.to_str().unwrap()]);
+    assert_eq!(code, 0);
+    assert_eq!(
+        v["events"][0]["fields"]["client_name"], "PC\u{1b}[31mEVIL\u{7}",
+        "data is kept as it was"
+    );
+    let (_, out, _) = run(&["events", path.to_str().unwrap()]);
+    assert!(!out.contains('\u{1b}') && !out.contains('\u{7}'), "{out:?}");
+    assert!(out.contains("\\u{1b}"), "{out}");
+}
+
+#[test]
+fn every_fixture_is_pinned() {
+    let mut files: Vec<_> = std::fs::read_dir(DIR)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    files.sort();
+    for f in files {
+        let (_, out, _) = run(&["events", "--format", "jsonl", &format!("{DIR}/{f}")]);
+        insta::assert_snapshot!(format!("events-{f}"), out);
+    }
 }

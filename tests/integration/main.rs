@@ -14,6 +14,7 @@ mod bundles;
 mod cli;
 mod events;
 mod lookup;
+mod regression;
 mod robustness;
 mod rules;
 mod slmgr;

@@ -60,9 +60,44 @@ pub enum Command {
     /// normalized, sorted by machine, time and record id.
     #[command(after_help = EXIT_HELP)]
     Events(EventsArgs),
+    /// Simulate a KMS fleet from a scenario file and write its logs (.evtx, optionally event
+    /// XML, and slmgr /dlv text) with expected.json, the findings a correct analysis raises.
+    ///
+    /// Same scenario and seed, same bytes. See docs/synth.md for the scenario format and
+    /// testdata/scenarios/ for examples.
+    #[command(after_help = EXIT_HELP)]
+    Synth(SynthArgs),
     /// Work with the rule table.
     #[command(subcommand)]
     Rules(RulesCommand),
+}
+
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// The scenario file (TOML).
+    #[arg(value_name = "SCENARIO")]
+    pub scenario: PathBuf,
+    /// The directory to write the fleet into (created if missing; files in it are replaced).
+    #[arg(long, value_name = "DIR")]
+    pub out: PathBuf,
+    /// Seed of the simulation (default: the scenario's `seed`).
+    #[arg(long, value_name = "N")]
+    pub seed: Option<u64>,
+    /// Multiply every client group's count by this factor (for large fleets).
+    #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
+    pub scale: f64,
+    /// Also write the events in these forms: xml (wevtutil-style event XML beside each .evtx).
+    #[arg(long, value_enum, value_name = "FORM")]
+    pub also: Vec<AlsoForm>,
+    /// Events of other providers per machine per day (default: the scenario's `noise_per_day`).
+    #[arg(long, value_name = "N")]
+    pub noise_per_day: Option<u32>,
+}
+
+/// Extra output forms of `kmsdiag synth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum AlsoForm {
+    Xml,
 }
 
 #[derive(Debug, Args)]

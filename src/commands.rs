@@ -5,7 +5,8 @@ use std::io::{self, Write};
 
 use crate::ExitStatus;
 use crate::cli::{
-    AnalyzeArgs, EventsArgs, EventsFormat, FailOn, Format, LookupArgs, RulesCommand, SlmgrArgs,
+    AlsoForm, AnalyzeArgs, EventsArgs, EventsFormat, FailOn, Format, LookupArgs, RulesCommand,
+    SlmgrArgs, SynthArgs,
 };
 use crate::hresult;
 use crate::lookup::{self, Answer, LookupError};
@@ -374,4 +375,54 @@ pub fn events(
     } else {
         ExitStatus::Ok
     })
+}
+
+/// `kmsdiag synth`.
+pub fn synth(args: &SynthArgs, rules: &Rules, out: &mut dyn Write) -> io::Result<ExitStatus> {
+    let path = args.scenario.display().to_string();
+    let text = match std::fs::read_to_string(&args.scenario) {
+        Ok(t) => t,
+        Err(e) => {
+            report::diagnostic("error", &format!("{path}: {e}"));
+            return Ok(ExitStatus::Error);
+        }
+    };
+    let scenario = match crate::synth::Scenario::parse(&path, &text) {
+        Ok(s) => s,
+        Err(e) => {
+            report::diagnostic("error", &e.to_string());
+            return Ok(ExitStatus::Error);
+        }
+    };
+    if !(args.scale.is_finite() && args.scale > 0.0 && args.scale <= 10_000.0) {
+        report::diagnostic(
+            "error",
+            "--scale must be a number above 0 and at most 10000",
+        );
+        return Ok(ExitStatus::Error);
+    }
+    let opts = crate::synth::Options {
+        seed: args.seed,
+        scale: args.scale,
+        xml: args.also.contains(&AlsoForm::Xml),
+        noise_per_day: args.noise_per_day,
+    };
+    match crate::synth::generate(rules, &scenario, &opts, &args.out) {
+        Ok((expected, written)) => {
+            writeln!(
+                out,
+                "wrote {} machine(s), {} record(s), {} file(s), {} bytes to {}",
+                expected.machines.len(),
+                written.records,
+                written.files.len(),
+                written.bytes,
+                args.out.display()
+            )?;
+            Ok(ExitStatus::Ok)
+        }
+        Err(e) => {
+            report::diagnostic("error", &e.to_string());
+            Ok(ExitStatus::Error)
+        }
+    }
 }

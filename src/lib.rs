@@ -9,6 +9,7 @@ pub mod cli;
 pub mod commands;
 pub mod diagnose;
 pub mod events;
+pub mod evtx_writer;
 pub mod hresult;
 pub mod input;
 pub mod lookup;
@@ -17,6 +18,7 @@ pub mod report;
 pub mod rules;
 pub mod slmgr;
 pub mod snapshot;
+pub mod synth;
 pub mod text;
 
 use std::ffi::OsString;
@@ -95,6 +97,10 @@ where
         },
         Command::Events(args) => match commands::load_rules(cli.global.rules.as_deref()) {
             Ok(rules) => commands::events(args, &rules, &style, &mut out),
+            Err(status) => Ok(status),
+        },
+        Command::Synth(args) => match commands::load_rules(cli.global.rules.as_deref()) {
+            Ok(rules) => commands::synth(args, &rules, &mut out),
             Err(status) => Ok(status),
         },
         Command::Rules(cmd) => commands::rules_command(cmd, &style, &mut out),

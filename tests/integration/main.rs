@@ -7,15 +7,18 @@
     clippy::panic,
     clippy::indexing_slicing,
     clippy::many_single_char_names,
-    clippy::case_sensitive_file_extension_comparisons
+    clippy::case_sensitive_file_extension_comparisons,
+    clippy::print_stderr
 )]
 
 mod bundles;
 mod cli;
 mod events;
+mod evtx_writer;
 mod lookup;
 mod regression;
 mod robustness;
 mod rules;
 mod slmgr;
+mod synth;
 mod util;

@@ -1,0 +1,171 @@
+//! `kmsdiag synth`: simulates a KMS fleet from a scenario file and writes its logs as real
+//! `.evtx` (plus event XML and `slmgr /dlv` text) with `expected.json`, the findings a correct
+//! analysis must raise for every machine. Same scenario and seed, same bytes.
+
+pub mod output;
+pub mod scenario;
+pub mod sim;
+
+use std::path::Path;
+
+use serde::Serialize;
+
+pub use output::Written;
+pub use scenario::{Scenario, ScenarioError};
+pub use sim::{Fleet, simulate};
+
+use crate::rules::{Rules, Severity};
+
+/// The schema name of `expected.json`.
+pub const EXPECTED_SCHEMA: &str = "kmsdiag.synth-expected/1";
+
+/// How to synthesise.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    pub seed: Option<u64>,
+    pub scale: f64,
+    /// Write event XML beside the `.evtx` files (also set by the scenario's `xml = true`).
+    pub xml: bool,
+    /// Override the scenario's noise events per machine per day.
+    pub noise_per_day: Option<u32>,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            seed: None,
+            scale: 1.0,
+            xml: false,
+            noise_per_day: None,
+        }
+    }
+}
+
+/// The ground truth of a fleet.
+#[derive(Debug, Clone, Serialize)]
+pub struct Expected {
+    pub schema: &'static str,
+    pub description: String,
+    pub seed: u64,
+    pub start: String,
+    /// The time the truth is stated at (the end of the span): analyze with `--now` this.
+    pub now: String,
+    pub machines: Vec<ExpectedMachine>,
+}
+
+/// One machine whose logs were collected.
+#[derive(Debug, Clone, Serialize)]
+pub struct ExpectedMachine {
+    pub name: String,
+    pub role: &'static str,
+    pub verdict: &'static str,
+    /// Finding ids a correct analysis raises for this machine, sorted.
+    pub findings: Vec<&'static str>,
+    pub cmid: String,
+    pub license_status: &'static str,
+    pub kms_host: Option<String>,
+    /// Hosts: the count at `now`.
+    pub host_count: Option<usize>,
+    /// The faults injected into it.
+    pub faults: Vec<String>,
+}
+
+fn license_name(status: u8) -> &'static str {
+    match status {
+        0 => "unlicensed",
+        1 => "licensed",
+        2 => "initial-grace",
+        3 => "additional-grace",
+        4 => "non-genuine-grace",
+        5 => "notification",
+        6 => "extended-grace",
+        _ => "unknown",
+    }
+}
+
+/// The truth as written to `expected.json`.
+pub fn expected(rules: &Rules, s: &Scenario, fleet: &Fleet) -> Expected {
+    let mut machines: Vec<ExpectedMachine> = fleet
+        .machines
+        .iter()
+        .filter(|m| m.collected)
+        .map(|m| {
+            let findings: Vec<&'static str> = m.expected.iter().copied().collect();
+            let worst = findings
+                .iter()
+                .filter_map(|f| rules.finding(f).map(|r| r.severity))
+                .max();
+            ExpectedMachine {
+                name: m.fqdn.clone(),
+                role: m.role.as_str(),
+                verdict: match worst {
+                    Some(Severity::Error) => "failing",
+                    Some(Severity::Warning) => "warning",
+                    _ => "ok",
+                },
+                findings,
+                cmid: m.cmid.clone(),
+                license_status: license_name(m.license.status),
+                kms_host: m.kms_used.clone().or_else(|| m.kms_configured.clone()),
+                host_count: m.host_count,
+                faults: m.faults.clone(),
+            }
+        })
+        .collect();
+    machines.sort_by(|a, b| a.name.cmp(&b.name));
+    Expected {
+        schema: EXPECTED_SCHEMA,
+        description: s.description.clone(),
+        seed: fleet.seed,
+        start: fleet
+            .start
+            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        now: fleet.now.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        machines,
+    }
+}
+
+/// Why synth failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SynthError {
+    #[error(transparent)]
+    Scenario(#[from] ScenarioError),
+    #[error(transparent)]
+    Output(#[from] output::OutputError),
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        source: std::io::Error,
+    },
+}
+
+/// Simulates `scenario` and writes the fleet under `out`.
+pub fn generate(
+    rules: &Rules,
+    scenario: &Scenario,
+    opts: &Options,
+    out: &Path,
+) -> Result<(Expected, Written), SynthError> {
+    let seed = opts.seed.unwrap_or(scenario.seed);
+    let fleet = simulate(scenario, seed, opts.scale);
+    let mut written = output::write_fleet(
+        &fleet,
+        out,
+        opts.noise_per_day.unwrap_or(scenario.noise_per_day),
+        opts.xml || scenario.xml,
+        scenario.slmgr,
+        scenario.renewal_interval,
+        scenario.activation_interval,
+    )?;
+    let exp = expected(rules, scenario, &fleet);
+    let path = out.join("expected.json");
+    let mut text = serde_json::to_string_pretty(&exp).unwrap_or_default();
+    text.push('\n');
+    std::fs::write(&path, &text).map_err(|source| SynthError::Io {
+        path: path.display().to_string(),
+        source,
+    })?;
+    written.files.push(path.display().to_string());
+    written.bytes += text.len() as u64;
+    Ok((exp, written))
+}

@@ -6,9 +6,12 @@ use std::path::PathBuf;
 
 use chrono::NaiveDateTime;
 
-use crate::diagnose::{self, DEFAULT_EXPIRY_WINDOW_DAYS, stamp};
+use crate::correlate;
+use crate::diagnose::{self, DEFAULT_EXPIRY_WINDOW_DAYS, Diagnosis, stamp};
+use crate::events::ActivationEvent;
+use crate::fleet;
 use crate::input::{self, InputFile};
-use crate::model::{Evidence, Finding, InputSummary, Report, SCHEMA};
+use crate::model::{Evidence, Finding, InputSummary, Report, SCHEMA, Verdict};
 use crate::rules::{Rules, Severity};
 use crate::slmgr::{SlmgrError, SlmgrReader};
 use crate::snapshot::LicenseSnapshot;
@@ -32,20 +35,92 @@ impl Default for Options {
     }
 }
 
-/// Reads every input and decodes what it can.
-pub fn read_inputs(rules: &Rules, paths: &[PathBuf]) -> (Vec<LicenseSnapshot>, Vec<InputSummary>) {
-    let mut snapshots = Vec::new();
-    let mut summaries = Vec::new();
-    let reader = SlmgrReader::new(rules);
-    for f in input::collect(paths) {
-        let (snaps, summary) = read_one(&reader, f);
-        snapshots.extend(snaps);
-        summaries.push(summary);
-    }
-    (snapshots, summaries)
+/// What the inputs hold, decoded.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    pub snapshots: Vec<LicenseSnapshot>,
+    /// Activation events of every event log, sorted (machine, time, record id) and without
+    /// duplicates (the same record read from two exports of one log counts once).
+    pub events: Vec<ActivationEvent>,
+    pub summaries: Vec<InputSummary>,
 }
 
-fn read_one(reader: &SlmgrReader, f: InputFile) -> (Vec<LicenseSnapshot>, InputSummary) {
+/// Reads every input and decodes what it can.
+pub fn read_inputs(rules: &Rules, paths: &[PathBuf]) -> Inputs {
+    let mut out = Inputs::default();
+    let reader = SlmgrReader::new(rules);
+    for f in input::collect(paths) {
+        let (snaps, events, summary) = read_one(rules, &reader, f);
+        out.snapshots.extend(snaps);
+        out.events.extend(events);
+        out.summaries.push(summary);
+    }
+    crate::events::sort(&mut out.events);
+    dedup_events(&mut out.events);
+    out
+}
+
+/// Drops events read twice (an `.evtx` and its XML export, two copies of one log): same machine,
+/// provider, id, record id and time, or, without a record id, the same payload at the same time.
+fn dedup_events(events: &mut Vec<ActivationEvent>) {
+    let mut seen = std::collections::HashSet::new();
+    events.retain(|e| {
+        let key = (
+            e.machine.to_ascii_lowercase(),
+            e.provider.clone(),
+            e.event_id,
+            e.time,
+            e.record_id,
+            e.record_id.is_none().then(|| e.raw.clone()),
+            e.log.clone(),
+        );
+        seen.insert(key)
+    });
+}
+
+fn read_events(
+    rules: &Rules,
+    path: &str,
+    disk: Option<&std::path::Path>,
+    bytes: Vec<u8>,
+    summary: &mut InputSummary,
+) -> Option<Vec<ActivationEvent>> {
+    match crate::events::read_input(rules, path, bytes, disk, false) {
+        Ok((events, stats, format)) => {
+            summary.format = format;
+            summary.status = if stats.damaged_count > 0 {
+                "partial"
+            } else {
+                "read"
+            };
+            let mut machines: Vec<String> = events.iter().map(|e| e.machine.clone()).collect();
+            machines.sort();
+            machines.dedup();
+            summary.machines = machines;
+            summary.lines = u32::try_from(stats.records).unwrap_or(u32::MAX);
+            summary.warnings.extend(stats.notes);
+            if stats.damaged_count > 0 {
+                summary.warnings.push(format!(
+                    "{} damaged record(s) or chunk(s) could not be read; the rest was analyzed",
+                    stats.damaged_count
+                ));
+                summary.warnings.extend(stats.damaged);
+            }
+            Some(events)
+        }
+        Err(e) => {
+            summary.format = "event-log";
+            summary.error = Some(e);
+            None
+        }
+    }
+}
+
+fn read_one(
+    rules: &Rules,
+    reader: &SlmgrReader,
+    f: InputFile,
+) -> (Vec<LicenseSnapshot>, Vec<ActivationEvent>, InputSummary) {
     let mut summary = InputSummary {
         path: f.path.clone(),
         format: "unknown",
@@ -58,14 +133,26 @@ fn read_one(reader: &SlmgrReader, f: InputFile) -> (Vec<LicenseSnapshot>, InputS
         warnings: Vec::new(),
         error: None,
     };
-    let bytes = match f.bytes {
+    let InputFile {
+        path,
+        explicit,
+        bytes,
+        disk,
+    } = f;
+    let bytes = match bytes {
         Ok(b) => b,
         Err(e) => {
             summary.error = Some(e);
-            return (Vec::new(), summary);
+            return (Vec::new(), Vec::new(), summary);
         }
     };
-    match reader.parse(&f.path, &bytes) {
+    // Binary event logs never go through the text decoders.
+    if bytes.starts_with(crate::events::evtx::MAGIC) {
+        let events =
+            read_events(rules, &path, disk.as_deref(), bytes, &mut summary).unwrap_or_default();
+        return (Vec::new(), events, summary);
+    }
+    match reader.parse(&path, &bytes) {
         Ok(snaps) => {
             summary.format = "slmgr";
             summary.encoding = snaps.first().map(|s| s.encoding.clone());
@@ -91,44 +178,50 @@ fn read_one(reader: &SlmgrReader, f: InputFile) -> (Vec<LicenseSnapshot>, InputS
             } else {
                 "read"
             };
-            (snaps, summary)
+            (snaps, Vec::new(), summary)
         }
         Err(e) => {
-            if let Some(format) = crate::events::detect(&bytes) {
-                // An event log is readable, just not diagnosed by this version: say so plainly.
-                summary.format = format;
-                summary.status = "skipped";
-                summary.error = Some(format!(
-                    "{}: an event log ({format}); `kmsdiag events` lists its activation events, `analyze` does not diagnose event logs yet",
-                    f.path
-                ));
-                return (Vec::new(), summary);
+            if crate::events::detect(&bytes).is_some() {
+                let events = read_events(rules, &path, disk.as_deref(), bytes, &mut summary)
+                    .unwrap_or_default();
+                return (Vec::new(), events, summary);
             }
-            if matches!(e, SlmgrError::NotSlmgr { .. }) && !f.explicit {
+            if matches!(e, SlmgrError::NotSlmgr { .. }) && !explicit {
                 summary.status = "skipped";
             }
             summary.error = Some(e.to_string());
-            (Vec::new(), summary)
+            (Vec::new(), Vec::new(), summary)
         }
     }
 }
 
 /// The full analysis of the given inputs.
 pub fn analyze(rules: &Rules, paths: &[PathBuf], opts: &Options) -> Report {
-    let (snapshots, inputs) = read_inputs(rules, paths);
-    build_report(rules, snapshots, inputs, opts)
+    let Inputs {
+        snapshots,
+        events,
+        summaries,
+    } = read_inputs(rules, paths);
+    build_report(rules, snapshots, &events, summaries, opts)
 }
 
-/// Diagnoses decoded snapshots into a report.
+/// Diagnoses decoded snapshots and events into a report.
 pub fn build_report(
     rules: &Rules,
     snapshots: Vec<LicenseSnapshot>,
+    events: &[ActivationEvent],
     inputs: Vec<InputSummary>,
     opts: &Options,
 ) -> Report {
+    let newest_event = events
+        .iter()
+        .filter_map(|e| e.time)
+        .max()
+        .map(|t| t.naive_utc());
     let observed = snapshots
         .iter()
         .filter_map(LicenseSnapshot::observed_at)
+        .chain(newest_event)
         .max();
     let (now, now_source) = match (opts.now, observed) {
         (Some(n), _) => (n, "flag"),
@@ -136,7 +229,10 @@ pub fn build_report(
         (None, None) => (chrono::Local::now().naive_local(), "clock"),
     };
     let machines = diagnose::group_machines(snapshots);
-    let mut d = diagnose::diagnose(rules, &machines, now, opts.window_days);
+    let d = diagnose::diagnose(rules, &machines, now, opts.window_days);
+    let corr = correlate::correlate(events, now.and_utc());
+    let f = fleet::diagnose(rules, events, &corr, now.and_utc(), opts.window_days);
+    let mut d = merge(d, f);
     d.findings.extend(unreadable_findings(rules, &inputs));
     Report {
         schema: SCHEMA,
@@ -147,6 +243,140 @@ pub fn build_report(
         hosts: d.hosts,
         findings: d.findings,
     }
+}
+
+/// Joins the diagnosis from slmgr snapshots with the one from events: one machine per name, one
+/// finding per id and machines. Where a host's own KMS log was read, its count is judged from the
+/// requests it refused, not from the bare number slmgr printed.
+fn merge(mut d: Diagnosis, f: fleet::FleetDiagnosis) -> Diagnosis {
+    let event_hosts: Vec<String> = f.hosts.iter().map(|h| h.name.clone()).collect();
+    let mut touched: Vec<String> = Vec::new();
+    d.findings.retain(|x| {
+        let drop = x.id == "kms-count-insufficient"
+            && x.machines.len() == 1
+            && event_hosts
+                .iter()
+                .any(|h| x.machines.iter().any(|m| correlate::same_machine(m, h)));
+        if drop {
+            touched.extend(x.machines.iter().cloned());
+        }
+        !drop
+    });
+    for m in f.machines {
+        match d
+            .machines
+            .iter_mut()
+            .find(|x| correlate::same_machine(&x.name, &m.name))
+        {
+            Some(x) => {
+                if touched.iter().any(|t| correlate::same_machine(t, &x.name)) {
+                    x.verdict = Verdict::Ok;
+                }
+                if m.verdict > x.verdict
+                    || (m.verdict == x.verdict && !m.findings.is_empty() && x.findings.is_empty())
+                {
+                    x.reason = m.reason;
+                }
+                x.verdict = x.verdict.max(m.verdict);
+                if x.role == "unknown" {
+                    x.role = m.role;
+                }
+                if x.license_status == "unknown" {
+                    x.license_status = m.license_status;
+                }
+                x.kms_host = x.kms_host.take().or(m.kms_host);
+                x.cmid = x.cmid.take().or(m.cmid);
+            }
+            None => d.machines.push(m),
+        }
+    }
+    for h in f.hosts {
+        match d
+            .hosts
+            .iter_mut()
+            .find(|x| correlate::same_machine(&x.name, &h.name))
+        {
+            Some(x) => {
+                x.dns_publishing = x.dns_publishing.or(h.dns_publishing);
+                x.summary = format!("{}; from its log: {}", x.summary, h.summary);
+            }
+            None => d.hosts.push(h),
+        }
+    }
+    for nf in f.findings {
+        match d.findings.iter_mut().find(|x| {
+            x.id == nf.id
+                && x.machines.len() == 1
+                && nf.machines.len() == 1
+                && x.machines
+                    .iter()
+                    .zip(&nf.machines)
+                    .all(|(a, b)| correlate::same_machine(a, b))
+        }) {
+            Some(x) => {
+                for c in nf.codes {
+                    if !x.codes.contains(&c) {
+                        x.codes.push(c);
+                    }
+                }
+                x.evidence.extend(nf.evidence);
+                x.evidence.sort();
+                x.evidence.dedup();
+            }
+            None => d.findings.push(nf),
+        }
+    }
+    // Every machine: its findings' ids, and at least as bad as the worst of them.
+    for m in &mut d.machines {
+        let mine: Vec<&Finding> = d
+            .findings
+            .iter()
+            .filter(|f| {
+                f.machines
+                    .iter()
+                    .any(|n| correlate::same_machine(n, &m.name))
+            })
+            .collect();
+        let mut ids: Vec<String> = mine.iter().map(|f| f.id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        m.findings = ids;
+        let floor = match mine.iter().map(|f| f.severity).max() {
+            Some(Severity::Error) => Verdict::Failing,
+            Some(Severity::Warning) => Verdict::Warning,
+            _ => Verdict::Ok,
+        };
+        m.verdict = m.verdict.max(floor);
+    }
+    for h in &mut d.hosts {
+        if !event_hosts
+            .iter()
+            .any(|e| correlate::same_machine(e, &h.name))
+        {
+            continue;
+        }
+        if let Some(m) = d
+            .machines
+            .iter()
+            .find(|m| correlate::same_machine(&m.name, &h.name))
+        {
+            h.health = match m.verdict {
+                Verdict::Failing => "failing",
+                Verdict::Warning => "warning",
+                _ => "ok",
+            };
+        }
+    }
+    d.machines.sort_by(|a, b| a.name.cmp(&b.name));
+    d.hosts.sort_by(|a, b| a.name.cmp(&b.name));
+    d.findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.id.cmp(&b.id))
+            .then_with(|| a.machines.cmp(&b.machines))
+            .then_with(|| a.codes.cmp(&b.codes))
+    });
+    d
 }
 
 fn unreadable_findings(rules: &Rules, inputs: &[InputSummary]) -> Vec<Finding> {

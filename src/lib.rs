@@ -7,9 +7,11 @@
 pub mod analyze;
 pub mod cli;
 pub mod commands;
+pub mod correlate;
 pub mod diagnose;
 pub mod events;
 pub mod evtx_writer;
+pub mod fleet;
 pub mod hresult;
 pub mod input;
 pub mod lookup;

@@ -1,6 +1,7 @@
 //! Rendering an analysis report as text for a terminal or a ticket: a verdict line per machine,
 //! then the findings with their evidence and next steps, then KMS hosts and what was read.
 
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::{Style, sanitize};
@@ -99,10 +100,16 @@ pub fn write_text(w: &mut dyn Write, style: &Style, r: &Report) -> io::Result<()
             if !f.evidence.is_empty() {
                 writeln!(w, "    {}", style.dim("Evidence:"))?;
                 for e in &f.evidence {
-                    let at = match e.line {
+                    let mut at = match e.line {
                         Some(l) => format!("{}:{l}", clean(&e.path)),
                         None => clean(&e.path),
                     };
+                    if let Some(id) = e.record_id {
+                        let _ = write!(at, " #{id}");
+                    }
+                    if let Some(t) = &e.time {
+                        let _ = write!(at, " {}", clean(t));
+                    }
                     writeln!(
                         w,
                         "{}",

@@ -67,7 +67,20 @@ fn a_helpdesk_bundle_is_read_entry_by_entry() {
         .map(|m| m["name"].as_str().unwrap())
         .collect();
     // "../../etc/evil.txt" is only a label: nothing is written, and its stem names the machine.
-    assert_eq!(names, ["PC042", "PC077", "evil"], "{names:?}");
+    // The event log's machines (client and host events) are diagnosed beside the slmgr ones.
+    assert_eq!(
+        names,
+        [
+            "KMS01.corp.contoso.com",
+            "KMSHOST-2008",
+            "PC01.corp.contoso.com",
+            "PC02",
+            "PC042",
+            "PC077",
+            "evil"
+        ],
+        "{names:?}"
+    );
     let status = |suffix: &str| {
         r["inputs"]
             .as_array()
@@ -85,8 +98,8 @@ fn a_helpdesk_bundle_is_read_entry_by_entry() {
     assert_eq!(status("readme.txt"), "skipped");
     assert_eq!(
         status("Application.xml"),
-        "skipped",
-        "event logs are listed by `events`, not diagnosed yet"
+        "read",
+        "event logs are diagnosed too"
     );
 
     let (code, v) = run_json(&["events", "--format", "json", p]);

@@ -15,6 +15,7 @@ mod bundles;
 mod cli;
 mod events;
 mod evtx_writer;
+mod fleets;
 mod lookup;
 mod regression;
 mod robustness;

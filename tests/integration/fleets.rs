@@ -1,0 +1,163 @@
+//! The acceptance test of the correlation: on every committed synth fleet, `kmsdiag analyze`
+//! raises exactly the findings `expected.json` lists for each machine (no missing, no extra) and
+//! gives the verdict they imply; on the healthy fleet nothing at all.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::util::run_json;
+
+const FLEETS: &str = "testdata/fleets";
+
+fn fleets() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(FLEETS)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn analyze(fleet: &str) -> (i32, serde_json::Value, serde_json::Value) {
+    let dir = Path::new(FLEETS).join(fleet);
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(dir.join("expected.json")).unwrap()).unwrap();
+    let now = expected["now"]
+        .as_str()
+        .unwrap()
+        .trim_end_matches('Z')
+        .to_owned();
+    let (code, report) = run_json(&[
+        "analyze",
+        "--format",
+        "json",
+        "--now",
+        &now,
+        dir.to_str().unwrap(),
+    ]);
+    (code, report, expected)
+}
+
+#[test]
+fn every_fleet_gets_exactly_its_expected_findings() {
+    let mut problems = Vec::new();
+    for fleet in fleets() {
+        let (_, report, expected) = analyze(&fleet);
+        let got: BTreeMap<String, (String, Vec<String>)> = report["machines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                let mut f: Vec<String> = m["findings"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_str().unwrap().to_owned())
+                    .collect();
+                f.sort();
+                (
+                    m["name"].as_str().unwrap().to_ascii_lowercase(),
+                    (m["verdict"].as_str().unwrap().to_owned(), f),
+                )
+            })
+            .collect();
+        for m in expected["machines"].as_array().unwrap() {
+            let name = m["name"].as_str().unwrap().to_ascii_lowercase();
+            let want: Vec<String> = m["findings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|x| x.as_str().unwrap().to_owned())
+                .collect();
+            let want = (m["verdict"].as_str().unwrap().to_owned(), want);
+            match got.get(&name) {
+                Some(g) if *g == want => {}
+                g => problems.push(format!("{fleet}/{name}: expected {want:?}, got {g:?}")),
+            }
+        }
+        // Every machine analyzed is one the fleet collected logs of.
+        for name in got.keys() {
+            if !expected["machines"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["name"].as_str().unwrap().eq_ignore_ascii_case(name))
+            {
+                problems.push(format!("{fleet}: a machine nobody collected: {name}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_healthy_fleet_raises_nothing() {
+    let (code, report, _) = analyze("healthy");
+    assert_eq!(code, 0);
+    assert!(
+        report["findings"].as_array().unwrap().is_empty(),
+        "{}",
+        report["findings"]
+    );
+    for m in report["machines"].as_array().unwrap() {
+        assert_eq!(m["verdict"], "ok", "{m}");
+    }
+}
+
+#[test]
+fn findings_carry_the_events_that_prove_them() {
+    let (code, report, _) = analyze("firewall");
+    assert_eq!(code, 1);
+    let f = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "kms-request-not-received")
+        .unwrap();
+    let ev = f["evidence"].as_array().unwrap();
+    assert!(!ev.is_empty());
+    for e in ev {
+        assert!(
+            e["path"].as_str().unwrap().ends_with("Application.evtx"),
+            "{e}"
+        );
+        assert!(e["record_id"].as_u64().is_some(), "{e}");
+        assert!(e["excerpt"].as_str().unwrap().starts_with("12288 "), "{e}");
+    }
+    assert!(
+        f["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("kms01.contoso.com:1688")
+    );
+}
+
+#[test]
+fn an_evtx_and_its_xml_export_count_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let (code, _, err) = crate::util::run(&[
+        "synth",
+        "testdata/scenarios/response-lost.toml",
+        "--out",
+        dir.path().to_str().unwrap(),
+        "--also",
+        "xml",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let (_, with_xml) = run_json(&["analyze", "--format", "json", dir.path().to_str().unwrap()]);
+    let (_, evtx_only) = run_json(&[
+        "analyze",
+        "--format",
+        "json",
+        &format!("{FLEETS}/response-lost"),
+    ]);
+    let ids = |r: &serde_json::Value| -> Vec<(String, String)> {
+        r["machines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| (m["name"].to_string(), m["findings"].to_string()))
+            .collect()
+    };
+    assert_eq!(ids(&with_xml), ids(&evtx_only));
+}

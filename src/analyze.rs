@@ -369,13 +369,7 @@ fn merge(mut d: Diagnosis, f: fleet::FleetDiagnosis) -> Diagnosis {
     }
     d.machines.sort_by(|a, b| a.name.cmp(&b.name));
     d.hosts.sort_by(|a, b| a.name.cmp(&b.name));
-    d.findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.id.cmp(&b.id))
-            .then_with(|| a.machines.cmp(&b.machines))
-            .then_with(|| a.codes.cmp(&b.codes))
-    });
+    crate::model::sort_findings(&mut d.findings);
     d
 }
 

@@ -51,13 +51,7 @@ pub fn diagnose(
     }
     out.machines.sort_by(|a, b| a.name.cmp(&b.name));
     out.hosts.sort_by(|a, b| a.name.cmp(&b.name));
-    out.findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.id.cmp(&b.id))
-            .then_with(|| a.machines.cmp(&b.machines))
-            .then_with(|| a.codes.cmp(&b.codes))
-    });
+    crate::model::sort_findings(&mut out.findings);
     out
 }
 

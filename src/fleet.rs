@@ -226,19 +226,6 @@ fn license(
     Some((status, ends, proof))
 }
 
-fn status_name(s: u8) -> &'static str {
-    match s {
-        0 => "unlicensed",
-        1 => "licensed",
-        2 => "initial-grace",
-        3 => "additional-grace",
-        4 => "non-genuine-grace",
-        5 => "notification",
-        6 => "extended-grace",
-        _ => "unknown",
-    }
-}
-
 /// Diagnoses the fleet as of `now`.
 pub fn diagnose(
     rules: &Rules,
@@ -297,12 +284,7 @@ pub fn diagnose(
         };
         m.verdict = m.verdict.max(floor);
     }
-    findings.sort_by(|a, b| {
-        b.severity
-            .cmp(&a.severity)
-            .then_with(|| a.id.cmp(&b.id))
-            .then_with(|| a.machines.cmp(&b.machines))
-    });
+    crate::model::sort_findings(&mut findings);
     out.findings = findings;
     out.machines.sort_by(|a, b| a.name.cmp(&b.name));
     out.hosts.sort_by(|a, b| a.name.cmp(&b.name));
@@ -581,7 +563,7 @@ fn client(
                 let detail = format!(
                     "{} is not activated: it runs on the {} period{}.",
                     c.name,
-                    status_name(status).replace('-', " "),
+                    crate::model::license_status_name(status).replace('-', " "),
                     ends.map(|e| format!(", which ends on {}", day(e)))
                         .unwrap_or_default()
                 );
@@ -599,7 +581,7 @@ fn client(
                 let detail = format!(
                     "{} is {} (the grace period is over): Windows nags the user and some features stop.",
                     c.name,
-                    status_name(status)
+                    crate::model::license_status_name(status)
                 );
                 raise(
                     b,
@@ -645,7 +627,7 @@ fn client(
         name: c.name.clone(),
         name_source: "text",
         role,
-        license_status: lic.map_or("unknown", |(s, _, _)| status_name(s)),
+        license_status: lic.map_or("unknown", |(s, _, _)| crate::model::license_status_name(s)),
         channel: None,
         verdict: if c.attempts.is_empty() && c.local_failures.is_empty() && c.genuine.is_none() {
             Verdict::Unknown

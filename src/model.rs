@@ -164,3 +164,28 @@ fn finding_severity<S: Serializer>(s: &Severity, ser: S) -> Result<S::Ok, S::Err
         Severity::Informational => "info",
     })
 }
+
+/// The report's name for a `LicenseStatus` number (0–6), as events 12288 and 12290 carry it.
+pub fn license_status_name(status: u8) -> &'static str {
+    match status {
+        0 => "unlicensed",
+        1 => "licensed",
+        2 => "initial-grace",
+        3 => "additional-grace",
+        4 => "non-genuine-grace",
+        5 => "notification",
+        6 => "extended-grace",
+        _ => "unknown",
+    }
+}
+
+/// Orders findings for every report: most severe first, then by id, machines and codes.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        b.severity
+            .cmp(&a.severity)
+            .then_with(|| a.id.cmp(&b.id))
+            .then_with(|| a.machines.cmp(&b.machines))
+            .then_with(|| a.codes.cmp(&b.codes))
+    });
+}

@@ -70,19 +70,6 @@ pub struct ExpectedMachine {
     pub faults: Vec<String>,
 }
 
-fn license_name(status: u8) -> &'static str {
-    match status {
-        0 => "unlicensed",
-        1 => "licensed",
-        2 => "initial-grace",
-        3 => "additional-grace",
-        4 => "non-genuine-grace",
-        5 => "notification",
-        6 => "extended-grace",
-        _ => "unknown",
-    }
-}
-
 /// The truth as written to `expected.json`.
 pub fn expected(rules: &Rules, s: &Scenario, fleet: &Fleet) -> Expected {
     let mut machines: Vec<ExpectedMachine> = fleet
@@ -105,7 +92,7 @@ pub fn expected(rules: &Rules, s: &Scenario, fleet: &Fleet) -> Expected {
                 },
                 findings,
                 cmid: m.cmid.clone(),
-                license_status: license_name(m.license.status),
+                license_status: crate::model::license_status_name(m.license.status),
                 kms_host: m.kms_used.clone().or_else(|| m.kms_configured.clone()),
                 host_count: m.host_count,
                 faults: m.faults.clone(),

@@ -205,6 +205,21 @@ pub fn analyze(rules: &Rules, paths: &[PathBuf], opts: &Options) -> Report {
     build_report(rules, snapshots, &events, summaries, opts)
 }
 
+/// The analysis of one in-memory input (a rule sample, a pasted text), named `name`.
+pub fn analyze_input(rules: &Rules, name: &str, bytes: &[u8], opts: &Options) -> Report {
+    let reader = SlmgrReader::new(rules);
+    let f = InputFile {
+        path: name.to_owned(),
+        explicit: true,
+        bytes: Ok(bytes.to_vec()),
+        disk: None,
+    };
+    let (snapshots, mut events, summary) = read_one(rules, &reader, f);
+    crate::events::sort(&mut events);
+    dedup_events(&mut events);
+    build_report(rules, snapshots, &events, vec![summary], opts)
+}
+
 /// Diagnoses decoded snapshots and events into a report.
 pub fn build_report(
     rules: &Rules,

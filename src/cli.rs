@@ -200,6 +200,19 @@ pub enum RulesCommand {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Run every finding's samples (findings.toml `[[finding.sample]]`) through the real
+    /// analysis and check each raises its finding.
+    ///
+    /// Tests the built-in rules, extended by `--rules DIR`. Exit 0 when every sample raises its
+    /// finding, 1 when one does not.
+    Test {
+        /// Only the samples of this finding id.
+        #[arg(long, value_name = "ID")]
+        finding: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 /// Output formats of the lookup and rules commands.

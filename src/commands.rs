@@ -157,7 +157,88 @@ pub fn rules_command(
                 ExitStatus::Ok
             })
         }
+        // Needs the loaded rules: dispatched from `run`.
+        RulesCommand::Test { .. } => Ok(ExitStatus::Error),
     }
+}
+
+/// One sample's outcome.
+#[derive(Debug, serde::Serialize)]
+struct SampleResult {
+    finding: String,
+    sample: String,
+    passed: bool,
+    /// The findings the sample raised, `id@machine`.
+    raised: Vec<String>,
+}
+
+/// `kmsdiag rules test`: every finding's samples through the real analysis.
+pub fn rules_test(
+    rules: &Rules,
+    only: Option<&str>,
+    format: Format,
+    out: &mut dyn Write,
+) -> io::Result<ExitStatus> {
+    let mut results = Vec::new();
+    for f in rules.findings() {
+        if only.is_some_and(|o| o != f.id) {
+            continue;
+        }
+        for s in &f.samples {
+            let now = s.now.as_deref().and_then(parse_now);
+            let opts = crate::analyze::Options {
+                now,
+                ..crate::analyze::Options::default()
+            };
+            let name = format!("sample:{}:{}", f.id, s.name);
+            let report = crate::analyze::analyze_input(rules, &name, s.input.as_bytes(), &opts);
+            let passed = report.findings.iter().any(|x| {
+                x.id == f.id
+                    && s.machine.as_deref().is_none_or(|m| {
+                        x.machines
+                            .iter()
+                            .any(|n| crate::correlate::same_machine(n, m))
+                    })
+            });
+            let raised = report
+                .findings
+                .iter()
+                .map(|x| format!("{}@{}", x.id, x.machines.join(",")))
+                .collect();
+            results.push(SampleResult {
+                finding: f.id.clone(),
+                sample: s.name.clone(),
+                passed,
+                raised,
+            });
+        }
+    }
+    if only.is_some() && results.is_empty() {
+        report::diagnostic("error", "no samples for that finding id");
+        return Ok(ExitStatus::Error);
+    }
+    let failed = results.iter().filter(|r| !r.passed).count();
+    match format {
+        Format::Json => {
+            serde_json::to_writer_pretty(&mut *out, &results)?;
+            writeln!(out)?;
+        }
+        Format::Text => {
+            for r in &results {
+                let mark = if r.passed { "ok  " } else { "FAIL" };
+                writeln!(out, "{mark}  {}  {}", r.finding, r.sample)?;
+                if !r.passed {
+                    writeln!(out, "      raised instead: {}", r.raised.join("; "))?;
+                }
+            }
+            writeln!(out, "{} passed, {failed} failed", results.len() - failed)?;
+        }
+    }
+    Ok(if failed == 0 {
+        ExitStatus::Ok
+    } else {
+        ExitStatus::Findings
+    })
 }
 
 /// Reads `--now`: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS]` or `YYYY-MM-DD HH:MM[:SS]`.

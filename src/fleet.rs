@@ -33,6 +33,15 @@ fn when(t: Option<DateTime<Utc>>) -> String {
     )
 }
 
+/// `on 2026-10-05 08:14`, or `between … and …` when the two differ.
+fn span(first: Option<DateTime<Utc>>, last: Option<DateTime<Utc>>) -> String {
+    if when(first) == when(last) {
+        format!("on {}", when(first))
+    } else {
+        format!("between {} and {}", when(first), when(last))
+    }
+}
+
 fn day(t: DateTime<Utc>) -> String {
     t.format("%Y-%m-%d").to_string()
 }
@@ -263,6 +272,28 @@ pub fn diagnose(
         }
         out.hosts.push(host);
     }
+    // Cloned machines only the hosts' logs show (none of them sent its own logs).
+    for (cm, names) in &corr.cmids {
+        if names.len() < 2
+            || names
+                .iter()
+                .any(|n| corr.clients.iter().any(|c| same_machine(&c.name, n)))
+        {
+            continue;
+        }
+        let proof: Vec<usize> = corr
+            .hosts
+            .iter()
+            .flat_map(|h| h.by_cmid.get(cm).into_iter().flatten().copied())
+            .collect();
+        let list: Vec<String> = names.iter().cloned().collect();
+        let detail = format!(
+            "CMID {cm} comes from {} machines in the KMS host's log: {}; the host counts them as one.",
+            list.len(),
+            list.join(", ")
+        );
+        b.raise("duplicate-cmid", &list, &[], detail, &proof);
+    }
     let mut findings = b.findings;
     for m in &mut out.machines {
         let mut ids: BTreeSet<String> = m.findings.iter().cloned().collect();
@@ -396,27 +427,24 @@ fn client(
         let tries = attempts.len().max(1);
         let detail = match id.as_str() {
             "kms-request-not-received" => format!(
-                "{} sent {tries} request(s) to {host_list} between {} and {} that the host's Key Management Service log, which covers that time, never recorded (no 12290 with its CMID and client time).",
+                "{} sent {tries} request(s) to {host_list} {} that the host's Key Management Service log, which covers that time, never recorded (no 12290 with its CMID and client time).",
                 c.name,
-                when(first),
-                when(last)
+                span(first, last)
             ),
             "kms-response-lost" => format!(
-                "{}: the host {host_list} logged {tries} of its requests (12290) between {} and {}, but the client never processed an answer (no 12289; the request ended with {code_list}).",
+                "{}: the host {host_list} logged {tries} of its requests (12290) {}, but the client never processed an answer (no 12289; the request ended with {code_list}).",
                 c.name,
-                when(first),
-                when(last)
+                span(first, last)
             ),
             "kms-unreachable" => format!(
-                "{}: {tries} request(s) to {} got no answer between {} and {} ({}), {since}.",
+                "{}: {tries} request(s) to {} got no answer {} ({}), {since}.",
                 c.name,
                 if host_list.is_empty() {
                     "its KMS host".to_owned()
                 } else {
                     host_list.clone()
                 },
-                when(first),
-                when(last),
+                span(first, last),
                 if code_list.is_empty() {
                     "no result code".to_owned()
                 } else {
@@ -424,7 +452,7 @@ fn client(
                 }
             ),
             _ => format!(
-                "{}: {} failed {} time(s) between {} and {} with {code_list}{}, {since}.",
+                "{}: {} failed {} time(s) {} with {code_list}{}, {since}.",
                 c.name,
                 if attempts.is_empty() {
                     "activation"
@@ -432,8 +460,7 @@ fn client(
                     "the KMS request"
                 },
                 if attempts.is_empty() { n } else { tries },
-                when(first),
-                when(last),
+                span(first, last),
                 if host_list.is_empty() {
                     String::new()
                 } else {

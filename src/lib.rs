@@ -105,6 +105,12 @@ where
             Ok(rules) => commands::synth(args, &rules, &mut out),
             Err(status) => Ok(status),
         },
+        Command::Rules(cli::RulesCommand::Test { finding, format }) => {
+            match commands::load_rules(cli.global.rules.as_deref()) {
+                Ok(rules) => commands::rules_test(&rules, finding.as_deref(), *format, &mut out),
+                Err(status) => Ok(status),
+            }
+        }
         Command::Rules(cmd) => commands::rules_command(cmd, &style, &mut out),
     };
     let flushed = out.flush();

@@ -508,7 +508,31 @@ fn check_findings(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSet)
                 "a finding needs next steps".to_owned(),
             );
         }
-        if ctx.problems.len() == before {
+        if entry.samples.is_empty() {
+            ctx.push(
+                Level::Warning,
+                line,
+                Some(&label),
+                Some("sample"),
+                "no [[finding.sample]]: `kmsdiag rules test` cannot check this finding".to_owned(),
+            );
+        }
+        for (k, sample) in entry.samples.iter().enumerate() {
+            if sample.input.trim().is_empty() || sample.name.trim().is_empty() {
+                ctx.error(
+                    line,
+                    Some(&label),
+                    Some("sample"),
+                    format!("sample[{k}] needs a name and an input"),
+                );
+            }
+        }
+        if ctx
+            .problems
+            .iter()
+            .skip(before)
+            .all(|p| p.level != Level::Error)
+        {
             set.findings.push(entry);
         }
     }

@@ -192,6 +192,23 @@ pub struct FindingRule {
     pub title: String,
     pub explanation: String,
     pub next_steps: Vec<String>,
+    /// Inputs that must raise this finding (`kmsdiag rules test` runs them).
+    #[serde(default, rename = "sample")]
+    pub samples: Vec<FindingSample>,
+}
+
+/// An input snippet and the finding it must raise, run through the real pipeline.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct FindingSample {
+    /// What the sample shows, one line.
+    pub name: String,
+    /// The input as a user would hand it over: event XML, slmgr output, …
+    pub input: String,
+    /// The time to judge by (`--now`).
+    pub now: Option<String>,
+    /// The machine the finding must name (default: any).
+    pub machine: Option<String>,
 }
 
 /// One `[[error]]` entry of `win32.toml`.
@@ -437,6 +454,11 @@ impl Rules {
     /// The rule for a finding id.
     pub fn finding(&self, id: &str) -> Option<&FindingRule> {
         self.findings.get(id)
+    }
+
+    /// Every finding rule, by id.
+    pub fn findings(&self) -> impl Iterator<Item = &FindingRule> {
+        self.findings.values()
     }
 
     /// The event catalogue: activation providers and the events kmsdiag decodes.

@@ -162,3 +162,68 @@ fn broken_rules_directory_stops_lookup_with_exit_2() {
     assert!(err.contains("missing field `category`"), "{err}");
     assert!(err.contains("cannot be loaded"), "{err}");
 }
+
+#[test]
+fn rules_test_runs_every_finding_sample_through_the_pipeline() {
+    let (code, out, err) = crate::util::run(&["rules", "test"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.trim_end().ends_with(" passed, 0 failed"), "{out}");
+    // Every finding id of the contract has at least one sample.
+    let (_, v) = crate::util::run_json(&["rules", "test", "--format", "json"]);
+    let tested: std::collections::BTreeSet<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["finding"].as_str().unwrap())
+        .collect();
+    for id in [
+        "kms-count-insufficient",
+        "kms-request-not-received",
+        "kms-response-lost",
+        "duplicate-cmid",
+        "kms-host-unknown",
+    ] {
+        assert!(tested.contains(id), "{id}");
+    }
+}
+
+#[test]
+fn a_sample_that_does_not_raise_its_finding_fails() {
+    let dir = tempfile::tempdir().unwrap();
+    // A healthy client: its request was answered and it activated.
+    std::fs::write(
+        dir.path().join("findings.toml"),
+        r#"[[finding]]
+id = "kms-unreachable"
+severity = "error"
+title = "The client cannot reach a KMS host"
+explanation = "Requests get no answer."
+next_steps = ["Test TCP 1688."]
+
+[[finding.sample]]
+name = "an answered request (must fail)"
+now = "2026-10-01T12:00:00"
+input = '''
+<Event><System><Provider Name='Microsoft-Windows-Security-SPP'/><EventID>12288</EventID><TimeCreated SystemTime='2026-10-01T08:00:00Z'/><Computer>ws1</Computer></System><EventData><Data>0x0, 0x0, kms1:1688, 6f1e0a42-5b7c-4d2e-9a31-0c8d7e6f5a41, 2026/10/01 08:00, 0, 2, 40000, 73111121-5638-40f6-bc11-f1d7b0d64300, 25</Data></EventData></Event>
+<Event><System><Provider Name='Microsoft-Windows-Security-SPP'/><EventID>12289</EventID><TimeCreated SystemTime='2026-10-01T08:00:01Z'/><Computer>ws1</Computer></System><EventData><Data>0x0, 0x0, 1, 0, 30, 120, 10080, 2026/10/01 08:00</Data></EventData></Event>
+'''
+"#,
+    )
+    .unwrap();
+    let d = dir.path().to_str().unwrap();
+    let (code, out, _) = crate::util::run(&[
+        "--rules",
+        d,
+        "rules",
+        "test",
+        "--finding",
+        "kms-unreachable",
+    ]);
+    assert_eq!(code, 1, "{out}");
+    assert!(
+        out.contains("FAIL  kms-unreachable  an answered request"),
+        "{out}"
+    );
+    let (code, _, _) = crate::util::run(&["rules", "test", "--finding", "no-such-id"]);
+    assert_eq!(code, 2);
+}

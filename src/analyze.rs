@@ -24,6 +24,12 @@ pub struct Options {
     pub now: Option<NaiveDateTime>,
     /// Days before an end date at which to warn.
     pub window_days: i64,
+    /// Only events at or after this time (UTC) are analyzed.
+    pub since: Option<NaiveDateTime>,
+    /// Only events at or before this time (UTC) are analyzed.
+    pub until: Option<NaiveDateTime>,
+    /// Report only these machines (all events still take part in the correlation).
+    pub machines: Vec<String>,
 }
 
 impl Default for Options {
@@ -31,8 +37,24 @@ impl Default for Options {
         Options {
             now: None,
             window_days: DEFAULT_EXPIRY_WINDOW_DAYS,
+            since: None,
+            until: None,
+            machines: Vec::new(),
         }
     }
+}
+
+/// Keeps the events within `--since`/`--until`.
+fn window(events: &mut Vec<ActivationEvent>, opts: &Options) {
+    if opts.since.is_none() && opts.until.is_none() {
+        return;
+    }
+    events.retain(|e| {
+        e.time.is_some_and(|t| {
+            let t = t.naive_utc();
+            opts.since.is_none_or(|s| t >= s) && opts.until.is_none_or(|u| t <= u)
+        })
+    });
 }
 
 /// What the inputs hold, decoded.
@@ -199,9 +221,10 @@ fn read_one(
 pub fn analyze(rules: &Rules, paths: &[PathBuf], opts: &Options) -> Report {
     let Inputs {
         snapshots,
-        events,
+        mut events,
         summaries,
     } = read_inputs(rules, paths);
+    window(&mut events, opts);
     build_report(rules, snapshots, &events, summaries, opts)
 }
 
@@ -217,6 +240,7 @@ pub fn analyze_input(rules: &Rules, name: &str, bytes: &[u8], opts: &Options) ->
     let (snapshots, mut events, summary) = read_one(rules, &reader, f);
     crate::events::sort(&mut events);
     dedup_events(&mut events);
+    window(&mut events, opts);
     build_report(rules, snapshots, &events, vec![summary], opts)
 }
 
@@ -247,8 +271,16 @@ pub fn build_report(
     let d = diagnose::diagnose(rules, &machines, now, opts.window_days);
     let corr = correlate::correlate(events, now.and_utc());
     let f = fleet::diagnose(rules, events, &corr, now.and_utc(), opts.window_days);
+    let (attempts, kms_inventory) = fleet::summarize(&corr);
     let mut d = merge(d, f);
     d.findings.extend(unreadable_findings(rules, &inputs));
+    if !opts.machines.is_empty() {
+        let wanted = |n: &str| opts.machines.iter().any(|m| correlate::same_machine(m, n));
+        d.machines.retain(|m| wanted(&m.name));
+        d.hosts.retain(|h| wanted(&h.name));
+        d.findings
+            .retain(|f| f.machines.is_empty() || f.machines.iter().any(|n| wanted(n)));
+    }
     Report {
         schema: SCHEMA,
         now: stamp(now),
@@ -257,6 +289,8 @@ pub fn build_report(
         machines: d.machines,
         hosts: d.hosts,
         findings: d.findings,
+        attempts,
+        kms_inventory,
     }
 }
 
@@ -314,6 +348,12 @@ fn merge(mut d: Diagnosis, f: fleet::FleetDiagnosis) -> Diagnosis {
             Some(x) => {
                 x.dns_publishing = x.dns_publishing.or(h.dns_publishing);
                 x.summary = format!("{}; from its log: {}", x.summary, h.summary);
+                x.count_timeline = h.count_timeline;
+                x.log_from = h.log_from;
+                x.log_to = h.log_to;
+                x.clients_seen = h.clients_seen;
+                x.below_client_threshold_on = h.below_client_threshold_on;
+                x.below_server_threshold_on = h.below_server_threshold_on;
             }
             None => d.hosts.push(h),
         }

@@ -60,6 +60,10 @@ pub enum Command {
     /// normalized, sorted by machine, time and record id.
     #[command(after_help = EXIT_HELP)]
     Events(EventsArgs),
+    /// The KMS host count per day, replayed from the hosts' 12290 records: distinct CMIDs in the
+    /// last 30 days, capped at 50.
+    #[command(after_help = EXIT_HELP)]
+    HostCount(HostCountArgs),
     /// Simulate a KMS fleet from a scenario file and write its logs (.evtx, optionally event
     /// XML, and slmgr /dlv text) with expected.json, the findings a correct analysis raises.
     ///
@@ -141,6 +145,37 @@ pub struct AnalyzeArgs {
     /// Warn when an activation or grace period ends within this many days.
     #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u16).range(0..=3650))]
     pub expiry_window: u16,
+    /// Only analyze events at or after this time (UTC; YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]).
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only analyze events at or before this time (UTC).
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Report only this machine (repeatable); every input still takes part in the correlation.
+    #[arg(long = "machine", value_name = "NAME")]
+    pub machines: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct HostCountArgs {
+    /// Files, directories or - (standard input): the hosts' Key Management Service logs (and
+    /// anything else; only 12290 records count).
+    #[arg(value_name = "PATH", required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CountFormat::Text)]
+    pub format: CountFormat,
+    /// The last day of the timeline (default: the newest event).
+    #[arg(long, value_name = "TIME")]
+    pub now: Option<String>,
+}
+
+/// Output formats of `kmsdiag host-count`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CountFormat {
+    Text,
+    Csv,
+    Json,
 }
 
 #[derive(Debug, Args)]

@@ -5,8 +5,8 @@ use std::io::{self, Write};
 
 use crate::ExitStatus;
 use crate::cli::{
-    AlsoForm, AnalyzeArgs, EventsArgs, EventsFormat, FailOn, Format, LookupArgs, RulesCommand,
-    SlmgrArgs, SynthArgs,
+    AlsoForm, AnalyzeArgs, CountFormat, EventsArgs, EventsFormat, FailOn, Format, HostCountArgs,
+    LookupArgs, RulesCommand, SlmgrArgs, SynthArgs,
 };
 use crate::hresult;
 use crate::lookup::{self, Answer, LookupError};
@@ -277,9 +277,28 @@ pub fn analyze(
         Some((_, t)) => t,
         None => None,
     };
+    let mut bounds = [None, None];
+    for (slot, (flag, value)) in bounds
+        .iter_mut()
+        .zip([("--since", &args.since), ("--until", &args.until)])
+    {
+        if let Some(v) = value {
+            let Some(t) = parse_now(v) else {
+                report::diagnostic(
+                    "error",
+                    &format!("{flag} `{v}` is not a time: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"),
+                );
+                return Ok(ExitStatus::Error);
+            };
+            *slot = Some(t);
+        }
+    }
     let opts = crate::analyze::Options {
         now,
         window_days: i64::from(args.expiry_window),
+        since: bounds[0],
+        until: bounds[1],
+        machines: args.machines.clone(),
     };
     let report = crate::analyze::analyze(rules, &args.paths, &opts);
     for i in report.inputs.iter().filter(|i| i.status == "unreadable") {
@@ -506,4 +525,104 @@ pub fn synth(args: &SynthArgs, rules: &Rules, out: &mut dyn Write) -> io::Result
             Ok(ExitStatus::Error)
         }
     }
+}
+
+/// `kmsdiag host-count`.
+pub fn host_count(
+    args: &HostCountArgs,
+    rules: &Rules,
+    out: &mut dyn Write,
+) -> io::Result<ExitStatus> {
+    let now = match args.now.as_deref().map(|s| (s, parse_now(s))) {
+        Some((s, None)) => {
+            report::diagnostic(
+                "error",
+                &format!("--now `{s}` is not a time: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"),
+            );
+            return Ok(ExitStatus::Error);
+        }
+        Some((_, t)) => t,
+        None => None,
+    };
+    let inputs = crate::analyze::read_inputs(rules, &args.paths);
+    let newest = inputs.events.iter().filter_map(|e| e.time).max();
+    let Some(now) = now.map(|n| n.and_utc()).or(newest) else {
+        report::diagnostic("error", "no readable event log among the inputs");
+        return Ok(ExitStatus::Error);
+    };
+    let corr = crate::correlate::correlate(&inputs.events, now);
+    let hosts: Vec<&crate::correlate::HostView> = corr
+        .hosts
+        .iter()
+        .filter(|h| !h.requests.is_empty())
+        .collect();
+    if hosts.is_empty() {
+        report::diagnostic("error", "no KMS host records (event 12290) in the inputs");
+        return Ok(ExitStatus::Error);
+    }
+    match args.format {
+        CountFormat::Json => {
+            let v: Vec<serde_json::Value> = hosts
+                .iter()
+                .map(|h| {
+                    serde_json::json!({
+                        "host": h.name,
+                        "count_now": h.count_now,
+                        "complete": h.count_complete,
+                        "below_client_threshold_on": h.below_client_threshold.map(|d| d.to_string()),
+                        "below_server_threshold_on": h.below_server_threshold.map(|d| d.to_string()),
+                        "days": h.timeline,
+                    })
+                })
+                .collect();
+            serde_json::to_writer_pretty(&mut *out, &v)?;
+            writeln!(out)?;
+        }
+        CountFormat::Csv => {
+            let mut w = csv::Writer::from_writer(&mut *out);
+            w.write_record(["host", "day", "count", "partial"])?;
+            for h in &hosts {
+                for d in &h.timeline {
+                    w.write_record([
+                        report::events::csv_cell(&h.name).as_ref(),
+                        &d.day.to_string(),
+                        &d.count.to_string(),
+                        if d.partial { "true" } else { "false" },
+                    ])?;
+                }
+            }
+            w.flush()?;
+        }
+        CountFormat::Text => {
+            for h in &hosts {
+                writeln!(
+                    out,
+                    "{}: count {} now ({} request(s) from {} client(s))",
+                    report::sanitize(&h.name, true),
+                    h.count_now,
+                    h.requests.len(),
+                    h.clients.len()
+                )?;
+                writeln!(out, "  day         count")?;
+                for d in &h.timeline {
+                    let bar = "#".repeat(d.count.min(50));
+                    writeln!(
+                        out,
+                        "  {}  {:>5}{}  {bar}",
+                        d.day,
+                        d.count,
+                        if d.partial { "*" } else { " " }
+                    )?;
+                }
+                if h.timeline.iter().any(|d| d.partial) {
+                    writeln!(
+                        out,
+                        "  * less than 30 days of log before this day: the host may count more machines"
+                    )?;
+                }
+                writeln!(out)?;
+            }
+        }
+    }
+    Ok(ExitStatus::Ok)
 }

@@ -106,6 +106,9 @@ pub struct Attempt {
     pub result: Option<Hresult>,
     pub activated: bool,
     pub host_side: HostSide,
+    /// How far the client's clock was from the host's for this request, in minutes (from the
+    /// client time both logged, each against its own `TimeCreated`); only for joined attempts.
+    pub skew_minutes: Option<i64>,
 }
 
 /// What the client logs say of one machine.
@@ -246,6 +249,9 @@ pub fn correlate(events: &[ActivationEvent], now: DateTime<Utc>) -> Correlation 
                     .insert(c.name.to_ascii_lowercase());
             }
             a.host_side = join(events, &hosts, &c.name, a, any_host);
+            if let HostSide::Received { record, .. } = a.host_side {
+                a.skew_minutes = skew(events.get(a.request), events.get(record));
+            }
         }
     }
     corr
@@ -275,6 +281,7 @@ fn client_view(events: &[ActivationEvent], name: &str, idx: &[usize]) -> ClientV
                     result: code(e, "result"),
                     activated: false,
                     host_side: HostSide::Unknown,
+                    skew_minutes: None,
                 });
                 open = Some(v.attempts.len() - 1);
                 v.last_request = Some(i);
@@ -421,6 +428,15 @@ fn host_view(
         .collect();
     h.requests = requests;
     h
+}
+
+/// The client clock's offset from the host's: each log's client time against its own
+/// `TimeCreated` (the client's local-time offset cancels out), in minutes.
+fn skew(request: Option<&ActivationEvent>, record: Option<&ActivationEvent>) -> Option<i64> {
+    let (req, rec) = (request?, record?);
+    let client_side = client_time(req)? - req.time?.naive_utc();
+    let host_side = client_time(rec)? - rec.time?.naive_utc();
+    Some((host_side - client_side).num_minutes())
 }
 
 fn join(

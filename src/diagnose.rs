@@ -708,6 +708,12 @@ impl<'a> MachineDiag<'a> {
             requests: h.requests.clone(),
             health,
             summary: notes.join("; "),
+            count_timeline: Vec::new(),
+            log_from: None,
+            log_to: None,
+            clients_seen: None,
+            below_client_threshold_on: None,
+            below_server_threshold_on: None,
         });
     }
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, Duration, Utc};
 use crate::correlate::{Attempt, ClientView, Correlation, HostSide, HostView, code, same_machine};
 use crate::events::{ActivationEvent, FieldValue};
 use crate::hresult::Hresult;
-use crate::model::{Evidence, Finding, Host, Machine, Verdict};
+use crate::model::{AttemptSummary, CountPoint, Evidence, Finding, Host, KmsUse, Machine, Verdict};
 use crate::rules::{Category, Rules, Severity};
 use crate::snapshot::KmsRequests;
 
@@ -23,6 +23,48 @@ pub struct FleetDiagnosis {
     pub machines: Vec<Machine>,
     pub hosts: Vec<Host>,
     pub findings: Vec<Finding>,
+}
+
+/// A time for machines: RFC 3339 UTC.
+fn stamp(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The attempts by outcome, and the hosts the clients named.
+pub fn summarize(corr: &Correlation) -> (AttemptSummary, Vec<KmsUse>) {
+    let mut s = AttemptSummary::default();
+    for c in &corr.clients {
+        for a in &c.attempts {
+            s.total += 1;
+            if a.activated {
+                s.activated += 1;
+            } else if a.response.is_some() {
+                s.rejected += 1;
+                if let Some(r) = a.result {
+                    *s.rejected_by_code.entry(r.to_string()).or_default() += 1;
+                }
+            } else {
+                s.no_response += 1;
+            }
+            match a.host_side {
+                HostSide::Received { .. } => s.host_received += 1,
+                HostSide::NotReceived { .. } => s.host_not_received += 1,
+                HostSide::NotCovered { .. } => s.host_not_covered += 1,
+                HostSide::OtherHost => s.other_host += 1,
+                HostSide::Unknown => {}
+            }
+        }
+    }
+    let inventory = corr
+        .kms_hosts_used
+        .iter()
+        .map(|(server, clients)| KmsUse {
+            server: server.clone(),
+            clients: clients.len() as u64,
+            logs_supplied: corr.host_for(server).is_some(),
+        })
+        .collect();
+    (s, inventory)
 }
 
 /// A time for people: `2026-10-05 08:14`.
@@ -436,6 +478,22 @@ fn client(
                 c.name,
                 span(first, last)
             ),
+            "clock-skew" => {
+                let mut skews: Vec<i64> = attempts.iter().filter_map(|a| a.skew_minutes).collect();
+                skews.sort_unstable();
+                let measured = skews.get(skews.len() / 2).map_or_else(String::new, |m| {
+                    format!(
+                        " Its clock is {} minutes {} the host's (client times in 12288 and 12290, each against its log's own time).",
+                        m.abs(),
+                        if *m < 0 { "behind" } else { "ahead of" }
+                    )
+                });
+                format!(
+                    "{}: the KMS host refused {tries} request(s) {} with {code_list}, {since}.{measured}",
+                    c.name,
+                    span(first, last)
+                )
+            }
             "kms-unreachable" => format!(
                 "{}: {tries} request(s) to {} got no answer {} ({}), {since}.",
                 c.name,
@@ -790,6 +848,26 @@ fn host(
         requests: KmsRequests::default(),
         health,
         summary,
+        count_timeline: h
+            .timeline
+            .iter()
+            .map(|d| CountPoint {
+                day: d.day.format("%Y-%m-%d").to_string(),
+                count: d.count as u64,
+                partial: d.partial,
+            })
+            .collect(),
+        log_from: h.first.map(stamp),
+        log_to: h.last.map(stamp),
+        clients_seen: Some(h.clients.len() as u64),
+        below_client_threshold_on: h
+            .below_client_threshold
+            .filter(|_| h.count_now >= kms.client_os_threshold as usize)
+            .map(|d| d.format("%Y-%m-%d").to_string()),
+        below_server_threshold_on: h
+            .below_server_threshold
+            .filter(|_| h.count_now >= kms.server_os_threshold as usize)
+            .map(|d| d.format("%Y-%m-%d").to_string()),
     };
     (machine, host)
 }

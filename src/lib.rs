@@ -101,6 +101,10 @@ where
             Ok(rules) => commands::events(args, &rules, &style, &mut out),
             Err(status) => Ok(status),
         },
+        Command::HostCount(args) => match commands::load_rules(cli.global.rules.as_deref()) {
+            Ok(rules) => commands::host_count(args, &rules, &mut out),
+            Err(status) => Ok(status),
+        },
         Command::Synth(args) => match commands::load_rules(cli.global.rules.as_deref()) {
             Ok(rules) => commands::synth(args, &rules, &mut out),
             Err(status) => Ok(status),

@@ -24,6 +24,60 @@ pub struct Report {
     pub machines: Vec<Machine>,
     pub hosts: Vec<Host>,
     pub findings: Vec<Finding>,
+    /// The clients' activation attempts in the event logs, by outcome (absent without events).
+    #[serde(skip_serializing_if = "AttemptSummary::is_empty")]
+    pub attempts: AttemptSummary,
+    /// Every `server:port` the clients' requests named, with how many clients and whether the
+    /// host's own logs were supplied.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kms_inventory: Vec<KmsUse>,
+}
+
+/// Activation attempts (12288) by what became of them.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct AttemptSummary {
+    pub total: u64,
+    /// Answered and activated (or renewed).
+    pub activated: u64,
+    /// Answered with a failure code.
+    pub rejected: u64,
+    /// No 12289 followed.
+    pub no_response: u64,
+    /// Of all attempts: the host's log has the request.
+    pub host_received: u64,
+    /// The host's log covers the time and has no record.
+    pub host_not_received: u64,
+    /// Sent to a host whose logs were not supplied.
+    pub other_host: u64,
+    /// The host's log does not cover the time.
+    pub host_not_covered: u64,
+    /// Rejections by result code (`0x…` → count).
+    pub rejected_by_code: std::collections::BTreeMap<String, u64>,
+}
+
+impl AttemptSummary {
+    pub fn is_empty(&self) -> bool {
+        self.total == 0
+    }
+}
+
+/// One KMS host as the clients name it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct KmsUse {
+    pub server: String,
+    pub clients: u64,
+    /// The host's own logs are among the inputs.
+    pub logs_supplied: bool,
+}
+
+/// The host count on one day, replayed from the host's 12290 records.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CountPoint {
+    /// `YYYY-MM-DD`.
+    pub day: String,
+    pub count: u64,
+    /// The log holds less than 30 days before this day: the host may count more machines.
+    pub partial: bool,
 }
 
 /// What became of one input file.
@@ -129,6 +183,23 @@ pub struct Host {
     /// `ok`, `warning` or `failing`.
     pub health: &'static str,
     pub summary: String,
+    /// From the host's Key Management Service log: the count per day (absent without it).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub count_timeline: Vec<CountPoint>,
+    /// The first and newest time its logs cover.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_from: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_to: Option<String>,
+    /// Distinct client names in its log.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub clients_seen: Option<u64>,
+    /// The day the count falls below 25 (client editions) and 5 (servers) if no new machine
+    /// asks; absent when already below or unknown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub below_client_threshold_on: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub below_server_threshold_on: Option<String>,
 }
 
 /// Where a finding's proof is.

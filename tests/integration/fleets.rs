@@ -161,3 +161,101 @@ fn an_evtx_and_its_xml_export_count_once() {
     };
     assert_eq!(ids(&with_xml), ids(&evtx_only));
 }
+
+#[test]
+fn the_report_carries_attempts_inventory_and_the_count_timeline() {
+    let (_, r, _) = analyze("mixed");
+    let a = &r["attempts"];
+    let total = a["total"].as_u64().unwrap();
+    assert!(total > 0);
+    assert_eq!(
+        total,
+        a["activated"].as_u64().unwrap()
+            + a["rejected"].as_u64().unwrap()
+            + a["no_response"].as_u64().unwrap()
+    );
+    // The branch behind the firewall: requests the host's (covering) log never saw.
+    assert!(a["host_not_received"].as_u64().unwrap() > 0);
+    // The host keeps 150 records, so the earliest requests fall before its log.
+    assert!(a["host_not_covered"].as_u64().unwrap() > 0, "{a}");
+    assert!(a["rejected_by_code"]["0xC004F06C"].as_u64().unwrap() > 0);
+    let inv = r["kms_inventory"].as_array().unwrap();
+    assert_eq!(inv.len(), 1);
+    assert_eq!(inv[0]["server"], "kms01.contoso.com:1688");
+    assert_eq!(inv[0]["logs_supplied"], true);
+    let host = &r["hosts"][0];
+    let timeline = host["count_timeline"].as_array().unwrap();
+    assert!(timeline.len() >= 8, "{host}");
+    assert!(
+        timeline.iter().all(|d| d["partial"] == true),
+        "a 10-day log is never a full window"
+    );
+    assert!(host["log_from"].as_str().unwrap() > "2026-10-05");
+}
+
+#[test]
+fn machine_and_time_filters() {
+    let d = format!("{FLEETS}/mixed");
+    let (code, r) = run_json(&["analyze", "--format", "json", "--machine", "br1", &d]);
+    assert_eq!(code, 1);
+    let names: Vec<&str> = r["machines"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["br1.contoso.com"]);
+    assert!(
+        r["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|f| f["machines"][0] == "br1.contoso.com")
+    );
+    // Before the BIOS fault started (day 8), ws02 renewed fine.
+    let (_, early) = run_json(&[
+        "analyze",
+        "--format",
+        "json",
+        "--until",
+        "2026-10-12",
+        "--now",
+        "2026-10-12",
+        "--machine",
+        "ws02.contoso.com",
+        &d,
+    ]);
+    assert_eq!(
+        early["machines"][0]["findings"].as_array().unwrap().len(),
+        0,
+        "{early}"
+    );
+    let (code, _, err) = crate::util::run(&["analyze", "--since", "not-a-date", &d]);
+    assert_eq!(code, 2);
+    assert!(err.contains("--since"), "{err}");
+}
+
+#[test]
+fn host_count_prints_the_timeline() {
+    let d = format!("{FLEETS}/count-stuck");
+    let (code, out, err) = crate::util::run(&["host-count", &d]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.starts_with("kms01.contoso.com: count 12 now"), "{out}");
+    let (code, csv, _) = crate::util::run(&["host-count", "--format", "csv", &d]);
+    assert_eq!(code, 0);
+    let mut lines = csv.lines();
+    assert_eq!(lines.next(), Some("host,day,count,partial"));
+    assert!(
+        lines
+            .last()
+            .unwrap()
+            .starts_with("kms01.contoso.com,2026-10-14,12,"),
+        "{csv}"
+    );
+    let (code, v) = run_json(&["host-count", "--format", "json", &d]);
+    assert_eq!(code, 0);
+    assert_eq!(v[0]["count_now"], 12);
+    let (code, _, err) =
+        crate::util::run(&["host-count", "testdata/slmgr/en-mak-licensed-dli.txt"]);
+    assert_eq!(code, 2, "{err}");
+}

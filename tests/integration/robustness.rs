@@ -113,6 +113,8 @@ fn mutated_fixtures_never_panic() {
                     machines: d.machines,
                     hosts: d.hosts,
                     findings: d.findings,
+                    attempts: kmsdiag::model::AttemptSummary::default(),
+                    kms_inventory: Vec::new(),
                 };
                 let mut out = Vec::new();
                 kmsdiag::report::analyze::write_text(

@@ -321,7 +321,10 @@ fn merge(mut d: Diagnosis, f: fleet::FleetDiagnosis) -> Diagnosis {
                 if touched.iter().any(|t| correlate::same_machine(t, &x.name)) {
                     x.verdict = Verdict::Ok;
                 }
-                if m.verdict > x.verdict
+                // A host's own log says more about it than its license block.
+                let host_view = m.role == "kms-host" && m.verdict >= x.verdict;
+                if host_view
+                    || m.verdict > x.verdict
                     || (m.verdict == x.verdict && !m.findings.is_empty() && x.findings.is_empty())
                 {
                     x.reason = m.reason;

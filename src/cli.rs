@@ -45,8 +45,10 @@ pub enum Command {
     /// 1 to 65535 is read as a Win32 error number (1722 is 0x800706BA).
     #[command(after_help = EXIT_HELP)]
     Lookup(LookupArgs),
-    /// Diagnose machines from slmgr output (/dli, /dlv, /dlv all, /xpr, /ato…): verdict per
-    /// machine, findings with evidence and next steps.
+    /// Diagnose machines and KMS hosts from event logs (.evtx, XML, JSON, CSV/text) and slmgr
+    /// output (/dli, /dlv, /xpr, /ato…): verdict per machine, findings with evidence and next steps.
+    ///
+    /// Client requests (12288/12289) are paired with the hosts' records (12290) across all inputs.
     ///
     /// Inputs are files, directories (read recursively) or - for standard input; the format is
     /// recognised by content. A named file that cannot be read is reported as an input-unreadable

@@ -314,27 +314,53 @@ pub fn diagnose(
         }
         out.hosts.push(host);
     }
-    // Cloned machines only the hosts' logs show (none of them sent its own logs).
+    // Cloned machines: one CMID under several names, in client or host logs.
     for (cm, names) in &corr.cmids {
-        if names.len() < 2
-            || names
-                .iter()
-                .any(|n| corr.clients.iter().any(|c| same_machine(&c.name, n)))
-        {
+        if names.len() < 2 {
             continue;
         }
-        let proof: Vec<usize> = corr
-            .hosts
+        let display: Vec<String> = names
             .iter()
-            .flat_map(|h| h.by_cmid.get(cm).into_iter().flatten().copied())
+            .map(|n| {
+                corr.clients
+                    .iter()
+                    .find(|c| same_machine(&c.name, n))
+                    .map_or_else(|| n.clone(), |c| c.name.clone())
+            })
             .collect();
-        let list: Vec<String> = names.iter().cloned().collect();
+        let mut proof: Vec<usize> = corr
+            .clients
+            .iter()
+            .filter_map(|c| {
+                c.attempts
+                    .iter()
+                    .find(|a| {
+                        a.cmid
+                            .as_deref()
+                            .is_some_and(|x| x.eq_ignore_ascii_case(cm))
+                    })
+                    .map(|a| a.request)
+            })
+            .collect();
+        proof.extend(corr.hosts.iter().flat_map(|h| {
+            h.by_cmid
+                .get(cm)
+                .into_iter()
+                .flatten()
+                .copied()
+                .take(MAX_EVIDENCE)
+        }));
+        let with_logs = display
+            .iter()
+            .filter(|n| corr.clients.iter().any(|c| same_machine(&c.name, n)))
+            .count();
         let detail = format!(
-            "CMID {cm} comes from {} machines in the KMS host's log: {}; the host counts them as one.",
-            list.len(),
-            list.join(", ")
+            "CMID {cm} is used by {} machines: {} ({} of them sent their own logs); the KMS host counts them as one.",
+            display.len(),
+            display.join(", "),
+            with_logs
         );
-        b.raise("duplicate-cmid", &list, &[], detail, &proof);
+        b.raise("duplicate-cmid", &display, &[], detail, &proof);
     }
     let mut findings = b.findings;
     for m in &mut out.machines {
@@ -560,48 +586,30 @@ fn client(
             &proof,
         );
     }
-    // Cloned images.
+    // Cloned images: raised once per CMID for the fleet (below); here only the reason.
     for cm in &c.cmids {
         let Some(names) = corr.cmids.get(cm) else {
             continue;
         };
-        if names.len() < 2 {
-            continue;
-        }
-        let others: Vec<&String> = names.iter().filter(|n| !same_machine(n, &c.name)).collect();
-        if others.is_empty() {
-            continue;
-        }
-        let proof: Vec<usize> = c
-            .attempts
+        let others: Vec<&str> = names
             .iter()
-            .filter(|a| {
-                a.cmid
-                    .as_deref()
-                    .is_some_and(|x| x.eq_ignore_ascii_case(cm))
-            })
-            .map(|a| a.request)
-            .take(2)
-            .chain(corr.hosts.iter().flat_map(|h| {
-                h.by_cmid
-                    .get(cm)
-                    .into_iter()
-                    .flatten()
-                    .copied()
-                    .take(MAX_EVIDENCE)
-            }))
+            .filter(|n| !same_machine(n, &c.name))
+            .map(String::as_str)
             .collect();
-        let detail = format!(
-            "CMID {cm} of {} is also used by {} — {} machine(s) in all; the host counts them as one.",
-            c.name,
-            others
-                .iter()
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(", "),
-            names.len()
-        );
-        raise(b, &mut reasons, "duplicate-cmid", &me, &[], detail, &proof);
+        if !others.is_empty() {
+            let sev = b
+                .rules
+                .finding("duplicate-cmid")
+                .map_or(Severity::Error, |r| r.severity);
+            reasons.push((
+                sev,
+                format!(
+                    "{} shares its CMID {cm} with {}: cloned without generalizing, the host counts them as one machine.",
+                    c.name,
+                    others.join(", ")
+                ),
+            ));
+        }
     }
     // Genuine state.
     if let Some((i, code)) = c.genuine {

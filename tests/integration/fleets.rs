@@ -259,3 +259,17 @@ fn host_count_prints_the_timeline() {
         crate::util::run(&["host-count", "testdata/slmgr/en-mak-licensed-dli.txt"]);
     assert_eq!(code, 2, "{err}");
 }
+
+#[test]
+fn the_mixed_fleet_report_is_pinned() {
+    let (code, out, err) = crate::util::run(&[
+        "analyze",
+        "--color",
+        "never",
+        "--now",
+        "2026-10-15T00:00:00",
+        &format!("{FLEETS}/mixed"),
+    ]);
+    assert_eq!(code, 1, "{err}");
+    insta::assert_snapshot!("analyze-mixed-fleet", out);
+}

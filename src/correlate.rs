@@ -157,6 +157,9 @@ pub struct HostView {
     pub stuck: Vec<usize>,
     /// Distinct client names in its log.
     pub clients: BTreeSet<String>,
+    /// The count the host itself reported in its newest answer a client logged (12289), and
+    /// when.
+    pub reported_count: Option<(i64, DateTime<Utc>)>,
     /// Its 12290s by CMID (lower case), for the join.
     #[serde(skip)]
     pub by_cmid: BTreeMap<String, Vec<usize>>,
@@ -176,8 +179,7 @@ pub struct Correlation {
 impl Correlation {
     /// The host view for a `server:port` a client named, if its logs were supplied.
     pub fn host_for(&self, server: &str) -> Option<usize> {
-        let name = server.rsplit_once(':').map_or(server, |(h, _)| h);
-        self.hosts.iter().position(|h| same_machine(&h.name, name))
+        host_index(&self.hosts, server)
     }
 }
 
@@ -212,7 +214,7 @@ pub fn correlate(events: &[ActivationEvent], now: DateTime<Utc>) -> Correlation 
         if idx.iter().any(|i| {
             events
                 .get(*i)
-                .is_some_and(|e| matches!(e.event_id, 12288 | 12289 | 8198 | 8209 | 12305))
+                .is_some_and(|e| matches!(e.event_id, 12288 | 12289 | 8198 | 8209 | 8233 | 12305))
         }) {
             corr.clients.push(client_view(events, &name, idx));
         }
@@ -240,6 +242,7 @@ pub fn correlate(events: &[ActivationEvent], now: DateTime<Utc>) -> Correlation 
     // Join attempts to hosts.
     let hosts = corr.hosts.clone();
     let any_host = !hosts.is_empty();
+    let mut reported: Vec<Option<(i64, DateTime<Utc>)>> = vec![None; hosts.len()];
     for c in &mut corr.clients {
         for a in &mut c.attempts {
             if let Some(server) = &a.kms_host {
@@ -252,9 +255,31 @@ pub fn correlate(events: &[ActivationEvent], now: DateTime<Utc>) -> Correlation 
             if let HostSide::Received { record, .. } = a.host_side {
                 a.skew_minutes = skew(events.get(a.request), events.get(record));
             }
+            // What the host told the client its count was.
+            if let (Some(server), Some(resp)) =
+                (&a.kms_host, a.response.and_then(|r| events.get(r)))
+                && let (Some(n), Some(t)) = (int(resp, "count"), resp.time)
+                && let Some(hi) = host_index(&hosts, server)
+                && reported
+                    .get(hi)
+                    .copied()
+                    .flatten()
+                    .is_none_or(|(_, at)| t > at)
+                && let Some(slot) = reported.get_mut(hi)
+            {
+                *slot = Some((n, t));
+            }
         }
     }
+    for (h, r) in corr.hosts.iter_mut().zip(reported) {
+        h.reported_count = r;
+    }
     corr
+}
+
+fn host_index(hosts: &[HostView], server: &str) -> Option<usize> {
+    let name = server.rsplit_once(':').map_or(server, |(h, _)| h);
+    hosts.iter().position(|h| same_machine(&h.name, name))
 }
 
 #[allow(clippy::many_single_char_names)] // e: event, i: its index, v: the view, a: attempt
@@ -307,7 +332,9 @@ fn client_view(events: &[ActivationEvent], name: &str, idx: &[usize]) -> ClientV
                     open = None;
                 }
             }
-            8198 => {
+            // slui's failure (8198) and the rules engine's failed volume activation (8233, whose
+            // reason is often the real cause behind a 0xC004F074).
+            8198 | 8233 => {
                 if let Some(c) = code(e, "result").filter(|c| c.is_failure()) {
                     v.local_failures.push((i, c));
                 }

@@ -634,12 +634,14 @@ fn client(
             1 => {
                 if let Some(e) = ends.filter(|e| *e - now <= Duration::days(window_days)) {
                     let detail = format!(
-                        "{}'s KMS activation is valid until {} ({} days from {}), and no renewal has succeeded since {}.",
+                        "{}'s KMS activation is valid until {} ({} days from {}), and no renewal has succeeded since {}; then {} days of additional grace until {}, then notification mode.",
                         c.name,
                         day(e),
                         (e - now).num_days(),
                         day(now),
-                        when(ok_time)
+                        when(ok_time),
+                        b.rules.kms().oot_grace_days,
+                        day(e + Duration::days(i64::from(b.rules.kms().oot_grace_days)))
                     );
                     raise(
                         b,
@@ -657,7 +659,7 @@ fn client(
                     "{} is not activated: it runs on the {} period{}.",
                     c.name,
                     crate::model::license_status_name(status).replace('-', " "),
-                    ends.map(|e| format!(", which ends on {}", day(e)))
+                    ends.map(|e| format!(", which ends on {}; then notification mode", day(e)))
                         .unwrap_or_default()
                 );
                 raise(
@@ -758,6 +760,9 @@ fn host(
         h.clients.len(),
         when(h.first)
     )];
+    if let Some((n, t)) = h.reported_count {
+        notes.push(format!("it told clients count {n} on {}", when(Some(t))));
+    }
     let dns_event = h.dns.and_then(|i| events.get(i).map(|e| (i, e)));
     let mut dns_publishing = None;
     if let Some((i, e)) = dns_event {
@@ -823,7 +828,7 @@ fn host(
     {
         notes.push(format!("falls below 25 on {d} if no new machine asks"));
     }
-    let need = |t: u32| Some(u64::from(t).saturating_sub(h.count_now as u64));
+    let need = |t: u32, current: u64| Some(u64::from(t).saturating_sub(current));
     let summary = notes.join("; ");
     let verdict = match health {
         "failing" => Verdict::Failing,
@@ -844,13 +849,20 @@ fn host(
         findings: Vec::new(),
     };
     let _ = now;
+    // What the host itself last said beats a replay of a log shorter than 30 days.
+    let current = match h.reported_count {
+        Some((n, t)) if !h.count_complete && h.last.is_none_or(|l| t >= l - Duration::days(1)) => {
+            u64::try_from(n).unwrap_or(0).max(h.count_now as u64)
+        }
+        _ => h.count_now as u64,
+    };
     let host = Host {
         name: h.name.clone(),
-        current_count: Some(h.count_now as u64),
+        current_count: Some(current),
         client_threshold: kms.client_os_threshold,
         server_threshold: kms.server_os_threshold,
-        needed_for_client: need(kms.client_os_threshold),
-        needed_for_server: need(kms.server_os_threshold),
+        needed_for_client: need(kms.client_os_threshold, current),
+        needed_for_server: need(kms.server_os_threshold, current),
         listening_port: None,
         dns_publishing,
         requests: KmsRequests::default(),

@@ -8,7 +8,7 @@ use chrono::NaiveDateTime;
 
 use crate::correlate;
 use crate::diagnose::{self, DEFAULT_EXPIRY_WINDOW_DAYS, Diagnosis, stamp};
-use crate::events::ActivationEvent;
+use crate::events::{ActivationEvent, Keep};
 use crate::fleet;
 use crate::input::{self, InputFile};
 use crate::model::{Evidence, Finding, InputSummary, Report, SCHEMA, Verdict};
@@ -107,7 +107,7 @@ fn read_events(
     bytes: Vec<u8>,
     summary: &mut InputSummary,
 ) -> Option<Vec<ActivationEvent>> {
-    match crate::events::read_input(rules, path, bytes, disk, false) {
+    match crate::events::read_input(rules, path, bytes, disk, Keep::Ids(correlate::EVENT_IDS)) {
         Ok((events, stats, format)) => {
             summary.format = format;
             summary.status = if stats.damaged_count > 0 {

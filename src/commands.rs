@@ -397,7 +397,17 @@ pub fn events(
             .bytes
             .map_err(|e| format!("{}: {e}", f.path))
             .and_then(|b| {
-                crate::events::read_input(rules, &f.path, b, f.disk.as_deref(), args.all)
+                crate::events::read_input(
+                    rules,
+                    &f.path,
+                    b,
+                    f.disk.as_deref(),
+                    if args.all {
+                        crate::events::Keep::All
+                    } else {
+                        crate::events::Keep::Activation
+                    },
+                )
             });
         match result {
             Ok((evs, stats, format)) => {

@@ -11,6 +11,9 @@ use serde::Serialize;
 use crate::events::{ActivationEvent, FieldValue};
 use crate::hresult::Hresult;
 
+/// The events the correlation and the fleet diagnosis read; `analyze` keeps no others.
+pub const EVENT_IDS: &[u32] = &[12288, 12289, 12290, 12293, 12294, 8198, 8209, 8233, 12305];
+
 /// A 12289 answers the 12288 before it when it follows within this long.
 const RESPONSE_WINDOW_MINUTES: i64 = 10;
 /// Client times of one request in 12288 and 12290 (the same clock, minute precision) are at

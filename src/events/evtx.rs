@@ -11,22 +11,31 @@ pub const MAGIC: &[u8] = b"ElfFile\0";
 
 /// Reads the records of an `.evtx` image in memory (an entry of a zip). Returns the events and
 /// what could not be read; an `Err` when the file header itself cannot be read.
-pub fn read(bytes: Vec<u8>) -> Result<(Vec<RawEvent>, Vec<String>), String> {
+pub fn read(
+    bytes: Vec<u8>,
+    keep: &dyn Fn(&RawEvent) -> bool,
+) -> Result<(Vec<RawEvent>, Vec<String>, u64), String> {
     let parser =
         EvtxParser::from_buffer(bytes).map_err(|e| format!("not a readable .evtx file: {e}"))?;
-    Ok(records(parser))
+    Ok(records(parser, keep))
 }
 
 /// Reads an `.evtx` file from disk, chunk by chunk: memory does not grow with the file's size.
-pub fn read_file(path: &std::path::Path) -> Result<(Vec<RawEvent>, Vec<String>), String> {
+/// Only the records `keep` accepts are returned (the rest are read and dropped at once); the
+/// count of all records read comes third.
+pub fn read_file(
+    path: &std::path::Path,
+    keep: &dyn Fn(&RawEvent) -> bool,
+) -> Result<(Vec<RawEvent>, Vec<String>, u64), String> {
     let parser =
         EvtxParser::from_path(path).map_err(|e| format!("not a readable .evtx file: {e}"))?;
-    Ok(records(parser))
+    Ok(records(parser, keep))
 }
 
 fn records<T: std::io::Read + std::io::Seek>(
     parser: EvtxParser<T>,
-) -> (Vec<RawEvent>, Vec<String>) {
+    keep: &dyn Fn(&RawEvent) -> bool,
+) -> (Vec<RawEvent>, Vec<String>, u64) {
     // Checksums are not enforced: exports and copies of live logs often carry stale ones, and a
     // record that parses is worth reading.
     let mut parser = parser.with_configuration(
@@ -36,7 +45,9 @@ fn records<T: std::io::Read + std::io::Seek>(
     );
     let mut events = Vec::new();
     let mut damaged = Vec::new();
+    let mut total = 0u64;
     for (index, record) in parser.records_json_value().enumerate() {
+        total += 1;
         match record {
             Ok(r) => match super::json::from_value(&r.data) {
                 Some(mut e) => {
@@ -46,12 +57,14 @@ fn records<T: std::io::Read + std::io::Seek>(
                         let nanos = u32::try_from(r.timestamp.subsec_nanosecond()).unwrap_or(0);
                         chrono::DateTime::from_timestamp(r.timestamp.as_second(), nanos)
                     });
-                    events.push(e);
+                    if keep(&e) {
+                        events.push(e);
+                    }
                 }
                 None => damaged.push(format!("record {}: no System/EventID", r.event_record_id)),
             },
             Err(e) => damaged.push(format!("record #{index}: {e}")),
         }
     }
-    (events, damaged)
+    (events, damaged, total)
 }

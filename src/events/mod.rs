@@ -282,27 +282,49 @@ pub fn detect(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
-/// Reads one event-log input: its activation events (all events with `all`) and what reading
-/// it found. `Err` when the input is not an event log kmsdiag reads, or its header is unreadable.
+/// Which events of an input to keep.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep<'a> {
+    /// Every event, other providers' too (decoded as raw strings only).
+    All,
+    /// The activation providers' events.
+    Activation,
+    /// The activation providers' events with these ids (what a consumer reads; the rest is
+    /// dropped as soon as it is read, so memory holds only these).
+    Ids(&'a [u32]),
+}
+
+/// Reads one event-log input: the events `keep` selects and what reading it found. `Err` when
+/// the input is not an event log kmsdiag reads, or its header is unreadable.
 pub fn read_input(
     rules: &Rules,
     path: &str,
     bytes: Vec<u8>,
     disk: Option<&std::path::Path>,
-    all: bool,
+    keep: Keep<'_>,
 ) -> Result<(Vec<ActivationEvent>, ReadStats, &'static str), String> {
+    let all = keep == Keep::All;
+    let wanted = |r: &RawEvent| match keep {
+        Keep::Ids(ids) => ids.contains(&r.event_id),
+        _ => true,
+    };
     let format = detect(&bytes).ok_or_else(|| {
         format!(
             "{path}: not an event log export kmsdiag reads (.evtx, event XML, evtx_dump or Get-WinEvent JSON, Event Viewer CSV/text, Export-Csv, Format-List)"
         )
     })?;
     let mut notes = Vec::new();
+    let mut total = None;
     let (raws, damaged) = match format {
-        "evtx" => match disk {
-            Some(file) => evtx::read_file(file),
-            None => evtx::read(bytes),
+        "evtx" => {
+            let (raws, damaged, n) = match disk {
+                Some(file) => evtx::read_file(file, &wanted),
+                None => evtx::read(bytes, &wanted),
+            }
+            .map_err(|e| format!("{path}: {e}"))?;
+            total = Some(n);
+            (raws, damaged)
         }
-        .map_err(|e| format!("{path}: {e}"))?,
         "xml" | "json" => {
             let text = crate::text::decode(&bytes, &|t| {
                 t.matches("<Event").count() + t.matches("\"Event\"").count()
@@ -324,9 +346,11 @@ pub fn read_input(
             tabular::read(format, &text)
         }
     };
+    let counted = total.unwrap_or(raws.len() as u64);
+    let raws: Vec<RawEvent> = raws.into_iter().filter(|r| wanted(r)).collect();
     let fallback = crate::diagnose::machine_from_path(path);
     let mut stats = ReadStats {
-        records: raws.len() as u64,
+        records: counted,
         notes,
         ..ReadStats::default()
     };

@@ -370,3 +370,73 @@ fn every_fixture_is_pinned() {
         insta::assert_snapshot!(format!("events-{f}"), out);
     }
 }
+
+#[test]
+fn every_export_form_with_machine_names_gets_the_same_diagnosis() {
+    let diagnosis = |f: &str| -> Vec<(String, String, Vec<String>)> {
+        let (_, r) = run_json(&[
+            "analyze",
+            "--now",
+            "2025-07-15",
+            "--format",
+            "json",
+            &format!("{DIR}/{f}"),
+        ]);
+        r["machines"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["name"].as_str().unwrap().to_owned(),
+                    m["verdict"].as_str().unwrap().to_owned(),
+                    m["findings"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|x| x.as_str().unwrap().to_owned())
+                        .collect(),
+                )
+            })
+            .collect()
+    };
+    let reference = diagnosis("wevtutil-stream.xml");
+    let s = |v: &[&str]| v.iter().map(|x| (*x).to_owned()).collect::<Vec<_>>();
+    assert_eq!(
+        reference,
+        vec![
+            (
+                "KMS01.corp.contoso.com".to_owned(),
+                "failing".to_owned(),
+                s(&["kms-count-insufficient"])
+            ),
+            ("KMSHOST-2008".to_owned(), "ok".to_owned(), s(&[])),
+            (
+                "PC01.corp.contoso.com".to_owned(),
+                "failing".to_owned(),
+                // Licensed with 23 days left, the renewal failed: 0xC004F074 in 12288/8198, the
+                // real cause in 8233 (0x8007267C, no DNS server); its CMID is also PC07's.
+                s(&[
+                    "activation-expiring",
+                    "duplicate-cmid",
+                    "kms-dns-srv-missing",
+                    "kms-unreachable"
+                ])
+            ),
+            (
+                "PC02".to_owned(),
+                "failing".to_owned(),
+                s(&["kms-unreachable", "non-genuine-tampered", "unlicensed-rfm"])
+            ),
+        ]
+    );
+    for f in [
+        "eventviewer-saved-utf16.xml",
+        "evtx_dump.jsonl",
+        "evtx_dump-records.json",
+        "evtx_dump-separate-attributes.jsonl",
+        "get-winevent-convertto-json.json",
+    ] {
+        assert_eq!(diagnosis(f), reference, "{f}");
+    }
+}

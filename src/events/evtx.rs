@@ -2,7 +2,9 @@
 //! files (bad chunk magic, bad string cache, zeroed checksums, dirty or truncated files) yield
 //! every record the crate can read; each one it cannot is counted with its position.
 
-use evtx::{EvtxParser, ParserSettings};
+use std::sync::Arc;
+
+use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
 
 use super::RawEvent;
 
@@ -67,4 +69,85 @@ fn records<T: std::io::Read + std::io::Seek>(
         }
     }
     (events, damaged, total)
+}
+
+/// Reads an `.evtx` file through the pre-filter (`evtx_fast`): only the records `select` picks
+/// are decoded; chunks the pre-filter cannot read are parsed by the crate, keeping what `keep`
+/// accepts. Same answer as [`read_file`], without rendering the other records.
+pub fn read_file_selected(
+    path: &std::path::Path,
+    select: &super::evtx_fast::Select<'_>,
+    keep: &dyn Fn(&RawEvent) -> bool,
+) -> Result<(Vec<RawEvent>, Vec<String>, u64), String> {
+    let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let input = std::io::BufReader::with_capacity(1 << 16, file);
+    read_selected(input, select, keep)
+}
+
+/// [`read_file_selected`] for an image in memory.
+pub fn read_selected(
+    input: impl std::io::Read,
+    select: &super::evtx_fast::Select<'_>,
+    keep: &dyn Fn(&RawEvent) -> bool,
+) -> Result<(Vec<RawEvent>, Vec<String>, u64), String> {
+    let settings = Arc::new(
+        ParserSettings::new()
+            .num_threads(1)
+            .validate_checksums(false),
+    );
+    let mut fallback = |data: Vec<u8>, first_index: u64, number: u64| {
+        chunk_with_crate(data, first_index, number, &settings, keep)
+    };
+    super::evtx_fast::read(input, select, &mut fallback)
+}
+
+/// One chunk parsed by the crate: its kept records, what could not be read, its record count.
+fn chunk_with_crate(
+    data: Vec<u8>,
+    first_index: u64,
+    number: u64,
+    settings: &Arc<ParserSettings>,
+    keep: &dyn Fn(&RawEvent) -> bool,
+) -> (Vec<RawEvent>, Vec<String>, u64) {
+    let mut events = Vec::new();
+    let mut damaged = Vec::new();
+    let mut n = 0u64;
+    // Like the crate's own file iteration, a chunk that cannot be read counts as one item.
+    let offset = 4096 + number * 65536;
+    let mut chunk_data = match EvtxChunkData::new(data, false) {
+        Ok(c) => c,
+        Err(e) => {
+            damaged.push(format!("chunk {number} at file offset 0x{offset:x}: {e}"));
+            return (events, damaged, 1);
+        }
+    };
+    let mut chunk = match chunk_data.parse(Arc::clone(settings)) {
+        Ok(c) => c,
+        Err(e) => {
+            damaged.push(format!("chunk {number} at file offset 0x{offset:x}: {e}"));
+            return (events, damaged, 1);
+        }
+    };
+    for record in chunk.iter() {
+        let index = first_index + n;
+        n += 1;
+        match record.and_then(evtx::EvtxRecord::into_json_value) {
+            Ok(r) => match super::json::from_value(&r.data) {
+                Some(mut e) => {
+                    e.index = index;
+                    e.record_id = e.record_id.or(Some(r.event_record_id));
+                    e.time_created = e.time_created.or_else(|| {
+                        let nanos = u32::try_from(r.timestamp.subsec_nanosecond()).unwrap_or(0);
+                        chrono::DateTime::from_timestamp(r.timestamp.as_second(), nanos)
+                    });
+                    if keep(&e) {
+                        events.push(e);
+                    }
+                }
+                None => damaged.push(format!("record {}: no System/EventID", r.event_record_id)),
+            },
+            Err(e) => damaged.push(format!("record #{index} (chunk {number}): {e}")),
+        }
+    }
+    (events, damaged, n)
 }

@@ -6,6 +6,7 @@
 //! payloads by the catalogue in `rules/events.toml`. Readers know formats, not events.
 
 pub mod evtx;
+pub mod evtx_fast;
 pub mod json;
 pub mod message;
 mod payload;
@@ -317,9 +318,21 @@ pub fn read_input(
     let mut total = None;
     let (raws, damaged) = match format {
         "evtx" => {
-            let (raws, damaged, n) = match disk {
-                Some(file) => evtx::read_file(file, &wanted),
-                None => evtx::read(bytes, &wanted),
+            let cat = rules.events();
+            let provider = |p: &str| cat.provider(p).is_some();
+            let event_id = |id: u32| match keep {
+                Keep::Ids(ids) => ids.contains(&id),
+                _ => true,
+            };
+            let select = evtx_fast::Select {
+                provider: &provider,
+                event_id: &event_id,
+            };
+            let (raws, damaged, n) = match (disk, keep) {
+                (Some(file), Keep::All) => evtx::read_file(file, &wanted),
+                (None, Keep::All) => evtx::read(bytes, &wanted),
+                (Some(file), _) => evtx::read_file_selected(file, &select, &wanted),
+                (None, _) => evtx::read_selected(std::io::Cursor::new(bytes), &select, &wanted),
             }
             .map_err(|e| format!("{path}: {e}"))?;
             total = Some(n);

@@ -440,3 +440,61 @@ fn every_export_form_with_machine_names_gets_the_same_diagnosis() {
         assert_eq!(diagnosis(f), reference, "{f}");
     }
 }
+
+/// Every `.evtx` the project has: synth fleets, the damaged fixtures, the public samples.
+fn all_evtx() -> Vec<std::path::PathBuf> {
+    fn walk(d: &Path, out: &mut Vec<std::path::PathBuf>) {
+        let Ok(rd) = std::fs::read_dir(d) else { return };
+        for e in rd {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "evtx") {
+                out.push(p);
+            }
+        }
+    }
+    let mut v = Vec::new();
+    for d in ["testdata", SAMPLES] {
+        walk(Path::new(d), &mut v);
+    }
+    v.sort();
+    v
+}
+
+#[test]
+fn the_evtx_prefilter_gives_the_crates_answer() {
+    let rules = kmsdiag::rules::Rules::load(None).unwrap();
+    let cat = rules.events();
+    let ids: &[u32] = kmsdiag::correlate::EVENT_IDS;
+    let provider = |p: &str| cat.provider(p).is_some();
+    let event_id = |id: u32| ids.contains(&id);
+    let select = kmsdiag::events::evtx_fast::Select {
+        provider: &provider,
+        event_id: &event_id,
+    };
+    let keep = |r: &kmsdiag::events::RawEvent| {
+        ids.contains(&r.event_id)
+            && (cat.provider(&r.provider).is_some()
+                || r.event_source_name
+                    .as_deref()
+                    .is_some_and(|n| cat.provider(n).is_some()))
+    };
+    let files = all_evtx();
+    assert!(files.len() > 20, "{}", files.len());
+    let mut kept = 0;
+    for f in files {
+        let (mut a, _, na) = kmsdiag::events::evtx::read_file(&f, &keep).unwrap();
+        let (mut b, _, nb) = kmsdiag::events::evtx::read_file_selected(&f, &select, &keep).unwrap();
+        let key = |e: &kmsdiag::events::RawEvent| (e.record_id, e.event_id, e.time_created);
+        a.sort_by_key(key);
+        b.sort_by_key(key);
+        for e in a.iter_mut().chain(b.iter_mut()) {
+            e.index = 0;
+        }
+        assert_eq!(a, b, "{}", f.display());
+        assert_eq!(na, nb, "{}: record count", f.display());
+        kept += a.len();
+    }
+    assert!(kept > 1000, "{kept}");
+}

@@ -85,19 +85,30 @@ pub fn read_inputs(rules: &Rules, paths: &[PathBuf]) -> Inputs {
 /// Drops events read twice (an `.evtx` and its XML export, two copies of one log): same machine,
 /// provider, id, record id and time, or, without a record id, the same payload at the same time.
 fn dedup_events(events: &mut Vec<ActivationEvent>) {
-    let mut seen = std::collections::HashSet::new();
-    events.retain(|e| {
-        let key = (
-            e.machine.to_ascii_lowercase(),
-            e.provider.clone(),
-            e.event_id,
-            e.time,
-            e.record_id,
-            e.record_id.is_none().then(|| e.raw.clone()),
-            e.log.clone(),
-        );
-        seen.insert(key)
-    });
+    // Sorted by machine, time and record id: copies of one record sit in one run of equal keys.
+    let same_slot = |a: &ActivationEvent, b: &ActivationEvent| {
+        a.time == b.time && a.record_id == b.record_id && a.machine.eq_ignore_ascii_case(&b.machine)
+    };
+    let same_event = |a: &ActivationEvent, b: &ActivationEvent| {
+        a.provider == b.provider
+            && a.event_id == b.event_id
+            && a.log == b.log
+            && (a.record_id.is_some() || a.raw == b.raw)
+    };
+    let mut out: Vec<ActivationEvent> = Vec::with_capacity(events.len());
+    let mut run_start = 0;
+    for e in events.drain(..) {
+        if out.last().is_none_or(|l| !same_slot(l, &e)) {
+            run_start = out.len();
+        }
+        let dup = out
+            .get(run_start..)
+            .is_some_and(|run| run.iter().any(|k| same_event(k, &e)));
+        if !dup {
+            out.push(e);
+        }
+    }
+    *events = out;
 }
 
 fn read_events(

@@ -188,15 +188,21 @@ impl Correlation {
 
 /// Correlates events sorted by machine and time (see [`crate::events::sort`]).
 pub fn correlate(events: &[ActivationEvent], now: DateTime<Utc>) -> Correlation {
-    let mut by_machine: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+    // Events come sorted by machine (ignoring case): each machine is one run.
+    let mut runs: Vec<Vec<usize>> = Vec::new();
     for (i, e) in events.iter().enumerate() {
-        by_machine
-            .entry(e.machine.to_ascii_lowercase())
-            .or_default()
-            .push(i);
+        let same = runs
+            .last()
+            .and_then(|r| r.first())
+            .and_then(|f| events.get(*f))
+            .is_some_and(|f| f.machine.eq_ignore_ascii_case(&e.machine));
+        match runs.last_mut() {
+            Some(r) if same => r.push(i),
+            _ => runs.push(vec![i]),
+        }
     }
     let mut corr = Correlation::default();
-    for idx in by_machine.values() {
+    for idx in &runs {
         let Some(first) = idx.first().and_then(|i| events.get(*i)) else {
             continue;
         };
@@ -392,14 +398,41 @@ fn host_view(
         }
     }
     arrivals.sort();
-    let count_at = |t: DateTime<Utc>| {
-        let from = t - Duration::days(COUNT_WINDOW_DAYS);
-        let set: BTreeSet<&String> = arrivals
+    // Distinct CMIDs in (t - 30 days, t]: a window sliding over the sorted arrivals, with a count
+    // per CMID, so the whole timeline costs one pass (times only move forward).
+    let ids: Vec<usize> = {
+        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
+        arrivals
             .iter()
-            .filter(|(a, _)| *a > from && *a <= t)
-            .map(|(_, c)| c)
-            .collect();
-        set.len().min(COUNT_CAP)
+            .map(|(_, c)| {
+                let next = index.len();
+                *index.entry(c.as_str()).or_insert(next)
+            })
+            .collect()
+    };
+    let mut seen = vec![0u32; ids.len()];
+    let (mut lo, mut hi, mut distinct) = (0usize, 0usize, 0usize);
+    let mut count_at = |t: DateTime<Utc>| {
+        let from = t - Duration::days(COUNT_WINDOW_DAYS);
+        while hi < arrivals.len() && arrivals.get(hi).is_some_and(|(a, _)| *a <= t) {
+            if let Some(slot) = ids.get(hi).and_then(|i| seen.get_mut(*i)) {
+                if *slot == 0 {
+                    distinct += 1;
+                }
+                *slot += 1;
+            }
+            hi += 1;
+        }
+        while lo < hi && arrivals.get(lo).is_some_and(|(a, _)| *a <= from) {
+            if let Some(slot) = ids.get(lo).and_then(|i| seen.get_mut(*i)) {
+                *slot -= 1;
+                if *slot == 0 {
+                    distinct -= 1;
+                }
+            }
+            lo += 1;
+        }
+        distinct.min(COUNT_CAP)
     };
     if let Some(first) = h.first {
         let mut day = first.date_naive();

@@ -258,13 +258,18 @@ fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> FieldValue {
 /// order inputs were read in.
 pub fn sort(events: &mut [ActivationEvent]) {
     events.sort_by(|a, b| {
-        a.machine
-            .to_ascii_lowercase()
-            .cmp(&b.machine.to_ascii_lowercase())
+        cmp_ignore_case(&a.machine, &b.machine)
             .then(a.time.cmp(&b.time))
             .then(a.record_id.cmp(&b.record_id))
             .then(a.source.cmp(&b.source))
     });
+}
+
+/// Compares two names as ASCII-case-insensitive, without allocating.
+pub fn cmp_ignore_case(a: &str, b: &str) -> std::cmp::Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
 }
 
 /// The format of an event-log input, recognised by content.

@@ -1,0 +1,171 @@
+#!/usr/bin/env bash
+# kmsdiag's performance benchmark (issue "Performance and scale"): builds the release binary,
+# generates corpora with `kmsdiag synth`, installs the reference reader evtx_dump (evtx 0.15.1,
+# pinned) into the scratch directory, runs each pair alternately and prints median wall time,
+# records/s, MB/s, peak RSS and the ratio kmsdiag / evtx_dump; then the scaling table.
+#
+# Usage: bash benches/run.sh            (about 5-8 minutes on 2 cores, most of it corpus generation)
+# Environment: BENCH_DIR (scratch, default target/bench), BENCH_RUNS (default 5),
+#              BENCH_FLEET_CLIENTS (default 2000), BENCH_FLEET_NOISE (noise events per client per
+#              day in the fleet, default 150: about 2.2 GB).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+ROOT="$PWD"
+SCRATCH="${BENCH_DIR:-$ROOT/target/bench}"
+RUNS="${BENCH_RUNS:-5}"
+CLIENTS="${BENCH_FLEET_CLIENTS:-2000}"
+FLEET_NOISE="${BENCH_FLEET_NOISE:-150}"
+mkdir -p "$SCRATCH"
+
+echo "==> building kmsdiag (release)"
+cargo build --release --locked --quiet
+KMSDIAG="$ROOT/target/release/kmsdiag"
+
+EVTX_DUMP="$SCRATCH/tools/bin/evtx_dump"
+if [ ! -x "$EVTX_DUMP" ]; then
+  echo "==> installing the reference: evtx_dump from the evtx crate 0.15.1"
+  cargo install evtx --version 0.15.1 --locked --root "$SCRATCH/tools" --quiet
+fi
+
+scenario() { # name, body
+  printf '%s\n' "$2" > "$SCRATCH/$1.toml"
+}
+
+echo "==> generating corpora in $SCRATCH"
+scenario noise 'description = "one client: a noise-dominated Application log"
+start = "2026-09-01T00:00:00Z"
+days = 30
+seed = 3
+slmgr = false
+[[host]]
+name = "kms01"
+logs = false
+[[clients]]
+name = "ws{n}"
+count = 1
+kms = "kms01"'
+[ -f "$SCRATCH/noise/ws1.contoso.com/Application.evtx" ] ||
+  "$KMSDIAG" synth "$SCRATCH/noise.toml" --out "$SCRATCH/noise" --noise-per-day 20000 >/dev/null
+NOISE_LOG="$SCRATCH/noise/ws1.contoso.com/Application.evtx"
+
+scenario host 'description = "a KMS host log that is all 12290s: 400 skewed clients refused every two hours"
+start = "2026-09-01T00:00:00Z"
+days = 30
+seed = 4
+slmgr = false
+noise_per_day = 0
+[[host]]
+name = "kms01"
+[[clients]]
+name = "c{n:04}"
+count = 400
+kms = "kms01"
+logs = false
+[[fault]]
+kind = "clock-skew"
+machines = ["c*"]
+minutes = 600'
+[ -f "$SCRATCH/host/kms01.contoso.com/Key Management Service.evtx" ] ||
+  "$KMSDIAG" synth "$SCRATCH/host.toml" --out "$SCRATCH/host" >/dev/null
+HOST_LOG="$SCRATCH/host/kms01.contoso.com/Key Management Service.evtx"
+
+scenario fleet 'description = "a fleet: client logs of every machine and the host log"
+start = "2026-09-01T00:00:00Z"
+days = 30
+seed = 5
+slmgr = false
+[[host]]
+name = "kms01"
+[[clients]]
+name = "ws{n:05}"
+count = 1
+kms = "dns"
+hours = "office"
+activated_days_ago = 3'
+[ -d "$SCRATCH/fleet" ] ||
+  "$KMSDIAG" synth "$SCRATCH/fleet.toml" --out "$SCRATCH/fleet" --scale "$CLIENTS" --noise-per-day "$FLEET_NOISE" >/dev/null
+
+# Scaling: 1, 4 and 16 copies of the noise log.
+for n in 1 4 16; do
+  d="$SCRATCH/scale$n"
+  if [ ! -d "$d" ]; then
+    mkdir -p "$d"
+    for i in $(seq 1 "$n"); do
+      mkdir -p "$d/m$i" && cp "$NOISE_LOG" "$d/m$i/Application.evtx"
+    done
+  fi
+done
+
+# measure LABEL CMD... -> prints "seconds max_rss_kb" of one run
+measure() {
+  /usr/bin/time -o "$SCRATCH/.time" -f '%e %M' "$@" >/dev/null 2>&1 || true
+  tail -1 "$SCRATCH/.time"
+}
+median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+records_of() { # an .evtx file or a folder: records as evtx_dump counts them
+  local n=0
+  while IFS= read -r -d '' f; do
+    n=$((n + $("$EVTX_DUMP" -t 1 -o jsonl "$f" 2>/dev/null | wc -l)))
+  done < <(find "$1" -name '*.evtx' -print0)
+  echo "$n"
+}
+bytes_of() { find "$1" -name '*.evtx' -printf '%s\n' | awk '{s+=$1} END {print s}'; }
+
+dump_all() { # evtx_dump over every .evtx of a folder (or one file), THREADS
+  local t="$2"
+  find "$1" -name '*.evtx' -print0 | while IFS= read -r -d '' f; do
+    "$EVTX_DUMP" -t "$t" -o jsonl "$f"
+  done
+}
+export -f dump_all
+export EVTX_DUMP
+
+pair() { # label, input, evtx_dump threads
+  local label="$1" input="$2" threads="$3"
+  local recs bytes k=() e=() krss=() erss=()
+  recs=$(records_of "$input")
+  bytes=$(bytes_of "$input")
+  "$KMSDIAG" analyze "$input" >/dev/null 2>&1 || true   # warm the page cache
+  for _ in $(seq 1 "$RUNS"); do
+    read -r s m < <(measure "$KMSDIAG" analyze "$input")
+    k+=("$s"); krss+=("$m")
+    read -r s m < <(measure bash -c "dump_all '$input' $threads")
+    e+=("$s"); erss+=("$m")
+  done
+  local km em kr er
+  km=$(printf '%s\n' "${k[@]}" | median)
+  em=$(printf '%s\n' "${e[@]}" | median)
+  kr=$(printf '%s\n' "${krss[@]}" | sort -n | tail -1)
+  er=$(printf '%s\n' "${erss[@]}" | sort -n | tail -1)
+  awk -v l="$label" -v r="$recs" -v b="$bytes" -v km="$km" -v em="$em" -v kr="$kr" -v er="$er" -v t="$threads" 'BEGIN {
+    mb = b / 1048576
+    printf "%-34s %8.1f MB %9d rec | kmsdiag %6.2f s %9.0f rec/s %7.1f MB/s %6.1f MB RSS | evtx_dump -t %s %6.2f s %6.1f MB RSS | ratio %.2f\n",
+      l, mb, r, km, r / (km > 0 ? km : 0.001), mb / (km > 0 ? km : 0.001), kr / 1024, t, em, er / 1024, km / (em > 0 ? em : 0.001)
+  }'
+}
+
+echo
+echo "==> pairs (median of $RUNS alternating runs; ratio = kmsdiag / evtx_dump, lower is better)"
+pair "noise-dominated log, 1 thread" "$NOISE_LOG" 1
+pair "noise-dominated log, all threads" "$NOISE_LOG" 0
+pair "KMS host log (100% 12290)" "$HOST_LOG" 1
+pair "fleet of $CLIENTS clients + host" "$SCRATCH/fleet" 1
+
+echo
+echo "==> scaling (kmsdiag analyze over 1, 4, 16 copies of the noise log)"
+base=""
+for n in 1 4 16; do
+  t=()
+  m=()
+  for _ in $(seq 1 "$RUNS"); do
+    read -r s r < <(measure "$KMSDIAG" analyze "$SCRATCH/scale$n")
+    t+=("$s"); m+=("$r")
+  done
+  med=$(printf '%s\n' "${t[@]}" | median)
+  rss=$(printf '%s\n' "${m[@]}" | sort -n | tail -1)
+  [ -z "$base" ] && base="$med"
+  awk -v n="$n" -v s="$med" -v b="$base" -v r="$rss" 'BEGIN {
+    printf "%3dx  %6.2f s  (%.2f x the 1x time, linear would be %d)  peak RSS %.1f MB\n", n, s, s / (b > 0 ? b : 0.001), n, r / 1024
+  }'
+done

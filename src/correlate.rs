@@ -163,6 +163,8 @@ pub struct HostView {
     /// The count the host itself reported in its newest answer a client logged (12289), and
     /// when.
     pub reported_count: Option<(i64, DateTime<Utc>)>,
+    /// Client name (lower case) → the CMIDs it used in the last 30 days.
+    pub cmids_by_name: BTreeMap<String, BTreeSet<String>>,
     /// Its 12290s by CMID (lower case), for the join.
     #[serde(skip)]
     pub by_cmid: BTreeMap<String, Vec<usize>>,
@@ -391,6 +393,14 @@ fn host_view(
             continue;
         };
         let cm = cm.to_ascii_lowercase();
+        if t > now - Duration::days(COUNT_WINDOW_DAYS)
+            && let Some(n) = text(e, "client_name")
+        {
+            h.cmids_by_name
+                .entry(n.to_ascii_lowercase())
+                .or_default()
+                .insert(cm.clone());
+        }
         h.by_cmid.entry(cm.clone()).or_default().push(r);
         latest.insert(cm.clone(), (t, r));
         if code(e, "result") != Some(TIMESTAMP_INVALID) {

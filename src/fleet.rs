@@ -788,6 +788,28 @@ fn host(
             dns_publishing = Some(true);
         }
     }
+    // A name cycling through CMIDs: counted again and again.
+    for (name, cmids) in &h.cmids_by_name {
+        if cmids.len() < 3 {
+            continue;
+        }
+        let proof: Vec<usize> = cmids
+            .iter()
+            .filter_map(|c| h.by_cmid.get(c).and_then(|v| v.last().copied()))
+            .collect();
+        let display = corr
+            .clients
+            .iter()
+            .find(|c| same_machine(&c.name, name))
+            .map_or_else(|| name.clone(), |c| c.name.clone());
+        let detail = format!(
+            "{display} reached {} with {} different CMIDs in the last 30 days ({}).",
+            h.name,
+            cmids.len(),
+            cmids.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
+        b.raise("cmid-changing", &[display], &[], detail, &proof);
+    }
     if !h.stuck.is_empty() {
         health = "failing";
         let npol = h.n_policy.unwrap_or(i64::from(kms.client_os_threshold));

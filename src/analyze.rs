@@ -30,6 +30,8 @@ pub struct Options {
     pub until: Option<NaiveDateTime>,
     /// Report only these machines (all events still take part in the correlation).
     pub machines: Vec<String>,
+    /// Files read at once.
+    pub threads: usize,
 }
 
 impl Default for Options {
@@ -40,6 +42,7 @@ impl Default for Options {
             since: None,
             until: None,
             machines: Vec::new(),
+            threads: 1,
         }
     }
 }
@@ -67,12 +70,49 @@ pub struct Inputs {
     pub summaries: Vec<InputSummary>,
 }
 
-/// Reads every input and decodes what it can.
+/// Reads every input and decodes what it can, on one thread.
 pub fn read_inputs(rules: &Rules, paths: &[PathBuf]) -> Inputs {
+    read_inputs_with(rules, paths, 1)
+}
+
+/// What reading one input gave.
+type ReadOne = (Vec<LicenseSnapshot>, Vec<ActivationEvent>, InputSummary);
+
+/// Reads every input on up to `threads` threads. Each file is read by one thread and the results
+/// are put back in input order, so the answer is the same whatever the thread count.
+pub fn read_inputs_with(rules: &Rules, paths: &[PathBuf], threads: usize) -> Inputs {
+    let files = input::collect(paths);
+    let threads = threads.clamp(1, 64).min(files.len().max(1));
+    let mut results: Vec<Option<ReadOne>> = Vec::with_capacity(files.len());
+    if threads == 1 {
+        let reader = SlmgrReader::new(rules);
+        for f in files {
+            results.push(Some(read_one(rules, &reader, f)));
+        }
+    } else {
+        let queue = std::sync::Mutex::new(files.into_iter().enumerate());
+        let done = std::sync::Mutex::new(Vec::new());
+        std::thread::scope(|s| {
+            for _ in 0..threads {
+                s.spawn(|| {
+                    let reader = SlmgrReader::new(rules);
+                    loop {
+                        let next = queue.lock().ok().and_then(|mut q| q.next());
+                        let Some((i, f)) = next else { break };
+                        let r = read_one(rules, &reader, f);
+                        if let Ok(mut d) = done.lock() {
+                            d.push((i, r));
+                        }
+                    }
+                });
+            }
+        });
+        let mut done = done.into_inner().unwrap_or_default();
+        done.sort_by_key(|(i, _)| *i);
+        results.extend(done.into_iter().map(|(_, r)| Some(r)));
+    }
     let mut out = Inputs::default();
-    let reader = SlmgrReader::new(rules);
-    for f in input::collect(paths) {
-        let (snaps, events, summary) = read_one(rules, &reader, f);
+    for (snaps, events, summary) in results.into_iter().flatten() {
         out.snapshots.extend(snaps);
         out.events.extend(events);
         out.summaries.push(summary);
@@ -234,7 +274,7 @@ pub fn analyze(rules: &Rules, paths: &[PathBuf], opts: &Options) -> Report {
         snapshots,
         mut events,
         summaries,
-    } = read_inputs(rules, paths);
+    } = read_inputs_with(rules, paths, opts.threads);
     window(&mut events, opts);
     build_report(rules, snapshots, &events, summaries, opts)
 }

@@ -147,7 +147,7 @@ pub struct AnalyzeArgs {
     /// Warn when an activation or grace period ends within this many days.
     #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u16).range(0..=3650))]
     pub expiry_window: u16,
-    /// Only analyze events at or after this time (UTC; YYYY-MM-DD or YYYY-MM-DDTHH:MM[:SS]).
+    /// Only analyze events at or after this time (UTC; `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM[:SS]`).
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
     /// Only analyze events at or before this time (UTC).
@@ -156,6 +156,9 @@ pub struct AnalyzeArgs {
     /// Report only this machine (repeatable); every input still takes part in the correlation.
     #[arg(long = "machine", value_name = "NAME")]
     pub machines: Vec<String>,
+    /// Files read at once (default: the number of CPUs). The report is the same for any value.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub threads: Option<u16>,
 }
 
 #[derive(Debug, Args)]

@@ -299,6 +299,10 @@ pub fn analyze(
         since: bounds[0],
         until: bounds[1],
         machines: args.machines.clone(),
+        threads: args.threads.map_or_else(
+            || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
+            usize::from,
+        ),
     };
     let report = crate::analyze::analyze(rules, &args.paths, &opts);
     for i in report.inputs.iter().filter(|i| i.status == "unreadable") {

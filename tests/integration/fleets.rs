@@ -273,3 +273,26 @@ fn the_mixed_fleet_report_is_pinned() {
     assert_eq!(code, 1, "{err}");
     insta::assert_snapshot!("analyze-mixed-fleet", out);
 }
+
+#[test]
+fn the_report_is_the_same_on_any_number_of_threads() {
+    for format in ["json", "text"] {
+        let run = |threads: &str| {
+            crate::util::run(&[
+                "analyze",
+                "--color",
+                "never",
+                "--format",
+                format,
+                "--threads",
+                threads,
+                FLEETS,
+            ])
+        };
+        let (c1, one, _) = run("1");
+        let (c4, four, _) = run("4");
+        assert_eq!(c1, c4);
+        assert!(one.len() > 10_000, "every fleet at once");
+        assert!(one == four, "{format}: --threads 1 and 4 differ");
+    }
+}

@@ -259,6 +259,19 @@ pub fn parse_now(s: &str) -> Option<chrono::NaiveDateTime> {
         .and_then(|d| d.and_hms_opt(0, 0, 0))
 }
 
+/// A time flag's value; `Err` (after saying so) when it is not a time.
+fn time_flag(flag: &str, value: Option<&str>) -> Result<Option<chrono::NaiveDateTime>, ()> {
+    match value {
+        None => Ok(None),
+        Some(v) => parse_now(v).map(Some).ok_or_else(|| {
+            report::diagnostic(
+                "error",
+                &format!("{flag} `{v}` is not a time: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"),
+            );
+        }),
+    }
+}
+
 /// `kmsdiag analyze`.
 pub fn analyze(
     args: &AnalyzeArgs,
@@ -266,38 +279,20 @@ pub fn analyze(
     style: &Style,
     out: &mut dyn Write,
 ) -> io::Result<ExitStatus> {
-    let now = match args.now.as_deref().map(|s| (s, parse_now(s))) {
-        Some((s, None)) => {
-            report::diagnostic(
-                "error",
-                &format!("--now `{s}` is not a time: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"),
-            );
-            return Ok(ExitStatus::Error);
-        }
-        Some((_, t)) => t,
-        None => None,
+    let Ok(now) = time_flag("--now", args.now.as_deref()) else {
+        return Ok(ExitStatus::Error);
     };
-    let mut bounds = [None, None];
-    for (slot, (flag, value)) in bounds
-        .iter_mut()
-        .zip([("--since", &args.since), ("--until", &args.until)])
-    {
-        if let Some(v) = value {
-            let Some(t) = parse_now(v) else {
-                report::diagnostic(
-                    "error",
-                    &format!("{flag} `{v}` is not a time: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"),
-                );
-                return Ok(ExitStatus::Error);
-            };
-            *slot = Some(t);
-        }
-    }
+    let (Ok(since), Ok(until)) = (
+        time_flag("--since", args.since.as_deref()),
+        time_flag("--until", args.until.as_deref()),
+    ) else {
+        return Ok(ExitStatus::Error);
+    };
     let opts = crate::analyze::Options {
         now,
         window_days: i64::from(args.expiry_window),
-        since: bounds[0],
-        until: bounds[1],
+        since,
+        until,
         machines: args.machines.clone(),
         threads: args.threads.map_or_else(
             || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
@@ -547,16 +542,8 @@ pub fn host_count(
     rules: &Rules,
     out: &mut dyn Write,
 ) -> io::Result<ExitStatus> {
-    let now = match args.now.as_deref().map(|s| (s, parse_now(s))) {
-        Some((s, None)) => {
-            report::diagnostic(
-                "error",
-                &format!("--now `{s}` is not a time: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"),
-            );
-            return Ok(ExitStatus::Error);
-        }
-        Some((_, t)) => t,
-        None => None,
+    let Ok(now) = time_flag("--now", args.now.as_deref()) else {
+        return Ok(ExitStatus::Error);
     };
     let inputs = crate::analyze::read_inputs(rules, &args.paths);
     let newest = inputs.events.iter().filter_map(|e| e.time).max();

@@ -51,24 +51,34 @@ fn records<T: std::io::Read + std::io::Seek>(
     for (index, record) in parser.records_json_value().enumerate() {
         total += 1;
         match record {
-            Ok(r) => match super::json::from_value(&r.data) {
-                Some(mut e) => {
-                    e.index = index as u64;
-                    e.record_id = e.record_id.or(Some(r.event_record_id));
-                    e.time_created = e.time_created.or_else(|| {
-                        let nanos = u32::try_from(r.timestamp.subsec_nanosecond()).unwrap_or(0);
-                        chrono::DateTime::from_timestamp(r.timestamp.as_second(), nanos)
-                    });
-                    if keep(&e) {
-                        events.push(e);
-                    }
-                }
-                None => damaged.push(format!("record {}: no System/EventID", r.event_record_id)),
-            },
+            Ok(r) => take(&r, index as u64, keep, &mut events, &mut damaged),
             Err(e) => damaged.push(format!("record #{index}: {e}")),
         }
     }
     (events, damaged, total)
+}
+
+/// One record the crate rendered: into a raw event at position `index`, kept when `keep` says.
+fn take(
+    r: &evtx::SerializedEvtxRecord<serde_json::Value>,
+    index: u64,
+    keep: &dyn Fn(&RawEvent) -> bool,
+    events: &mut Vec<RawEvent>,
+    damaged: &mut Vec<String>,
+) {
+    let Some(mut e) = super::json::from_value(&r.data) else {
+        damaged.push(format!("record {}: no System/EventID", r.event_record_id));
+        return;
+    };
+    e.index = index;
+    e.record_id = e.record_id.or(Some(r.event_record_id));
+    e.time_created = e.time_created.or_else(|| {
+        let nanos = u32::try_from(r.timestamp.subsec_nanosecond()).unwrap_or(0);
+        chrono::DateTime::from_timestamp(r.timestamp.as_second(), nanos)
+    });
+    if keep(&e) {
+        events.push(e);
+    }
 }
 
 /// Reads an `.evtx` file through the pre-filter (`evtx_fast`): only the records `select` picks
@@ -132,20 +142,7 @@ fn chunk_with_crate(
         let index = first_index + n;
         n += 1;
         match record.and_then(evtx::EvtxRecord::into_json_value) {
-            Ok(r) => match super::json::from_value(&r.data) {
-                Some(mut e) => {
-                    e.index = index;
-                    e.record_id = e.record_id.or(Some(r.event_record_id));
-                    e.time_created = e.time_created.or_else(|| {
-                        let nanos = u32::try_from(r.timestamp.subsec_nanosecond()).unwrap_or(0);
-                        chrono::DateTime::from_timestamp(r.timestamp.as_second(), nanos)
-                    });
-                    if keep(&e) {
-                        events.push(e);
-                    }
-                }
-                None => damaged.push(format!("record {}: no System/EventID", r.event_record_id)),
-            },
+            Ok(r) => take(&r, index, keep, &mut events, &mut damaged),
             Err(e) => damaged.push(format!("record #{index} (chunk {number}): {e}")),
         }
     }

@@ -251,18 +251,24 @@ pub fn correlate(events: &[ActivationEvent], now: DateTime<Utc>) -> Correlation 
         }
     }
     // Join attempts to hosts.
-    let hosts = corr.hosts.clone();
+    // Borrowed field by field: the clients change, the hosts are only read.
+    let Correlation {
+        clients,
+        hosts,
+        kms_hosts_used,
+        ..
+    } = &mut corr;
     let any_host = !hosts.is_empty();
     let mut reported: Vec<Option<(i64, DateTime<Utc>)>> = vec![None; hosts.len()];
-    for c in &mut corr.clients {
+    for c in clients.iter_mut() {
         for a in &mut c.attempts {
             if let Some(server) = &a.kms_host {
-                corr.kms_hosts_used
+                kms_hosts_used
                     .entry(server.to_ascii_lowercase())
                     .or_default()
                     .insert(c.name.to_ascii_lowercase());
             }
-            a.host_side = join(events, &hosts, &c.name, a, any_host);
+            a.host_side = join(events, hosts, &c.name, a, any_host);
             if let HostSide::Received { record, .. } = a.host_side {
                 a.skew_minutes = skew(events.get(a.request), events.get(record));
             }
@@ -270,7 +276,7 @@ pub fn correlate(events: &[ActivationEvent], now: DateTime<Utc>) -> Correlation 
             if let (Some(server), Some(resp)) =
                 (&a.kms_host, a.response.and_then(|r| events.get(r)))
                 && let (Some(n), Some(t)) = (int(resp, "count"), resp.time)
-                && let Some(hi) = host_index(&hosts, server)
+                && let Some(hi) = host_index(hosts, server)
                 && reported
                     .get(hi)
                     .copied()
@@ -282,7 +288,7 @@ pub fn correlate(events: &[ActivationEvent], now: DateTime<Utc>) -> Correlation 
             }
         }
     }
-    for (h, r) in corr.hosts.iter_mut().zip(reported) {
+    for (h, r) in hosts.iter_mut().zip(reported) {
         h.reported_count = r;
     }
     corr

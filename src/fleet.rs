@@ -295,8 +295,8 @@ pub fn diagnose(
         let machine = client(&mut b, corr, c, now, window_days);
         out.machines.push(machine);
     }
-    for (hi, h) in corr.hosts.iter().enumerate() {
-        let (machine, host) = host(&mut b, corr, hi, h, now);
+    for h in &corr.hosts {
+        let (machine, host) = host(&mut b, corr, h);
         match out
             .machines
             .iter_mut()
@@ -737,13 +737,7 @@ fn client(
     }
 }
 
-fn host(
-    b: &mut Builder<'_>,
-    corr: &Correlation,
-    _hi: usize,
-    h: &HostView,
-    now: DateTime<Utc>,
-) -> (Machine, Host) {
+fn host(b: &mut Builder<'_>, corr: &Correlation, h: &HostView) -> (Machine, Host) {
     let kms = b.rules.kms().clone();
     let events = b.events;
     let me = vec![h.name.clone()];
@@ -844,11 +838,12 @@ fn host(
     if used_by > 0 {
         notes.push(format!("named by {used_by} client log(s)"));
     }
-    if let Some(d) = h
-        .below_client_threshold
-        .filter(|_| h.count_now >= kms.client_os_threshold as usize)
-    {
-        notes.push(format!("falls below 25 on {d} if no new machine asks"));
+    // The correlation gives no date when the count is already below.
+    if let Some(d) = h.below_client_threshold {
+        notes.push(format!(
+            "falls below {} on {d} if no new machine asks",
+            kms.client_os_threshold
+        ));
     }
     let need = |t: u32, current: u64| Some(u64::from(t).saturating_sub(current));
     let summary = notes.join("; ");
@@ -870,7 +865,6 @@ fn host(
         cmid: None,
         findings: Vec::new(),
     };
-    let _ = now;
     // What the host itself last said beats a replay of a log shorter than 30 days.
     let current = match h.reported_count {
         Some((n, t)) if !h.count_complete && h.last.is_none_or(|l| t >= l - Duration::days(1)) => {
@@ -904,11 +898,9 @@ fn host(
         clients_seen: Some(h.clients.len() as u64),
         below_client_threshold_on: h
             .below_client_threshold
-            .filter(|_| h.count_now >= kms.client_os_threshold as usize)
             .map(|d| d.format("%Y-%m-%d").to_string()),
         below_server_threshold_on: h
             .below_server_threshold
-            .filter(|_| h.count_now >= kms.server_os_threshold as usize)
             .map(|d| d.format("%Y-%m-%d").to_string()),
     };
     (machine, host)

@@ -261,30 +261,21 @@ fn noise_record(m: &SimMachine, n: &Noise, t: DateTime<Utc>, rng: &mut Rng) -> R
     }
 }
 
-/// Escapes text for XML content and attribute values.
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&apos;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
-
 /// One record as `wevtutil qe /f:xml` prints it.
 pub fn record_xml(r: &Record, record_id: u64) -> String {
-    let mut provider = format!("<Provider Name='{}'", esc(&r.provider));
+    let mut provider = format!(
+        "<Provider Name='{}'",
+        quick_xml::escape::escape(&r.provider)
+    );
     if let Some(g) = &r.provider_guid {
-        let _ = write!(provider, " Guid='{}'", esc(g));
+        let _ = write!(provider, " Guid='{}'", quick_xml::escape::escape(g));
     }
     if let Some(s) = &r.event_source_name {
-        let _ = write!(provider, " EventSourceName='{}'", esc(s));
+        let _ = write!(
+            provider,
+            " EventSourceName='{}'",
+            quick_xml::escape::escape(s)
+        );
     }
     provider.push_str("/>");
     let qualifiers = r
@@ -293,7 +284,7 @@ pub fn record_xml(r: &Record, record_id: u64) -> String {
         .unwrap_or_default();
     let mut data = String::new();
     for d in &r.data {
-        let _ = write!(data, "<Data>{}</Data>", esc(d));
+        let _ = write!(data, "<Data>{}</Data>", quick_xml::escape::escape(d));
     }
     format!(
         "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>{provider}<EventID{qualifiers}>{}</EventID><Version>{}</Version><Level>{}</Level><Task>{}</Task><Opcode>{}</Opcode><Keywords>0x{:x}</Keywords><TimeCreated SystemTime='{}'/><EventRecordID>{record_id}</EventRecordID><Correlation/><Execution ProcessID='{}' ThreadID='{}'/><Channel>{}</Channel><Computer>{}</Computer><Security/></System><EventData>{data}</EventData></Event>",
@@ -306,8 +297,8 @@ pub fn record_xml(r: &Record, record_id: u64) -> String {
         r.time_created.format("%Y-%m-%dT%H:%M:%S%.9fZ"),
         r.process_id,
         r.thread_id,
-        esc(&r.channel),
-        esc(&r.computer),
+        quick_xml::escape::escape(&r.channel),
+        quick_xml::escape::escape(&r.computer),
     )
 }
 

@@ -8,10 +8,13 @@ use crate::report::ColorChoice;
 
 const EXIT_HELP: &str = "\
 Exit status:
-  0  success: analyze found nothing at or above --fail-on; lookup found every code; rules lint found no problem
-  1  analyze: a finding at or above --fail-on; lookup: a code is not in kmsdiag's table (it is still
-     explained from its bits) or a search found nothing
-  2  usage error, unreadable or invalid rules, no readable input, an input that is not a code";
+  0  success: analyze found nothing at or above --fail-on; lookup found every code;
+     rules lint found no problem; rules test: every sample raised its finding
+  1  analyze: a finding at or above --fail-on; lookup: a code is not in kmsdiag's table
+     (it is still explained from its bits) or a search found nothing;
+     rules test: a sample did not raise its finding
+  2  usage error, unreadable or invalid rules, no readable input, an input that is not a code,
+     a scenario synth cannot simulate, no KMS host record (host-count)";
 
 /// kmsdiag explains Windows volume activation (KMS, MAK, AD-based, retail/OEM): what a result code
 /// means, why activation fails, and what to do next.

@@ -15,6 +15,7 @@ use crate::model::{Evidence, Finding, InputSummary, Report, SCHEMA, Verdict};
 use crate::rules::{Rules, Severity};
 use crate::slmgr::{SlmgrError, SlmgrReader};
 use crate::snapshot::LicenseSnapshot;
+use crate::zone::Zone;
 
 /// How to analyze.
 #[derive(Debug, Clone)]
@@ -32,6 +33,8 @@ pub struct Options {
     pub machines: Vec<String>,
     /// Files read at once.
     pub threads: usize,
+    /// The zone explanations give event times in (`--tz`).
+    pub zone: Zone,
 }
 
 impl Default for Options {
@@ -43,6 +46,7 @@ impl Default for Options {
             until: None,
             machines: Vec::new(),
             threads: 1,
+            zone: Zone::Utc,
         }
     }
 }
@@ -60,6 +64,30 @@ fn window(events: &mut Vec<ActivationEvent>, opts: &Options) {
     });
 }
 
+/// Told how reading the inputs goes (for a progress bar). Called from the reading threads.
+pub trait Progress: Sync {
+    /// Before the first file: how many files and bytes there are to read.
+    fn begin(&self, _files: usize, _bytes: u64) {}
+    /// After each file, with its size.
+    fn advance(&self, _bytes: u64) {}
+    /// After the last file.
+    fn end(&self) {}
+}
+
+/// No progress reporting.
+pub struct Silent;
+
+impl Progress for Silent {}
+
+/// How many bytes an input has to read.
+fn input_size(f: &InputFile) -> u64 {
+    match (&f.disk, &f.bytes) {
+        (Some(p), _) => std::fs::metadata(p).map_or(0, |m| m.len()),
+        (None, Ok(b)) => b.len() as u64,
+        (None, Err(_)) => 0,
+    }
+}
+
 /// What the inputs hold, decoded.
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {
@@ -72,7 +100,7 @@ pub struct Inputs {
 
 /// Reads every input and decodes what it can, on one thread.
 pub fn read_inputs(rules: &Rules, paths: &[PathBuf]) -> Inputs {
-    read_inputs_with(rules, paths, 1)
+    read_inputs_with(rules, paths, 1, &Silent)
 }
 
 /// What reading one input gave.
@@ -80,14 +108,22 @@ type ReadOne = (Vec<LicenseSnapshot>, Vec<ActivationEvent>, InputSummary);
 
 /// Reads every input on up to `threads` threads. Each file is read by one thread and the results
 /// are put back in input order, so the answer is the same whatever the thread count.
-pub fn read_inputs_with(rules: &Rules, paths: &[PathBuf], threads: usize) -> Inputs {
+pub fn read_inputs_with(
+    rules: &Rules,
+    paths: &[PathBuf],
+    threads: usize,
+    progress: &dyn Progress,
+) -> Inputs {
     let files = input::collect(paths);
+    progress.begin(files.len(), files.iter().map(input_size).sum());
     let threads = threads.clamp(1, 64).min(files.len().max(1));
     let mut results: Vec<Option<ReadOne>> = Vec::with_capacity(files.len());
     if threads == 1 {
         let reader = SlmgrReader::new(rules);
         for f in files {
+            let size = input_size(&f);
             results.push(Some(read_one(rules, &reader, f)));
+            progress.advance(size);
         }
     } else {
         let queue = std::sync::Mutex::new(files.into_iter().enumerate());
@@ -99,7 +135,9 @@ pub fn read_inputs_with(rules: &Rules, paths: &[PathBuf], threads: usize) -> Inp
                     loop {
                         let next = queue.lock().ok().and_then(|mut q| q.next());
                         let Some((i, f)) = next else { break };
+                        let size = input_size(&f);
                         let r = read_one(rules, &reader, f);
+                        progress.advance(size);
                         if let Ok(mut d) = done.lock() {
                             d.push((i, r));
                         }
@@ -111,6 +149,7 @@ pub fn read_inputs_with(rules: &Rules, paths: &[PathBuf], threads: usize) -> Inp
         done.sort_by_key(|(i, _)| *i);
         results.extend(done.into_iter().map(|(_, r)| Some(r)));
     }
+    progress.end();
     let mut out = Inputs::default();
     for (snaps, events, summary) in results.into_iter().flatten() {
         out.snapshots.extend(snaps);
@@ -270,11 +309,21 @@ fn read_one(
 
 /// The full analysis of the given inputs.
 pub fn analyze(rules: &Rules, paths: &[PathBuf], opts: &Options) -> Report {
+    analyze_with_progress(rules, paths, opts, &Silent)
+}
+
+/// [`analyze`], telling `progress` how reading goes.
+pub fn analyze_with_progress(
+    rules: &Rules,
+    paths: &[PathBuf],
+    opts: &Options,
+    progress: &dyn Progress,
+) -> Report {
     let Inputs {
         snapshots,
         mut events,
         summaries,
-    } = read_inputs_with(rules, paths, opts.threads);
+    } = read_inputs_with(rules, paths, opts.threads, progress);
     window(&mut events, opts);
     build_report(rules, snapshots, &events, summaries, opts)
 }
@@ -321,10 +370,26 @@ pub fn build_report(
     let machines = diagnose::group_machines(snapshots);
     let d = diagnose::diagnose(rules, &machines, now, opts.window_days);
     let corr = correlate::correlate(events, now.and_utc());
-    let f = fleet::diagnose(rules, events, &corr, now.and_utc(), opts.window_days);
+    let f = fleet::diagnose(
+        rules,
+        events,
+        &corr,
+        now.and_utc(),
+        opts.window_days,
+        opts.zone,
+    );
     let (attempts, kms_inventory) = fleet::summarize(&corr);
     let mut d = merge(d, f);
     d.findings.extend(unreadable_findings(rules, &inputs));
+    for m in &mut d.machines {
+        if let Some(c) = corr
+            .clients
+            .iter()
+            .find(|c| correlate::same_machine(&c.name, &m.name))
+        {
+            (m.attempts, m.attempts_omitted) = fleet::attempt_records(c);
+        }
+    }
     if !opts.machines.is_empty() {
         let wanted = |n: &str| opts.machines.iter().any(|m| correlate::same_machine(m, n));
         d.machines.retain(|m| wanted(&m.name));

@@ -4,7 +4,8 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::report::ColorChoice;
+use crate::report::{ColorChoice, ReportFormat};
+use crate::zone::Zone;
 
 const EXIT_HELP: &str = "\
 Exit status:
@@ -13,7 +14,8 @@ Exit status:
   1  analyze: a finding at or above --fail-on; lookup: a code is not in kmsdiag's table
      (it is still explained from its bits) or a search found nothing;
      rules test: a sample did not raise its finding
-  2  usage error, unreadable or invalid rules, no readable input, an input that is not a code,
+  2  usage error, unreadable or invalid rules, no readable input, an output file (-o) that
+     cannot be written, an input that is not a code,
      a scenario synth cannot simulate, no KMS host record (host-count)";
 
 /// kmsdiag explains Windows volume activation (KMS, MAK, AD-based, retail/OEM): what a result code
@@ -137,9 +139,25 @@ pub struct AnalyzeArgs {
     /// Files, directories or - (standard input).
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    /// Output format: text (terminal, ticket), json (`kmsdiag.report/1`, docs/report-schema.md),
+    /// jsonl (one finding per line, for SIEM ingestion), csv (one row per finding and machine,
+    /// spreadsheet-safe), md (Markdown for a ticket), html (one self-contained page).
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
+    /// Write the report to FILE instead of standard output. The file is replaced atomically: an
+    /// interrupted run leaves the previous report in place.
+    #[arg(short, long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Show times in this zone: utc (default), local, an offset (+02:00) or a zone name
+    /// (Europe/Berlin). JSON and JSONL fields stay in UTC; their explanations follow --tz.
+    #[arg(long, value_name = "ZONE", default_value = "utc", value_parser = Zone::parse, allow_hyphen_values = true)]
+    pub tz: Zone,
+    /// Text: only the summary table (machines and their verdicts).
+    #[arg(short, long, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Text and Markdown: also list every activation attempt of every machine.
+    #[arg(short, long)]
+    pub verbose: bool,
     /// The time to judge by (YYYY-MM-DD, or YYYY-MM-DDTHH:MM with optional :SS); default: the
     /// newest trusted time in the input, else now.
     #[arg(long, value_name = "TIME")]

@@ -298,8 +298,10 @@ pub fn analyze(
             || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
             usize::from,
         ),
+        zone: args.tz,
     };
-    let report = crate::analyze::analyze(rules, &args.paths, &opts);
+    let bar = report::progress::Bar::for_stderr();
+    let report = crate::analyze::analyze_with_progress(rules, &args.paths, &opts, &bar);
     for i in report.inputs.iter().filter(|i| i.status == "unreadable") {
         report::diagnostic(
             "warning",
@@ -310,17 +312,38 @@ pub fn analyze(
             ),
         );
     }
-    match args.format {
-        Format::Text => report::analyze::write_text(out, style, &report)?,
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &report)?;
-            writeln!(out)?;
+    let view = report::View {
+        style: *style,
+        zone: args.tz,
+        detail: if args.quiet {
+            report::Detail::Quiet
+        } else if args.verbose {
+            report::Detail::Verbose
+        } else {
+            report::Detail::Normal
+        },
+    };
+    if let Some(path) = &args.output {
+        let mut bytes = Vec::new();
+        report::render(&mut bytes, args.format, &view, &report)?;
+        if let Err(e) = crate::output::write_atomic(path, &bytes) {
+            report::diagnostic(
+                "error",
+                &format!(
+                    "cannot write {}: {e}; check that the directory exists and is writable",
+                    path.display()
+                ),
+            );
+            return Ok(ExitStatus::Error);
         }
+    } else {
+        report::render(out, args.format, &view, &report)?;
     }
+    // The report (saying what could not be read) is still written.
     if !crate::analyze::has_readable_input(&report) {
         report::diagnostic(
             "error",
-            "no readable input: none of the given paths holds output kmsdiag can read (slmgr /dli, /dlv, /xpr, /ato)",
+            "no readable input: none of the given paths holds anything kmsdiag reads (event logs: .evtx, event XML, JSON, CSV or text exports; slmgr /dli, /dlv, /xpr, /ato output)",
         );
         return Ok(ExitStatus::Error);
     }
@@ -364,7 +387,7 @@ pub fn slmgr(
     match args.format {
         Format::Text => report::snapshot::write_text(out, style, &snapshots)?,
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &snapshots)?;
+            report::json::write_pretty(out, &snapshots)?;
             writeln!(out)?;
         }
     }
@@ -437,13 +460,13 @@ pub fn events(
     match args.format {
         EventsFormat::Jsonl => {
             for e in &all {
-                serde_json::to_writer(&mut *out, e)?;
+                report::json::write_compact(out, e)?;
                 writeln!(out)?;
             }
         }
         EventsFormat::Json => {
             let doc = serde_json::json!({ "inputs": inputs, "events": all });
-            serde_json::to_writer_pretty(&mut *out, &doc)?;
+            report::json::write_pretty(out, &doc)?;
             writeln!(out)?;
         }
         EventsFormat::Text => report::events::write_text(out, style, &all)?,
@@ -576,7 +599,7 @@ pub fn host_count(
                     })
                 })
                 .collect();
-            serde_json::to_writer_pretty(&mut *out, &v)?;
+            report::json::write_pretty(out, &v)?;
             writeln!(out)?;
         }
         CountFormat::Csv => {
@@ -585,7 +608,7 @@ pub fn host_count(
             for h in &hosts {
                 for d in &h.timeline {
                     w.write_record([
-                        report::events::csv_cell(&h.name).as_ref(),
+                        report::spreadsheet_safe(&h.name).as_ref(),
                         &d.day.to_string(),
                         &d.count.to_string(),
                         if d.partial { "true" } else { "false" },

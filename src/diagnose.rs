@@ -943,6 +943,8 @@ impl<'a> MachineDiag<'a> {
             kms_host: client.and_then(|c| c.kms_host()).map(ToString::to_string),
             cmid: client.and_then(|c| c.cmid.clone()),
             findings: ids,
+            attempts: Vec::new(),
+            attempts_omitted: 0,
         };
         (machine, self.host, self.findings)
     }

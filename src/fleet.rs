@@ -10,9 +10,13 @@ use chrono::{DateTime, Duration, Utc};
 use crate::correlate::{Attempt, ClientView, Correlation, HostSide, HostView, code, same_machine};
 use crate::events::{ActivationEvent, FieldValue};
 use crate::hresult::Hresult;
-use crate::model::{AttemptSummary, CountPoint, Evidence, Finding, Host, KmsUse, Machine, Verdict};
+use crate::model::{
+    AttemptRecord, AttemptSummary, CountPoint, Evidence, Finding, Host, KmsUse,
+    MAX_ATTEMPTS_PER_MACHINE, Machine, Verdict,
+};
 use crate::rules::{Category, Rules, Severity};
 use crate::snapshot::KmsRequests;
+use crate::zone::Zone;
 
 /// Evidence listed per finding (the first and the newest); the explanation gives the total.
 const MAX_EVIDENCE: usize = 6;
@@ -67,25 +71,59 @@ pub fn summarize(corr: &Correlation) -> (AttemptSummary, Vec<KmsUse>) {
     (s, inventory)
 }
 
+/// A client's attempts as the report lists them, oldest first: the newest
+/// [`MAX_ATTEMPTS_PER_MACHINE`], and how many older ones were left out.
+pub fn attempt_records(client: &ClientView) -> (Vec<AttemptRecord>, u64) {
+    let skip = client
+        .attempts
+        .len()
+        .saturating_sub(MAX_ATTEMPTS_PER_MACHINE);
+    let records = client
+        .attempts
+        .iter()
+        .skip(skip)
+        .map(|a| AttemptRecord {
+            time: a.time.map(stamp),
+            outcome: if a.activated {
+                "activated"
+            } else if a.response.is_some() {
+                "rejected"
+            } else {
+                "no-response"
+            },
+            code: a.result,
+            kms_host: a.kms_host.clone(),
+            host_seen: match a.host_side {
+                HostSide::Received { .. } => "received",
+                HostSide::NotReceived { .. } => "not-received",
+                HostSide::NotCovered { .. } => "not-covered",
+                HostSide::OtherHost => "other-host",
+                HostSide::Unknown => "unknown",
+            },
+        })
+        .collect();
+    (records, skip as u64)
+}
+
 /// A time for people: `2026-10-05 08:14`.
-fn when(t: Option<DateTime<Utc>>) -> String {
+fn when(zone: Zone, t: Option<DateTime<Utc>>) -> String {
     t.map_or_else(
         || "an unknown time".to_owned(),
-        |t| t.format("%Y-%m-%d %H:%M").to_string(),
+        |t| zone.format(t, "%Y-%m-%d %H:%M"),
     )
 }
 
 /// `on 2026-10-05 08:14`, or `between … and …` when the two differ.
-fn span(first: Option<DateTime<Utc>>, last: Option<DateTime<Utc>>) -> String {
-    if when(first) == when(last) {
-        format!("on {}", when(first))
+fn span(zone: Zone, first: Option<DateTime<Utc>>, last: Option<DateTime<Utc>>) -> String {
+    if when(zone, first) == when(zone, last) {
+        format!("on {}", when(zone, first))
     } else {
-        format!("between {} and {}", when(first), when(last))
+        format!("between {} and {}", when(zone, first), when(zone, last))
     }
 }
 
-fn day(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d").to_string()
+fn day(zone: Zone, t: DateTime<Utc>) -> String {
+    zone.format(t, "%Y-%m-%d")
 }
 
 /// One event as proof.
@@ -132,6 +170,8 @@ struct Builder<'a> {
     rules: &'a Rules,
     events: &'a [ActivationEvent],
     findings: Vec<Finding>,
+    /// The zone explanations give times in.
+    zone: Zone,
 }
 
 impl Builder<'_> {
@@ -284,11 +324,13 @@ pub fn diagnose(
     corr: &Correlation,
     now: DateTime<Utc>,
     window_days: i64,
+    zone: Zone,
 ) -> FleetDiagnosis {
     let mut b = Builder {
         rules,
         events,
         findings: Vec::new(),
+        zone,
     };
     let mut out = FleetDiagnosis::default();
     for c in &corr.clients {
@@ -489,7 +531,10 @@ fn client(
                 .join("; ")
         };
         let since = match ok_time {
-            Some(t) => format!("since its last successful activation on {}", when(Some(t))),
+            Some(t) => format!(
+                "since its last successful activation on {}",
+                when(b.zone, Some(t))
+            ),
             None => "and none succeeded in the logs".to_owned(),
         };
         let tries = attempts.len().max(1);
@@ -497,12 +542,12 @@ fn client(
             "kms-request-not-received" => format!(
                 "{} sent {tries} request(s) to {host_list} {} that the host's Key Management Service log, which covers that time, never recorded (no 12290 with its CMID and client time).",
                 c.name,
-                span(first, last)
+                span(b.zone, first, last)
             ),
             "kms-response-lost" => format!(
                 "{}: the host {host_list} logged {tries} of its requests (12290) {}, but the client never processed an answer (no 12289; the request ended with {code_list}).",
                 c.name,
-                span(first, last)
+                span(b.zone, first, last)
             ),
             "clock-skew" => {
                 let mut skews: Vec<i64> = attempts.iter().filter_map(|a| a.skew_minutes).collect();
@@ -517,7 +562,7 @@ fn client(
                 format!(
                     "{}: the KMS host refused {tries} request(s) {} with {code_list}, {since}.{measured}",
                     c.name,
-                    span(first, last)
+                    span(b.zone, first, last)
                 )
             }
             "kms-unreachable" => format!(
@@ -528,7 +573,7 @@ fn client(
                 } else {
                     host_list.clone()
                 },
-                span(first, last),
+                span(b.zone, first, last),
                 if code_list.is_empty() {
                     "no result code".to_owned()
                 } else {
@@ -544,7 +589,7 @@ fn client(
                     "the KMS request"
                 },
                 if attempts.is_empty() { n } else { tries },
-                span(first, last),
+                span(b.zone, first, last),
                 if host_list.is_empty() {
                     String::new()
                 } else {
@@ -568,7 +613,7 @@ fn client(
             c.name,
             hosts.into_iter().collect::<Vec<_>>().join(", "),
             other.len(),
-            when(a.time),
+            when(b.zone, a.time),
             supplied.join(", ")
         );
         let proof: Vec<usize> = other
@@ -620,7 +665,7 @@ fn client(
         let detail = format!(
             "{}: Windows set its genuine state to non-genuine on {} (event 8209{}) and has not logged it genuine again (12305).",
             c.name,
-            when(events.get(i).and_then(|e| e.time)),
+            when(b.zone, events.get(i).and_then(|e| e.time)),
             code.map(|c| format!(", {}", b.words(c)))
                 .unwrap_or_default()
         );
@@ -636,12 +681,15 @@ fn client(
                     let detail = format!(
                         "{}'s KMS activation is valid until {} ({} days from {}), and no renewal has succeeded since {}; then {} days of additional grace until {}, then notification mode.",
                         c.name,
-                        day(e),
+                        day(b.zone, e),
                         (e - now).num_days(),
-                        day(now),
-                        when(ok_time),
+                        day(b.zone, now),
+                        when(b.zone, ok_time),
                         b.rules.kms().oot_grace_days,
-                        day(e + Duration::days(i64::from(b.rules.kms().oot_grace_days)))
+                        day(
+                            b.zone,
+                            e + Duration::days(i64::from(b.rules.kms().oot_grace_days))
+                        )
                     );
                     raise(
                         b,
@@ -659,8 +707,11 @@ fn client(
                     "{} is not activated: it runs on the {} period{}.",
                     c.name,
                     crate::model::license_status_name(status).replace('-', " "),
-                    ends.map(|e| format!(", which ends on {}; then notification mode", day(e)))
-                        .unwrap_or_default()
+                    ends.map(|e| format!(
+                        ", which ends on {}; then notification mode",
+                        day(b.zone, e)
+                    ))
+                    .unwrap_or_default()
                 );
                 raise(
                     b,
@@ -714,7 +765,7 @@ fn client(
         (None, Some(a)) => format!(
             "Activated against {} on {} (event 12289).",
             a.kms_host.as_deref().unwrap_or("its KMS host"),
-            when(a.time)
+            when(b.zone, a.time)
         ),
         (None, None) => "No activation attempt in the logs.".to_owned(),
     };
@@ -734,6 +785,8 @@ fn client(
         kms_host: c.attempts.last().and_then(|a| a.kms_host.clone()),
         cmid: c.attempts.last().and_then(|a| a.cmid.clone()),
         findings: Vec::new(),
+        attempts: Vec::new(),
+        attempts_omitted: 0,
     }
 }
 
@@ -752,10 +805,13 @@ fn host(b: &mut Builder<'_>, corr: &Correlation, h: &HostView) -> (Machine, Host
         },
         h.requests.len(),
         h.clients.len(),
-        when(h.first)
+        when(b.zone, h.first)
     )];
     if let Some((n, t)) = h.reported_count {
-        notes.push(format!("it told clients count {n} on {}", when(Some(t))));
+        notes.push(format!(
+            "it told clients count {n} on {}",
+            when(b.zone, Some(t))
+        ));
     }
     let dns_event = h.dns.and_then(|i| events.get(i).map(|e| (i, e)));
     let mut dns_publishing = None;
@@ -771,7 +827,7 @@ fn host(b: &mut Builder<'_>, corr: &Correlation, h: &HostView) -> (Machine, Host
             let detail = format!(
                 "{} could not publish its _vlmcs._tcp SRV record in the {domain} domain (event 12293 on {}{}); clients that find their host through DNS cannot find it.",
                 h.name,
-                when(e.time),
+                when(b.zone, e.time),
                 c.map(|c| format!(", {}", b.words(c))).unwrap_or_default()
             );
             let proof: Vec<usize> = std::iter::once(i).collect();
@@ -812,7 +868,7 @@ fn host(b: &mut Builder<'_>, corr: &Correlation, h: &HostView) -> (Machine, Host
             h.name,
             h.stuck.len(),
             h.count_now,
-            when(h.last)
+            when(b.zone, h.last)
         );
         notes.push(format!(
             "{} machine(s) refused for the count",
@@ -864,6 +920,8 @@ fn host(b: &mut Builder<'_>, corr: &Correlation, h: &HostView) -> (Machine, Host
         kms_host: None,
         cmid: None,
         findings: Vec::new(),
+        attempts: Vec::new(),
+        attempts_omitted: 0,
     };
     // What the host itself last said beats a replay of a log shorter than 30 days.
     let current = match h.reported_count {

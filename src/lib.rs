@@ -16,12 +16,14 @@ pub mod hresult;
 pub mod input;
 pub mod lookup;
 pub mod model;
+pub mod output;
 pub mod report;
 pub mod rules;
 pub mod slmgr;
 pub mod snapshot;
 pub mod synth;
 pub mod text;
+pub mod zone;
 
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
@@ -90,7 +92,16 @@ where
             Err(status) => Ok(status),
         },
         Command::Analyze(args) => match commands::load_rules(cli.global.rules.as_deref()) {
-            Ok(rules) => commands::analyze(args, &rules, &style, &mut out),
+            Ok(rules) => {
+                // A report written to a file is coloured only when asked for, and not wrapped to
+                // the terminal.
+                let style = if args.output.is_some() {
+                    Style::decide(cli.global.color, None, no_color)
+                } else {
+                    style
+                };
+                commands::analyze(args, &rules, &style, &mut out)
+            }
             Err(status) => Ok(status),
         },
         Command::Slmgr(args) => match commands::load_rules(cli.global.rules.as_deref()) {

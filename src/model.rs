@@ -141,6 +141,38 @@ pub struct Machine {
     pub cmid: Option<String>,
     /// Ids of the findings about this machine.
     pub findings: Vec<String>,
+    /// Its activation attempts in its event log, oldest first: the newest
+    /// [`MAX_ATTEMPTS_PER_MACHINE`] (absent without a log).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<AttemptRecord>,
+    /// Older attempts left out of `attempts`.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub attempts_omitted: u64,
+}
+
+/// How many attempts a machine's entry keeps: a machine retrying every two hours for a month
+/// makes about 360.
+pub const MAX_ATTEMPTS_PER_MACHINE: usize = 500;
+
+#[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
+fn is_zero(n: &u64) -> bool {
+    *n == 0
+}
+
+/// One activation request (12288) of a KMS client and what became of it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttemptRecord {
+    /// When the client sent it (RFC 3339, UTC).
+    pub time: Option<String>,
+    /// `activated`, `rejected` (answered with a failure) or `no-response` (no 12289 followed).
+    pub outcome: &'static str,
+    /// The result code of the answer, else of the request.
+    pub code: Option<Hresult>,
+    /// `server:port` the request went to.
+    pub kms_host: Option<String>,
+    /// How the host's log saw it: `received`, `not-received` (the log covers the time and has no
+    /// record), `not-covered`, `other-host` (a host whose log was not supplied) or `unknown`.
+    pub host_seen: &'static str,
 }
 
 /// One licensed product of a machine.

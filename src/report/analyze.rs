@@ -1,11 +1,15 @@
 //! Rendering an analysis report as text for a terminal or a ticket: a verdict line per machine,
-//! then the findings with their evidence and next steps, then KMS hosts and what was read.
+//! then the findings with their evidence and next steps, KMS hosts, what was read, and a closing
+//! summary table.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::{Style, sanitize};
-use crate::model::{Report, Verdict};
+use tabled::builder::Builder;
+use tabled::settings::{Style as TableStyle, Width, peaker::Priority};
+
+use super::{Detail, Style, View, sanitize};
+use crate::model::{Machine, Report, Verdict};
 use crate::rules::Severity;
 
 fn verdict_style(style: &Style, v: Verdict) -> String {
@@ -18,8 +22,84 @@ fn verdict_style(style: &Style, v: Verdict) -> String {
     }
 }
 
+/// `severity` as reports print it.
+pub fn severity_word(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "ERROR",
+        Severity::Warning => "WARNING",
+        Severity::Informational => "INFO",
+    }
+}
+
+/// The closing table: one row per machine with its verdict, what it is, and its findings.
+fn summary_table(style: &Style, r: &Report) -> String {
+    // Long names are cut so the table stays readable; the blocks above give them whole.
+    let clean = |s: &str| {
+        let s = sanitize(s, true);
+        if s.chars().count() > 32 {
+            let mut t: String = s.chars().take(31).collect();
+            t.push('…');
+            t
+        } else {
+            s.into_owned()
+        }
+    };
+    let mut b = Builder::default();
+    b.push_record(["Machine", "Verdict", "Role", "KMS host", "Findings"]);
+    for m in &r.machines {
+        b.push_record([
+            clean(&m.name),
+            m.verdict.as_str().to_owned(),
+            m.role.to_owned(),
+            m.kms_host.as_deref().map(clean).unwrap_or_default(),
+            m.findings.join("\n"),
+        ]);
+    }
+    let mut t = b.build();
+    t.with(TableStyle::sharp())
+        .with(Width::wrap(style.width).priority(Priority::max(true)));
+    t.to_string()
+}
+
+/// Every attempt of a machine, one line each.
+fn write_attempts(w: &mut dyn Write, view: &View, m: &Machine) -> io::Result<()> {
+    if m.attempts.is_empty() {
+        return Ok(());
+    }
+    let style = &view.style;
+    let omitted = if m.attempts_omitted > 0 {
+        format!(" (the newest; {} older not shown)", m.attempts_omitted)
+    } else {
+        String::new()
+    };
+    writeln!(
+        w,
+        "  {}",
+        style.dim(&format!("Attempts: {}{omitted}", m.attempts.len()))
+    )?;
+    for a in &m.attempts {
+        let time = a
+            .time
+            .as_deref()
+            .map_or_else(|| "unknown time    ".to_owned(), |t| view.zone.short(t));
+        let code = a.code.map(|c| c.to_string()).unwrap_or_default();
+        let host = a
+            .kms_host
+            .as_deref()
+            .map(|h| sanitize(h, true))
+            .unwrap_or_default();
+        writeln!(
+            w,
+            "    {time}  {:<11}  {code:<10}  {host}  host: {}",
+            a.outcome, a.host_seen
+        )?;
+    }
+    Ok(())
+}
+
 /// Writes the whole report.
-pub fn write_text(w: &mut dyn Write, style: &Style, r: &Report) -> io::Result<()> {
+pub fn write_text(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
+    let style = &view.style;
     let clean = |s: &str| sanitize(s, true).into_owned();
     let count = |v: Verdict| r.machines.iter().filter(|m| m.verdict == v).count();
     let now_day = r.now.get(..10).unwrap_or(&r.now);
@@ -40,6 +120,20 @@ pub fn write_text(w: &mut dyn Write, style: &Style, r: &Report) -> io::Result<()
             count(Verdict::Unknown)
         ))
     )?;
+    if view.zone != crate::zone::Zone::Utc {
+        writeln!(
+            w,
+            "{}",
+            style.dim(&format!("times in {}", view.zone.label()))
+        )?;
+    }
+    if view.detail == Detail::Quiet {
+        if !r.machines.is_empty() {
+            writeln!(w)?;
+            writeln!(w, "{}", summary_table(style, r))?;
+        }
+        return Ok(());
+    }
     let name_width = r
         .machines
         .iter()
@@ -69,17 +163,16 @@ pub fn write_text(w: &mut dyn Write, style: &Style, r: &Report) -> io::Result<()
                 style.dim(&format!("KMS host used: {}", clean(h)))
             )?;
         }
+        if view.detail == Detail::Verbose {
+            write_attempts(w, view, m)?;
+        }
     }
     if !r.findings.is_empty() {
         writeln!(w)?;
         writeln!(w, "{}", style.heading("Findings"))?;
         for f in &r.findings {
             writeln!(w)?;
-            let sev = match f.severity {
-                Severity::Error => "ERROR",
-                Severity::Warning => "WARNING",
-                Severity::Informational => "INFO",
-            };
+            let sev = severity_word(f.severity);
             let who = if f.machines.is_empty() {
                 String::new()
             } else {
@@ -108,7 +201,7 @@ pub fn write_text(w: &mut dyn Write, style: &Style, r: &Report) -> io::Result<()
                         let _ = write!(at, " #{id}");
                     }
                     if let Some(t) = &e.time {
-                        let _ = write!(at, " {}", clean(t));
+                        let _ = write!(at, " {}", clean(&view.zone.show(t)));
                     }
                     writeln!(
                         w,
@@ -184,6 +277,11 @@ pub fn write_text(w: &mut dyn Write, style: &Style, r: &Report) -> io::Result<()
                 style.wrap(&format!("warning: {}", clean(warning)), "    ", "    ")
             )?;
         }
+    }
+    if !r.machines.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "{}", style.heading("Summary"))?;
+        writeln!(w, "{}", summary_table(style, r))?;
     }
     Ok(())
 }

@@ -3,7 +3,7 @@
 
 use std::io::{self, Write};
 
-use super::{Style, sanitize};
+use super::{Style, sanitize, spreadsheet_safe};
 use crate::events::ActivationEvent;
 
 /// Longest value shown in text mode; JSON output always carries the whole value.
@@ -63,22 +63,12 @@ pub fn write_text(w: &mut dyn Write, style: &Style, events: &[ActivationEvent]) 
     writeln!(w, "{}", style.dim(&format!("{} event(s)", events.len())))
 }
 
-/// Makes a cell safe to open in a spreadsheet: a leading `=`, `+`, `-`, `@`, tab or carriage
-/// return would start a formula, so such cells get a leading apostrophe.
-pub fn csv_cell(s: &str) -> std::borrow::Cow<'_, str> {
-    if s.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        std::borrow::Cow::Owned(format!("'{s}"))
-    } else {
-        std::borrow::Cow::Borrowed(s)
-    }
-}
-
 /// Writes the events as CSV: one row per event, fields as `name=value` joined by `; `, the raw
 /// strings joined by ` | `.
 pub fn write_csv(w: &mut dyn Write, events: &[ActivationEvent]) -> io::Result<()> {
     let mut out = csv::Writer::from_writer(w);
     let row = |out: &mut csv::Writer<&mut dyn Write>, cells: &[&str]| -> io::Result<()> {
-        out.write_record(cells.iter().map(|c| csv_cell(c).into_owned()))
+        out.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned()))
             .map_err(io::Error::other)
     };
     row(
@@ -144,20 +134,4 @@ pub fn write_csv(w: &mut dyn Write, events: &[ActivationEvent]) -> io::Result<()
         )?;
     }
     out.flush()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn formula_cells_are_neutralised() {
-        assert_eq!(
-            csv_cell("=HYPERLINK(\"http://x\")"),
-            "'=HYPERLINK(\"http://x\")"
-        );
-        assert_eq!(csv_cell("+1"), "'+1");
-        assert_eq!(csv_cell("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(csv_cell("PC01"), "PC01");
-    }
 }

@@ -2,10 +2,17 @@
 //! harmless, and one renderer module per kind of answer.
 
 pub mod analyze;
+pub mod csv;
 pub mod events;
+pub mod html;
+pub mod json;
+pub mod jsonl;
 pub mod lookup;
+pub mod markdown;
 pub mod problems;
+pub mod progress;
 pub mod snapshot;
+pub mod svg;
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
@@ -13,7 +20,87 @@ use std::io::{self, Write};
 
 use owo_colors::OwoColorize;
 
+use crate::model::Report;
 use crate::rules::Severity;
+use crate::zone::Zone;
+
+/// The formats of an analysis report (`kmsdiag analyze --format`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    Text,
+    Json,
+    Jsonl,
+    Csv,
+    Md,
+    Html,
+}
+
+/// How much of the report to show.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Detail {
+    /// The summary table only.
+    Quiet,
+    #[default]
+    Normal,
+    /// Every activation attempt of every machine too.
+    Verbose,
+}
+
+/// How a report is shown: the terminal style, the time zone and the level of detail.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct View {
+    pub style: Style,
+    pub zone: Zone,
+    pub detail: Detail,
+}
+
+impl View {
+    /// Plain text, UTC, normal detail: for tests and files.
+    pub fn plain() -> View {
+        View {
+            style: Style::plain(),
+            zone: Zone::Utc,
+            detail: Detail::Normal,
+        }
+    }
+}
+
+/// Writes `report` in `format`.
+pub fn render(
+    w: &mut dyn Write,
+    format: ReportFormat,
+    view: &View,
+    report: &Report,
+) -> io::Result<()> {
+    match format {
+        ReportFormat::Text => analyze::write_text(w, view, report),
+        ReportFormat::Json => {
+            json::write_pretty(w, report)?;
+            writeln!(w)
+        }
+        ReportFormat::Jsonl => jsonl::write_jsonl(w, report),
+        ReportFormat::Csv => csv::write_csv(w, view, report),
+        ReportFormat::Md => markdown::write_markdown(w, view, report),
+        ReportFormat::Html => html::write_html(w, view, report),
+    }
+}
+
+/// Makes a cell safe to open in a spreadsheet: a cell that starts (after spaces) with `=`, `+`,
+/// `-`, `@`, a tab or a carriage return, or their full-width forms, would be read as a formula,
+/// so it gets a leading apostrophe.
+pub fn spreadsheet_safe(s: &str) -> Cow<'_, str> {
+    let first = s.trim_start_matches(' ').chars().next();
+    if first.is_some_and(|c| {
+        matches!(
+            c,
+            '=' | '+' | '-' | '@' | '\t' | '\r' | '\u{FF1D}' | '\u{FF0B}' | '\u{FF0D}' | '\u{FF20}'
+        )
+    }) {
+        Cow::Owned(format!("'{s}"))
+    } else {
+        Cow::Borrowed(s)
+    }
+}
 
 /// Whether to colour output, as the user asked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -161,6 +248,22 @@ mod tests {
         assert!(Style::decide(ColorChoice::Always, None, true).color);
         assert!(!Style::decide(ColorChoice::Never, Some(80), false).color);
         assert_eq!(Style::decide(ColorChoice::Never, Some(10), false).width, 40);
+    }
+
+    #[test]
+    fn formula_cells_are_neutralised() {
+        assert_eq!(
+            spreadsheet_safe("=HYPERLINK(\"http://x\")"),
+            "'=HYPERLINK(\"http://x\")"
+        );
+        assert_eq!(spreadsheet_safe("+1"), "'+1");
+        assert_eq!(spreadsheet_safe("-2+3"), "'-2+3");
+        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
+        assert_eq!(spreadsheet_safe("  =1+1"), "'  =1+1");
+        assert_eq!(spreadsheet_safe("\u{FF1D}1+1"), "'\u{FF1D}1+1");
+        assert_eq!(spreadsheet_safe("\tx"), "'\tx");
+        assert_eq!(spreadsheet_safe("PC01"), "PC01");
+        assert_eq!(spreadsheet_safe("a=b"), "a=b");
     }
 
     #[test]

@@ -261,22 +261,8 @@ fn host_count_prints_the_timeline() {
 }
 
 #[test]
-fn the_mixed_fleet_report_is_pinned() {
-    let (code, out, err) = crate::util::run(&[
-        "analyze",
-        "--color",
-        "never",
-        "--now",
-        "2026-10-15T00:00:00",
-        &format!("{FLEETS}/mixed"),
-    ]);
-    assert_eq!(code, 1, "{err}");
-    insta::assert_snapshot!("analyze-mixed-fleet", out);
-}
-
-#[test]
 fn the_report_is_the_same_on_any_number_of_threads() {
-    for format in ["json", "text"] {
+    for format in ["text", "json", "jsonl", "csv", "md", "html"] {
         let run = |threads: &str| {
             crate::util::run(&[
                 "analyze",

@@ -18,6 +18,7 @@ mod evtx_writer;
 mod fleets;
 mod lookup;
 mod regression;
+mod reports;
 mod robustness;
 mod rules;
 mod slmgr;

@@ -116,14 +116,16 @@ fn mutated_fixtures_never_panic() {
                     attempts: kmsdiag::model::AttemptSummary::default(),
                     kms_inventory: Vec::new(),
                 };
-                let mut out = Vec::new();
-                kmsdiag::report::analyze::write_text(
-                    &mut out,
-                    &kmsdiag::report::Style::plain(),
-                    &report,
-                )
-                .unwrap();
-                serde_json::to_vec(&report).unwrap();
+                for format in <kmsdiag::report::ReportFormat as clap::ValueEnum>::value_variants() {
+                    let mut out = Vec::new();
+                    kmsdiag::report::render(
+                        &mut out,
+                        *format,
+                        &kmsdiag::report::View::plain(),
+                        &report,
+                    )
+                    .unwrap();
+                }
             }
         }
     }

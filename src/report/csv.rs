@@ -1,0 +1,115 @@
+//! Rendering an analysis report as CSV: one row per finding and machine it concerns (and one row
+//! for each machine without findings), every cell safe to open in a spreadsheet.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use super::{View, sanitize, spreadsheet_safe};
+use crate::model::{Finding, Machine, Report};
+use crate::rules::Severity;
+
+/// The header row.
+pub const COLUMNS: [&str; 15] = [
+    "as_of",
+    "machine",
+    "verdict",
+    "role",
+    "license_status",
+    "kms_host",
+    "finding",
+    "severity",
+    "codes",
+    "title",
+    "explanation",
+    "next_steps",
+    "evidence_count",
+    "first_evidence",
+    "last_evidence",
+];
+
+fn severity(s: Severity) -> &'static str {
+    match s {
+        Severity::Error => "error",
+        Severity::Warning => "warning",
+        Severity::Informational => "info",
+    }
+}
+
+fn evidence_cell(view: &View, f: &Finding, last: bool) -> String {
+    let e = if last {
+        f.evidence.last()
+    } else {
+        f.evidence.first()
+    };
+    e.map(|e| {
+        let mut at = e.path.clone();
+        if let Some(l) = e.line {
+            let _ = write!(at, ":{l}");
+        }
+        if let Some(id) = e.record_id {
+            let _ = write!(at, " #{id}");
+        }
+        if let Some(t) = &e.time {
+            at.push(' ');
+            at.push_str(&view.zone.show(t));
+        }
+        format!("{at}  {}", e.excerpt)
+    })
+    .unwrap_or_default()
+}
+
+/// Writes the report as CSV.
+pub fn write_csv(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    // Control characters (escape sequences, bidi overrides) are made visible, then formula
+    // starts neutralised.
+    let cell = |s: &str| spreadsheet_safe(&sanitize(s, false)).into_owned();
+    out.write_record(COLUMNS).map_err(io::Error::other)?;
+    let machine_cells = |m: Option<&Machine>, name: &str| -> [String; 5] {
+        [
+            cell(name),
+            m.map(|m| m.verdict.as_str()).unwrap_or_default().to_owned(),
+            m.map(|m| m.role).unwrap_or_default().to_owned(),
+            m.map(|m| m.license_status).unwrap_or_default().to_owned(),
+            cell(m.and_then(|m| m.kms_host.as_deref()).unwrap_or_default()),
+        ]
+    };
+    let finding_cells = |f: &Finding| -> [String; 9] {
+        let codes: Vec<String> = f.codes.iter().map(ToString::to_string).collect();
+        [
+            cell(&f.id),
+            severity(f.severity).to_owned(),
+            codes.join(" "),
+            cell(&f.title),
+            cell(&f.explanation),
+            cell(&f.next_steps.join(" | ")),
+            f.evidence.len().to_string(),
+            cell(&evidence_cell(view, f, false)),
+            cell(&evidence_cell(view, f, true)),
+        ]
+    };
+    let write = |out: &mut csv::Writer<&mut dyn Write>, m: [String; 5], f: [String; 9]| {
+        let mut row = Vec::with_capacity(COLUMNS.len());
+        row.push(cell(&r.now));
+        row.extend(m);
+        row.extend(f);
+        out.write_record(row).map_err(io::Error::other)
+    };
+    for f in &r.findings {
+        if f.machines.is_empty() {
+            write(&mut out, machine_cells(None, ""), finding_cells(f))?;
+        }
+        for name in &f.machines {
+            let m = r.machines.iter().find(|m| &m.name == name);
+            write(&mut out, machine_cells(m, name), finding_cells(f))?;
+        }
+    }
+    for m in r.machines.iter().filter(|m| m.findings.is_empty()) {
+        write(
+            &mut out,
+            machine_cells(Some(m), &m.name),
+            Default::default(),
+        )?;
+    }
+    out.flush()
+}

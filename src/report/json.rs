@@ -1,0 +1,104 @@
+//! Writing JSON that is faithful and safe to look at: `serde_json` escapes control characters
+//! already; this also escapes the invisible characters that reorder or split what a terminal or
+//! editor shows (bidi overrides and isolates, line and paragraph separators) as `\uXXXX`, which
+//! every JSON reader decodes back to the same text.
+
+use std::io::{self, Write};
+
+use serde::Serialize;
+use serde_json::ser::{CompactFormatter, Formatter, PrettyFormatter};
+
+/// Characters written as `\uXXXX` escapes.
+fn needs_escape(c: char) -> bool {
+    matches!(
+        c,
+        '\u{202A}'..='\u{202E}'
+            | '\u{2066}'..='\u{2069}'
+            | '\u{200E}'
+            | '\u{200F}'
+            | '\u{061C}'
+            | '\u{2028}'
+            | '\u{2029}'
+    )
+}
+
+struct Safe<F>(F);
+
+macro_rules! delegate {
+    ($($name:ident $(, $arg:ident: $ty:ty)*;)*) => {
+        $(
+            fn $name<W: ?Sized + Write>(&mut self, w: &mut W $(, $arg: $ty)*) -> io::Result<()> {
+                self.0.$name(w $(, $arg)*)
+            }
+        )*
+    };
+}
+
+impl<F: Formatter> Formatter for Safe<F> {
+    delegate! {
+        begin_array;
+        end_array;
+        begin_array_value, first: bool;
+        end_array_value;
+        begin_object;
+        end_object;
+        begin_object_key, first: bool;
+        begin_object_value;
+        end_object_value;
+    }
+
+    fn write_string_fragment<W: ?Sized + Write>(
+        &mut self,
+        w: &mut W,
+        fragment: &str,
+    ) -> io::Result<()> {
+        let mut start = 0;
+        for (i, c) in fragment.char_indices() {
+            if needs_escape(c) {
+                w.write_all(fragment.get(start..i).unwrap_or_default().as_bytes())?;
+                write!(w, "\\u{:04x}", u32::from(c))?;
+                start = i + c.len_utf8();
+            }
+        }
+        w.write_all(fragment.get(start..).unwrap_or_default().as_bytes())
+    }
+}
+
+/// Writes `value` as indented JSON.
+pub fn write_pretty<T: Serialize + ?Sized>(w: &mut dyn Write, value: &T) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(w, Safe(PrettyFormatter::new()));
+    value.serialize(&mut ser).map_err(io::Error::other)
+}
+
+/// Writes `value` as JSON on one line.
+pub fn write_compact<T: Serialize + ?Sized>(w: &mut dyn Write, value: &T) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(w, Safe(CompactFormatter));
+    value.serialize(&mut ser).map_err(io::Error::other)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bidi_and_separators_are_escaped_and_read_back_unchanged() {
+        let text = "evil\u{202E}gnp.exe\u{2028}x\u{1b}y";
+        let mut out = Vec::new();
+        write_compact(&mut out, &text).unwrap_or_default();
+        let json = String::from_utf8(out).unwrap_or_default();
+        assert_eq!(json, r#""evil\u202egnp.exe\u2028x\u001by""#);
+        let back: String = serde_json::from_str(&json).unwrap_or_default();
+        assert_eq!(back, text);
+    }
+
+    #[test]
+    fn pretty_output_matches_serde_json() {
+        let v = serde_json::json!({"a": [1, 2, {"b": "c"}], "d": {}});
+        let mut out = Vec::new();
+        write_pretty(&mut out, &v).unwrap_or_default();
+        assert_eq!(
+            String::from_utf8(out).unwrap_or_default(),
+            serde_json::to_string_pretty(&v).unwrap_or_default()
+        );
+    }
+}

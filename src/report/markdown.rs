@@ -1,0 +1,283 @@
+//! Rendering an analysis report as Markdown for a ticket: a summary table, then per machine its
+//! verdict, reason and the findings about it with evidence and next steps.
+
+use std::fmt::Write as _;
+use std::io::{self, Write};
+
+use super::analyze::severity_word;
+use super::{Detail, View, sanitize};
+use crate::model::{Finding, Machine, Report, Verdict};
+
+/// Escapes text for Markdown so that nothing in it becomes markup, a link or HTML. Control
+/// characters are made visible first. With `code`, `` `spans` `` are kept as code spans (our own
+/// wording quotes commands that way; nothing inside a span is interpreted); text from logs never
+/// gets that.
+fn esc_with(s: &str, code: bool) -> String {
+    let s = sanitize(s, true);
+    let mut out = String::with_capacity(s.len() + 8);
+    if code && s.matches('`').count().is_multiple_of(2) {
+        for (i, part) in s.split('`').enumerate() {
+            if i % 2 == 1 {
+                out.push('`');
+                out.push_str(part);
+                out.push('`');
+            } else {
+                escape_into(&mut out, part);
+            }
+        }
+    } else {
+        escape_into(&mut out, &s);
+    }
+    out
+}
+
+fn escape_into(out: &mut String, s: &str) {
+    for c in s.chars() {
+        // Brackets are escaped, so parentheses can never complete a link.
+        if matches!(
+            c,
+            '\\' | '*' | '_' | '[' | ']' | '<' | '>' | '|' | '#' | '~' | '&' | '`'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+}
+
+/// Escapes log-derived text.
+fn esc(s: &str) -> String {
+    esc_with(s, false)
+}
+
+/// A value inside a code span: backticks cannot be escaped there, so the span is fenced with more
+/// backticks than the value holds.
+fn code(s: &str) -> String {
+    let s = sanitize(s, true);
+    let mut longest = 0;
+    let mut run = 0;
+    for c in s.chars() {
+        run = if c == '`' { run + 1 } else { 0 };
+        longest = longest.max(run);
+    }
+    let fence = "`".repeat(longest + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') || s.is_empty() {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
+fn verdict_word(v: Verdict) -> &'static str {
+    match v {
+        Verdict::Failing => "FAILING",
+        Verdict::Warning => "WARNING",
+        Verdict::Ok => "OK",
+        Verdict::Unknown => "UNKNOWN",
+    }
+}
+
+fn write_finding(w: &mut String, view: &View, f: &Finding) {
+    let _ = writeln!(
+        w,
+        "#### {} {}: {}\n",
+        severity_word(f.severity),
+        code(&f.id),
+        esc(&f.title)
+    );
+    if f.machines.len() > 1 {
+        let names: Vec<String> = f.machines.iter().map(|m| esc(m)).collect();
+        let _ = writeln!(w, "Machines: {}\n", names.join(", "));
+    }
+    if !f.codes.is_empty() {
+        let codes: Vec<String> = f.codes.iter().map(|c| code(&c.to_string())).collect();
+        let _ = writeln!(w, "Codes: {}\n", codes.join(", "));
+    }
+    let _ = writeln!(w, "{}\n", esc(&f.explanation));
+    if !f.evidence.is_empty() {
+        let _ = writeln!(w, "Evidence:\n");
+        for e in &f.evidence {
+            let mut at = e.path.clone();
+            if let Some(l) = e.line {
+                let _ = write!(at, ":{l}");
+            }
+            if let Some(id) = e.record_id {
+                let _ = write!(at, " #{id}");
+            }
+            let time = e
+                .time
+                .as_deref()
+                .map(|t| format!(" {}", esc(&view.zone.show(t))))
+                .unwrap_or_default();
+            let _ = writeln!(w, "- {}{time}: {}", code(&at), code(&e.excerpt));
+        }
+        let _ = writeln!(w);
+    }
+    if !f.next_steps.is_empty() {
+        let _ = writeln!(w, "Next steps:\n");
+        for (i, s) in f.next_steps.iter().enumerate() {
+            let _ = writeln!(w, "{}. {}", i + 1, esc_with(s, true));
+        }
+        let _ = writeln!(w);
+    }
+}
+
+fn write_machine(w: &mut String, view: &View, r: &Report, m: &Machine) {
+    let _ = writeln!(w, "### {} — {}\n", esc(&m.name), verdict_word(m.verdict));
+    let mut facts = vec![m.role.to_owned()];
+    if let Some(c) = &m.channel {
+        facts.push(esc(c));
+    }
+    facts.push(m.license_status.to_owned());
+    if let Some(h) = &m.kms_host {
+        facts.push(format!("KMS host {}", esc(h)));
+    }
+    if let Some(c) = &m.cmid {
+        facts.push(format!("CMID {}", code(c)));
+    }
+    let _ = writeln!(w, "{}\n", facts.join(" · "));
+    let _ = writeln!(w, "{}\n", esc(&m.reason));
+    for f in r.findings.iter().filter(|f| f.machines.contains(&m.name)) {
+        write_finding(w, view, f);
+    }
+    if view.detail == Detail::Verbose && !m.attempts.is_empty() {
+        let _ = writeln!(w, "Attempts ({}):\n", m.attempts.len());
+        let _ = writeln!(w, "| Time | Outcome | Code | KMS host | Host log |");
+        let _ = writeln!(w, "|---|---|---|---|---|");
+        for a in &m.attempts {
+            let _ = writeln!(
+                w,
+                "| {} | {} | {} | {} | {} |",
+                a.time
+                    .as_deref()
+                    .map(|t| view.zone.short(t))
+                    .unwrap_or_default(),
+                a.outcome,
+                a.code.map(|c| c.to_string()).unwrap_or_default(),
+                a.kms_host.as_deref().map(esc).unwrap_or_default(),
+                a.host_seen
+            );
+        }
+        let _ = writeln!(w);
+    }
+}
+
+/// Writes the report as Markdown.
+pub fn write_markdown(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
+    let mut s = String::new();
+    let count = |v: Verdict| r.machines.iter().filter(|m| m.verdict == v).count();
+    let _ = writeln!(s, "## kmsdiag: activation report\n");
+    let _ = writeln!(
+        s,
+        "{} machine(s): {} failing, {} warning, {} ok, {} unknown; as of {}{}.\n",
+        r.machines.len(),
+        count(Verdict::Failing),
+        count(Verdict::Warning),
+        count(Verdict::Ok),
+        count(Verdict::Unknown),
+        esc(&r.now.replacen('T', " ", 1)),
+        if view.zone == crate::zone::Zone::Utc {
+            String::new()
+        } else {
+            format!("; event times in {}", esc(&view.zone.label()))
+        }
+    );
+    if !r.machines.is_empty() {
+        let _ = writeln!(s, "| Machine | Verdict | Role | License | Findings |");
+        let _ = writeln!(s, "|---|---|---|---|---|");
+        for m in &r.machines {
+            let _ = writeln!(
+                s,
+                "| {} | {} | {} | {} | {} |",
+                esc(&m.name),
+                verdict_word(m.verdict),
+                m.role,
+                m.license_status,
+                esc(&m.findings.join(", "))
+            );
+        }
+        let _ = writeln!(s);
+    }
+    if view.detail != Detail::Quiet {
+        for m in &r.machines {
+            write_machine(&mut s, view, r, m);
+        }
+        let others: Vec<&Finding> = r
+            .findings
+            .iter()
+            .filter(|f| {
+                !f.machines
+                    .iter()
+                    .any(|n| r.machines.iter().any(|m| &m.name == n))
+            })
+            .collect();
+        if !others.is_empty() {
+            let _ = writeln!(s, "### Other findings\n");
+            for f in others {
+                write_finding(&mut s, view, f);
+            }
+        }
+        for h in &r.hosts {
+            let count = h
+                .current_count
+                .map_or_else(|| "count unknown".to_owned(), |c| format!("count {c}"));
+            let _ = writeln!(
+                s,
+                "### KMS host {} — {}\n\n{count} (servers activate at {}, clients at {}). {}\n",
+                esc(&h.name),
+                h.health.to_ascii_uppercase(),
+                h.server_threshold,
+                h.client_threshold,
+                esc(&h.summary)
+            );
+        }
+        let troubled: Vec<_> = r
+            .inputs
+            .iter()
+            .filter(|i| i.status != "read" || !i.warnings.is_empty())
+            .collect();
+        if !troubled.is_empty() {
+            let _ = writeln!(s, "### Inputs not fully read\n");
+            for i in troubled {
+                let why = i
+                    .error
+                    .iter()
+                    .chain(i.warnings.iter())
+                    .map(|x| esc(x))
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                let _ = writeln!(s, "- {} ({}, {}): {why}", code(&i.path), i.format, i.status);
+            }
+            let _ = writeln!(s);
+        }
+    }
+    w.write_all(s.trim_end().as_bytes())?;
+    writeln!(w)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_markup_links_and_html() {
+        assert_eq!(esc("a|b"), "a\\|b");
+        assert_eq!(esc("[x](http://e)"), "\\[x\\](http://e)");
+        assert_eq!(esc("<script>"), "\\<script\\>");
+        assert_eq!(esc("`rm`"), "\\`rm\\`");
+        assert_eq!(esc_with("`slmgr /ato`", true), "`slmgr /ato`");
+        assert_eq!(
+            esc_with("Run `nslookup <kms-host>` on <pc>", true),
+            "Run `nslookup <kms-host>` on \\<pc\\>"
+        );
+        assert_eq!(esc_with("odd ` tick", true), "odd \\` tick");
+        assert_eq!(esc("x\u{1b}[2Jy"), "x\\\\u{1b}\\[2Jy");
+    }
+
+    #[test]
+    fn code_spans_survive_backticks() {
+        assert_eq!(code("plain"), "`plain`");
+        assert_eq!(code("a`b"), "``a`b``");
+        assert_eq!(code("`x"), "`` `x ``");
+    }
+}

@@ -79,15 +79,6 @@ pub struct Silent;
 
 impl Progress for Silent {}
 
-/// How many bytes an input has to read.
-fn input_size(f: &InputFile) -> u64 {
-    match (&f.disk, &f.bytes) {
-        (Some(p), _) => std::fs::metadata(p).map_or(0, |m| m.len()),
-        (None, Ok(b)) => b.len() as u64,
-        (None, Err(_)) => 0,
-    }
-}
-
 /// What the inputs hold, decoded.
 #[derive(Debug, Clone, Default)]
 pub struct Inputs {
@@ -115,13 +106,13 @@ pub fn read_inputs_with(
     progress: &dyn Progress,
 ) -> Inputs {
     let files = input::collect(paths);
-    progress.begin(files.len(), files.iter().map(input_size).sum());
+    progress.begin(files.len(), files.iter().map(InputFile::size).sum());
     let threads = threads.clamp(1, 64).min(files.len().max(1));
     let mut results: Vec<Option<ReadOne>> = Vec::with_capacity(files.len());
     if threads == 1 {
         let reader = SlmgrReader::new(rules);
         for f in files {
-            let size = input_size(&f);
+            let size = f.size();
             results.push(Some(read_one(rules, &reader, f)));
             progress.advance(size);
         }
@@ -135,7 +126,7 @@ pub fn read_inputs_with(
                     loop {
                         let next = queue.lock().ok().and_then(|mut q| q.next());
                         let Some((i, f)) = next else { break };
-                        let size = input_size(&f);
+                        let size = f.size();
                         let r = read_one(rules, &reader, f);
                         progress.advance(size);
                         if let Ok(mut d) = done.lock() {
@@ -245,11 +236,14 @@ fn read_one(
         warnings: Vec::new(),
         error: None,
     };
+    let mut f = f;
+    f.load();
     let InputFile {
         path,
         explicit,
         bytes,
         disk,
+        deferred: _,
     } = f;
     let bytes = match bytes {
         Ok(b) => b,
@@ -301,9 +295,30 @@ fn read_one(
             if matches!(e, SlmgrError::NotSlmgr { .. }) && !explicit {
                 summary.status = "skipped";
             }
-            summary.error = Some(e.to_string());
+            summary.error = Some(match e {
+                SlmgrError::NotSlmgr { .. } => unrecognized(&path, &bytes),
+                other @ SlmgrError::TooLarge { .. } => other.to_string(),
+            });
             (Vec::new(), Vec::new(), summary)
         }
+    }
+}
+
+/// Why an input is neither slmgr output nor an event log, in words that say what to do.
+fn unrecognized(path: &str, bytes: &[u8]) -> String {
+    let evtx_name = std::path::Path::new(path)
+        .extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("evtx"));
+    if bytes.is_empty() {
+        format!("{path}: the file is empty")
+    } else if evtx_name {
+        format!(
+            "{path}: named .evtx but not an event log file (no ElfFile signature at its start); export the log again with Event Viewer or `wevtutil epl`"
+        )
+    } else {
+        format!(
+            "{path}: neither slmgr output (/dli, /dlv, /xpr, /ato) nor an event log export kmsdiag reads (.evtx, event XML, evtx_dump or Get-WinEvent JSON, Event Viewer CSV/text, Export-Csv, Format-List)"
+        )
     }
 }
 
@@ -336,6 +351,7 @@ pub fn analyze_input(rules: &Rules, name: &str, bytes: &[u8], opts: &Options) ->
         explicit: true,
         bytes: Ok(bytes.to_vec()),
         disk: None,
+        deferred: None,
     };
     let (snapshots, mut events, summary) = read_one(rules, &reader, f);
     crate::events::sort(&mut events);

@@ -303,14 +303,14 @@ pub fn analyze(
     let bar = report::progress::Bar::for_stderr();
     let report = crate::analyze::analyze_with_progress(rules, &args.paths, &opts, &bar);
     for i in report.inputs.iter().filter(|i| i.status == "unreadable") {
-        report::diagnostic(
-            "warning",
-            &format!(
-                "{}: {}",
-                i.path,
-                i.error.as_deref().unwrap_or("could not be read")
-            ),
-        );
+        // Errors name their file; say it once.
+        let e = i.error.as_deref().unwrap_or("could not be read");
+        let line = if e.starts_with(&i.path) {
+            e.to_owned()
+        } else {
+            format!("{}: {e}", i.path)
+        };
+        report::diagnostic("warning", &line);
     }
     let view = report::View {
         style: *style,
@@ -371,7 +371,8 @@ pub fn slmgr(
     let mut snapshots = Vec::new();
     let mut status = ExitStatus::Ok;
     let reader = crate::slmgr::SlmgrReader::new(rules);
-    for f in crate::input::collect(&args.paths) {
+    for mut f in crate::input::collect(&args.paths) {
+        f.load();
         let parsed = f
             .bytes
             .map_err(|e| format!("{}: {e}", f.path))
@@ -413,7 +414,8 @@ pub fn events(
 ) -> io::Result<ExitStatus> {
     let mut all = Vec::new();
     let mut inputs = Vec::new();
-    for f in crate::input::collect(&args.paths) {
+    for mut f in crate::input::collect(&args.paths) {
+        f.load();
         let read_failed = f.bytes.is_err();
         let result = f
             .bytes

@@ -37,6 +37,27 @@ pub struct InputFile {
     /// Set for `.evtx` files on disk: they are parsed from the file, chunk by chunk, so their size
     /// does not matter (Application logs of hundreds of MB) and memory stays flat.
     pub disk: Option<PathBuf>,
+    /// Set for other files on disk until [`InputFile::load`] reads them: a fleet of thousands of
+    /// exports is never in memory at once, only the files being analyzed.
+    pub deferred: Option<PathBuf>,
+}
+
+impl InputFile {
+    /// Reads a deferred file's content (bounded by [`MAX_FILE_BYTES`]); does nothing otherwise.
+    pub fn load(&mut self) {
+        if let Some(p) = self.deferred.take() {
+            self.bytes = read_file(&p);
+        }
+    }
+
+    /// How many bytes the file has (for progress), without reading it.
+    pub fn size(&self) -> u64 {
+        match (self.disk.as_ref().or(self.deferred.as_ref()), &self.bytes) {
+            (Some(p), _) => std::fs::metadata(p).map_or(0, |m| m.len()),
+            (None, Ok(b)) => b.len() as u64,
+            (None, Err(_)) => 0,
+        }
+    }
 }
 
 /// The first bytes of every `.evtx` file.
@@ -66,6 +87,7 @@ pub fn collect(paths: &[PathBuf]) -> Vec<InputFile> {
                 explicit: true,
                 bytes: Err(format!("cannot open: {e}")),
                 disk: None,
+                deferred: None,
             }),
         }
     }
@@ -75,23 +97,36 @@ pub fn collect(paths: &[PathBuf]) -> Vec<InputFile> {
 /// Adds a file from disk: an `.evtx` file by its path (parsed from disk later), anything else
 /// read into memory.
 fn push_file(out: &mut Vec<InputFile>, p: &Path, explicit: bool) {
-    match evtx_header(p) {
-        Some(header) => out.push(InputFile {
+    let head = file_head(p);
+    if head.starts_with(EVTX_MAGIC) {
+        out.push(InputFile {
             path: display(p),
             explicit,
-            bytes: Ok(header),
+            bytes: Ok(head),
             disk: Some(p.to_path_buf()),
-        }),
-        None => push(out, display(p), explicit, read_file(p)),
+            deferred: None,
+        });
+    } else if head.starts_with(ZIP_MAGIC) {
+        // A bundle is opened now: its entries are files of their own.
+        push(out, display(p), explicit, read_file(p));
+    } else {
+        out.push(InputFile {
+            path: display(p),
+            explicit,
+            bytes: Ok(Vec::new()),
+            disk: None,
+            deferred: Some(p.to_path_buf()),
+        });
     }
 }
 
-/// The first bytes of a file, when it is an `.evtx` file.
-fn evtx_header(p: &Path) -> Option<Vec<u8>> {
-    let mut head = [0u8; 8];
-    let mut f = std::fs::File::open(p).ok()?;
-    f.read_exact(&mut head).ok()?;
-    (head == EVTX_MAGIC).then(|| head.to_vec())
+/// The first 8 bytes of a file (fewer when it is shorter or cannot be read).
+fn file_head(p: &Path) -> Vec<u8> {
+    let mut head = Vec::with_capacity(8);
+    if let Ok(f) = std::fs::File::open(p) {
+        let _ = f.take(8).read_to_end(&mut head);
+    }
+    head
 }
 
 /// Adds a file, or the files of a zip archive in its place.
@@ -106,6 +141,7 @@ fn push(out: &mut Vec<InputFile>, path: String, explicit: bool, bytes: Result<Ve
             explicit,
             bytes: other,
             disk: None,
+            deferred: None,
         }),
     }
 }
@@ -126,6 +162,7 @@ fn expand_zip(
                 explicit: true,
                 bytes: Err(format!("not a readable zip archive: {e}")),
                 disk: None,
+                deferred: None,
             });
             return;
         }
@@ -152,6 +189,7 @@ fn expand_zip(
                 archive.len()
             )),
             disk: None,
+            deferred: None,
         });
     }
     for (name, i) in entries {
@@ -170,11 +208,23 @@ fn expand_zip(
                     explicit: true,
                     bytes: Err(why),
                     disk: None,
+                    deferred: None,
                 });
                 continue;
             }
         };
         if entry.is_dir() {
+            continue;
+        }
+        if entry.is_symlink() {
+            // Only a name is stored; it is never followed.
+            out.push(InputFile {
+                path: label,
+                explicit: false,
+                bytes: Err("a symbolic link inside the archive; links are not followed".to_owned()),
+                disk: None,
+                deferred: None,
+            });
             continue;
         }
         if entry.encrypted() {
@@ -186,6 +236,7 @@ fn expand_zip(
                         .to_owned(),
                 ),
                 disk: None,
+                deferred: None,
             });
             continue;
         }
@@ -212,6 +263,7 @@ fn expand_zip(
                 explicit: true,
                 bytes: Err(why),
                 disk: None,
+                deferred: None,
             });
             continue;
         }
@@ -230,6 +282,7 @@ fn expand_zip(
                             "a zip nested more than {MAX_ZIP_DEPTH} deep; not opened"
                         )),
                         disk: None,
+                        deferred: None,
                     });
                 }
             }
@@ -238,6 +291,7 @@ fn expand_zip(
                 explicit: false,
                 bytes: other,
                 disk: None,
+                deferred: None,
             }),
         }
     }

@@ -12,6 +12,7 @@ pub mod diagnose;
 pub mod events;
 pub mod evtx_writer;
 pub mod fleet;
+pub mod harness;
 pub mod hresult;
 pub mod input;
 pub mod lookup;

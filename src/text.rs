@@ -128,6 +128,60 @@ fn plausibility(text: &str) -> i64 {
     q
 }
 
+/// Decodes a format whose standard fixes the encoding (XML without a declaration, JSON): a BOM or
+/// UTF-16 as [`decode`] finds them, an XML declaration's `encoding`, else UTF-8 — with bytes that
+/// are not UTF-8 replaced by U+FFFD rather than the whole file taken for a legacy code page. The
+/// note says where the first bad byte was.
+pub fn decode_utf8_standard(bytes: &[u8]) -> (Decoded, Option<String>) {
+    let d = decode(bytes, &|_| 0);
+    if d.encoding.starts_with("UTF-") {
+        let note = d.lossy.then(|| {
+            format!(
+                "some bytes are not valid {}; they were read as U+FFFD",
+                d.encoding
+            )
+        });
+        return (d, note);
+    }
+    if let Some(label) = xml_declared_encoding(bytes)
+        && let Some(enc) = Encoding::for_label(label.as_bytes())
+        && enc != UTF_8
+    {
+        return (whatwg(enc, bytes, enc.name()), None);
+    }
+    let first_bad = std::str::from_utf8(bytes)
+        .err()
+        .map_or(0, |e| e.valid_up_to());
+    let text = clean(String::from_utf8_lossy(bytes).into_owned());
+    (
+        Decoded {
+            text,
+            encoding: "UTF-8",
+            lossy: true,
+        },
+        Some(format!(
+            "bytes that are not UTF-8 (the first at byte offset {first_bad}) were read as U+FFFD"
+        )),
+    )
+}
+
+/// The `encoding` of an `<?xml …?>` declaration at the start.
+fn xml_declared_encoding(bytes: &[u8]) -> Option<String> {
+    let head = bytes.get(..bytes.len().min(200))?;
+    let head = String::from_utf8_lossy(head);
+    let decl = head.trim_start().strip_prefix("<?xml")?;
+    let decl = decl.get(..decl.find("?>")?)?;
+    let at = decl.find("encoding")?;
+    let rest = decl
+        .get(at + 8..)?
+        .trim_start()
+        .strip_prefix('=')?
+        .trim_start();
+    let quote = rest.chars().next().filter(|c| *c == '"' || *c == '\'')?;
+    let rest = rest.get(1..)?;
+    Some(rest.get(..rest.find(quote)?)?.to_owned())
+}
+
 fn whatwg(enc: &'static Encoding, bytes: &[u8], name: &'static str) -> Decoded {
     let (text, had_errors) = enc.decode_without_bom_handling(bytes);
     Decoded {

@@ -10,8 +10,5 @@ static RULES: OnceLock<Rules> = OnceLock::new();
 
 fuzz_target!(|data: &[u8]| {
     let rules = RULES.get_or_init(|| Rules::embedded().expect("the embedded rules load"));
-    if let Ok(text) = std::str::from_utf8(data) {
-        let _ = kmsdiag::lookup::resolve(rules, text);
-        let _ = kmsdiag::lookup::decode_flags(rules, text);
-    }
+    kmsdiag::harness::run(rules, "code_spelling", data);
 });

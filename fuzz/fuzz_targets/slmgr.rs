@@ -13,11 +13,5 @@ static READER: OnceLock<SlmgrReader> = OnceLock::new();
 fuzz_target!(|data: &[u8]| {
     let rules = RULES.get_or_init(|| Rules::embedded().expect("the embedded rules load"));
     let reader = READER.get_or_init(|| SlmgrReader::new(rules));
-    if let Ok(snaps) = reader.parse("fuzz.txt", data) {
-        let now = chrono::NaiveDate::from_ymd_opt(2025, 7, 5)
-            .and_then(|d| d.and_hms_opt(12, 0, 0))
-            .expect("a valid date");
-        let machines = kmsdiag::diagnose::group_machines(snaps);
-        let _ = kmsdiag::diagnose::diagnose(rules, &machines, now, 30);
-    }
+    kmsdiag::harness::slmgr(rules, reader, data);
 });

@@ -591,6 +591,7 @@ pub fn read(
     mut input: impl Read,
     select: &Select<'_>,
     fallback: &mut dyn FnMut(Vec<u8>, u64, u64) -> ChunkRead,
+    notes: &mut Vec<String>,
 ) -> Result<(Vec<RawEvent>, Vec<String>, u64), String> {
     let mut header = vec![0u8; FILE_HEADER];
     input
@@ -604,6 +605,7 @@ pub fn read(
     let mut total = 0u64;
     let mut buf = vec![0u8; CHUNK];
     let mut number = 0u64;
+    let mut bad_sums: Vec<String> = Vec::new();
     loop {
         let this = number;
         number += 1;
@@ -631,6 +633,12 @@ pub fn read(
         if buf.iter().all(|b| *b == 0) {
             continue;
         }
+        if let Some(what) = bad_checksums(&buf) {
+            bad_sums.push(format!(
+                "chunk {this} at file offset 0x{:x} ({what})",
+                FILE_HEADER as u64 + this * CHUNK as u64
+            ));
+        }
         if let Some((ev, n)) = scan_chunk(&buf, select) {
             for mut e in ev {
                 e.index += total;
@@ -644,5 +652,45 @@ pub fn read(
             total += n;
         }
     }
+    if !bad_sums.is_empty() {
+        let n = bad_sums.len();
+        bad_sums.truncate(5);
+        let more = if n > 5 {
+            format!(" and {} more", n - 5)
+        } else {
+            String::new()
+        };
+        notes.push(format!(
+            "{n} chunk(s) with checksums that do not match their content: {}{more}; their records were read anyway",
+            bad_sums.join(", ")
+        ));
+    }
     Ok((events, damaged, total))
+}
+
+/// Which of a chunk's checksums do not match: `header`, `data` or both; `None` when both do or
+/// the chunk is not one (its magic is wrong, which the readers report themselves).
+fn bad_checksums(chunk: &[u8]) -> Option<&'static str> {
+    if !chunk.starts_with(b"ElfChnk\0") {
+        return None;
+    }
+    let u32_at = |o: usize| {
+        chunk
+            .get(o..o + 4)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes)
+    };
+    let free = usize::try_from(u32_at(0x30)?).ok()?;
+    let data = chunk.get(0x200..free.clamp(0x200, CHUNK))?;
+    let data_ok = u32_at(0x34)? == crc32fast::hash(data);
+    let mut h = crc32fast::Hasher::new();
+    h.update(chunk.get(..0x78)?);
+    h.update(chunk.get(0x80..0x200)?);
+    let header_ok = u32_at(0x7C)? == h.finalize();
+    match (header_ok, data_ok) {
+        (true, true) => None,
+        (false, true) => Some("header"),
+        (true, false) => Some("data"),
+        (false, false) => Some("header and data"),
+    }
 }

@@ -71,7 +71,7 @@ fn squash_keep_edges(s: &str) -> String {
 
 /// Matches a rendered message against a template. Returns the payload strings by placeholder
 /// number (`%1` first); `None` when the message is not this template.
-pub(crate) fn extract(template: &str, message: &str) -> Option<Vec<String>> {
+pub fn extract(template: &str, message: &str) -> Option<Vec<String>> {
     let pieces = parse_template(template)?;
     let msg = squash(message);
     let lower = msg.to_ascii_lowercase();

@@ -46,7 +46,7 @@ pub(crate) fn info_values(
 
 /// `key=value;` pairs (8230's kernel policies, 8198's command line); segments without `=` are
 /// skipped.
-pub(crate) fn key_values(s: &str) -> Vec<(String, String)> {
+pub fn key_values(s: &str) -> Vec<(String, String)> {
     let pair = |seg: &str| -> Option<(String, String)> {
         let (_, (k, v)) = separated_pair(
             take_till1(|c| c == '='),

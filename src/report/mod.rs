@@ -227,7 +227,9 @@ pub fn sanitize(s: &str, single_line: bool) -> Cow<'_, str> {
 pub fn diagnostic(level: &str, message: &str) {
     let mut err = io::stderr().lock();
     // Nothing useful can be done if stderr itself is gone.
-    let _ = writeln!(err, "{level}: {}", sanitize(message, true));
+    // Newlines are kept (a parse error quotes its line), continuation lines indented.
+    let text = sanitize(message, false).replace('\n', "\n  ");
+    let _ = writeln!(err, "{level}: {text}");
 }
 
 /// Writes a line that already carries its level (such as a rule [`Problem`](crate::rules::Problem)).

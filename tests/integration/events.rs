@@ -484,16 +484,35 @@ fn the_evtx_prefilter_gives_the_crates_answer() {
     assert!(files.len() > 20, "{}", files.len());
     let mut kept = 0;
     for f in files {
-        let (mut a, _, na) = kmsdiag::events::evtx::read_file(&f, &keep).unwrap();
-        let (mut b, _, nb) = kmsdiag::events::evtx::read_file_selected(&f, &select, &keep).unwrap();
+        let crate_read = kmsdiag::events::evtx::read_file(&f, &keep);
+        let fast_read =
+            kmsdiag::events::evtx::read_file_selected(&f, &select, &keep, &mut Vec::new());
+        let ((mut a, _, na), (mut b, _, nb)) = match (crate_read, fast_read) {
+            (Ok(a), Ok(b)) => (a, b),
+            // Not an event log at all (testdata/hostile/): both refuse it.
+            (Err(_), Err(_)) => continue,
+            (a, b) => panic!(
+                "{}: the readers disagree: {:?} / {:?}",
+                f.display(),
+                a.err(),
+                b.err()
+            ),
+        };
         let key = |e: &kmsdiag::events::RawEvent| (e.record_id, e.event_id, e.time_created);
         a.sort_by_key(key);
         b.sort_by_key(key);
         for e in a.iter_mut().chain(b.iter_mut()) {
             e.index = 0;
         }
-        assert_eq!(a, b, "{}", f.display());
-        assert_eq!(na, nb, "{}: record count", f.display());
+        if f.starts_with("testdata/hostile") {
+            // Deliberately damaged: where the crate gives up on a chunk (tables pointing outside
+            // it), the pre-filter may still read its records; it never reads fewer.
+            let missing = a.iter().filter(|e| !b.contains(e)).count();
+            assert_eq!(missing, 0, "{}: the pre-filter lost records", f.display());
+        } else {
+            assert_eq!(a, b, "{}", f.display());
+            assert_eq!(na, nb, "{}: record count", f.display());
+        }
         kept += a.len();
     }
     assert!(kept > 1000, "{kept}");

@@ -16,6 +16,7 @@ mod cli;
 mod events;
 mod evtx_writer;
 mod fleets;
+mod fuzz_regressions;
 mod lookup;
 mod regression;
 mod reports;

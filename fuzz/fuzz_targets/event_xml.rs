@@ -1,0 +1,14 @@
+//! Arbitrary text through the event XML reader and normalization.
+#![no_main]
+
+use std::sync::OnceLock;
+
+use kmsdiag::rules::Rules;
+use libfuzzer_sys::fuzz_target;
+
+static RULES: OnceLock<Rules> = OnceLock::new();
+
+fuzz_target!(|data: &[u8]| {
+    let rules = RULES.get_or_init(|| Rules::embedded().expect("the embedded rules load"));
+    kmsdiag::harness::run(rules, "event_xml", data);
+});

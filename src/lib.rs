@@ -61,6 +61,19 @@ impl From<ExitStatus> for std::process::ExitCode {
     }
 }
 
+/// The process's peak resident memory, as Linux counts it (`VmHWM`), for `KMSDIAG_PEAK_MEMORY=1`:
+/// tests and benchmarks measure memory from inside the process, on any machine.
+fn peak_memory() -> String {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .map_or_else(
+            || "peak memory: unknown on this system".to_owned(),
+            |v| format!("peak memory: {}", v.trim()),
+        )
+}
+
 /// Runs kmsdiag with the given command line and returns the exit status.
 pub fn run<I, T>(args: I) -> ExitStatus
 where
@@ -130,6 +143,9 @@ where
         Command::Rules(cmd) => commands::rules_command(cmd, &style, &mut out),
     };
     let flushed = out.flush();
+    if std::env::var_os("KMSDIAG_PEAK_MEMORY").is_some() {
+        report::diagnostic("note", &peak_memory());
+    }
     match result.and_then(|status| flushed.map(|()| status)) {
         Ok(status) => status,
         // A closed pipe (`kmsdiag lookup --list | head`) is not an error.

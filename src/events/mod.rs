@@ -210,7 +210,27 @@ fn decode(
 ) -> BTreeMap<String, FieldValue> {
     let types = def.field_types();
     let values: Vec<String> = match def.layout {
-        Layout::Info => payload::info_values(strings, types.len(), message),
+        Layout::Info => {
+            let values = payload::info_values(strings, types.len(), message);
+            let text_at: Vec<usize> = types
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, t))| *t == FieldType::Text)
+                .map(|(i, _)| i)
+                .collect();
+            match text_at.as_slice() {
+                [one] => match types.get(one + 1) {
+                    Some((_, next)) => {
+                        let next = *next;
+                        let fits =
+                            |v: &str| !matches!(typed(next, v, created), FieldValue::Text(_));
+                        payload::rejoin_text_field(values, types.len(), *one, &fits)
+                    }
+                    None => values,
+                },
+                _ => values,
+            }
+        }
         Layout::Positional => strings.to_vec(),
         Layout::Kv => {
             return strings

@@ -44,6 +44,34 @@ pub(crate) fn info_values(
     }
 }
 
+/// A comma inside the one free-text field (a client name a KMS host logged from the network can
+/// hold anything) splits it into too many fields: the surplus is joined back into that field,
+/// so every field after it keeps its position. Only when the value after the text field does not
+/// read as what belongs there (`next_fits`) while the one `surplus` places later does: a newer
+/// Windows appending a field at the end is left alone.
+pub fn rejoin_text_field(
+    mut values: Vec<String>,
+    expected: usize,
+    text_at: usize,
+    next_fits: &dyn Fn(&str) -> bool,
+) -> Vec<String> {
+    let surplus = values.len().saturating_sub(expected);
+    if surplus == 0 || text_at >= expected {
+        return values;
+    }
+    let fits = |i: usize| values.get(i).is_some_and(|v| next_fits(v.trim()));
+    if fits(text_at + 1) || !fits(text_at + surplus + 1) {
+        return values;
+    }
+    let end = text_at + surplus + 1;
+    let Some(parts) = values.get(text_at..end) else {
+        return values;
+    };
+    let joined = parts.join(",");
+    values.splice(text_at..end, [joined]);
+    values
+}
+
 /// `key=value;` pairs (8230's kernel policies, 8198's command line); segments without `=` are
 /// skipped.
 pub fn key_values(s: &str) -> Vec<(String, String)> {
@@ -97,6 +125,28 @@ mod tests {
         assert_eq!(f.len(), 9);
         assert_eq!(f[2], "pc01.contoso.com");
         assert_eq!(split_info("a,,c"), ["a", "", "c"]);
+    }
+
+    #[test]
+    fn a_comma_in_the_text_field_does_not_shift_the_others() {
+        let cmid = |v: &str| v.starts_with("cmid");
+        let v = split_info("0x0,25,evil,name,cmid,time");
+        assert_eq!(
+            rejoin_text_field(v, 5, 2, &cmid),
+            ["0x0", "25", "evil,name", "cmid", "time"]
+        );
+        let v = split_info("0x0,25,a,b,c,cmid,time");
+        assert_eq!(
+            rejoin_text_field(v, 5, 2, &cmid),
+            ["0x0", "25", "a,b,c", "cmid", "time"]
+        );
+        let v = split_info("0x0,25,pc,cmid,time");
+        assert_eq!(rejoin_text_field(v.clone(), 5, 2, &cmid), v);
+        // A field appended at the end (a newer Windows): nothing moves.
+        let v = split_info("0x0,25,pc,cmid,time,extra");
+        assert_eq!(rejoin_text_field(v.clone(), 5, 2, &cmid), v);
+        let short = split_info("0x0,25");
+        assert_eq!(rejoin_text_field(short.clone(), 5, 2, &cmid), short);
     }
 
     #[test]

@@ -107,6 +107,12 @@ write("xml-invalid-utf16.xml", bytes(b16))
 write("xml-control-chars.xml", (EVENT.format(rid=1, comp="pc-ctl&#x1;&#x1b;[2J", info=INFO + "&#x0;&#x7;") + "\n"
       + EVENT.format(rid=2, comp="pc-ctl", info="\x01\x02" + INFO) + "\n").encode())
 
+# A KMS host logs whatever name a request carries: commas in it must not shift the fields after.
+HOST_EVENT = EVENT.replace(">12288<", ">12290<").replace("<Channel>Application", "<Channel>Key Management Service")
+write("xml-comma-in-client-name.xml", (HOST_EVENT.format(rid=1, comp="kms01.contoso.com",
+      info="0x0,25,evil,name,with,commas,11111111-2222-4333-8444-555555555555,2026/10/11 08:00,0,1,248627,73111121-5638-40f6-bc11-f1d7b0d64300")
+      + "\n").encode())
+
 # Text, CSV, JSON: NUL bytes, mixed encodings, formula cells, a JSON nesting bomb.
 CSV_HEAD = "Level,Date and Time,Source,Event ID,Task Category\r\n"
 MSG = ("An activation request has been submitted.\r\nInfo:\r\n" + INFO)

@@ -17,6 +17,7 @@ mod events;
 mod evtx_writer;
 mod fleets;
 mod fuzz_regressions;
+mod hostile;
 mod lookup;
 mod regression;
 mod reports;

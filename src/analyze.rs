@@ -397,12 +397,24 @@ pub fn build_report(
     let (attempts, kms_inventory) = fleet::summarize(&corr);
     let mut d = merge(d, f);
     d.findings.extend(unreadable_findings(rules, &inputs));
+    // Exact names first (one lookup each); only a name without a match is compared the slow way
+    // (`ws01` and `ws01.contoso.com` are one machine).
+    let by_name: std::collections::HashMap<String, usize> = corr
+        .clients
+        .iter()
+        .enumerate()
+        .map(|(i, c)| (c.name.to_ascii_lowercase(), i))
+        .collect();
     for m in &mut d.machines {
-        if let Some(c) = corr
-            .clients
-            .iter()
-            .find(|c| correlate::same_machine(&c.name, &m.name))
-        {
+        let client = by_name
+            .get(&m.name.to_ascii_lowercase())
+            .and_then(|i| corr.clients.get(*i))
+            .or_else(|| {
+                corr.clients
+                    .iter()
+                    .find(|c| correlate::same_machine(&c.name, &m.name))
+            });
+        if let Some(c) = client {
             (m.attempts, m.attempts_omitted) = fleet::attempt_records(c);
         }
     }

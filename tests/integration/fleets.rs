@@ -5,18 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::util::run_json;
-
-const FLEETS: &str = "testdata/fleets";
-
-fn fleets() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(FLEETS)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
+use crate::util::{FLEETS, fleets, run_json};
 
 fn analyze(fleet: &str) -> (i32, serde_json::Value, serde_json::Value) {
     let dir = Path::new(FLEETS).join(fleet);

@@ -26,14 +26,8 @@ struct Case {
     warning: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
-struct Cases {
-    case: Vec<Case>,
-}
-
 fn cases() -> Vec<Case> {
-    let text = std::fs::read_to_string(Path::new(DIR).join("cases.toml")).unwrap();
-    toml::from_str::<Cases>(&text).unwrap().case
+    crate::util::cases(DIR)
 }
 
 #[test]

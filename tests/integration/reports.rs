@@ -6,9 +6,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use crate::util::{kmsdiag, run};
+use crate::util::{FLEETS, fleets, kmsdiag, run};
 
-const FLEETS: &str = "testdata/fleets";
 const FORMATS: [(&str, &str); 6] = [
     ("text", "txt"),
     ("json", "json"),
@@ -17,15 +16,6 @@ const FORMATS: [(&str, &str); 6] = [
     ("md", "md"),
     ("html", "html"),
 ];
-
-fn fleets() -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(FLEETS)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
-        .collect();
-    v.sort();
-    v
-}
 
 /// The `--now` a fleet was simulated for.
 fn fleet_now(fleet: &str) -> String {
@@ -38,6 +28,19 @@ fn fleet_now(fleet: &str) -> String {
         .unwrap()
         .trim_end_matches('Z')
         .to_owned()
+}
+
+/// `analyze` of the mixed fleet as HTML into a file (the path comes next).
+fn mixed_html_to_file(now: &str) -> Vec<&str> {
+    vec![
+        "analyze",
+        "testdata/fleets/mixed",
+        "--now",
+        now,
+        "--format",
+        "html",
+        "-o",
+    ]
 }
 
 fn render(fleet: &str, format: &str, extra: &[&str]) -> (i32, String, String) {
@@ -111,16 +114,9 @@ fn output_file_is_written_whole_and_replaced_atomically() {
     std::fs::write(&target, "previous report").unwrap();
     let now = fleet_now("mixed");
     let t = target.to_str().unwrap();
-    let (code, out, _) = run(&[
-        "analyze",
-        "testdata/fleets/mixed",
-        "--now",
-        &now,
-        "--format",
-        "html",
-        "-o",
-        t,
-    ]);
+    let mut args = mixed_html_to_file(&now);
+    args.push(t);
+    let (code, out, _) = run(&args);
     assert_eq!(code, 1);
     assert!(out.is_empty(), "nothing on stdout with -o: {out}");
     let (_, direct, _) = render("mixed", "html", &[]);
@@ -481,15 +477,7 @@ fn html_report_renders_in_headless_chromium() {
     let page = dir.path().join("report.html");
     let now = fleet_now("mixed");
     let status = kmsdiag()
-        .args([
-            "analyze",
-            "testdata/fleets/mixed",
-            "--now",
-            &now,
-            "--format",
-            "html",
-            "-o",
-        ])
+        .args(mixed_html_to_file(&now))
         .arg(&page)
         .output()
         .unwrap()

@@ -3,7 +3,6 @@
 //! reported, and the behaviours around them.
 
 use std::collections::BTreeSet;
-use std::path::Path;
 
 use serde::Deserialize;
 
@@ -22,14 +21,8 @@ struct Case {
     findings: Vec<String>,
 }
 
-#[derive(Deserialize)]
-struct Cases {
-    case: Vec<Case>,
-}
-
 fn cases() -> Vec<Case> {
-    let text = std::fs::read_to_string(Path::new(DIR).join("cases.toml")).unwrap();
-    toml::from_str::<Cases>(&text).unwrap().case
+    crate::util::cases(DIR)
 }
 
 #[test]

@@ -28,3 +28,26 @@ pub(crate) fn run_json(args: &[&str]) -> (i32, serde_json::Value) {
         .unwrap_or_else(|e| panic!("not JSON ({e}): {out}\nstderr: {err}"));
     (code, v)
 }
+
+/// Where the committed synth fleets are.
+pub(crate) const FLEETS: &str = "testdata/fleets";
+
+/// The names of the committed fleets, sorted.
+pub(crate) fn fleets() -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(FLEETS)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The `[[case]]` tables of a fixture folder's `cases.toml`.
+pub(crate) fn cases<T: serde::de::DeserializeOwned>(dir: &str) -> Vec<T> {
+    #[derive(serde::Deserialize)]
+    struct Cases<T> {
+        case: Vec<T>,
+    }
+    let text = std::fs::read_to_string(std::path::Path::new(dir).join("cases.toml")).unwrap();
+    toml::from_str::<Cases<T>>(&text).unwrap().case
+}

@@ -261,11 +261,16 @@ pub struct Finding {
 /// Findings say `info` where codes say `informational` (DESIGN.md's report contract).
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `serialize_with` passes a reference
 fn finding_severity<S: Serializer>(s: &Severity, ser: S) -> Result<S::Ok, S::Error> {
-    ser.serialize_str(match s {
+    ser.serialize_str(severity_name(*s))
+}
+
+/// A finding's severity as every report writes it: `error`, `warning`, `info`.
+pub fn severity_name(s: Severity) -> &'static str {
+    match s {
         Severity::Error => "error",
         Severity::Warning => "warning",
         Severity::Informational => "info",
-    })
+    }
 }
 
 /// The report's name for a `LicenseStatus` number (0–6), as events 12288 and 12290 carry it.

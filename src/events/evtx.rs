@@ -11,60 +11,6 @@ use super::RawEvent;
 /// The first bytes of every `.evtx` file.
 pub const MAGIC: &[u8] = b"ElfFile\0";
 
-/// What an `.evtx` file's header and size say about its state: notes (a stale header checksum,
-/// the dirty flag of a log copied while open, a chunk count that differs from what the file holds)
-/// and, when the file ends inside a chunk, the damage that truncation is. `header` is the first
-/// 4096 bytes (or fewer, for a file that short).
-pub fn header_notes(header: &[u8], file_len: u64) -> (Vec<String>, Option<String>) {
-    let mut notes = Vec::new();
-    let u16_at = |o: usize| {
-        header
-            .get(o..o + 2)
-            .and_then(|b| b.try_into().ok())
-            .map(u16::from_le_bytes)
-    };
-    let u32_at = |o: usize| {
-        header
-            .get(o..o + 4)
-            .and_then(|b| b.try_into().ok())
-            .map(u32::from_le_bytes)
-    };
-    if let (Some(stored), Some(covered)) = (u32_at(124), header.get(..120))
-        && stored != crc32fast::hash(covered)
-    {
-        notes.push(format!(
-            "the file header's checksum (0x{stored:08x}) does not match its content: the header was changed or the copy is inconsistent; records were read anyway"
-        ));
-    }
-    if u32_at(120).is_some_and(|f| f & 1 == 1) {
-        notes.push(
-            "the log is marked dirty (copied while the Event Log service had it open): its newest records may be missing"
-                .to_owned(),
-        );
-    }
-    let body = file_len.saturating_sub(4096);
-    let whole = body / 65536;
-    let truncated = !body.is_multiple_of(65536);
-    // Logs are often larger than their used chunks; only a claim beyond the file is worth saying
-    // (and a truncated file says so itself).
-    if let Some(claimed) = u16_at(42)
-        && u64::from(claimed) > whole
-        && !truncated
-    {
-        notes.push(format!(
-            "the file header claims {claimed} chunk(s); the file holds {whole}: the chunks present were read"
-        ));
-    }
-    let damage = truncated.then(|| {
-        format!(
-            "the file is truncated: it ends {} byte(s) into chunk {whole} (file offset 0x{:x}); records after that point are lost",
-            body % 65536,
-            4096 + whole * 65536
-        )
-    });
-    (notes, damage)
-}
-
 /// Reads the records of an `.evtx` image in memory (an entry of a zip). Returns the events and
 /// what could not be read; an `Err` when the file header itself cannot be read.
 pub fn read(

@@ -600,12 +600,14 @@ pub fn read(
     if !header.starts_with(super::evtx::MAGIC) {
         return Err("not a readable .evtx file: no ElfFile signature".to_owned());
     }
+    notes.extend(header_notes(&header));
     let mut events = Vec::new();
     let mut damaged = Vec::new();
     let mut total = 0u64;
     let mut buf = vec![0u8; CHUNK];
     let mut number = 0u64;
     let mut bad_sums: Vec<String> = Vec::new();
+    let mut truncated = false;
     loop {
         let this = number;
         number += 1;
@@ -619,8 +621,13 @@ pub fn read(
             }
         }
         if filled < CHUNK {
-            // A truncated last chunk: the crate decides what can be read of it.
+            // A truncated last chunk: said, and the crate decides what can be read of it.
             if filled > 0 {
+                truncated = true;
+                damaged.push(format!(
+                    "the file is truncated: it ends {filled} byte(s) into chunk {this} (file offset 0x{:x}); records after that point are lost",
+                    FILE_HEADER as u64 + this * CHUNK as u64
+                ));
                 let (mut ev, dmg, n) =
                     fallback(buf.get(..filled).unwrap_or(&[]).to_vec(), total, this);
                 events.append(&mut ev);
@@ -652,6 +659,18 @@ pub fn read(
             total += n;
         }
     }
+    // Logs are often larger than their used chunks; only a claim beyond the file is worth saying
+    // (and a truncated file says so itself).
+    let whole = number.saturating_sub(1);
+    let claimed = header
+        .get(42..44)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, u16::from_le_bytes);
+    if u64::from(claimed) > whole && !truncated {
+        notes.push(format!(
+            "the file header claims {claimed} chunk(s); the file holds {whole}: the chunks present were read"
+        ));
+    }
     if !bad_sums.is_empty() {
         let n = bad_sums.len();
         bad_sums.truncate(5);
@@ -666,6 +685,32 @@ pub fn read(
         ));
     }
     Ok((events, damaged, total))
+}
+
+/// What the file header says about the file's state: a stale header checksum, the dirty flag of a
+/// log copied while open.
+fn header_notes(header: &[u8]) -> Vec<String> {
+    let mut notes = Vec::new();
+    let u32_at = |o: usize| {
+        header
+            .get(o..o + 4)
+            .and_then(|b| b.try_into().ok())
+            .map(u32::from_le_bytes)
+    };
+    if let (Some(stored), Some(covered)) = (u32_at(124), header.get(..120))
+        && stored != crc32fast::hash(covered)
+    {
+        notes.push(format!(
+            "the file header's checksum (0x{stored:08x}) does not match its content: the header was changed or the copy is inconsistent; records were read anyway"
+        ));
+    }
+    if u32_at(120).is_some_and(|f| f & 1 == 1) {
+        notes.push(
+            "the log is marked dirty (copied while the Event Log service had it open): its newest records may be missing"
+                .to_owned(),
+        );
+    }
+    notes
 }
 
 /// Which of a chunk's checksums do not match: `header`, `data` or both; `None` when both do or

@@ -353,25 +353,7 @@ pub fn read_input(
                 provider: &provider,
                 event_id: &event_id,
             };
-            let (head, len) = match disk {
-                Some(file) => (
-                    std::fs::File::open(file)
-                        .and_then(|f| {
-                            let mut h = Vec::with_capacity(4096);
-                            std::io::Read::read_to_end(&mut std::io::Read::take(f, 4096), &mut h)?;
-                            Ok(h)
-                        })
-                        .unwrap_or_default(),
-                    std::fs::metadata(file).map_or(0, |m| m.len()),
-                ),
-                None => (
-                    bytes.get(..4096).unwrap_or(&bytes).to_vec(),
-                    bytes.len() as u64,
-                ),
-            };
-            let (header_notes, truncation) = evtx::header_notes(&head, len);
-            notes.extend(header_notes);
-            let (raws, mut damaged, n) = match (disk, keep) {
+            let (raws, damaged, n) = match (disk, keep) {
                 (Some(file), Keep::All) => evtx::read_file(file, &wanted),
                 (None, Keep::All) => evtx::read(bytes, &wanted),
                 (Some(file), _) => evtx::read_file_selected(file, &select, &wanted, &mut notes),
@@ -381,10 +363,6 @@ pub fn read_input(
             }
             .map_err(|e| format!("{path}: {e}"))?;
             total = Some(n);
-            // The reader reports what it could not parse of a truncated chunk, if anything.
-            if let Some(t) = truncation {
-                damaged.insert(0, t);
-            }
             (raws, damaged)
         }
         "xml" | "json" => {

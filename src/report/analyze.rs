@@ -23,12 +23,8 @@ fn verdict_style(style: &Style, v: Verdict) -> String {
 }
 
 /// `severity` as reports print it.
-pub fn severity_word(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "ERROR",
-        Severity::Warning => "WARNING",
-        Severity::Informational => "INFO",
-    }
+pub fn severity_word(s: Severity) -> String {
+    crate::model::severity_name(s).to_ascii_uppercase()
 }
 
 /// The closing table: one row per machine with its verdict, what it is, and its findings.
@@ -181,7 +177,7 @@ pub fn write_text(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> 
             writeln!(
                 w,
                 "  {}  {}  {}{who}",
-                style.severity(f.severity, sev),
+                style.severity(f.severity, &sev),
                 style.bold(&f.id),
                 clean(&f.title)
             )?;

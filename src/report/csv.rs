@@ -5,8 +5,7 @@ use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::{View, sanitize, spreadsheet_safe};
-use crate::model::{Finding, Machine, Report};
-use crate::rules::Severity;
+use crate::model::{Finding, Machine, Report, severity_name};
 
 /// The header row.
 pub const COLUMNS: [&str; 15] = [
@@ -26,14 +25,6 @@ pub const COLUMNS: [&str; 15] = [
     "first_evidence",
     "last_evidence",
 ];
-
-fn severity(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Informational => "info",
-    }
-}
 
 fn evidence_cell(view: &View, f: &Finding, last: bool) -> String {
     let e = if last {
@@ -78,7 +69,7 @@ pub fn write_csv(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
         let codes: Vec<String> = f.codes.iter().map(ToString::to_string).collect();
         [
             cell(&f.id),
-            severity(f.severity).to_owned(),
+            severity_name(f.severity).to_owned(),
             codes.join(" "),
             cell(&f.title),
             cell(&f.explanation),

@@ -8,7 +8,7 @@ use std::io::{self, Write};
 
 use super::analyze::severity_word;
 use super::{View, sanitize, svg};
-use crate::model::{AttemptRecord, Finding, Machine, Report, Verdict};
+use crate::model::{AttemptRecord, Finding, Machine, Report, Verdict, severity_name};
 use crate::rules::Severity;
 
 /// Escapes text for HTML element content and quoted attribute values; control characters and
@@ -79,14 +79,6 @@ fn verdict_badge(v: Verdict) -> String {
         v.as_str(),
         v.as_str().to_ascii_uppercase()
     )
-}
-
-fn severity_class(s: Severity) -> &'static str {
-    match s {
-        Severity::Error => "error",
-        Severity::Warning => "warning",
-        Severity::Informational => "info",
-    }
 }
 
 fn write_overview(s: &mut String, r: &Report) {
@@ -301,7 +293,7 @@ fn write_finding(s: &mut String, view: &View, f: &Finding) {
         s,
         r#"<div class="finding" id="{}"><h3><span class="badge {}">{}</span> <code>{}</code> {}</h3>"#,
         anchor("f-", &f.id),
-        severity_class(f.severity),
+        severity_name(f.severity),
         severity_word(f.severity),
         esc(&f.id),
         esc(&f.title)

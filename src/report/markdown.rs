@@ -68,15 +68,6 @@ fn code(s: &str) -> String {
     format!("{fence}{pad}{s}{pad}{fence}")
 }
 
-fn verdict_word(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Failing => "FAILING",
-        Verdict::Warning => "WARNING",
-        Verdict::Ok => "OK",
-        Verdict::Unknown => "UNKNOWN",
-    }
-}
-
 fn write_finding(w: &mut String, view: &View, f: &Finding) {
     let _ = writeln!(
         w,
@@ -123,7 +114,12 @@ fn write_finding(w: &mut String, view: &View, f: &Finding) {
 }
 
 fn write_machine(w: &mut String, view: &View, r: &Report, m: &Machine) {
-    let _ = writeln!(w, "### {} — {}\n", esc(&m.name), verdict_word(m.verdict));
+    let _ = writeln!(
+        w,
+        "### {} — {}\n",
+        esc(&m.name),
+        m.verdict.as_str().to_ascii_uppercase()
+    );
     let mut facts = vec![m.role.to_owned()];
     if let Some(c) = &m.channel {
         facts.push(esc(c));
@@ -190,7 +186,7 @@ pub fn write_markdown(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<
                 s,
                 "| {} | {} | {} | {} | {} |",
                 esc(&m.name),
-                verdict_word(m.verdict),
+                m.verdict.as_str().to_ascii_uppercase(),
                 m.role,
                 m.license_status,
                 esc(&m.findings.join(", "))

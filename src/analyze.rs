@@ -144,7 +144,12 @@ pub fn read_inputs_with(
     let mut out = Inputs::default();
     for (snaps, events, summary) in results.into_iter().flatten() {
         out.snapshots.extend(snaps);
-        out.events.extend(events);
+        if out.events.is_empty() {
+            // The first (often the only) log: its events move, not copied into a second buffer.
+            out.events = events;
+        } else {
+            out.events.extend(events);
+        }
         out.summaries.push(summary);
     }
     crate::events::sort(&mut out.events);
@@ -196,10 +201,10 @@ fn read_events(
             } else {
                 "read"
             };
-            let mut machines: Vec<String> = events.iter().map(|e| e.machine.clone()).collect();
-            machines.sort();
+            let mut machines: Vec<&str> = events.iter().map(|e| &*e.machine).collect();
+            machines.sort_unstable();
             machines.dedup();
-            summary.machines = machines;
+            summary.machines = machines.into_iter().map(str::to_owned).collect();
             summary.lines = u32::try_from(stats.records).unwrap_or(u32::MAX);
             summary.warnings.extend(stats.notes);
             if stats.damaged_count > 0 {

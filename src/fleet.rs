@@ -136,7 +136,7 @@ pub fn evidence(e: &ActivationEvent) -> Evidence {
         excerpt = excerpt.chars().take(159).collect::<String>() + "…";
     }
     Evidence {
-        path: e.source.path.clone(),
+        path: e.source.path.to_string(),
         line: e.source.line,
         record_id: e.record_id,
         time: e

@@ -74,9 +74,10 @@ pub fn payload(data: &[u8]) {
 }
 
 fn normalize_all(rules: &Rules, raws: Vec<RawEvent>, format: &'static str) {
+    let mut shared = events::Shared::new("fuzz");
     let mut out: Vec<_> = raws
         .into_iter()
-        .filter_map(|r| events::normalize(rules, r, "fuzz", format, "fuzz", true))
+        .filter_map(|r| events::normalize(rules, r, &mut shared, format, "fuzz", true))
         .collect();
     events::sort(&mut out);
 }

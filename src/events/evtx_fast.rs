@@ -89,13 +89,21 @@ impl<'a> Cursor<'a> {
     }
 }
 
+/// UTF-16LE to a string (lone surrogates become U+FFFD), trailing NULs dropped; one allocation.
 fn utf16(b: &[u8]) -> String {
-    let units: Vec<u16> = b
-        .chunks_exact(2)
-        .filter_map(|c| c.try_into().ok().map(u16::from_le_bytes))
-        .collect();
-    let s = String::from_utf16_lossy(&units);
-    s.trim_end_matches('\0').to_owned()
+    let units = b.chunks_exact(2).map(|c| {
+        u16::from_le_bytes([
+            c.first().copied().unwrap_or(0),
+            c.get(1).copied().unwrap_or(0),
+        ])
+    });
+    let mut s = String::with_capacity(b.len() / 2);
+    for c in char::decode_utf16(units) {
+        s.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
+    }
+    let keep = s.trim_end_matches('\0').len();
+    s.truncate(keep);
+    s
 }
 
 /// A name in the chunk's string table, at `off`.
@@ -317,6 +325,15 @@ impl<'a> Subs<'a> {
 
 /// The text an element's content renders to (`None`: a value this reader does not render).
 fn render(content: &[Child], values: &Subs<'_>) -> Option<String> {
+    // The usual shape, one substitution: its value is the text, no copy.
+    if let [Child::Content(Content::Sub(id))] = content {
+        return match values.get(*id)? {
+            Value::Null => Some(String::new()),
+            Value::Text(t) => Some(t),
+            Value::Num(n) => Some(n.to_string()),
+            _ => None,
+        };
+    }
     let mut s = String::new();
     for ch in content {
         match ch {
@@ -335,14 +352,20 @@ fn render(content: &[Child], values: &Subs<'_>) -> Option<String> {
 
 #[allow(clippy::option_option)] // outer: rendered at all; inner: present (a null is left out)
 fn render_attr(value: &[Content], values: &Subs<'_>) -> Option<Option<String>> {
-    let children: Vec<Child> = value.iter().cloned().map(Child::Content).collect();
-    // An attribute whose only substitution is null is left out, as Windows renders it.
-    if let [Content::Sub(id)] = value
-        && matches!(values.get(*id), Some(Value::Null) | None)
-    {
-        return Some(None);
+    match value {
+        // An attribute whose only substitution is null is left out, as Windows renders it.
+        [Content::Sub(id)] => match values.get(*id) {
+            Some(Value::Null) | None => Some(None),
+            Some(Value::Text(t)) => Some(Some(t)),
+            Some(Value::Num(n)) => Some(Some(n.to_string())),
+            Some(_) => None,
+        },
+        [Content::Text(t)] => Some(Some(t.clone())),
+        _ => {
+            let children: Vec<Child> = value.iter().cloned().map(Child::Content).collect();
+            render(&children, values).map(Some)
+        }
     }
-    render(&children, values).map(Some)
 }
 
 fn child<'e>(el: &'e Element, name: &str) -> Option<&'e Element> {

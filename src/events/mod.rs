@@ -14,6 +14,7 @@ pub mod tabular;
 pub mod xml;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
@@ -49,7 +50,8 @@ pub struct RawEvent {
 /// Where a normalized event came from.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct EventSource {
-    pub path: String,
+    /// Shared by every event of the input.
+    pub path: Arc<str>,
     /// `evtx`, `xml`, `json`.
     pub format: &'static str,
     /// The record's position in the input (0-based).
@@ -86,21 +88,22 @@ impl Serialize for FieldValue {
 /// An event of an activation provider, decoded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ActivationEvent {
-    /// The `Computer` field, else the machine the file name suggests.
-    pub machine: String,
+    /// The `Computer` field, else the machine the file name suggests (shared by the events of
+    /// one input that name the same machine).
+    pub machine: Arc<str>,
     /// `TimeCreated`, in UTC.
     #[serde(serialize_with = "rfc3339")]
     pub time: Option<DateTime<Utc>>,
-    /// The canonical provider name.
-    pub provider: String,
+    /// The canonical provider name (shared with the catalogue).
+    pub provider: Arc<str>,
     pub event_id: u32,
     /// The catalogue name of the event (`kms-request-sent`, …), when it is in the catalogue.
-    pub name: Option<String>,
+    pub name: Option<Arc<str>>,
     pub record_id: Option<u64>,
-    pub log: Option<String>,
+    pub log: Option<Arc<str>>,
     pub source: EventSource,
-    /// Decoded payload fields, named after the catalogue.
-    pub fields: BTreeMap<String, FieldValue>,
+    /// Decoded payload fields, named after the catalogue (the names shared with it).
+    pub fields: BTreeMap<Arc<str>, FieldValue>,
     /// The original data strings, in order, empty ones kept.
     pub raw: Vec<String>,
 }
@@ -138,27 +141,61 @@ impl ReadStats {
     }
 }
 
+/// What the events of one input share: its path, and the machine and log names they repeat
+/// (most inputs name one or two; a bounded few are kept, the rest simply not shared).
+#[derive(Debug)]
+pub struct Shared {
+    path: Arc<str>,
+    names: Vec<Arc<str>>,
+}
+
+/// Distinct machine and log names shared per input.
+const SHARED_NAMES: usize = 64;
+
+impl Shared {
+    pub fn new(path: &str) -> Shared {
+        Shared {
+            path: Arc::from(path),
+            names: Vec::new(),
+        }
+    }
+
+    fn name(&mut self, s: &str) -> Arc<str> {
+        if let Some(a) = self.names.iter().find(|a| ***a == *s) {
+            return a.clone();
+        }
+        let a: Arc<str> = Arc::from(s);
+        if self.names.len() < SHARED_NAMES {
+            self.names.push(a.clone());
+        }
+        a
+    }
+}
+
 /// Turns a reader's raw event into an activation event, or `None` when its provider is not an
 /// activation provider (unless `all`).
 pub fn normalize(
     rules: &Rules,
     raw: RawEvent,
-    path: &str,
+    shared: &mut Shared,
     format: &'static str,
     fallback_machine: &str,
     all: bool,
 ) -> Option<ActivationEvent> {
     let cat = rules.events();
-    let provider = match cat.provider(&raw.provider).or_else(|| {
+    let (provider, is_activation) = match cat.provider_shared(&raw.provider).or_else(|| {
         raw.event_source_name
             .as_deref()
-            .and_then(|n| cat.provider(n))
+            .and_then(|n| cat.provider_shared(n))
     }) {
-        Some(p) => p.to_owned(),
-        None if all => raw.provider.clone(),
+        Some(p) => (p.clone(), true),
+        None if all => {
+            let p: Arc<str> = Arc::from(raw.provider.as_str());
+            let known = cat.provider(&p).is_some();
+            (p, known)
+        }
         None => return None,
     };
-    let is_activation = cat.provider(&provider).is_some();
     let def = if is_activation {
         cat.event(raw.event_id)
     } else {
@@ -179,18 +216,20 @@ pub fn normalize(
         .map(|d| decode(d, &raw_strings, raw.time_created, raw.message.as_deref()))
         .unwrap_or_default();
     Some(ActivationEvent {
-        machine: raw
-            .computer
-            .filter(|c| !c.trim().is_empty())
-            .unwrap_or_else(|| fallback_machine.to_owned()),
+        machine: shared.name(
+            raw.computer
+                .as_deref()
+                .filter(|c| !c.trim().is_empty())
+                .unwrap_or(fallback_machine),
+        ),
         time: raw.time_created,
         provider,
         event_id: raw.event_id,
-        name: def.map(|d| d.name.clone()),
+        name: def.map(EventDef::shared_name),
         record_id: raw.record_id,
-        log: raw.channel,
+        log: raw.channel.as_deref().map(|c| shared.name(c)),
         source: EventSource {
-            path: path.to_owned(),
+            path: shared.path.clone(),
             format,
             index: raw.index,
             line: raw.line,
@@ -207,7 +246,7 @@ fn decode(
     strings: &[String],
     created: Option<DateTime<Utc>>,
     message: Option<&str>,
-) -> BTreeMap<String, FieldValue> {
+) -> BTreeMap<Arc<str>, FieldValue> {
     let types = def.field_types();
     let values: Vec<String> = match def.layout {
         Layout::Info => {
@@ -236,7 +275,7 @@ fn decode(
             return strings
                 .iter()
                 .flat_map(|s| payload::key_values(s))
-                .map(|(k, v)| (k, FieldValue::Text(v)))
+                .map(|(k, v)| (Arc::from(k), FieldValue::Text(v)))
                 .collect();
         }
     };
@@ -246,7 +285,7 @@ fn decode(
         if v.is_empty() {
             continue;
         }
-        out.insert((*name).to_owned(), typed(*ty, v, created));
+        out.insert(name.clone(), typed(*ty, v, created));
     }
     out
 }
@@ -388,6 +427,7 @@ pub fn read_input(
     let counted = total.unwrap_or(raws.len() as u64);
     let raws: Vec<RawEvent> = raws.into_iter().filter(|r| wanted(r)).collect();
     let fallback = crate::diagnose::machine_from_path(path);
+    let mut shared = Shared::new(path);
     let mut stats = ReadStats {
         records: counted,
         notes,
@@ -398,7 +438,7 @@ pub fn read_input(
     }
     let events: Vec<ActivationEvent> = raws
         .into_iter()
-        .filter_map(|r| normalize(rules, r, path, format, &fallback, all))
+        .filter_map(|r| normalize(rules, r, &mut shared, format, &fallback, all))
         .collect();
     stats.activation_events = events.len() as u64;
     Ok((events, stats, format))

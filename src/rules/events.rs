@@ -2,6 +2,7 @@
 //! names exports give them), and for each event its name, log, level and payload layout.
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
@@ -72,16 +73,34 @@ pub struct EventDef {
     #[serde(default)]
     pub messages: Vec<String>,
     pub sources: Vec<String>,
+    /// `fields` parsed once when the catalogue is built: every decoded event shares these names.
+    #[serde(skip)]
+    pub(crate) types: Vec<(Arc<str>, FieldType)>,
+    /// `name`, shared the same way.
+    #[serde(skip)]
+    pub(crate) shared_name: Option<Arc<str>>,
 }
 
 impl EventDef {
-    /// The fields as (name, type) pairs.
-    pub fn field_types(&self) -> Vec<(&str, FieldType)> {
+    /// The fields as (name, type) pairs, parsed from `fields`.
+    pub fn parse_field_types(&self) -> Vec<(Arc<str>, FieldType)> {
         self.fields
             .iter()
             .filter_map(|f| f.split_once(':'))
-            .filter_map(|(n, t)| FieldType::parse(t).map(|t| (n, t)))
+            .filter_map(|(n, t)| FieldType::parse(t).map(|t| (Arc::from(n), t)))
             .collect()
+    }
+
+    /// The fields as (name, type) pairs.
+    pub fn field_types(&self) -> &[(Arc<str>, FieldType)] {
+        &self.types
+    }
+
+    /// The event's catalogue name, shared.
+    pub fn shared_name(&self) -> Arc<str> {
+        self.shared_name
+            .clone()
+            .unwrap_or_else(|| Arc::from(self.name.as_str()))
     }
 }
 
@@ -89,32 +108,50 @@ impl EventDef {
 #[derive(Debug, Clone, Default)]
 pub struct Catalogue {
     /// Lower-cased provider names and aliases → canonical provider name.
-    providers: BTreeMap<String, String>,
+    providers: Vec<(String, Arc<str>)>,
     events: BTreeMap<u32, EventDef>,
 }
 
 impl Catalogue {
     pub(crate) fn new(providers: Vec<ProviderDef>, events: Vec<EventDef>) -> Catalogue {
-        let mut names = BTreeMap::new();
+        let mut names: Vec<(String, Arc<str>)> = Vec::new();
         for p in providers {
+            let canonical: Arc<str> = Arc::from(p.name.as_str());
             for alias in std::iter::once(&p.name)
                 .chain(p.aliases.iter())
                 .chain(p.guid.iter())
             {
-                names.insert(alias.to_ascii_lowercase(), p.name.clone());
+                let alias = alias.to_ascii_lowercase();
+                names.retain(|(n, _)| *n != alias);
+                names.push((alias, canonical.clone()));
             }
         }
         Catalogue {
             providers: names,
-            events: events.into_iter().map(|e| (e.id, e)).collect(),
+            events: events
+                .into_iter()
+                .map(|mut e| {
+                    e.types = e.parse_field_types();
+                    e.shared_name = Some(Arc::from(e.name.as_str()));
+                    (e.id, e)
+                })
+                .collect(),
         }
     }
 
     /// The canonical name of an activation provider, from any name, alias or GUID an export uses.
     pub fn provider(&self, name: &str) -> Option<&str> {
+        self.provider_shared(name).map(|p| &**p)
+    }
+
+    /// [`Catalogue::provider`], as the shared name every event of the provider points at. A
+    /// handful of names: a scan without allocating beats a lower-cased map key per record.
+    pub fn provider_shared(&self, name: &str) -> Option<&Arc<str>> {
+        let name = name.trim();
         self.providers
-            .get(&name.trim().to_ascii_lowercase())
-            .map(String::as_str)
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, p)| p)
     }
 
     /// The definition of an event id.

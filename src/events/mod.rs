@@ -21,7 +21,7 @@ use serde::{Serialize, Serializer};
 
 use crate::hresult::Hresult;
 use crate::rules::Rules;
-use crate::rules::events::{EventDef, FieldType, Layout};
+use crate::rules::events::{Decoding, FieldType, Layout};
 
 pub use payload::{client_time, split_info};
 
@@ -189,15 +189,12 @@ pub fn normalize(
             .and_then(|n| cat.provider_shared(n))
     }) {
         Some(p) => (p.clone(), true),
-        None if all => {
-            let p: Arc<str> = Arc::from(raw.provider.as_str());
-            let known = cat.provider(&p).is_some();
-            (p, known)
-        }
+        // Kept for `--all`: not an activation provider (the catalogue was just asked).
+        None if all => (Arc::from(raw.provider.as_str()), false),
         None => return None,
     };
     let def = if is_activation {
-        cat.event(raw.event_id)
+        cat.decoding(raw.event_id)
     } else {
         None
     };
@@ -207,6 +204,7 @@ pub fn normalize(
         && let (Some(d), Some(m)) = (def, raw.message.as_deref())
     {
         raw_strings = d
+            .def
             .messages
             .iter()
             .find_map(|t| message::extract(t, m))
@@ -225,7 +223,7 @@ pub fn normalize(
         time: raw.time_created,
         provider,
         event_id: raw.event_id,
-        name: def.map(EventDef::shared_name),
+        name: def.map(|d| d.name.clone()),
         record_id: raw.record_id,
         log: raw.channel.as_deref().map(|c| shared.name(c)),
         source: EventSource {
@@ -242,13 +240,13 @@ pub fn normalize(
 /// Decodes a payload by its catalogue layout. A value that does not read as its type is kept as
 /// text; a missing trailing value is simply absent (the raw strings keep every position).
 fn decode(
-    def: &EventDef,
+    def: &Decoding,
     strings: &[String],
     created: Option<DateTime<Utc>>,
     message: Option<&str>,
 ) -> BTreeMap<Arc<str>, FieldValue> {
-    let types = def.field_types();
-    let values: Vec<String> = match def.layout {
+    let types = def.types.as_slice();
+    let values: Vec<String> = match def.def.layout {
         Layout::Info => {
             let values = payload::info_values(strings, types.len(), message);
             let text_at: Vec<usize> = types

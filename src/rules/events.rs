@@ -73,34 +73,32 @@ pub struct EventDef {
     #[serde(default)]
     pub messages: Vec<String>,
     pub sources: Vec<String>,
-    /// `fields` parsed once when the catalogue is built: every decoded event shares these names.
-    #[serde(skip)]
-    pub(crate) types: Vec<(Arc<str>, FieldType)>,
-    /// `name`, shared the same way.
-    #[serde(skip)]
-    pub(crate) shared_name: Option<Arc<str>>,
 }
 
-impl EventDef {
-    /// The fields as (name, type) pairs, parsed from `fields`.
-    pub fn parse_field_types(&self) -> Vec<(Arc<str>, FieldType)> {
-        self.fields
+/// An event definition with what decoding needs parsed once, when the catalogue is built: every
+/// decoded event shares these names instead of copying them.
+#[derive(Debug, Clone)]
+pub struct Decoding {
+    pub def: EventDef,
+    /// `def.name`, shared.
+    pub name: Arc<str>,
+    /// `def.fields` as (name, type) pairs, in payload order.
+    pub types: Vec<(Arc<str>, FieldType)>,
+}
+
+impl Decoding {
+    fn new(def: EventDef) -> Decoding {
+        let types = def
+            .fields
             .iter()
             .filter_map(|f| f.split_once(':'))
             .filter_map(|(n, t)| FieldType::parse(t).map(|t| (Arc::from(n), t)))
-            .collect()
-    }
-
-    /// The fields as (name, type) pairs.
-    pub fn field_types(&self) -> &[(Arc<str>, FieldType)] {
-        &self.types
-    }
-
-    /// The event's catalogue name, shared.
-    pub fn shared_name(&self) -> Arc<str> {
-        self.shared_name
-            .clone()
-            .unwrap_or_else(|| Arc::from(self.name.as_str()))
+            .collect();
+        Decoding {
+            name: Arc::from(def.name.as_str()),
+            types,
+            def,
+        }
     }
 }
 
@@ -109,7 +107,7 @@ impl EventDef {
 pub struct Catalogue {
     /// Lower-cased provider names and aliases → canonical provider name.
     providers: Vec<(String, Arc<str>)>,
-    events: BTreeMap<u32, EventDef>,
+    events: BTreeMap<u32, Decoding>,
 }
 
 impl Catalogue {
@@ -130,11 +128,7 @@ impl Catalogue {
             providers: names,
             events: events
                 .into_iter()
-                .map(|mut e| {
-                    e.types = e.parse_field_types();
-                    e.shared_name = Some(Arc::from(e.name.as_str()));
-                    (e.id, e)
-                })
+                .map(|e| (e.id, Decoding::new(e)))
                 .collect(),
         }
     }
@@ -156,6 +150,11 @@ impl Catalogue {
 
     /// The definition of an event id.
     pub fn event(&self, id: u32) -> Option<&EventDef> {
+        self.events.get(&id).map(|d| &d.def)
+    }
+
+    /// The definition of an event id with its parsed field layout.
+    pub fn decoding(&self, id: u32) -> Option<&Decoding> {
         self.events.get(&id)
     }
 }

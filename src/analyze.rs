@@ -8,6 +8,7 @@ use chrono::NaiveDateTime;
 
 use crate::correlate;
 use crate::diagnose::{self, DEFAULT_EXPIRY_WINDOW_DAYS, Diagnosis, stamp};
+use crate::events::evtx_fast::{self, Part};
 use crate::events::{ActivationEvent, Keep};
 use crate::fleet;
 use crate::input::{self, InputFile};
@@ -97,52 +98,187 @@ pub fn read_inputs(rules: &Rules, paths: &[PathBuf]) -> Inputs {
 /// What reading one input gave.
 type ReadOne = (Vec<LicenseSnapshot>, Vec<ActivationEvent>, InputSummary);
 
-/// Reads every input on up to `threads` threads. Each file is read by one thread and the results
-/// are put back in input order, so the answer is the same whatever the thread count.
+/// `.evtx` files on disk are read in ranges of this many chunks (2 MiB), so one large log keeps
+/// every thread busy; smaller files are read whole.
+const RANGE_CHUNKS: u64 = 32;
+
+/// A piece of reading work: a whole input, or a chunk range of a large `.evtx` file.
+enum Unit {
+    File(usize),
+    Range {
+        file: usize,
+        path: std::sync::Arc<str>,
+        disk: std::sync::Arc<std::path::Path>,
+        chunks: std::ops::Range<u64>,
+        bytes: u64,
+    },
+}
+
+/// What a unit gave.
+enum Outcome {
+    File(Box<ReadOne>),
+    Range(Result<Vec<Part<ActivationEvent>>, String>),
+}
+
+/// Splits the inputs into units: large `.evtx` files on disk into ranges of `range` chunks, the
+/// rest whole.
+fn plan(files: &[InputFile], range: u64) -> Vec<Unit> {
+    let range = range.max(1);
+    let mut units = Vec::new();
+    for (i, f) in files.iter().enumerate() {
+        let (Some(disk), Ok(head)) = (&f.disk, &f.bytes) else {
+            units.push(Unit::File(i));
+            continue;
+        };
+        let size = f.size();
+        let chunks = evtx_fast::chunk_count(size);
+        if chunks <= range || !head.starts_with(crate::events::evtx::MAGIC) {
+            units.push(Unit::File(i));
+            continue;
+        }
+        let path: std::sync::Arc<str> = std::sync::Arc::from(f.path.as_str());
+        let disk: std::sync::Arc<std::path::Path> = std::sync::Arc::from(disk.as_path());
+        let mut start = 0;
+        while start < chunks {
+            let end = start.saturating_add(range).min(chunks);
+            let from = if start == 0 {
+                0
+            } else {
+                evtx_fast::chunk_offset(start)
+            };
+            units.push(Unit::Range {
+                file: i,
+                path: path.clone(),
+                disk: disk.clone(),
+                chunks: start..end,
+                bytes: evtx_fast::chunk_offset(end).min(size).saturating_sub(from),
+            });
+            start = end;
+        }
+    }
+    units
+}
+
+/// Reads every input on up to `threads` threads. Files are read whole, or — large `.evtx` files —
+/// in chunk ranges put back together in file order, so the answer is the same whatever the
+/// thread count.
 pub fn read_inputs_with(
     rules: &Rules,
     paths: &[PathBuf],
     threads: usize,
     progress: &dyn Progress,
 ) -> Inputs {
+    read_inputs_in(rules, paths, threads, progress, RANGE_CHUNKS)
+}
+
+/// [`read_inputs_with`], large `.evtx` files read in ranges of `range` chunks.
+fn read_inputs_in(
+    rules: &Rules,
+    paths: &[PathBuf],
+    threads: usize,
+    progress: &dyn Progress,
+    range: u64,
+) -> Inputs {
     let files = input::collect(paths);
     progress.begin(files.len(), files.iter().map(InputFile::size).sum());
-    let threads = threads.clamp(1, 64).min(files.len().max(1));
-    let mut results: Vec<Option<ReadOne>> = Vec::with_capacity(files.len());
-    if threads == 1 {
+    let units = plan(&files, range);
+    let threads = threads.clamp(1, 64).min(units.len().max(1));
+    let files: Vec<std::sync::Mutex<Option<InputFile>>> = files
+        .into_iter()
+        .map(|f| std::sync::Mutex::new(Some(f)))
+        .collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let done: std::sync::Mutex<Vec<Option<Outcome>>> =
+        std::sync::Mutex::new(units.iter().map(|_| None).collect());
+    let work = || {
         let reader = SlmgrReader::new(rules);
-        for f in files {
-            let size = f.size();
-            results.push(Some(read_one(rules, &reader, f)));
-            progress.advance(size);
+        loop {
+            let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            let Some(unit) = units.get(i) else { break };
+            let outcome = match unit {
+                Unit::File(f) => {
+                    let Some(file) = files
+                        .get(*f)
+                        .and_then(|m| m.lock().ok())
+                        .and_then(|mut m| m.take())
+                    else {
+                        continue;
+                    };
+                    let size = file.size();
+                    let r = read_one(rules, &reader, file);
+                    progress.advance(size);
+                    Outcome::File(Box::new(r))
+                }
+                Unit::Range {
+                    path,
+                    disk,
+                    chunks,
+                    bytes,
+                    ..
+                } => {
+                    let keep = Keep::Ids(correlate::EVENT_IDS);
+                    let r = crate::events::evtx_part(rules, path, disk, chunks.clone(), keep);
+                    progress.advance(*bytes);
+                    Outcome::Range(r)
+                }
+            };
+            if let Ok(mut d) = done.lock()
+                && let Some(slot) = d.get_mut(i)
+            {
+                *slot = Some(outcome);
+            }
         }
+    };
+    if threads == 1 {
+        work();
     } else {
-        let queue = std::sync::Mutex::new(files.into_iter().enumerate());
-        let done = std::sync::Mutex::new(Vec::new());
         std::thread::scope(|s| {
             for _ in 0..threads {
-                s.spawn(|| {
-                    let reader = SlmgrReader::new(rules);
-                    loop {
-                        let next = queue.lock().ok().and_then(|mut q| q.next());
-                        let Some((i, f)) = next else { break };
-                        let size = f.size();
-                        let r = read_one(rules, &reader, f);
-                        progress.advance(size);
-                        if let Ok(mut d) = done.lock() {
-                            d.push((i, r));
-                        }
-                    }
-                });
+                s.spawn(work);
             }
         });
-        let mut done = done.into_inner().unwrap_or_default();
-        done.sort_by_key(|(i, _)| *i);
-        results.extend(done.into_iter().map(|(_, r)| Some(r)));
     }
     progress.end();
+    let done = done.into_inner().unwrap_or_default();
+    let mut results: Vec<ReadOne> = Vec::with_capacity(files.len());
+    let mut outcomes = units.iter().zip(done).peekable();
+    while let Some((unit, outcome)) = outcomes.next() {
+        match (unit, outcome) {
+            (Unit::File(_), Some(Outcome::File(r))) => results.push(*r),
+            (
+                Unit::Range {
+                    file, path, disk, ..
+                },
+                first,
+            ) => {
+                // The file's ranges follow each other: gather them, in order.
+                let mut parts = Vec::new();
+                let mut failed = None;
+                let mut take = |o: Option<Outcome>| match o {
+                    Some(Outcome::Range(Ok(p))) => parts.extend(p),
+                    Some(Outcome::Range(Err(e))) => failed = failed.take().or(Some(e)),
+                    _ => {}
+                };
+                take(first);
+                while let Some((_, o)) =
+                    outcomes.next_if(|(u, _)| matches!(u, Unit::Range { file: f, .. } if f == file))
+                {
+                    take(o);
+                }
+                let mut summary = blank_summary(path);
+                let read = match failed {
+                    Some(e) => Err(e),
+                    None => crate::events::evtx_parts_done(path, disk, parts),
+                };
+                let events = summarize(read, &mut summary).unwrap_or_default();
+                results.push((Vec::new(), events, summary));
+            }
+            // A unit that did not finish (a reading thread that died): nothing to add.
+            (Unit::File(_), _) => {}
+        }
+    }
     let mut out = Inputs::default();
-    for (snaps, events, summary) in results.into_iter().flatten() {
+    for (snaps, events, summary) in results {
         out.snapshots.extend(snaps);
         if out.events.is_empty() {
             // The first (often the only) log: its events move, not copied into a second buffer.
@@ -193,7 +329,16 @@ fn read_events(
     bytes: Vec<u8>,
     summary: &mut InputSummary,
 ) -> Option<Vec<ActivationEvent>> {
-    match crate::events::read_input(rules, path, bytes, disk, Keep::Ids(correlate::EVENT_IDS)) {
+    let read = crate::events::read_input(rules, path, bytes, disk, Keep::Ids(correlate::EVENT_IDS));
+    summarize(read, summary)
+}
+
+/// Fills an event log's input summary from what reading it gave; its events.
+fn summarize(
+    read: Result<(Vec<ActivationEvent>, crate::events::ReadStats, &'static str), String>,
+    summary: &mut InputSummary,
+) -> Option<Vec<ActivationEvent>> {
+    match read {
         Ok((events, stats, format)) => {
             summary.format = format;
             summary.status = if stats.damaged_count > 0 {
@@ -224,13 +369,10 @@ fn read_events(
     }
 }
 
-fn read_one(
-    rules: &Rules,
-    reader: &SlmgrReader,
-    f: InputFile,
-) -> (Vec<LicenseSnapshot>, Vec<ActivationEvent>, InputSummary) {
-    let mut summary = InputSummary {
-        path: f.path.clone(),
+/// The summary of an input before anything is known of it.
+fn blank_summary(path: &str) -> InputSummary {
+    InputSummary {
+        path: path.to_owned(),
         format: "unknown",
         status: "unreadable",
         encoding: None,
@@ -240,7 +382,15 @@ fn read_one(
         not_understood: Vec::new(),
         warnings: Vec::new(),
         error: None,
-    };
+    }
+}
+
+fn read_one(
+    rules: &Rules,
+    reader: &SlmgrReader,
+    f: InputFile,
+) -> (Vec<LicenseSnapshot>, Vec<ActivationEvent>, InputSummary) {
+    let mut summary = blank_summary(&f.path);
     let mut f = f;
     f.load();
     let InputFile {
@@ -619,4 +769,68 @@ pub fn has_readable_input(report: &Report) -> bool {
         .inputs
         .iter()
         .any(|i| matches!(i.status, "read" | "partial"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every `.evtx` fixture, the damaged ones included.
+    fn evtx_fixtures() -> Vec<PathBuf> {
+        fn walk(d: &std::path::Path, out: &mut Vec<PathBuf>) {
+            let Ok(rd) = std::fs::read_dir(d) else { return };
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(&p, out);
+                } else if p.extension().is_some_and(|x| x == "evtx") {
+                    out.push(p);
+                }
+            }
+        }
+        let mut v = Vec::new();
+        walk(std::path::Path::new("testdata"), &mut v);
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn reading_in_chunk_ranges_gives_the_whole_files_answer() {
+        let rules = Rules::load(None).unwrap();
+        let files = evtx_fixtures();
+        assert!(files.len() > 20, "{}", files.len());
+        let split = files
+            .iter()
+            .filter(|f| std::fs::metadata(f).is_ok_and(|m| m.len() > 4096 + 65536))
+            .count();
+        assert!(split > 10, "too few fixtures span several chunks: {split}");
+        // Each file alone (its damage notes are its own), then all at once.
+        for f in files
+            .iter()
+            .map(std::slice::from_ref)
+            .chain([files.as_slice()])
+        {
+            let whole = read_inputs_in(&rules, f, 1, &Silent, u64::MAX);
+            // Positions are file-wide: no two events of one file share one.
+            let mut at: Vec<(&str, u64)> = whole
+                .events
+                .iter()
+                .map(|e| (&*e.source.path, e.source.index))
+                .collect();
+            at.sort_unstable();
+            let n = at.len();
+            at.dedup();
+            assert_eq!(at.len(), n, "{}: positions repeat", f[0].display());
+            for (threads, range) in [(1, 1), (2, 1), (2, 3)] {
+                let ranged = read_inputs_in(&rules, f, threads, &Silent, range);
+                let what = format!(
+                    "{} file(s) from {}, ranges of {range}",
+                    f.len(),
+                    f[0].display()
+                );
+                assert_eq!(ranged.events, whole.events, "{what}");
+                assert_eq!(ranged.summaries, whole.summaries, "{what}");
+            }
+        }
+    }
 }

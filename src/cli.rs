@@ -177,7 +177,8 @@ pub struct AnalyzeArgs {
     /// Report only this machine (repeatable); every input still takes part in the correlation.
     #[arg(long = "machine", value_name = "NAME")]
     pub machines: Vec<String>,
-    /// Files read at once (default: the number of CPUs). The report is the same for any value.
+    /// Reading threads (default: the number of CPUs): files are read at once, a large .evtx in
+    /// 2 MiB ranges. The report is the same for any value.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
     pub threads: Option<u16>,
 }

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
 
 use super::RawEvent;
+use super::evtx_fast::{ChunkRead, Damage, Part, Positioned, Select};
 
 /// The first bytes of every `.evtx` file.
 pub const MAGIC: &[u8] = b"ElfFile\0";
@@ -86,67 +87,97 @@ fn take(
 /// accepts. Same answer as [`read_file`], without rendering the other records.
 pub fn read_file_selected(
     path: &std::path::Path,
-    select: &super::evtx_fast::Select<'_>,
+    select: &Select<'_>,
     keep: &dyn Fn(&RawEvent) -> bool,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<RawEvent>, Vec<String>, u64), String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let input = std::io::BufReader::with_capacity(1 << 16, file);
-    read_selected(input, select, keep, notes)
+    read_selected(input, select, keep, &mut |raws| raws, notes)
 }
 
-/// [`read_file_selected`] for an image in memory. Chunk checksums that do not match are noted in
-/// `notes` (the records are read anyway).
-pub fn read_selected(
+/// [`read_file_selected`] for any stream (an image in memory), each chunk's records passed
+/// through `convert` as soon as the chunk is read. Chunk checksums that do not match are noted
+/// in `notes` (the records are read anyway).
+pub fn read_selected<T: Positioned>(
     input: impl std::io::Read,
-    select: &super::evtx_fast::Select<'_>,
+    select: &Select<'_>,
     keep: &dyn Fn(&RawEvent) -> bool,
+    convert: &mut dyn FnMut(Vec<RawEvent>) -> Vec<T>,
     notes: &mut Vec<String>,
-) -> Result<(Vec<RawEvent>, Vec<String>, u64), String> {
-    let settings = Arc::new(
+) -> Result<(Vec<T>, Vec<String>, u64), String> {
+    let settings = crate_settings();
+    let mut fallback = |data: Vec<u8>, number: u64| chunk_with_crate(data, number, &settings, keep);
+    super::evtx_fast::read(input, select, &mut fallback, convert, notes)
+}
+
+/// Chunks `chunks` of an `.evtx` file on disk, read like [`read_selected`] reads a whole file;
+/// their [`Part`]s, in order, go to a [`super::evtx_fast::Tally`] with those of the other ranges.
+pub fn read_chunks<T>(
+    path: &std::path::Path,
+    chunks: std::ops::Range<u64>,
+    select: &Select<'_>,
+    keep: &dyn Fn(&RawEvent) -> bool,
+    convert: &mut dyn FnMut(Vec<RawEvent>) -> Vec<T>,
+) -> Result<Vec<Part<T>>, String> {
+    let settings = crate_settings();
+    let mut fallback = |data: Vec<u8>, number: u64| chunk_with_crate(data, number, &settings, keep);
+    super::evtx_fast::read_chunks(path, chunks, select, &mut fallback, convert)
+}
+
+/// The crate's settings for chunks the pre-filter hands it.
+fn crate_settings() -> Arc<ParserSettings> {
+    Arc::new(
         ParserSettings::new()
             .num_threads(1)
             .validate_checksums(false),
-    );
-    let mut fallback = |data: Vec<u8>, first_index: u64, number: u64| {
-        chunk_with_crate(data, first_index, number, &settings, keep)
-    };
-    super::evtx_fast::read(input, select, &mut fallback, notes)
+    )
 }
 
-/// One chunk parsed by the crate: its kept records, what could not be read, its record count.
+/// One chunk parsed by the crate: its kept records, what could not be read, its record count,
+/// records numbered from 0 within the chunk.
 fn chunk_with_crate(
     data: Vec<u8>,
-    first_index: u64,
     number: u64,
     settings: &Arc<ParserSettings>,
     keep: &dyn Fn(&RawEvent) -> bool,
-) -> (Vec<RawEvent>, Vec<String>, u64) {
+) -> ChunkRead {
     let mut events = Vec::new();
-    let mut damaged = Vec::new();
+    let mut damaged: Vec<Damage> = Vec::new();
     let mut n = 0u64;
     // Like the crate's own file iteration, a chunk that cannot be read counts as one item.
     let offset = 4096 + number * 65536;
     let mut chunk_data = match EvtxChunkData::new(data, false) {
         Ok(c) => c,
         Err(e) => {
-            damaged.push(format!("chunk {number} at file offset 0x{offset:x}: {e}"));
+            damaged.push(Damage::said(format!(
+                "chunk {number} at file offset 0x{offset:x}: {e}"
+            )));
             return (events, damaged, 1);
         }
     };
     let mut chunk = match chunk_data.parse(Arc::clone(settings)) {
         Ok(c) => c,
         Err(e) => {
-            damaged.push(format!("chunk {number} at file offset 0x{offset:x}: {e}"));
+            damaged.push(Damage::said(format!(
+                "chunk {number} at file offset 0x{offset:x}: {e}"
+            )));
             return (events, damaged, 1);
         }
     };
+    let mut said = Vec::new();
     for record in chunk.iter() {
-        let index = first_index + n;
+        let index = n;
         n += 1;
         match record.and_then(evtx::EvtxRecord::into_json_value) {
-            Ok(r) => take(&r, index, keep, &mut events, &mut damaged),
-            Err(e) => damaged.push(format!("record #{index} (chunk {number}): {e}")),
+            Ok(r) => {
+                take(&r, index, keep, &mut events, &mut said);
+                damaged.extend(said.drain(..).map(Damage::said));
+            }
+            Err(e) => damaged.push(Damage {
+                record: Some(index),
+                what: format!("(chunk {number}): {e}"),
+            }),
         }
     }
     (events, damaged, n)

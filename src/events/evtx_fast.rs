@@ -14,9 +14,26 @@ use super::RawEvent;
 const FILE_HEADER: usize = 4096;
 const CHUNK: usize = 65536;
 
-/// What a chunk read by the crate yields: its kept records, what could not be read, its record
-/// count.
-pub type ChunkRead = (Vec<RawEvent>, Vec<String>, u64);
+/// What a chunk read by the crate yields: its kept records (numbered from 0 within the chunk),
+/// what could not be read, its record count.
+pub type ChunkRead = (Vec<RawEvent>, Vec<Damage>, u64);
+
+/// Something in a chunk that could not be read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Damage {
+    /// The record's position within its chunk, when one record is meant: said as its position
+    /// in the file once the records before the chunk are counted.
+    pub record: Option<u64>,
+    /// What is wrong (said after `record #N ` when a record is meant).
+    pub what: String,
+}
+
+impl Damage {
+    /// Damage that is not one record's.
+    pub fn said(what: String) -> Damage {
+        Damage { record: None, what }
+    }
+}
 
 /// What to decode: a provider (by name, GUID or source name) and an event id.
 pub struct Select<'a> {
@@ -607,15 +624,200 @@ fn scan_chunk(chunk: &[u8], select: &Select<'_>) -> Option<(Vec<RawEvent>, u64)>
     Some((out, n))
 }
 
-/// Reads an `.evtx` stream chunk by chunk: the records `select` picks (with their position among
-/// all records in `index`), what could not be read, and the number of records. Chunks it cannot
-/// scan are given to `fallback` (the crate), which returns the same triple for that chunk.
-pub fn read(
-    mut input: impl Read,
+/// Something read from a log that knows its position among the log's records, so a chunk read on
+/// its own (numbering its records from 0) can be placed once the records before it are counted.
+pub trait Positioned {
+    /// Moves the position `by` records later.
+    fn shift(&mut self, by: u64);
+}
+
+impl Positioned for RawEvent {
+    fn shift(&mut self, by: u64) {
+        self.index += by;
+    }
+}
+
+/// What one chunk gave, its records numbered from 0 within the chunk.
+#[derive(Debug)]
+pub struct Part<T> {
+    /// The records `select` picked (after the caller's conversion).
+    pub events: Vec<T>,
+    /// What could not be read.
+    pub damaged: Vec<Damage>,
+    /// How many records the chunk holds.
+    pub records: u64,
+    /// Which checksums do not match, with where the chunk is.
+    bad_sum: Option<String>,
+    /// The chunk was whole (the file did not end inside it).
+    whole: bool,
+}
+
+impl<T> Part<T> {
+    /// The same part with its events converted (filtered, normalized) by `f`.
+    pub fn map<U>(self, f: impl FnOnce(Vec<T>) -> Vec<U>) -> Part<U> {
+        Part {
+            events: f(self.events),
+            damaged: self.damaged,
+            records: self.records,
+            bad_sum: self.bad_sum,
+            whole: self.whole,
+        }
+    }
+}
+
+/// The file offset of chunk `number`.
+pub fn chunk_offset(number: u64) -> u64 {
+    FILE_HEADER as u64 + number * CHUNK as u64
+}
+
+/// How many chunks (the last one possibly cut short) a file of `size` bytes holds.
+pub fn chunk_count(size: u64) -> u64 {
+    size.saturating_sub(FILE_HEADER as u64)
+        .div_ceil(CHUNK as u64)
+}
+
+/// Reads one chunk, `buf` being its bytes as far as the file has them (a full chunk is 64 KiB; a
+/// shorter one is the file's truncated end). Chunks the pre-filter cannot scan are given to
+/// `fallback` (the crate), which returns the same triple for that chunk, counting from 0.
+pub fn chunk(
+    buf: &[u8],
+    number: u64,
     select: &Select<'_>,
-    fallback: &mut dyn FnMut(Vec<u8>, u64, u64) -> ChunkRead,
-    notes: &mut Vec<String>,
-) -> Result<(Vec<RawEvent>, Vec<String>, u64), String> {
+    fallback: &mut dyn FnMut(Vec<u8>, u64) -> ChunkRead,
+) -> Part<RawEvent> {
+    let at = chunk_offset(number);
+    let mut part = Part {
+        events: Vec::new(),
+        damaged: Vec::new(),
+        records: 0,
+        bad_sum: None,
+        whole: buf.len() == CHUNK,
+    };
+    if !part.whole {
+        // A truncated last chunk: said, and the crate decides what can be read of it.
+        part.damaged.push(Damage::said(format!(
+            "the file is truncated: it ends {} byte(s) into chunk {number} (file offset 0x{at:x}); records after that point are lost",
+            buf.len()
+        )));
+        let (ev, dmg, n) = fallback(buf.to_vec(), number);
+        part.events = ev;
+        part.damaged.extend(dmg);
+        part.records = n;
+        return part;
+    }
+    // Empty (zeroed) chunks occur in the middle of dirty files: nothing to read.
+    if buf.iter().all(|b| *b == 0) {
+        return part;
+    }
+    part.bad_sum =
+        bad_checksums(buf).map(|what| format!("chunk {number} at file offset 0x{at:x} ({what})"));
+    if let Some((ev, n)) = scan_chunk(buf, select) {
+        part.events = ev;
+        part.records = n;
+    } else {
+        let (ev, dmg, n) = fallback(buf.to_vec(), number);
+        part.events = ev;
+        part.damaged = dmg;
+        part.records = n;
+    }
+    part
+}
+
+/// Chunk checksum mismatches listed by name; the count is always complete.
+const BAD_SUMS_LISTED: usize = 5;
+
+/// The chunks of one file put back together in file order: positions made file-wide, damage
+/// and checksum notes gathered. Sequential and parallel reading both end here, so they give
+/// the same answer.
+#[derive(Debug)]
+pub struct Tally<T> {
+    events: Vec<T>,
+    damaged: Vec<String>,
+    records: u64,
+    whole_chunks: u64,
+    bad_sums: Vec<String>,
+    bad_count: usize,
+    truncated: bool,
+}
+
+impl<T> Default for Tally<T> {
+    fn default() -> Self {
+        Tally {
+            events: Vec::new(),
+            damaged: Vec::new(),
+            records: 0,
+            whole_chunks: 0,
+            bad_sums: Vec::new(),
+            bad_count: 0,
+            truncated: false,
+        }
+    }
+}
+
+impl<T: Positioned> Tally<T> {
+    /// Adds the next chunk. Nothing after a truncated chunk counts: the file ended there.
+    pub fn add(&mut self, part: Part<T>) {
+        if self.truncated {
+            return;
+        }
+        let before = self.records;
+        self.events.extend(part.events.into_iter().map(|mut e| {
+            e.shift(before);
+            e
+        }));
+        self.damaged
+            .extend(part.damaged.into_iter().map(|d| match d.record {
+                Some(r) => format!("record #{} {}", before + r, d.what),
+                None => d.what,
+            }));
+        self.records += part.records;
+        if let Some(s) = part.bad_sum {
+            self.bad_count += 1;
+            if self.bad_sums.len() < BAD_SUMS_LISTED {
+                self.bad_sums.push(s);
+            }
+        }
+        if part.whole {
+            self.whole_chunks += 1;
+        } else {
+            self.truncated = true;
+        }
+    }
+
+    /// The events, what could not be read and the number of records; what the file header and
+    /// the chunks' checksums say goes to `notes`.
+    pub fn finish(self, header: &[u8], notes: &mut Vec<String>) -> (Vec<T>, Vec<String>, u64) {
+        // Logs are often larger than their used chunks; only a claim beyond the file is worth
+        // saying (and a truncated file says so itself).
+        let claimed = header
+            .get(42..44)
+            .and_then(|b| b.try_into().ok())
+            .map_or(0, u16::from_le_bytes);
+        if u64::from(claimed) > self.whole_chunks && !self.truncated {
+            notes.push(format!(
+                "the file header claims {claimed} chunk(s); the file holds {}: the chunks present were read",
+                self.whole_chunks
+            ));
+        }
+        if self.bad_count > 0 {
+            let n = self.bad_count;
+            let more = if n > BAD_SUMS_LISTED {
+                format!(" and {} more", n - BAD_SUMS_LISTED)
+            } else {
+                String::new()
+            };
+            notes.push(format!(
+                "{n} chunk(s) with checksums that do not match their content: {}{more}; their records were read anyway",
+                self.bad_sums.join(", ")
+            ));
+        }
+        (self.events, self.damaged, self.records)
+    }
+}
+
+/// Reads and checks an `.evtx` file header: the header's bytes, and what they say about the
+/// file's state goes to `notes`.
+pub fn header(mut input: impl Read, notes: &mut Vec<String>) -> Result<Vec<u8>, String> {
     let mut header = vec![0u8; FILE_HEADER];
     input
         .read_exact(&mut header)
@@ -624,90 +826,78 @@ pub fn read(
         return Err("not a readable .evtx file: no ElfFile signature".to_owned());
     }
     notes.extend(header_notes(&header));
-    let mut events = Vec::new();
-    let mut damaged = Vec::new();
-    let mut total = 0u64;
-    let mut buf = vec![0u8; CHUNK];
-    let mut number = 0u64;
-    let mut bad_sums: Vec<String> = Vec::new();
-    let mut truncated = false;
-    loop {
-        let this = number;
-        number += 1;
-        let mut filled = 0;
-        while filled < CHUNK {
-            match input.read(buf.get_mut(filled..).unwrap_or(&mut [])) {
-                Ok(0) => break,
-                Ok(k) => filled += k,
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(format!("cannot read: {e}")),
-            }
+    Ok(header)
+}
+
+/// Fills `buf` from `input` as far as it goes; the number of bytes read.
+fn fill(input: &mut impl Read, buf: &mut [u8]) -> Result<usize, String> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match input.read(buf.get_mut(filled..).unwrap_or(&mut [])) {
+            Ok(0) => break,
+            Ok(k) => filled += k,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(format!("cannot read: {e}")),
         }
-        if filled < CHUNK {
-            // A truncated last chunk: said, and the crate decides what can be read of it.
-            if filled > 0 {
-                truncated = true;
-                damaged.push(format!(
-                    "the file is truncated: it ends {filled} byte(s) into chunk {this} (file offset 0x{:x}); records after that point are lost",
-                    FILE_HEADER as u64 + this * CHUNK as u64
-                ));
-                let (mut ev, dmg, n) =
-                    fallback(buf.get(..filled).unwrap_or(&[]).to_vec(), total, this);
-                events.append(&mut ev);
-                damaged.extend(dmg);
-                total += n;
-            }
+    }
+    Ok(filled)
+}
+
+/// Reads an `.evtx` stream chunk by chunk: the records `select` picks (with their position among
+/// all records in `index`), each chunk's passed through `convert` as soon as it is read, what
+/// could not be read, and the number of records. Chunks it cannot scan are given to `fallback`.
+pub fn read<T: Positioned>(
+    mut input: impl Read,
+    select: &Select<'_>,
+    fallback: &mut dyn FnMut(Vec<u8>, u64) -> ChunkRead,
+    convert: &mut dyn FnMut(Vec<RawEvent>) -> Vec<T>,
+    notes: &mut Vec<String>,
+) -> Result<(Vec<T>, Vec<String>, u64), String> {
+    let header = header(&mut input, notes)?;
+    let mut tally = Tally::default();
+    let mut buf = vec![0u8; CHUNK];
+    for number in 0.. {
+        let filled = fill(&mut input, &mut buf)?;
+        if filled == 0 {
             break;
         }
-        // Empty (zeroed) chunks occur in the middle of dirty files: nothing to read.
-        if buf.iter().all(|b| *b == 0) {
-            continue;
-        }
-        if let Some(what) = bad_checksums(&buf) {
-            bad_sums.push(format!(
-                "chunk {this} at file offset 0x{:x} ({what})",
-                FILE_HEADER as u64 + this * CHUNK as u64
-            ));
-        }
-        if let Some((ev, n)) = scan_chunk(&buf, select) {
-            for mut e in ev {
-                e.index += total;
-                events.push(e);
-            }
-            total += n;
-        } else {
-            let (mut ev, dmg, n) = fallback(buf.clone(), total, this);
-            events.append(&mut ev);
-            damaged.extend(dmg);
-            total += n;
+        let part = chunk(buf.get(..filled).unwrap_or(&[]), number, select, fallback);
+        tally.add(part.map(&mut *convert));
+        if filled < CHUNK {
+            break;
         }
     }
-    // Logs are often larger than their used chunks; only a claim beyond the file is worth saying
-    // (and a truncated file says so itself).
-    let whole = number.saturating_sub(1);
-    let claimed = header
-        .get(42..44)
-        .and_then(|b| b.try_into().ok())
-        .map_or(0, u16::from_le_bytes);
-    if u64::from(claimed) > whole && !truncated {
-        notes.push(format!(
-            "the file header claims {claimed} chunk(s); the file holds {whole}: the chunks present were read"
-        ));
+    Ok(tally.finish(&header, notes))
+}
+
+/// Reads chunks `chunks` of an `.evtx` file on disk through a handle of its own (so several
+/// threads can read one file at once), each passed through `convert`; the parts go to a
+/// [`Tally`] in file order.
+pub fn read_chunks<T>(
+    path: &std::path::Path,
+    chunks: std::ops::Range<u64>,
+    select: &Select<'_>,
+    fallback: &mut dyn FnMut(Vec<u8>, u64) -> ChunkRead,
+    convert: &mut dyn FnMut(Vec<RawEvent>) -> Vec<T>,
+) -> Result<Vec<Part<T>>, String> {
+    use std::io::{Seek, SeekFrom};
+    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    file.seek(SeekFrom::Start(chunk_offset(chunks.start)))
+        .map_err(|e| format!("cannot read: {e}"))?;
+    let mut parts = Vec::new();
+    let mut buf = vec![0u8; CHUNK];
+    for number in chunks {
+        let filled = fill(&mut file, &mut buf)?;
+        if filled == 0 {
+            break;
+        }
+        let part = chunk(buf.get(..filled).unwrap_or(&[]), number, select, fallback);
+        parts.push(part.map(&mut *convert));
+        if filled < CHUNK {
+            break;
+        }
     }
-    if !bad_sums.is_empty() {
-        let n = bad_sums.len();
-        bad_sums.truncate(5);
-        let more = if n > 5 {
-            format!(" and {} more", n - 5)
-        } else {
-            String::new()
-        };
-        notes.push(format!(
-            "{n} chunk(s) with checksums that do not match their content: {}{more}; their records were read anyway",
-            bad_sums.join(", ")
-        ));
-    }
-    Ok((events, damaged, total))
+    Ok(parts)
 }
 
 /// What the file header says about the file's state: a stale header checksum, the dirty flag of a

@@ -357,6 +357,72 @@ pub enum Keep<'a> {
     Ids(&'a [u32]),
 }
 
+impl Keep<'_> {
+    /// Whether a raw event with this id is kept (the provider is decided by [`normalize`]).
+    fn wants(self, event_id: u32) -> bool {
+        match self {
+            Keep::Ids(ids) => ids.contains(&event_id),
+            _ => true,
+        }
+    }
+}
+
+impl evtx_fast::Positioned for ActivationEvent {
+    fn shift(&mut self, by: u64) {
+        self.source.index += by;
+    }
+}
+
+/// Turns the raw events of one input (or of a part of one) into activation events as they are
+/// read, so raw events are never held for a whole file.
+struct Normalizer<'a> {
+    rules: &'a Rules,
+    keep: Keep<'a>,
+    shared: Shared,
+    format: &'static str,
+    fallback_machine: String,
+}
+
+impl<'a> Normalizer<'a> {
+    fn new(rules: &'a Rules, path: &str, format: &'static str, keep: Keep<'a>) -> Normalizer<'a> {
+        Normalizer {
+            rules,
+            keep,
+            shared: Shared::new(path),
+            format,
+            fallback_machine: crate::diagnose::machine_from_path(path),
+        }
+    }
+
+    fn convert(&mut self, raws: Vec<RawEvent>) -> Vec<ActivationEvent> {
+        let all = self.keep == Keep::All;
+        raws.into_iter()
+            .filter(|r| self.keep.wants(r.event_id))
+            .filter_map(|r| {
+                normalize(
+                    self.rules,
+                    r,
+                    &mut self.shared,
+                    self.format,
+                    &self.fallback_machine,
+                    all,
+                )
+            })
+            .collect()
+    }
+}
+
+/// The `.evtx` pre-filter's choice for `keep`: activation providers, the ids kept.
+fn with_select<R>(rules: &Rules, keep: Keep<'_>, f: impl FnOnce(&evtx_fast::Select<'_>) -> R) -> R {
+    let cat = rules.events();
+    let provider = |p: &str| cat.provider(p).is_some();
+    let event_id = |id: u32| keep.wants(id);
+    f(&evtx_fast::Select {
+        provider: &provider,
+        event_id: &event_id,
+    })
+}
+
 /// Reads one event-log input: the events `keep` selects and what reading it found. `Err` when
 /// the input is not an event log kmsdiag reads, or its header is unreadable.
 pub fn read_input(
@@ -366,51 +432,46 @@ pub fn read_input(
     disk: Option<&std::path::Path>,
     keep: Keep<'_>,
 ) -> Result<(Vec<ActivationEvent>, ReadStats, &'static str), String> {
-    let all = keep == Keep::All;
-    let wanted = |r: &RawEvent| match keep {
-        Keep::Ids(ids) => ids.contains(&r.event_id),
-        _ => true,
-    };
+    let wanted = |r: &RawEvent| keep.wants(r.event_id);
     let format = detect(&bytes).ok_or_else(|| {
         format!(
             "{path}: not an event log export kmsdiag reads (.evtx, event XML, evtx_dump or Get-WinEvent JSON, Event Viewer CSV/text, Export-Csv, Format-List)"
         )
     })?;
     let mut notes = Vec::new();
-    let mut total = None;
-    let (raws, damaged) = match format {
+    let mut norm = Normalizer::new(rules, path, format, keep);
+    let (events, damaged, counted) = match format {
         "evtx" => {
-            let cat = rules.events();
-            let provider = |p: &str| cat.provider(p).is_some();
-            let event_id = |id: u32| match keep {
-                Keep::Ids(ids) => ids.contains(&id),
-                _ => true,
-            };
-            let select = evtx_fast::Select {
-                provider: &provider,
-                event_id: &event_id,
-            };
-            let (raws, damaged, n) = match (disk, keep) {
-                (Some(file), Keep::All) => evtx::read_file(file, &wanted),
-                (None, Keep::All) => evtx::read(bytes, &wanted),
-                (Some(file), _) => evtx::read_file_selected(file, &select, &wanted, &mut notes),
-                (None, _) => {
-                    evtx::read_selected(std::io::Cursor::new(bytes), &select, &wanted, &mut notes)
+            let mut convert = |raws| norm.convert(raws);
+            match (disk, keep) {
+                (Some(file), Keep::All) => evtx::read_file(file, &wanted)
+                    .map(|(raws, damaged, n)| (convert(raws), damaged, n)),
+                (None, Keep::All) => {
+                    evtx::read(bytes, &wanted).map(|(raws, damaged, n)| (convert(raws), damaged, n))
                 }
+                (Some(file), _) => with_select(rules, keep, |select| {
+                    let f = std::fs::File::open(file).map_err(|e| format!("cannot open: {e}"))?;
+                    let input = std::io::BufReader::with_capacity(1 << 16, f);
+                    evtx::read_selected(input, select, &wanted, &mut convert, &mut notes)
+                }),
+                (None, _) => with_select(rules, keep, |select| {
+                    let input = std::io::Cursor::new(bytes);
+                    evtx::read_selected(input, select, &wanted, &mut convert, &mut notes)
+                }),
             }
-            .map_err(|e| format!("{path}: {e}"))?;
-            total = Some(n);
-            (raws, damaged)
+            .map_err(|e| format!("{path}: {e}"))?
         }
         "xml" | "json" => {
             let (decoded, note) = crate::text::decode_utf8_standard(&bytes);
             notes.extend(note);
             let text = decoded.text;
-            if format == "xml" {
+            let (raws, damaged) = if format == "xml" {
                 xml::read(&text)
             } else {
                 json::read(&text)
-            }
+            };
+            let n = raws.len() as u64;
+            (norm.convert(raws), damaged, n)
         }
         _ => {
             let text =
@@ -419,25 +480,69 @@ pub fn read_input(
                 "times are as the exporting machine displayed them (its local time, no zone); they are read as UTC"
                     .to_owned(),
             );
-            tabular::read(format, &text)
+            let (raws, damaged) = tabular::read(format, &text);
+            let n = raws.len() as u64;
+            (norm.convert(raws), damaged, n)
         }
     };
-    let counted = total.unwrap_or(raws.len() as u64);
-    let raws: Vec<RawEvent> = raws.into_iter().filter(|r| wanted(r)).collect();
-    let fallback = crate::diagnose::machine_from_path(path);
-    let mut shared = Shared::new(path);
+    let stats = stats(counted, damaged, notes, &events);
+    Ok((events, stats, format))
+}
+
+fn stats(
+    records: u64,
+    damaged: Vec<String>,
+    notes: Vec<String>,
+    events: &[ActivationEvent],
+) -> ReadStats {
     let mut stats = ReadStats {
-        records: counted,
+        records,
         notes,
+        activation_events: events.len() as u64,
         ..ReadStats::default()
     };
     for d in damaged {
         stats.damage(d);
     }
-    let events: Vec<ActivationEvent> = raws
-        .into_iter()
-        .filter_map(|r| normalize(rules, r, &mut shared, format, &fallback, all))
-        .collect();
-    stats.activation_events = events.len() as u64;
-    Ok((events, stats, format))
+    stats
+}
+
+/// One chunk range of a large `.evtx` file on disk, read on its own (on any thread) for
+/// [`evtx_parts_done`]: the parts of the file's chunks `chunks`, their events normalized.
+pub fn evtx_part(
+    rules: &Rules,
+    path: &str,
+    file: &std::path::Path,
+    chunks: std::ops::Range<u64>,
+    keep: Keep<'_>,
+) -> Result<Vec<evtx_fast::Part<ActivationEvent>>, String> {
+    let wanted = |r: &RawEvent| keep.wants(r.event_id);
+    let mut norm = Normalizer::new(rules, path, "evtx", keep);
+    with_select(rules, keep, |select| {
+        evtx::read_chunks(file, chunks, select, &wanted, &mut |raws| {
+            norm.convert(raws)
+        })
+    })
+    .map_err(|e| format!("{path}: {e}"))
+}
+
+/// A large `.evtx` file read in parts by [`evtx_part`] over consecutive chunk ranges: the same
+/// answer [`read_input`] gives for the whole file.
+pub fn evtx_parts_done(
+    path: &str,
+    file: &std::path::Path,
+    parts: Vec<evtx_fast::Part<ActivationEvent>>,
+) -> Result<(Vec<ActivationEvent>, ReadStats, &'static str), String> {
+    let mut notes = Vec::new();
+    let header = std::fs::File::open(file)
+        .map_err(|e| format!("cannot open: {e}"))
+        .and_then(|f| evtx_fast::header(f, &mut notes))
+        .map_err(|e| format!("{path}: {e}"))?;
+    let mut tally = evtx_fast::Tally::default();
+    for p in parts {
+        tally.add(p);
+    }
+    let (events, damaged, n) = tally.finish(&header, &mut notes);
+    let stats = stats(n, damaged, notes, &events);
+    Ok((events, stats, "evtx"))
 }

@@ -278,14 +278,11 @@ fn read_inputs_in(
         }
     }
     let mut out = Inputs::default();
+    out.events
+        .reserve_exact(results.iter().map(|(_, e, _)| e.len()).sum());
     for (snaps, events, summary) in results {
         out.snapshots.extend(snaps);
-        if out.events.is_empty() {
-            // The first (often the only) log: its events move, not copied into a second buffer.
-            out.events = events;
-        } else {
-            out.events.extend(events);
-        }
+        out.events.extend(events);
         out.summaries.push(summary);
     }
     crate::events::sort(&mut out.events);
@@ -297,6 +294,7 @@ fn read_inputs_in(
 /// provider, id, record id and time, or, without a record id, the same payload at the same time.
 fn dedup_events(events: &mut Vec<ActivationEvent>) {
     // Sorted by machine, time and record id: copies of one record sit in one run of equal keys.
+    // In place: the events kept are moved to the front.
     let same_slot = |a: &ActivationEvent, b: &ActivationEvent| {
         a.time == b.time && a.record_id == b.record_id && a.machine.eq_ignore_ascii_case(&b.machine)
     };
@@ -306,20 +304,24 @@ fn dedup_events(events: &mut Vec<ActivationEvent>) {
             && a.log == b.log
             && (a.record_id.is_some() || a.raw == b.raw)
     };
-    let mut out: Vec<ActivationEvent> = Vec::with_capacity(events.len());
+    let mut kept = 0;
     let mut run_start = 0;
-    for e in events.drain(..) {
-        if out.last().is_none_or(|l| !same_slot(l, &e)) {
-            run_start = out.len();
+    for i in 0..events.len() {
+        let (front, rest) = events.split_at_mut(i);
+        let Some(e) = rest.first() else { break };
+        let front = front.get(..kept).unwrap_or(&[]);
+        if front.last().is_none_or(|l| !same_slot(l, e)) {
+            run_start = kept;
         }
-        let dup = out
+        let dup = front
             .get(run_start..)
-            .is_some_and(|run| run.iter().any(|k| same_event(k, &e)));
+            .is_some_and(|run| run.iter().any(|k| same_event(k, e)));
         if !dup {
-            out.push(e);
+            events.swap(kept, i);
+            kept += 1;
         }
     }
-    *events = out;
+    events.truncate(kept);
 }
 
 fn read_events(

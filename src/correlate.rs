@@ -3,7 +3,7 @@
 //! client time and client name), host coverage, the host count replayed from 12290s, and the
 //! CMID → machine-name map. It knows events, not formats, and decides nothing: `fleet` does.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use serde::Serialize;
@@ -28,14 +28,67 @@ pub const NOT_ENOUGH_COUNT: Hresult = Hresult(0xC004_F038);
 /// Result code a host gives for a bad client timestamp.
 pub const TIMESTAMP_INVALID: Hresult = Hresult(0xC004_F06C);
 
-/// A machine name for comparing: lower case; `ws01` and `ws01.contoso.com` are the same machine.
+/// A machine name for comparing: case ignored; `ws01` and `ws01.contoso.com` are the same
+/// machine.
 pub fn same_machine(a: &str, b: &str) -> bool {
-    let (a, b) = (a.trim().to_ascii_lowercase(), b.trim().to_ascii_lowercase());
-    if a == b {
+    fn first(s: &str) -> &str {
+        s.split('.').next().unwrap_or("")
+    }
+    let (a, b) = (a.trim(), b.trim());
+    if a.eq_ignore_ascii_case(b) {
         return true;
     }
-    let first = |s: &str| s.split('.').next().unwrap_or("").to_owned();
-    (!a.contains('.') || !b.contains('.')) && !a.is_empty() && first(&a) == first(&b)
+    (!a.contains('.') || !b.contains('.'))
+        && !a.is_empty()
+        && first(a).eq_ignore_ascii_case(first(b))
+}
+
+/// A name (CMID, client name) hashed and compared ignoring ASCII case, borrowed from its event:
+/// the host views count hundreds of thousands of requests by a few hundred names without
+/// copying each.
+#[derive(Debug, Clone, Copy)]
+struct NoCase<'a>(&'a str);
+
+impl PartialEq for NoCase<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.eq_ignore_ascii_case(other.0)
+    }
+}
+
+impl Eq for NoCase<'_> {}
+
+impl std::hash::Hash for NoCase<'_> {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        // Lower-cased a block at a time: the hasher is fed slices, not single bytes.
+        let mut buf = [0u8; 64];
+        for block in self.0.as_bytes().chunks(buf.len()) {
+            for (d, s) in buf.iter_mut().zip(block) {
+                *d = s.to_ascii_lowercase();
+            }
+            h.write(buf.get(..block.len()).unwrap_or(&[]));
+        }
+        h.write_u8(0xFF);
+    }
+}
+
+/// Names (case ignored) numbered in the order first met, borrowed from the events.
+#[derive(Default)]
+struct Interner<'a> {
+    ids: HashMap<NoCase<'a>, usize>,
+    names: Vec<&'a str>,
+}
+
+impl<'a> Interner<'a> {
+    fn id(&mut self, name: &'a str) -> usize {
+        *self.ids.entry(NoCase(name)).or_insert_with(|| {
+            self.names.push(name);
+            self.names.len() - 1
+        })
+    }
+
+    fn name(&self, id: usize) -> &'a str {
+        self.names.get(id).copied().unwrap_or("")
+    }
 }
 
 fn field<'a>(e: &'a ActivationEvent, name: &str) -> Option<&'a FieldValue> {
@@ -58,8 +111,13 @@ fn int(e: &ActivationEvent, name: &str) -> Option<i64> {
 }
 
 fn text(e: &ActivationEvent, name: &str) -> Option<String> {
+    text_ref(e, name).map(str::to_owned)
+}
+
+/// A text field, trimmed, borrowed from the event.
+fn text_ref<'a>(e: &'a ActivationEvent, name: &str) -> Option<&'a str> {
     match field(e, name)? {
-        FieldValue::Text(t) | FieldValue::Guid(t) => Some(t.trim().to_owned()),
+        FieldValue::Text(t) | FieldValue::Guid(t) => Some(crate::text::trim(t)),
         _ => None,
     }
 }
@@ -204,6 +262,8 @@ pub fn correlate(events: &[ActivationEvent], now: DateTime<Utc>) -> Correlation 
         }
     }
     let mut corr = Correlation::default();
+    // Each host's distinct (CMID, client name) pairs, in the order it logged them.
+    let mut host_pairs: Vec<Vec<(&str, &str)>> = Vec::new();
     for idx in &runs {
         let Some(first) = idx.first().and_then(|i| events.get(*i)) else {
             continue;
@@ -220,7 +280,9 @@ pub fn correlate(events: &[ActivationEvent], now: DateTime<Utc>) -> Correlation 
                 .is_some_and(|e| matches!(e.event_id, 12293 | 12294))
         });
         if !kms.is_empty() || publishes {
-            corr.hosts.push(host_view(events, &name, idx, kms, now));
+            let (view, pairs) = host_view(events, &name, idx, kms, now);
+            corr.hosts.push(view);
+            host_pairs.push(pairs);
         }
         if idx.iter().any(|i| {
             events
@@ -239,15 +301,10 @@ pub fn correlate(events: &[ActivationEvent], now: DateTime<Utc>) -> Correlation 
                 .insert(c.name.to_ascii_lowercase());
         }
     }
-    for h in &corr.hosts {
-        for &r in &h.requests {
-            let Some(e) = events.get(r) else { continue };
-            if let (Some(cm), Some(n)) = (text(e, "cmid"), text(e, "client_name")) {
-                let names = corr.cmids.entry(cm.to_ascii_lowercase()).or_default();
-                if !names.iter().any(|x| same_machine(x, &n)) {
-                    names.insert(n.to_ascii_lowercase());
-                }
-            }
+    for (cm, n) in host_pairs.into_iter().flatten() {
+        let names = corr.cmids.entry(cm.to_ascii_lowercase()).or_default();
+        if !names.iter().any(|x| same_machine(x, n)) {
+            names.insert(n.to_ascii_lowercase());
         }
     }
     // Join attempts to hosts.
@@ -364,13 +421,17 @@ fn client_view(events: &[ActivationEvent], name: &str, idx: &[usize]) -> ClientV
     v
 }
 
-fn host_view(
-    events: &[ActivationEvent],
+/// When a request arrived, and its event index.
+type Arrival = (DateTime<Utc>, usize);
+
+/// A host's view, and its distinct (CMID, client name) pairs in the order it logged them.
+fn host_view<'a>(
+    events: &'a [ActivationEvent],
     name: &str,
     all: &[usize],
     requests: Vec<usize>,
     now: DateTime<Utc>,
-) -> HostView {
+) -> (HostView, Vec<(&'a str, &'a str)>) {
     let mut h = HostView {
         name: name.to_owned(),
         ..HostView::default()
@@ -386,52 +447,69 @@ fn host_view(
                 .is_some_and(|e| matches!(e.event_id, 12293 | 12294))
         })
         .max_by_key(|i| events.get(*i).and_then(|e| e.time));
-    // Arrivals: (time, cmid) of every counted request.
-    let mut latest: BTreeMap<String, (DateTime<Utc>, usize)> = BTreeMap::new();
-    let mut arrivals: Vec<(DateTime<Utc>, String)> = Vec::new();
+    // CMIDs and client names are numbered (case ignored) as first logged; per CMID its timed
+    // requests and the newest of them; arrivals are (time, CMID) of every counted request.
+    let mut cmids = Interner::default();
+    let mut names = Interner::default();
+    let mut timed: Vec<(Vec<usize>, Option<Arrival>)> = Vec::new();
+    let mut recent: HashSet<(usize, usize)> = HashSet::new();
+    let mut pairs: Vec<(usize, usize)> = Vec::new();
+    let mut paired: HashSet<(usize, usize)> = HashSet::new();
+    let mut arrivals: Vec<(DateTime<Utc>, usize)> = Vec::new();
     for &r in &requests {
         let Some(e) = events.get(r) else { continue };
-        if let Some(n) = text(e, "client_name") {
-            h.clients.insert(n.to_ascii_lowercase());
-        }
+        let client = text_ref(e, "client_name").map(|n| names.id(n));
         h.n_policy = h.n_policy.max(int(e, "n_policy"));
-        let (Some(t), Some(cm)) = (e.time, text(e, "cmid")) else {
+        let Some(cm) = text_ref(e, "cmid").map(|c| cmids.id(c)) else {
             continue;
         };
-        let cm = cm.to_ascii_lowercase();
-        if t > now - Duration::days(COUNT_WINDOW_DAYS)
-            && let Some(n) = text(e, "client_name")
-        {
-            h.cmids_by_name
-                .entry(n.to_ascii_lowercase())
-                .or_default()
-                .insert(cm.clone());
+        if timed.len() <= cm {
+            timed.resize_with(cm + 1, Default::default);
         }
-        h.by_cmid.entry(cm.clone()).or_default().push(r);
-        latest.insert(cm.clone(), (t, r));
+        if let Some(n) = client
+            && paired.insert((cm, n))
+        {
+            pairs.push((cm, n));
+        }
+        let Some(t) = e.time else { continue };
+        if t > now - Duration::days(COUNT_WINDOW_DAYS)
+            && let Some(n) = client
+        {
+            recent.insert((n, cm));
+        }
+        if let Some((rs, newest)) = timed.get_mut(cm) {
+            rs.push(r);
+            *newest = Some((t, r));
+        }
         if code(e, "result") != Some(TIMESTAMP_INVALID) {
             arrivals.push((t, cm));
         }
     }
+    h.clients = names.names.iter().map(|n| n.to_ascii_lowercase()).collect();
+    for (n, cm) in recent {
+        h.cmids_by_name
+            .entry(names.name(n).to_ascii_lowercase())
+            .or_default()
+            .insert(cmids.name(cm).to_ascii_lowercase());
+    }
+    let mut latest: Vec<(String, (DateTime<Utc>, usize))> = Vec::with_capacity(timed.len());
+    for (id, (rs, newest)) in timed.into_iter().enumerate() {
+        let Some(newest) = newest else { continue };
+        let cm = cmids.name(id).to_ascii_lowercase();
+        latest.push((cm.clone(), newest));
+        h.by_cmid.insert(cm, rs);
+    }
+    latest.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    let ids = cmids.names.len();
     arrivals.sort();
     // Distinct CMIDs in (t - 30 days, t]: a window sliding over the sorted arrivals, with a count
     // per CMID, so the whole timeline costs one pass (times only move forward).
-    let ids: Vec<usize> = {
-        let mut index: std::collections::HashMap<&str, usize> = std::collections::HashMap::new();
-        arrivals
-            .iter()
-            .map(|(_, c)| {
-                let next = index.len();
-                *index.entry(c.as_str()).or_insert(next)
-            })
-            .collect()
-    };
-    let mut seen = vec![0u32; ids.len()];
+    let mut seen = vec![0u32; ids];
     let (mut lo, mut hi, mut distinct) = (0usize, 0usize, 0usize);
     let mut count_at = |t: DateTime<Utc>| {
         let from = t - Duration::days(COUNT_WINDOW_DAYS);
         while hi < arrivals.len() && arrivals.get(hi).is_some_and(|(a, _)| *a <= t) {
-            if let Some(slot) = ids.get(hi).and_then(|i| seen.get_mut(*i)) {
+            if let Some(slot) = arrivals.get(hi).and_then(|(_, i)| seen.get_mut(*i)) {
                 if *slot == 0 {
                     distinct += 1;
                 }
@@ -440,7 +518,7 @@ fn host_view(
             hi += 1;
         }
         while lo < hi && arrivals.get(lo).is_some_and(|(a, _)| *a <= from) {
-            if let Some(slot) = ids.get(lo).and_then(|i| seen.get_mut(*i)) {
+            if let Some(slot) = arrivals.get(lo).and_then(|(_, i)| seen.get_mut(*i)) {
                 *slot -= 1;
                 if *slot == 0 {
                     distinct -= 1;
@@ -479,11 +557,15 @@ fn host_view(
     }
     // Forecast: with no new machines, the count falls as CMIDs age out.
     let mut last_seen: Vec<DateTime<Utc>> = {
-        let mut per: BTreeMap<&String, DateTime<Utc>> = BTreeMap::new();
+        // Arrivals are in time order: the last one of a CMID is its newest.
+        let mut per: Vec<Option<DateTime<Utc>>> = vec![None; ids];
         for (t, c) in &arrivals {
-            per.insert(c, *t);
+            if let Some(slot) = per.get_mut(*c) {
+                *slot = Some(*t);
+            }
         }
-        per.into_values()
+        per.into_iter()
+            .flatten()
             .filter(|t| *t > now - Duration::days(COUNT_WINDOW_DAYS))
             .collect()
     };
@@ -496,7 +578,8 @@ fn host_view(
     h.below_client_threshold = drop_below(25);
     h.below_server_threshold = drop_below(5);
     h.stuck = latest
-        .values()
+        .iter()
+        .map(|(_, v)| v)
         .filter(|(t, r)| {
             *t > now - Duration::days(COUNT_WINDOW_DAYS)
                 && events
@@ -506,7 +589,11 @@ fn host_view(
         .map(|(_, r)| *r)
         .collect();
     h.requests = requests;
-    h
+    let pairs = pairs
+        .into_iter()
+        .map(|(cm, n)| (cmids.name(cm), names.name(n)))
+        .collect();
+    (h, pairs)
 }
 
 /// The client clock's offset from the host's: each log's client time against its own

@@ -130,7 +130,7 @@ fn day(zone: Zone, t: DateTime<Utc>) -> String {
 pub fn evidence(e: &ActivationEvent) -> Evidence {
     let name = e.name.as_deref().unwrap_or("");
     // The Info string, or the first payload string (8198's second one is a long rule list).
-    let payload = e.raw.first().map_or("", String::as_str);
+    let payload = e.raw.first().map_or("", |r| &**r);
     let mut excerpt = format!("{} {name}: {payload}", e.event_id);
     if excerpt.chars().count() > 160 {
         excerpt = excerpt.chars().take(159).collect::<String>() + "…";
@@ -821,7 +821,7 @@ fn host(b: &mut Builder<'_>, corr: &Correlation, h: &HostView) -> (Machine, Host
             dns_publishing = Some(false);
             let c = code(e, "result");
             let domain = match e.fields.get("domain") {
-                Some(FieldValue::Text(d)) => d.clone(),
+                Some(FieldValue::Text(d)) => d.to_string(),
                 _ => "its".to_owned(),
             };
             let detail = format!(

@@ -40,6 +40,15 @@ const CANDIDATES: &[(&str, Candidate)] = &[
     ("IBM866", Candidate::Whatwg(IBM866)),
 ];
 
+/// `str::trim`, answering at once when both ends are visible ASCII (nearly every field of a
+/// log): only then is there nothing to trim, so the answer is always `str::trim`'s.
+pub fn trim(s: &str) -> &str {
+    match (s.as_bytes().first(), s.as_bytes().last()) {
+        (Some(a), Some(b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => s,
+        _ => s.trim(),
+    }
+}
+
 /// Decodes `bytes`. `score` rates a candidate text (higher reads better); it is only consulted
 /// when the encoding cannot be told from a BOM or from valid UTF-8 / UTF-16.
 pub fn decode(bytes: &[u8], score: &dyn Fn(&str) -> usize) -> Decoded {
@@ -306,6 +315,26 @@ mod tests {
                 .map(|i| i.wrapping_mul(37).wrapping_add(200))
                 .collect();
             let _ = decode(&bytes, &no_score);
+        }
+    }
+
+    #[test]
+    fn trim_gives_str_trims_answer() {
+        for s in [
+            "",
+            " ",
+            "a",
+            " a ",
+            "ab",
+            "\u{a0}a",
+            "a\u{2003}",
+            "\ta\n",
+            "x y",
+            "\u{85}",
+            "é",
+            "é ",
+        ] {
+            assert_eq!(trim(s), s.trim(), "{s:?}");
         }
     }
 }

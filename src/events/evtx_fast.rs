@@ -106,8 +106,24 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// UTF-16LE to a string (lone surrogates become U+FFFD), trailing NULs dropped; one allocation.
+/// UTF-16LE to a string (lone surrogates become U+FFFD), trailing NULs dropped; one allocation,
+/// of the exact size for ASCII text.
 fn utf16(b: &[u8]) -> String {
+    let mut units = b.len() / 2;
+    while units > 0 && b.get(2 * units - 2..2 * units) == Some(&[0, 0]) {
+        units -= 1;
+    }
+    let b = b.get(..2 * units).unwrap_or(&[]);
+    // Nearly every value is ASCII: one byte per unit, checked as UTF-8 in one pass.
+    if b.chunks_exact(2)
+        .all(|c| c.get(1) == Some(&0) && c.first().is_some_and(u8::is_ascii))
+    {
+        let mut ascii = Vec::with_capacity(b.len() / 2);
+        ascii.extend(b.chunks_exact(2).map(|c| c.first().copied().unwrap_or(0)));
+        if let Ok(s) = String::from_utf8(ascii) {
+            return s;
+        }
+    }
     let units = b.chunks_exact(2).map(|c| {
         u16::from_le_bytes([
             c.first().copied().unwrap_or(0),
@@ -118,8 +134,6 @@ fn utf16(b: &[u8]) -> String {
     for c in char::decode_utf16(units) {
         s.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
     }
-    let keep = s.trim_end_matches('\0').len();
-    s.truncate(keep);
     s
 }
 
@@ -450,7 +464,6 @@ fn decode_record(
     let name = get_attr(provider_el, "Name")?;
     let guid = get_attr(provider_el, "Guid")?;
     let source = get_attr(provider_el, "EventSourceName")?;
-    let provider = name.clone().or(guid.clone()).unwrap_or_default();
     let known = [name.as_deref(), guid.as_deref(), source.as_deref()]
         .into_iter()
         .flatten()
@@ -458,6 +471,7 @@ fn decode_record(
     if !known {
         return Ok(None);
     }
+    let provider = name.or(guid).unwrap_or_default();
     let eid_el = child(system, "EventID").ok_or(())?;
     let event_id: u32 = match eid_el.children.as_slice() {
         [Child::Content(Content::Sub(id))] => match values.get(*id) {
@@ -477,6 +491,19 @@ fn decode_record(
         match child(system, n) {
             None => Ok(None),
             Some(e) => render(&e.children, &values).map(Some).ok_or(()),
+        }
+    };
+    // A number: read straight from its substitution when that is all the element holds.
+    let number_of = |n: &str| -> Result<Option<u64>, ()> {
+        match child(system, n).map(|e| e.children.as_slice()) {
+            None => Ok(None),
+            Some([Child::Content(Content::Sub(id))]) => match values.get(*id) {
+                Some(Value::Num(v)) => Ok(Some(v)),
+                Some(Value::Null) | None => Ok(None),
+                Some(Value::Text(t)) => Ok(t.trim().parse().ok()),
+                Some(_) => Err(()),
+            },
+            Some(other) => Ok(render(other, &values).ok_or(())?.trim().parse().ok()),
         }
     };
     let qualifiers = match attr(eid_el, "Qualifiers") {
@@ -499,11 +526,11 @@ fn decode_record(
         event_source_name: source,
         event_id,
         qualifiers,
-        level: text_of("Level")?.and_then(|l| l.trim().parse().ok()),
+        level: number_of("Level")?.and_then(|l| u32::try_from(l).ok()),
         time_created,
-        record_id: text_of("EventRecordID")?.and_then(|r| r.trim().parse().ok()),
-        channel: text_of("Channel")?.map(|s| s.trim().to_owned()),
-        computer: text_of("Computer")?.map(|s| s.trim().to_owned()),
+        record_id: number_of("EventRecordID")?,
+        channel: text_of("Channel")?.map(trimmed),
+        computer: text_of("Computer")?.map(trimmed),
         ..RawEvent::default()
     };
     // EventData: literal in the template, or a nested fragment in a substitution.
@@ -540,6 +567,15 @@ fn decode_record(
         }
     }
     Ok(Some(ev))
+}
+
+/// A string without surrounding white space, copied only when it has some.
+fn trimmed(s: String) -> String {
+    if crate::text::trim(&s).len() == s.len() {
+        s
+    } else {
+        s.trim().to_owned()
+    }
 }
 
 fn event_data(el: &Element, values: &Subs<'_>) -> Result<Vec<(Option<String>, String)>, ()> {
@@ -755,6 +791,11 @@ impl<T> Default for Tally<T> {
 }
 
 impl<T: Positioned> Tally<T> {
+    /// Makes room for `n` more events.
+    pub fn reserve(&mut self, n: usize) {
+        self.events.reserve_exact(n);
+    }
+
     /// Adds the next chunk. Nothing after a truncated chunk counts: the file ended there.
     pub fn add(&mut self, part: Part<T>) {
         if self.truncated {

@@ -13,7 +13,7 @@ pub mod payload;
 pub mod tabular;
 pub mod xml;
 
-use std::collections::BTreeMap;
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -68,8 +68,8 @@ pub enum FieldValue {
     Int(i64),
     Bool(bool),
     Time(chrono::NaiveDateTime),
-    Guid(String),
-    Text(String),
+    Guid(Box<str>),
+    Text(Box<str>),
 }
 
 impl Serialize for FieldValue {
@@ -82,6 +82,63 @@ impl Serialize for FieldValue {
             FieldValue::Time(t) => s.collect_str(&t.format("%Y-%m-%dT%H:%M:%S")),
             FieldValue::Guid(g) | FieldValue::Text(g) => s.serialize_str(g),
         }
+    }
+}
+
+/// An event's decoded payload fields by name: a map kept as one sorted slice (an event has a
+/// dozen fields at most, and a host log holds millions of events), serialized as a JSON object.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Fields(Box<[(Arc<str>, FieldValue)]>);
+
+impl Fields {
+    /// The value of a field (a dozen at most: a scan that compares lengths first beats a search).
+    pub fn get(&self, name: &str) -> Option<&FieldValue> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.len() == name.len() && **k == *name)
+            .map(|(_, v)| v)
+    }
+
+    /// Fields already in name order; a name given twice keeps its last value.
+    fn from_sorted(mut v: Vec<(Arc<str>, FieldValue)>) -> Fields {
+        v.dedup_by(|later, kept| {
+            let same = later.0 == kept.0;
+            if same {
+                std::mem::swap(later, kept);
+            }
+            same
+        });
+        Fields(v.into_boxed_slice())
+    }
+
+    /// The fields, by name.
+    pub fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &FieldValue)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+/// Like a map's: a name given twice keeps its last value.
+impl FromIterator<(Arc<str>, FieldValue)> for Fields {
+    fn from_iter<I: IntoIterator<Item = (Arc<str>, FieldValue)>>(iter: I) -> Fields {
+        let iter = iter.into_iter();
+        let mut v = Vec::with_capacity(iter.size_hint().1.unwrap_or(0).min(64));
+        v.extend(iter);
+        v.sort_by(|a, b| a.0.cmp(&b.0));
+        Fields::from_sorted(v)
+    }
+}
+
+impl Serialize for Fields {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_map(self.iter())
     }
 }
 
@@ -103,9 +160,9 @@ pub struct ActivationEvent {
     pub log: Option<Arc<str>>,
     pub source: EventSource,
     /// Decoded payload fields, named after the catalogue (the names shared with it).
-    pub fields: BTreeMap<Arc<str>, FieldValue>,
+    pub fields: Fields,
     /// The original data strings, in order, empty ones kept.
-    pub raw: Vec<String>,
+    pub raw: Box<[Box<str>]>,
 }
 
 #[allow(clippy::ref_option)] // serde's `serialize_with` passes a reference
@@ -233,7 +290,10 @@ pub fn normalize(
             line: raw.line,
         },
         fields,
-        raw: raw_strings,
+        raw: raw_strings
+            .into_iter()
+            .map(String::into_boxed_str)
+            .collect(),
     })
 }
 
@@ -244,52 +304,53 @@ fn decode(
     strings: &[String],
     created: Option<DateTime<Utc>>,
     message: Option<&str>,
-) -> BTreeMap<Arc<str>, FieldValue> {
+) -> Fields {
     let types = def.types.as_slice();
-    let values: Vec<String> = match def.def.layout {
+    let values: Vec<Cow<'_, str>> = match def.def.layout {
         Layout::Info => {
             let values = payload::info_values(strings, types.len(), message);
-            let text_at: Vec<usize> = types
+            let mut text_at = types
                 .iter()
                 .enumerate()
                 .filter(|(_, (_, t))| *t == FieldType::Text)
-                .map(|(i, _)| i)
-                .collect();
-            match text_at.as_slice() {
-                [one] => match types.get(one + 1) {
+                .map(|(i, _)| i);
+            match (text_at.next(), text_at.next()) {
+                (Some(one), None) => match types.get(one + 1) {
                     Some((_, next)) => {
                         let next = *next;
                         let fits =
                             |v: &str| !matches!(typed(next, v, created), FieldValue::Text(_));
-                        payload::rejoin_text_field(values, types.len(), *one, &fits)
+                        payload::rejoin_text_field(values, types.len(), one, &fits)
                     }
                     None => values,
                 },
                 _ => values,
             }
         }
-        Layout::Positional => strings.to_vec(),
+        Layout::Positional => strings.iter().map(|s| Cow::Borrowed(s.as_str())).collect(),
         Layout::Kv => {
             return strings
                 .iter()
                 .flat_map(|s| payload::key_values(s))
-                .map(|(k, v)| (Arc::from(k), FieldValue::Text(v)))
+                .map(|(k, v)| (Arc::from(k), FieldValue::Text(v.into_boxed_str())))
                 .collect();
         }
     };
-    let mut out = BTreeMap::new();
-    for ((name, ty), value) in types.iter().zip(values.iter()) {
-        let v = value.trim();
-        if v.is_empty() {
-            continue;
+    // In name order from the start: the catalogue sorted the positions once.
+    let mut out = Vec::with_capacity(types.len());
+    for &i in &def.by_name {
+        if let (Some((name, ty)), Some(v)) = (types.get(i), values.get(i)) {
+            let v = crate::text::trim(v);
+            if !v.is_empty() {
+                out.push((name.clone(), typed(*ty, v, created)));
+            }
         }
-        out.insert(name.clone(), typed(*ty, v, created));
     }
-    out
+    Fields::from_sorted(out)
 }
 
 fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> FieldValue {
-    let text = || FieldValue::Text(v.to_owned());
+    let text = || FieldValue::Text(Box::from(v));
     match ty {
         FieldType::Code => {
             let v = v.strip_prefix("hr=").unwrap_or(v);
@@ -306,13 +367,15 @@ fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> FieldValue {
             _ => text(),
         },
         FieldType::Time => client_time(v, created).map_or_else(text, FieldValue::Time),
-        FieldType::Guid => crate::slmgr::values::guid(v).map_or_else(text, FieldValue::Guid),
+        FieldType::Guid => crate::slmgr::values::guid(v)
+            .map_or_else(text, |g| FieldValue::Guid(g.into_boxed_str())),
         FieldType::HostPort | FieldType::Text => text(),
     }
 }
 
 /// Sorts events by machine, time and record id (then source), so output never depends on the
-/// order inputs were read in.
+/// order inputs were read in. No two events share a source position, so the order is total and
+/// an unstable sort (no buffer of half the events) gives the one answer.
 pub fn sort(events: &mut [ActivationEvent]) {
     events.sort_by(|a, b| {
         cmp_ignore_case(&a.machine, &b.machine)
@@ -539,10 +602,50 @@ pub fn evtx_parts_done(
         .and_then(|f| evtx_fast::header(f, &mut notes))
         .map_err(|e| format!("{path}: {e}"))?;
     let mut tally = evtx_fast::Tally::default();
+    tally.reserve(parts.iter().map(|p| p.events.len()).sum());
     for p in parts {
         tally.add(p);
     }
     let (events, damaged, n) = tally.finish(&header, &mut notes);
     let stats = stats(n, damaged, notes, &events);
     Ok((events, stats, "evtx"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fields_are_a_map_by_name() {
+        let text = |s: &str| FieldValue::Text(Box::from(s));
+        let f: Fields = [
+            (Arc::from("zeta"), text("1")),
+            (Arc::from("alpha"), text("2")),
+            (Arc::from("zeta"), text("3")),
+        ]
+        .into_iter()
+        .collect();
+        assert_eq!(f.len(), 2);
+        // A name given twice keeps its last value, as a map's insert does.
+        assert_eq!(f.get("zeta"), Some(&text("3")));
+        assert_eq!(f.get("alpha"), Some(&text("2")));
+        assert_eq!(f.get("alph"), None);
+        assert_eq!(
+            serde_json::to_string(&f).unwrap(),
+            r#"{"alpha":"2","zeta":"3"}"#
+        );
+    }
+
+    #[test]
+    fn decoded_fields_come_out_in_name_order() {
+        let rules = Rules::load(None).unwrap();
+        let def = rules.events().decoding(12290).unwrap();
+        let info = "0x0,25,pc01.contoso.com,7f3e1a55-27f8-4950-8877-7a03be5fb181,2010/9/29 21:46,0,1,0,34e1ae55-27f8-4950-8877-7a03be5fb181".to_owned();
+        let f = decode(def, &[info], None, None);
+        let names: Vec<&str> = f.iter().map(|(k, _)| &**k).collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        assert_eq!(names, sorted);
+        assert_eq!(names.len(), def.types.len());
+    }
 }

@@ -2,7 +2,11 @@
 //! fields kept), `key=value;` lists, and client times whose day/month order is decided against
 //! the event's `TimeCreated`.
 
+use std::borrow::Cow;
+
 use chrono::{DateTime, NaiveDateTime, Utc};
+
+use crate::text::trim;
 use nom::bytes::complete::{take_till1, take_while};
 use nom::character::complete::char;
 use nom::combinator::rest;
@@ -18,29 +22,42 @@ fn fields(sep: char) -> impl FnMut(&str) -> IResult<&str, Vec<&str>> {
 /// Splits an `Info` string at commas, trimming each field and keeping empty ones, including a
 /// trailing one (`…, 5,` has an empty last field): positions never shift.
 pub fn split_info(s: &str) -> Vec<String> {
-    fields(',')(s).map_or_else(
-        |_| vec![s.trim().to_owned()],
-        |(_, f)| f.iter().map(|f| f.trim().to_owned()).collect(),
-    )
+    split_borrowed(s).into_iter().map(Cow::into_owned).collect()
+}
+
+/// [`split_info`], borrowing the fields (a host log decodes millions of these).
+fn split_borrowed(s: &str) -> Vec<Cow<'_, str>> {
+    let mut out = Vec::with_capacity(16);
+    let mut start = 0;
+    for (i, b) in s.bytes().enumerate() {
+        if b == b',' {
+            out.push(Cow::Borrowed(trim(s.get(start..i).unwrap_or(""))));
+            start = i + 1;
+        }
+    }
+    out.push(Cow::Borrowed(trim(s.get(start..).unwrap_or(""))));
+    out
 }
 
 /// The values of an `info`-layout event, from however the export carried them: one Info string
 /// (split), the string followed by the same values as separate `<Data>` (12290), separate `<Data>`
 /// only, or, with no data at all, the text after `Info:` in the rendered message.
-pub(crate) fn info_values(
-    strings: &[String],
+pub(crate) fn info_values<'a>(
+    strings: &'a [String],
     expected: usize,
-    message: Option<&str>,
-) -> Vec<String> {
+    message: Option<&'a str>,
+) -> Vec<Cow<'a, str>> {
     match strings {
         [] => message
             .and_then(|m| m.split_once("Info:"))
-            .map(|(_, rest)| split_info(rest.trim().lines().next().unwrap_or("")))
+            .map(|(_, rest)| split_borrowed(rest.trim().lines().next().unwrap_or("")))
             .unwrap_or_default(),
-        [one] => split_info(one),
-        [first, rest @ ..] if first.contains(',') && rest.len() >= expected => rest.to_vec(),
-        [first, ..] if first.contains(',') && strings.len() < expected => split_info(first),
-        _ => strings.to_vec(),
+        [one] => split_borrowed(one),
+        [first, rest @ ..] if first.contains(',') && rest.len() >= expected => {
+            rest.iter().map(|s| Cow::Borrowed(s.as_str())).collect()
+        }
+        [first, ..] if first.contains(',') && strings.len() < expected => split_borrowed(first),
+        _ => strings.iter().map(|s| Cow::Borrowed(s.as_str())).collect(),
     }
 }
 
@@ -49,17 +66,17 @@ pub(crate) fn info_values(
 /// so every field after it keeps its position. Only when the value after the text field does not
 /// read as what belongs there (`next_fits`) while the one `surplus` places later does: a newer
 /// Windows appending a field at the end is left alone.
-pub fn rejoin_text_field(
-    mut values: Vec<String>,
+pub fn rejoin_text_field<S: AsRef<str> + From<String>>(
+    mut values: Vec<S>,
     expected: usize,
     text_at: usize,
     next_fits: &dyn Fn(&str) -> bool,
-) -> Vec<String> {
+) -> Vec<S> {
     let surplus = values.len().saturating_sub(expected);
     if surplus == 0 || text_at >= expected {
         return values;
     }
-    let fits = |i: usize| values.get(i).is_some_and(|v| next_fits(v.trim()));
+    let fits = |i: usize| values.get(i).is_some_and(|v| next_fits(v.as_ref().trim()));
     if fits(text_at + 1) || !fits(text_at + surplus + 1) {
         return values;
     }
@@ -67,7 +84,8 @@ pub fn rejoin_text_field(
     let Some(parts) = values.get(text_at..end) else {
         return values;
     };
-    let joined = parts.join(",");
+    let joined: Vec<&str> = parts.iter().map(AsRef::as_ref).collect();
+    let joined = S::from(joined.join(","));
     values.splice(text_at..end, [joined]);
     values
 }

@@ -84,6 +84,9 @@ pub struct Decoding {
     pub name: Arc<str>,
     /// `def.fields` as (name, type) pairs, in payload order.
     pub types: Vec<(Arc<str>, FieldType)>,
+    /// Positions in `types` in name order (ties in payload order): decoded fields come out
+    /// sorted without sorting each event's.
+    pub by_name: Vec<usize>,
 }
 
 impl Decoding {
@@ -93,8 +96,14 @@ impl Decoding {
             .iter()
             .filter_map(|f| f.split_once(':'))
             .filter_map(|(n, t)| FieldType::parse(t).map(|t| (Arc::from(n), t)))
-            .collect();
+            .collect::<Vec<(Arc<str>, FieldType)>>();
+        let mut by_name: Vec<usize> = (0..types.len()).collect();
+        by_name.sort_by(|a, b| {
+            let name = |i: &usize| types.get(*i).map(|(n, _)| n.clone());
+            name(a).cmp(&name(b))
+        });
         Decoding {
+            by_name,
             name: Arc::from(def.name.as_str()),
             types,
             def,
@@ -141,7 +150,7 @@ impl Catalogue {
     /// [`Catalogue::provider`], as the shared name every event of the provider points at. A
     /// handful of names: a scan without allocating beats a lower-cased map key per record.
     pub fn provider_shared(&self, name: &str) -> Option<&Arc<str>> {
-        let name = name.trim();
+        let name = crate::text::trim(name);
         self.providers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))

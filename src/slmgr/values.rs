@@ -14,36 +14,21 @@ use nom::sequence::preceded;
 use crate::hresult::{Hresult, read_number};
 use crate::snapshot::{DateValue, HostPort};
 
-fn hex_n(n: usize) -> impl FnMut(&str) -> IResult<&str, &str> {
-    move |i| take_while_m_n(n, n, |c: char| c.is_ascii_hexdigit()).parse(i)
-}
-
-fn guid_body(i: &str) -> IResult<&str, &str> {
-    recognize((
-        hex_n(8),
-        char('-'),
-        hex_n(4),
-        char('-'),
-        hex_n(4),
-        char('-'),
-        hex_n(4),
-        char('-'),
-        hex_n(12),
-    ))
-    .parse(i)
-}
-
 /// A GUID (optionally in braces), lower-cased.
 pub fn guid(s: &str) -> Option<String> {
-    let t = s.trim();
+    let t = crate::text::trim(s);
     let t = t
         .strip_prefix('{')
         .and_then(|r| r.strip_suffix('}'))
         .unwrap_or(t);
-    all_consuming(guid_body)
-        .parse(t)
-        .ok()
-        .map(|(_, g)| g.to_ascii_lowercase())
+    // 8-4-4-4-12 hex digits: a fixed shape, checked byte by byte.
+    let b = t.as_bytes();
+    let shaped = b.len() == 36
+        && b.iter().enumerate().all(|(i, c)| match i {
+            8 | 13 | 18 | 23 => *c == b'-',
+            _ => c.is_ascii_hexdigit(),
+        });
+    shaped.then(|| t.to_ascii_lowercase())
 }
 
 fn digits_n(n: usize) -> impl FnMut(&str) -> IResult<&str, &str> {
@@ -166,6 +151,11 @@ pub fn leading_code(s: &str) -> Option<Hresult> {
         .skip(2)
         .find(|(_, c)| !c.is_ascii_hexdigit())
         .map_or(t.len(), |(i, _)| i);
+    // The usual spelling, `0x` and at most eight digits: read directly (the general reader's
+    // answer for it, without its search).
+    if let Some(digits) = t.get(2..end).filter(|d| (1..=8).contains(&d.len())) {
+        return u32::from_str_radix(digits, 16).ok().map(Hresult);
+    }
     read_number(t.get(..end)?).ok().flatten().map(|r| r.value)
 }
 
@@ -301,7 +291,7 @@ fn meridiem(i: &str) -> IResult<&str, bool> {
 /// A date with an optional time (`7/5/2025 9:13:33 AM`, `05.07.2025 09:13:33`, `2020/2/27 11:48:43`,
 /// `2025-07-05 09:13 UTC`, `2020/2/27 上午 11:48:43`).
 pub fn date(input: &str) -> Option<RawDate> {
-    let text = input.trim();
+    let text = crate::text::trim(input);
     let num = |i| digit1.map_res(str::parse::<u32>).parse(i);
     let (rest, (first, sep, second, _, third)) =
         (num, date_sep, num, date_sep, num).parse(text).ok()?;

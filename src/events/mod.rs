@@ -377,7 +377,7 @@ fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> FieldValue {
 /// order inputs were read in. No two events share a source position, so the order is total and
 /// an unstable sort (no buffer of half the events) gives the one answer.
 pub fn sort(events: &mut [ActivationEvent]) {
-    events.sort_by(|a, b| {
+    events.sort_unstable_by(|a, b| {
         cmp_ignore_case(&a.machine, &b.machine)
             .then(a.time.cmp(&b.time))
             .then(a.record_id.cmp(&b.record_id))

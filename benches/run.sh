@@ -96,10 +96,10 @@ for n in 1 4 16; do
   fi
 done
 
-# measure LABEL CMD... -> prints "seconds max_rss_kb" of one run
+# measure CMD... -> prints "seconds max_rss_kb cpu_percent" of one run
 measure() {
-  /usr/bin/time -o "$SCRATCH/.time" -f '%e %M' "$@" >/dev/null 2>&1 || true
-  tail -1 "$SCRATCH/.time"
+  /usr/bin/time -o "$SCRATCH/.time" -f '%e %M %P' "$@" >/dev/null 2>&1 || true
+  tail -1 "$SCRATCH/.time" | tr -d '%'
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -121,36 +121,40 @@ dump_all() { # evtx_dump over every .evtx of a folder (or one file), THREADS
 export -f dump_all
 export EVTX_DUMP
 
-pair() { # label, input, evtx_dump threads
+pair() { # label, input, threads for both (0: kmsdiag's default, every CPU; evtx_dump -t 0)
   local label="$1" input="$2" threads="$3"
-  local recs bytes k=() e=() krss=() erss=()
+  local recs bytes k=() e=() krss=() erss=() kcpu=() kt=()
   recs=$(records_of "$input")
   bytes=$(bytes_of "$input")
+  [ "$threads" -gt 0 ] && kt=(--threads "$threads")
   "$KMSDIAG" analyze "$input" >/dev/null 2>&1 || true   # warm the page cache
   for _ in $(seq 1 "$RUNS"); do
-    read -r s m < <(measure "$KMSDIAG" analyze "$input")
-    k+=("$s"); krss+=("$m")
-    read -r s m < <(measure bash -c "dump_all '$input' $threads")
+    read -r s m c < <(measure "$KMSDIAG" analyze "${kt[@]}" "$input")
+    k+=("$s"); krss+=("$m"); kcpu+=("$c")
+    read -r s m _ < <(measure bash -c "dump_all '$input' $threads")
     e+=("$s"); erss+=("$m")
   done
-  local km em kr er
+  local km em kr er kc
   km=$(printf '%s\n' "${k[@]}" | median)
   em=$(printf '%s\n' "${e[@]}" | median)
   kr=$(printf '%s\n' "${krss[@]}" | sort -n | tail -1)
   er=$(printf '%s\n' "${erss[@]}" | sort -n | tail -1)
-  awk -v l="$label" -v r="$recs" -v b="$bytes" -v km="$km" -v em="$em" -v kr="$kr" -v er="$er" -v t="$threads" 'BEGIN {
+  kc=$(printf '%s\n' "${kcpu[@]}" | median)
+  awk -v l="$label" -v r="$recs" -v b="$bytes" -v km="$km" -v em="$em" -v kr="$kr" -v er="$er" -v t="$threads" -v kc="$kc" 'BEGIN {
     mb = b / 1048576
-    printf "%-34s %8.1f MB %9d rec | kmsdiag %6.2f s %9.0f rec/s %7.1f MB/s %6.1f MB RSS | evtx_dump -t %s %6.2f s %6.1f MB RSS | ratio %.2f\n",
-      l, mb, r, km, r / (km > 0 ? km : 0.001), mb / (km > 0 ? km : 0.001), kr / 1024, t, em, er / 1024, km / (em > 0 ? em : 0.001)
+    printf "%-34s %8.1f MB %9d rec | kmsdiag -t %s %6.2f s %9.0f rec/s %7.1f MB/s %6.1f MB RSS %4d%% CPU | evtx_dump -t %s %6.2f s %6.1f MB RSS | ratio %.2f\n",
+      l, mb, r, t, km, r / (km > 0 ? km : 0.001), mb / (km > 0 ? km : 0.001), kr / 1024, kc, t, em, er / 1024, km / (em > 0 ? em : 0.001)
   }'
 }
 
 echo
-echo "==> pairs (median of $RUNS alternating runs; ratio = kmsdiag / evtx_dump, lower is better)"
+echo "==> pairs (median of $RUNS alternating runs; ratio = kmsdiag / evtx_dump, lower is better;"
+echo "    -t 0 = every CPU; the fleet is compared with evtx_dump -t 0 run once per file)"
 pair "noise-dominated log, 1 thread" "$NOISE_LOG" 1
 pair "noise-dominated log, all threads" "$NOISE_LOG" 0
-pair "KMS host log (100% 12290)" "$HOST_LOG" 1
-pair "fleet of $CLIENTS clients + host" "$SCRATCH/fleet" 1
+pair "KMS host log (100% 12290), 1 thread" "$HOST_LOG" 1
+pair "KMS host log, all threads" "$HOST_LOG" 0
+pair "fleet of $CLIENTS clients + host" "$SCRATCH/fleet" 0
 
 echo
 echo "==> scaling (kmsdiag analyze over 1, 4, 16 copies of the noise log)"
@@ -159,7 +163,7 @@ for n in 1 4 16; do
   t=()
   m=()
   for _ in $(seq 1 "$RUNS"); do
-    read -r s r < <(measure "$KMSDIAG" analyze "$SCRATCH/scale$n")
+    read -r s r _ < <(measure "$KMSDIAG" analyze "$SCRATCH/scale$n")
     t+=("$s"); m+=("$r")
   done
   med=$(printf '%s\n' "${t[@]}" | median)

@@ -497,7 +497,19 @@ pub fn analyze_with_progress(
         summaries,
     } = read_inputs_with(rules, paths, opts.threads, progress);
     window(&mut events, opts);
-    build_report(rules, snapshots, &events, summaries, opts)
+    let report = build_report(rules, snapshots, &events, summaries, opts);
+    drop_aside(events);
+    report
+}
+
+/// Events of a large run are freed on a thread of their own, while the caller writes the report
+/// (a process that ends first simply ends); a few are freed here.
+fn drop_aside(events: Vec<ActivationEvent>) {
+    const ASIDE_FROM: usize = 20_000;
+    if events.len() >= ASIDE_FROM {
+        // If no thread can be started, the closure and the events are dropped here.
+        let _ = std::thread::Builder::new().spawn(move || drop(events));
+    }
 }
 
 /// The analysis of one in-memory input (a rule sample, a pasted text), named `name`.

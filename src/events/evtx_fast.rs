@@ -264,12 +264,13 @@ fn template_at(chunk: &[u8], off: usize) -> Option<Element> {
 }
 
 /// A template instance at `c`: the template (cached by offset) and the substitution values.
-fn instance<'a>(
+fn instance<'a, 'v>(
     c: &mut Cursor<'a>,
     templates: &mut HashMap<usize, Option<Rc<Element>>>,
-) -> Option<(usize, Subs<'a>)> {
+    scratch: &'v mut Vec<(usize, usize, u8)>,
+) -> Option<(usize, Subs<'a, 'v>)> {
     let def = instance_header(c, templates)?;
-    Some((def, substitutions(c)?))
+    Some((def, substitutions(c, scratch)?))
 }
 
 /// The template instance's header: the template's offset (parsed into the cache on first use);
@@ -306,13 +307,17 @@ fn instance_header(
 }
 
 /// The substitution array: descriptors, then the values one after the other.
-fn substitutions<'a>(c: &mut Cursor<'a>) -> Option<Subs<'a>> {
+/// The descriptors go to `values` (a buffer reused from record to record).
+fn substitutions<'a, 'v>(
+    c: &mut Cursor<'a>,
+    values: &'v mut Vec<(usize, usize, u8)>,
+) -> Option<Subs<'a, 'v>> {
     let count = c.u32()? as usize;
     if count > 4096 {
         return None;
     }
     let mut at = c.pos.checked_add(count.checked_mul(4)?)?;
-    let mut values = Vec::with_capacity(count);
+    values.clear();
     for _ in 0..count {
         let size = usize::from(c.u16()?);
         let ty = c.u8()?;
@@ -328,12 +333,12 @@ fn substitutions<'a>(c: &mut Cursor<'a>) -> Option<Subs<'a>> {
 }
 
 /// A record's substitution values, decoded only when asked for.
-struct Subs<'a> {
+struct Subs<'a, 'v> {
     buf: &'a [u8],
-    values: Vec<(usize, usize, u8)>,
+    values: &'v [(usize, usize, u8)],
 }
 
-impl<'a> Subs<'a> {
+impl<'a> Subs<'a, '_> {
     fn get(&self, i: u16) -> Option<Value<'a>> {
         let (start, size, ty) = *self.values.get(usize::from(i))?;
         let raw = self.buf.get(start..start + size)?;
@@ -355,7 +360,7 @@ impl<'a> Subs<'a> {
 }
 
 /// The text an element's content renders to (`None`: a value this reader does not render).
-fn render(content: &[Child], values: &Subs<'_>) -> Option<String> {
+fn render(content: &[Child], values: &Subs<'_, '_>) -> Option<String> {
     // The usual shape, one substitution: its value is the text, no copy.
     if let [Child::Content(Content::Sub(id))] = content {
         return match values.get(*id)? {
@@ -382,7 +387,7 @@ fn render(content: &[Child], values: &Subs<'_>) -> Option<String> {
 }
 
 #[allow(clippy::option_option)] // outer: rendered at all; inner: present (a null is left out)
-fn render_attr(value: &[Content], values: &Subs<'_>) -> Option<Option<String>> {
+fn render_attr(value: &[Content], values: &Subs<'_, '_>) -> Option<Option<String>> {
     match value {
         // An attribute whose only substitution is null is left out, as Windows renders it.
         [Content::Sub(id)] => match values.get(*id) {
@@ -422,7 +427,9 @@ fn decode_record(
     templates: &mut HashMap<usize, Option<Rc<Element>>>,
     literal_provider: &mut HashMap<usize, Option<bool>>,
     select: &Select<'_>,
+    scratch: &mut [Vec<(usize, usize, u8)>; 2],
 ) -> Result<Option<RawEvent>, ()> {
+    let [outer, inner] = scratch;
     let mut c = Cursor {
         buf: chunk,
         pos: at,
@@ -451,7 +458,7 @@ fn decode_record(
     if decided == Some(false) {
         return Ok(None);
     }
-    let values = substitutions(&mut c).ok_or(())?;
+    let values = substitutions(&mut c, outer).ok_or(())?;
     if c.pos > at + size {
         return Err(());
     }
@@ -462,13 +469,18 @@ fn decode_record(
         }
     };
     let name = get_attr(provider_el, "Name")?;
-    let guid = get_attr(provider_el, "Guid")?;
     let source = get_attr(provider_el, "EventSourceName")?;
-    let known = [name.as_deref(), guid.as_deref(), source.as_deref()]
+    // The GUID is rendered only when the name does not decide (or is missing).
+    let by_name = [name.as_deref(), source.as_deref()]
         .into_iter()
         .flatten()
         .any(|p| (select.provider)(p));
-    if !known {
+    let guid = if by_name && name.is_some() {
+        None
+    } else {
+        get_attr(provider_el, "Guid")?
+    };
+    if !by_name && !guid.as_deref().is_some_and(|g| (select.provider)(g)) {
         return Ok(None);
     }
     let provider = name.or(guid).unwrap_or_default();
@@ -546,7 +558,7 @@ fn decode_record(
                         buf: chunk,
                         pos: off,
                     };
-                    let (d, inner) = instance(&mut n, templates).ok_or(())?;
+                    let (d, inner) = instance(&mut n, templates, inner).ok_or(())?;
                     if n.pos > off + len {
                         return Err(());
                     }
@@ -578,7 +590,7 @@ fn trimmed(s: String) -> String {
     }
 }
 
-fn event_data(el: &Element, values: &Subs<'_>) -> Result<Vec<(Option<String>, String)>, ()> {
+fn event_data(el: &Element, values: &Subs<'_, '_>) -> Result<Vec<(Option<String>, String)>, ()> {
     let mut out = Vec::new();
     for ch in &el.children {
         match ch {
@@ -618,6 +630,7 @@ fn scan_chunk(chunk: &[u8], select: &Select<'_>) -> Option<(Vec<RawEvent>, u64)>
     }
     let mut templates: HashMap<usize, Option<Rc<Element>>> = HashMap::new();
     let mut literal_provider: HashMap<usize, Option<bool>> = HashMap::new();
+    let mut scratch = [Vec::new(), Vec::new()];
     let mut out = Vec::new();
     let mut pos = 512;
     let mut n = 0u64;
@@ -642,6 +655,7 @@ fn scan_chunk(chunk: &[u8], select: &Select<'_>) -> Option<(Vec<RawEvent>, u64)>
             &mut templates,
             &mut literal_provider,
             select,
+            &mut scratch,
         ) {
             Ok(Some(mut e)) => {
                 e.record_id = e.record_id.or(Some(id));

@@ -113,17 +113,17 @@ pub fn key_values(s: &str) -> Vec<(String, String)> {
 /// `1/14/2006 2:30`, day-first locales). When day and month could be swapped, the reading closest
 /// to the event's `TimeCreated` wins (the client writes its local time, minute precision).
 pub fn client_time(v: &str, created: Option<DateTime<Utc>>) -> Option<NaiveDateTime> {
-    let raw = crate::slmgr::values::date(v)?;
+    let raw = crate::slmgr::values::date_parts(v)?;
     if let Some(order) = raw.forced_order() {
-        return raw.resolve(order).parsed;
+        return raw.datetime(order).0;
     }
-    let candidates = ["mdy", "dmy"].map(|o| raw.resolve(o).parsed);
+    let candidates = ["mdy", "dmy"].map(|o| raw.datetime(o).0);
     match created {
         Some(c) => candidates
             .into_iter()
             .flatten()
             .min_by_key(|t| (*t - c.naive_utc()).num_seconds().unsigned_abs()),
-        None => raw.resolve(raw.default_order()).parsed,
+        None => raw.datetime(raw.default_order()).0,
     }
 }
 

@@ -65,9 +65,9 @@ fn local_time(s: &str) -> Option<DateTime<Utc>> {
     if let Some(t) = super::xml::parse_system_time(s) {
         return Some(t);
     }
-    let raw = crate::slmgr::values::date(s)?;
+    let raw = crate::slmgr::values::date_parts(s)?;
     let order = raw.forced_order().unwrap_or_else(|| raw.default_order());
-    raw.resolve(order).parsed.map(|n| n.and_utc())
+    raw.datetime(order).0.map(|n| n.and_utc())
 }
 
 fn event_from(fields: &[(String, String)], index: u64, line: Option<u32>) -> Option<RawEvent> {

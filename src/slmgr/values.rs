@@ -208,6 +208,12 @@ pub fn whole_number(s: &str) -> Option<i64> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RawDate {
     pub text: String,
+    parts: DateParts,
+}
+
+/// The numbers of a printed date, without its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DateParts {
     a: u32,
     b: u32,
     c: u32,
@@ -217,7 +223,7 @@ pub struct RawDate {
     pm: Option<bool>,
 }
 
-impl RawDate {
+impl DateParts {
     /// The order this date's numbers force, if they force one.
     pub fn forced_order(&self) -> Option<&'static str> {
         if self.a > 31 {
@@ -237,10 +243,9 @@ impl RawDate {
         if self.pm.is_some() { "mdy" } else { "dmy" }
     }
 
-    /// Reads the date in the given order (`forced_order` wins over `order`).
-    pub fn resolve(&self, order: &'static str) -> DateValue {
-        let forced = self.forced_order();
-        let order = forced.unwrap_or(order);
+    /// The date and time read in `order` (a forced order wins), and the order used.
+    pub fn datetime(&self, order: &'static str) -> (Option<NaiveDateTime>, &'static str) {
+        let order = self.forced_order().unwrap_or(order);
         let (year, month, day) = match order {
             "ymd" => (self.a, self.b, self.c),
             "mdy" => (self.c, self.a, self.b),
@@ -257,11 +262,29 @@ impl RawDate {
             .ok()
             .and_then(|y| NaiveDate::from_ymd_opt(y, month, day));
         let time = NaiveTime::from_hms_opt(hour, minute, second);
+        (date.zip(time).map(|(d, t)| NaiveDateTime::new(d, t)), order)
+    }
+}
+
+impl RawDate {
+    /// The order this date's numbers force, if they force one.
+    pub fn forced_order(&self) -> Option<&'static str> {
+        self.parts.forced_order()
+    }
+
+    /// See [`DateParts::default_order`].
+    pub fn default_order(&self) -> &'static str {
+        self.parts.default_order()
+    }
+
+    /// Reads the date in the given order (`forced_order` wins over `order`).
+    pub fn resolve(&self, order: &'static str) -> DateValue {
+        let (parsed, order) = self.parts.datetime(order);
         DateValue {
             text: self.text.clone(),
-            parsed: date.zip(time).map(|(d, t)| NaiveDateTime::new(d, t)),
+            parsed,
             order: Some(order),
-            ambiguous: forced.is_none() && self.a != self.b,
+            ambiguous: self.parts.forced_order().is_none() && self.parts.a != self.parts.b,
         }
     }
 }
@@ -291,6 +314,15 @@ fn meridiem(i: &str) -> IResult<&str, bool> {
 /// A date with an optional time (`7/5/2025 9:13:33 AM`, `05.07.2025 09:13:33`, `2020/2/27 11:48:43`,
 /// `2025-07-05 09:13 UTC`, `2020/2/27 上午 11:48:43`).
 pub fn date(input: &str) -> Option<RawDate> {
+    let parts = date_parts(input)?;
+    Some(RawDate {
+        text: crate::text::trim(input).to_owned(),
+        parts,
+    })
+}
+
+/// [`date`]'s numbers, without copying the text (event payloads read millions).
+pub fn date_parts(input: &str) -> Option<DateParts> {
     let text = crate::text::trim(input);
     let num = |i| digit1.map_res(str::parse::<u32>).parse(i);
     let (rest, (first, sep, second, _, third)) =
@@ -302,8 +334,7 @@ pub fn date(input: &str) -> Option<RawDate> {
     if !(rest.is_empty() || rest.eq_ignore_ascii_case("utc") || rest.starts_with('(')) {
         return None;
     }
-    Some(RawDate {
-        text: text.to_owned(),
+    Some(DateParts {
         a: first,
         b: second,
         c: third,

@@ -85,6 +85,16 @@ activated_days_ago = 3'
 [ -d "$SCRATCH/fleet" ] ||
   "$KMSDIAG" synth "$SCRATCH/fleet.toml" --out "$SCRATCH/fleet" --scale "$CLIENTS" --noise-per-day "$FLEET_NOISE" >/dev/null
 
+# Real Windows logs (the public samples beside the project, damaged ones left out), 30 copies
+# each: templates as Windows writes them, not as kmsdiag's own writer does.
+SAMPLES="${BENCH_SAMPLES:-$ROOT/../shared/samples/evtx}"
+if [ -d "$SAMPLES" ] && [ ! -d "$SCRATCH/real" ]; then
+  for i in $(seq 1 30); do
+    mkdir -p "$SCRATCH/real/copy$i"
+    find "$SAMPLES" -name '*.evtx' ! -name '*bad_chunk*' ! -name '*zero-data*' -exec cp {} "$SCRATCH/real/copy$i/" \;
+  done
+fi
+
 # Scaling: 1, 4 and 16 copies of the noise log.
 for n in 1 4 16; do
   d="$SCRATCH/scale$n"
@@ -155,6 +165,7 @@ pair "noise-dominated log, all threads" "$NOISE_LOG" 0
 pair "KMS host log (100% 12290), 1 thread" "$HOST_LOG" 1
 pair "KMS host log, all threads" "$HOST_LOG" 0
 pair "fleet of $CLIENTS clients + host" "$SCRATCH/fleet" 0
+[ -d "$SCRATCH/real" ] && pair "real Windows samples, 30 copies" "$SCRATCH/real" 0
 
 echo
 echo "==> scaling (kmsdiag analyze over 1, 4, 16 copies of the noise log)"

@@ -68,6 +68,8 @@ enum Value<'a> {
     Text(String),
     Num(u64),
     FileTime(u64),
+    /// A GUID, rendered as the crate renders it.
+    Guid(String),
     /// Chunk offset and size of a nested fragment.
     BinXml(usize, usize),
     /// A type this reader does not render: the chunk goes to the crate if the value is needed.
@@ -353,10 +355,30 @@ impl<'a> Subs<'a, '_> {
             0x01 => Value::Text(utf16(raw)),
             0x04 | 0x06 | 0x08 | 0x0A if size <= 8 => Value::Num(num()),
             0x11 if size == 8 => Value::FileTime(num()),
+            0x0F if size == 16 => Value::Guid(guid_text(raw)),
             0x21 => Value::BinXml(start, size),
             _ => Value::Other(std::marker::PhantomData),
         })
     }
+}
+
+/// A GUID's 16 bytes as the `evtx` crate writes them: `{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}`,
+/// lower case, the first three groups little-endian.
+fn guid_text(b: &[u8]) -> String {
+    const ORDER: [usize; 16] = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
+    let mut s = String::with_capacity(38);
+    s.push('{');
+    for (i, idx) in ORDER.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        let byte = b.get(*idx).copied().unwrap_or(0);
+        for nibble in [byte >> 4, byte & 0x0F] {
+            s.push(char::from_digit(u32::from(nibble), 16).unwrap_or('0'));
+        }
+    }
+    s.push('}');
+    s
 }
 
 /// The text an element's content renders to (`None`: a value this reader does not render).
@@ -365,7 +387,7 @@ fn render(content: &[Child], values: &Subs<'_, '_>) -> Option<String> {
     if let [Child::Content(Content::Sub(id))] = content {
         return match values.get(*id)? {
             Value::Null => Some(String::new()),
-            Value::Text(t) => Some(t),
+            Value::Text(t) | Value::Guid(t) => Some(t),
             Value::Num(n) => Some(n.to_string()),
             _ => None,
         };
@@ -376,7 +398,7 @@ fn render(content: &[Child], values: &Subs<'_, '_>) -> Option<String> {
             Child::Content(Content::Text(t)) => s.push_str(t),
             Child::Content(Content::Sub(id)) => match values.get(*id)? {
                 Value::Null => {}
-                Value::Text(t) => s.push_str(&t),
+                Value::Text(t) | Value::Guid(t) => s.push_str(&t),
                 Value::Num(n) => s.push_str(&n.to_string()),
                 _ => return None,
             },
@@ -392,7 +414,7 @@ fn render_attr(value: &[Content], values: &Subs<'_, '_>) -> Option<Option<String
         // An attribute whose only substitution is null is left out, as Windows renders it.
         [Content::Sub(id)] => match values.get(*id) {
             Some(Value::Null) | None => Some(None),
-            Some(Value::Text(t)) => Some(Some(t)),
+            Some(Value::Text(t) | Value::Guid(t)) => Some(Some(t)),
             Some(Value::Num(n)) => Some(Some(n.to_string())),
             Some(_) => None,
         },

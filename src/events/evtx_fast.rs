@@ -5,7 +5,6 @@
 //! type it does not render, damage) is handed whole to the `evtx` crate, so the answer is the
 //! crate's answer, only faster. Layout: MS-EVEN6 §2.2 (chunk, record, binary XML).
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::rc::Rc;
 
@@ -117,9 +116,7 @@ fn utf16(b: &[u8]) -> String {
     }
     let b = b.get(..2 * units).unwrap_or(&[]);
     // Nearly every value is ASCII: one byte per unit, checked as UTF-8 in one pass.
-    if b.chunks_exact(2)
-        .all(|c| c.get(1) == Some(&0) && c.first().is_some_and(u8::is_ascii))
-    {
+    if is_ascii_utf16(b) {
         let mut ascii = Vec::with_capacity(b.len() / 2);
         ascii.extend(b.chunks_exact(2).map(|c| c.first().copied().unwrap_or(0)));
         if let Ok(s) = String::from_utf8(ascii) {
@@ -137,6 +134,19 @@ fn utf16(b: &[u8]) -> String {
         s.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
     }
     s
+}
+
+/// Whether every UTF-16LE unit is ASCII (high byte 0, low byte below 0x80): four units a step.
+fn is_ascii_utf16(b: &[u8]) -> bool {
+    const NOT_ASCII: u64 = 0xFF80_FF80_FF80_FF80;
+    let words = b.chunks_exact(8);
+    let rest = words.remainder();
+    words
+        .map(|w| w.try_into().map_or(u64::MAX, u64::from_le_bytes))
+        .all(|w| w & NOT_ASCII == 0)
+        && rest
+            .chunks_exact(2)
+            .all(|c| c.get(1) == Some(&0) && c.first().is_some_and(u8::is_ascii))
 }
 
 /// A name in the chunk's string table, at `off`.
@@ -268,7 +278,7 @@ fn template_at(chunk: &[u8], off: usize) -> Option<Element> {
 /// A template instance at `c`: the template (cached by offset) and the substitution values.
 fn instance<'a, 'v>(
     c: &mut Cursor<'a>,
-    templates: &mut HashMap<usize, Option<Rc<Element>>>,
+    templates: &mut Templates,
     scratch: &'v mut Vec<(usize, usize, u8)>,
 ) -> Option<(usize, Subs<'a, 'v>)> {
     let def = instance_header(c, templates)?;
@@ -277,10 +287,7 @@ fn instance<'a, 'v>(
 
 /// The template instance's header: the template's offset (parsed into the cache on first use);
 /// leaves the cursor at the substitution array.
-fn instance_header(
-    c: &mut Cursor<'_>,
-    templates: &mut HashMap<usize, Option<Rc<Element>>>,
-) -> Option<usize> {
+fn instance_header(c: &mut Cursor<'_>, templates: &mut Templates) -> Option<usize> {
     if c.u8()? == 0x0F {
         c.pos += 3;
     } else {
@@ -302,10 +309,53 @@ fn instance_header(
         let size = h.u32()? as usize;
         c.pos = h.pos.checked_add(size)?;
     }
-    templates
-        .entry(def)
-        .or_insert_with(|| template_at(c.buf, def).map(Rc::new));
+    templates.parse(c.buf, def);
     Some(def)
+}
+
+/// One chunk's templates by offset, each parsed on first use (`None`: a shape this reader leaves
+/// to the crate), with what its literal provider decides. A chunk holds a few dozen at most, so
+/// a scan from the last one used beats hashing the offset for every record.
+#[derive(Default)]
+struct Templates {
+    entries: Vec<Template>,
+    last: usize,
+}
+
+/// A template's offset, its root element, and what its literal provider decides (once known).
+type Template = (usize, Option<Rc<Element>>, Option<Option<bool>>);
+
+impl Templates {
+    fn find(&mut self, def: usize) -> Option<usize> {
+        if self.entries.get(self.last).is_some_and(|e| e.0 == def) {
+            return Some(self.last);
+        }
+        let i = self.entries.iter().position(|e| e.0 == def)?;
+        self.last = i;
+        Some(i)
+    }
+
+    /// Parses the template at `def` unless it is known already.
+    fn parse(&mut self, chunk: &[u8], def: usize) {
+        if self.find(def).is_none() {
+            self.entries
+                .push((def, template_at(chunk, def).map(Rc::new), None));
+            self.last = self.entries.len() - 1;
+        }
+    }
+
+    /// The template at `def`, if it was parsed and its shape is understood.
+    fn get(&mut self, def: usize) -> Option<Rc<Element>> {
+        let i = self.find(def)?;
+        self.entries.get(i).and_then(|e| e.1.clone())
+    }
+
+    /// What the template's literal provider decides, worked out by `decide` once.
+    fn decided(&mut self, def: usize, decide: impl FnOnce() -> Option<bool>) -> Option<bool> {
+        let i = self.find(def)?;
+        let entry = self.entries.get_mut(i)?;
+        *entry.2.get_or_insert_with(decide)
+    }
 }
 
 /// The substitution array: descriptors, then the values one after the other.
@@ -446,8 +496,7 @@ fn decode_record(
     chunk: &[u8],
     at: usize,
     size: usize,
-    templates: &mut HashMap<usize, Option<Rc<Element>>>,
-    literal_provider: &mut HashMap<usize, Option<bool>>,
+    templates: &mut Templates,
     select: &Select<'_>,
     scratch: &mut [Vec<(usize, usize, u8)>; 2],
 ) -> Result<Option<RawEvent>, ()> {
@@ -457,7 +506,7 @@ fn decode_record(
         pos: at,
     };
     let def = instance_header(&mut c, templates).ok_or(())?;
-    let Some(Some(root)) = templates.get(&def).cloned() else {
+    let Some(root) = templates.get(def) else {
         return Err(());
     };
     if root.name != "Event" {
@@ -466,7 +515,7 @@ fn decode_record(
     let system = child(&root, "System").ok_or(())?;
     let provider_el = child(system, "Provider").ok_or(())?;
     // A provider written as literal text in the template decides every record of it at once.
-    let decided = *literal_provider.entry(def).or_insert_with(|| {
+    let decided = templates.decided(def, || {
         let literal: Option<Vec<String>> = ["Name", "Guid", "EventSourceName"]
             .iter()
             .filter_map(|n| attr(provider_el, n))
@@ -584,7 +633,7 @@ fn decode_record(
                     if n.pos > off + len {
                         return Err(());
                     }
-                    let Some(Some(el)) = templates.get(&d).cloned() else {
+                    let Some(el) = templates.get(d) else {
                         return Err(());
                     };
                     if el.name != "EventData" {
@@ -650,8 +699,7 @@ fn scan_chunk(chunk: &[u8], select: &Select<'_>) -> Option<(Vec<RawEvent>, u64)>
     if free < 512 || free > chunk.len() {
         return None;
     }
-    let mut templates: HashMap<usize, Option<Rc<Element>>> = HashMap::new();
-    let mut literal_provider: HashMap<usize, Option<bool>> = HashMap::new();
+    let mut templates = Templates::default();
     let mut scratch = [Vec::new(), Vec::new()];
     let mut out = Vec::new();
     let mut pos = 512;
@@ -675,7 +723,6 @@ fn scan_chunk(chunk: &[u8], select: &Select<'_>) -> Option<(Vec<RawEvent>, u64)>
             pos + 24,
             size - 28,
             &mut templates,
-            &mut literal_provider,
             select,
             &mut scratch,
         ) {

@@ -324,6 +324,11 @@ pub fn date(input: &str) -> Option<RawDate> {
 /// [`date`]'s numbers, without copying the text (event payloads read millions).
 pub fn date_parts(input: &str) -> Option<DateParts> {
     let text = crate::text::trim(input);
+    plain_date(text).or_else(|| grammar_date(text))
+}
+
+/// [`date_parts`] by the full grammar: meridiems, `UTC`, a zone in parentheses.
+fn grammar_date(text: &str) -> Option<DateParts> {
     let num = |i| digit1.map_res(str::parse::<u32>).parse(i);
     let (rest, (first, sep, second, _, third)) =
         (num, date_sep, num, date_sep, num).parse(text).ok()?;
@@ -341,6 +346,63 @@ pub fn date_parts(input: &str) -> Option<DateParts> {
         sep,
         time,
         pm: pm_before.or(pm_after),
+    })
+}
+
+/// The shape event payloads print, `N/N/N` or `N/N/N H:MM[:SS]` (any of `/ . -` between the
+/// date's numbers), read without the grammar; `None` for anything else, which the grammar then
+/// reads (so the answer is the grammar's either way).
+#[allow(clippy::many_single_char_names)] // a, b, c: the date's numbers as DateParts names them
+fn plain_date(text: &str) -> Option<DateParts> {
+    let b = text.as_bytes();
+    let mut i = 0;
+    let num = |i: &mut usize| -> Option<u32> {
+        let start = *i;
+        let mut v: u32 = 0;
+        while let Some(d) = b.get(*i).filter(|c| c.is_ascii_digit()) {
+            v = v.checked_mul(10)?.checked_add(u32::from(d - b'0'))?;
+            *i += 1;
+        }
+        (*i > start).then_some(v)
+    };
+    let sep_at = |i: usize| {
+        b.get(i)
+            .copied()
+            .filter(|c| matches!(c, b'/' | b'.' | b'-'))
+    };
+    let a = num(&mut i)?;
+    let sep = sep_at(i)?;
+    i += 1;
+    let second = num(&mut i)?;
+    sep_at(i)?;
+    i += 1;
+    let third = num(&mut i)?;
+    let time = match b.get(i) {
+        None => None,
+        Some(b' ') => {
+            i += 1;
+            let h = num(&mut i)?;
+            (b.get(i) == Some(&b':')).then_some(())?;
+            i += 1;
+            let m = num(&mut i)?;
+            let sec = if b.get(i) == Some(&b':') {
+                i += 1;
+                num(&mut i)?
+            } else {
+                0
+            };
+            (i == b.len()).then_some(())?;
+            Some((h, m, sec))
+        }
+        Some(_) => return None,
+    };
+    Some(DateParts {
+        a,
+        b: second,
+        c: third,
+        sep: char::from(sep),
+        time,
+        pm: None,
     })
 }
 
@@ -561,5 +623,41 @@ mod tests {
             channel("machines = [\"x warning retail initial-grace\"]"),
             None
         );
+    }
+
+    #[test]
+    fn plain_dates_read_as_the_grammar_reads_them() {
+        let mut read = 0;
+        for t in [
+            "2010/9/29 21:46",
+            "2026/10/7 8:11",
+            "1/14/2006 2:30",
+            "29.09.2010 17:52:03",
+            "2025-07-05",
+            "7/5/2025",
+            "2020/2/27 11:48:43",
+            "1/2/3 4:5",
+            "01/02/2003 04:05:06",
+            "99999999999/1/1",
+            "1/1/1 99999999999:1",
+            "2025-07-05 09:13 UTC",
+            "7/5/2025 9:13:33 AM",
+            "2020/2/27 上午 11:48:43",
+            "1/2/3  4:5",
+            "1/2/3 4:5:6:7",
+            "1/2/3 4",
+            "1/2",
+            "1/2/",
+            "/1/2/3",
+            "1/2-3 4:05",
+            "",
+        ] {
+            if let Some(p) = plain_date(t) {
+                read += 1;
+                assert_eq!(Some(p), grammar_date(t), "{t:?}");
+            }
+            assert_eq!(date_parts(t), grammar_date(t), "{t:?}");
+        }
+        assert!(read >= 9, "{read}");
     }
 }

@@ -170,6 +170,8 @@ pair "fleet of $CLIENTS clients + host" "$SCRATCH/fleet" 0
 echo
 echo "==> scaling (kmsdiag analyze over 1, 4, 16 copies of the noise log)"
 base=""
+prev=""
+prevn=""
 for n in 1 4 16; do
   t=()
   m=()
@@ -180,7 +182,15 @@ for n in 1 4 16; do
   med=$(printf '%s\n' "${t[@]}" | median)
   rss=$(printf '%s\n' "${m[@]}" | sort -n | tail -1)
   [ -z "$base" ] && base="$med"
-  awk -v n="$n" -v s="$med" -v b="$base" -v r="$rss" 'BEGIN {
-    printf "%3dx  %6.2f s  (%.2f x the 1x time, linear would be %d)  peak RSS %.1f MB\n", n, s, s / (b > 0 ? b : 0.001), n, r / 1024
+  # The time each copy beyond the first adds: linear growth keeps it constant (the 1x run also
+  # pays the start-up, rules and report, once).
+  per=""
+  [ -n "$prev" ] && per=$(awk -v s="$med" -v p="$prev" -v n="$n" -v pn="$prevn" 'BEGIN { printf "%.3f", (s - p) / (n - pn) }')
+  awk -v n="$n" -v s="$med" -v b="$base" -v r="$rss" -v per="$per" 'BEGIN {
+    printf "%3dx  %6.2f s  (%.2f x the 1x time, linear would be %d)  peak RSS %.1f MB", n, s, s / (b > 0 ? b : 0.001), n, r / 1024
+    if (per != "") printf "  %s s per added copy", per
+    printf "\n"
   }'
+  prev="$med"
+  prevn="$n"
 done

@@ -278,6 +278,15 @@ fn read_inputs_in(
         }
     }
     let mut out = Inputs::default();
+    // The largest input's events are the base (moved, not copied; often the only log); the
+    // order does not matter, the sort below decides it.
+    if let Some(largest) = results
+        .iter_mut()
+        .max_by_key(|(_, e, _)| e.len())
+        .map(|(_, e, _)| std::mem::take(e))
+    {
+        out.events = largest;
+    }
     out.events
         .reserve_exact(results.iter().map(|(_, e, _)| e.len()).sum());
     for (snaps, events, summary) in results {

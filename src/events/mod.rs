@@ -459,19 +459,25 @@ impl<'a> Normalizer<'a> {
 
     fn convert(&mut self, raws: Vec<RawEvent>) -> Vec<ActivationEvent> {
         let all = self.keep == Keep::All;
-        raws.into_iter()
-            .filter(|r| self.keep.wants(r.event_id))
-            .filter_map(|r| {
-                normalize(
-                    self.rules,
-                    r,
-                    &mut self.shared,
-                    self.format,
-                    &self.fallback_machine,
-                    all,
-                )
-            })
-            .collect()
+        // A new vector of the right size: collecting in place would keep the raw events' larger
+        // slots (and their spare capacity) for as long as the events live.
+        let mut out = Vec::with_capacity(raws.len());
+        out.extend(
+            raws.into_iter()
+                .filter(|r| self.keep.wants(r.event_id))
+                .filter_map(|r| {
+                    normalize(
+                        self.rules,
+                        r,
+                        &mut self.shared,
+                        self.format,
+                        &self.fallback_machine,
+                        all,
+                    )
+                }),
+        );
+        out.shrink_to_fit();
+        out
     }
 }
 

@@ -979,19 +979,36 @@ pub fn read<T: Positioned>(
 ) -> Result<(Vec<T>, Vec<String>, u64), String> {
     let header = header(&mut input, notes)?;
     let mut tally = Tally::default();
+    each_chunk(&mut input, 0.., select, fallback, convert, &mut |p| {
+        tally.add(p);
+    })?;
+    Ok(tally.finish(&header, notes))
+}
+
+/// Reads the chunks numbered `chunks` one after the other from `input` (positioned at the
+/// first), until the file ends; each one's part, its records passed through `convert`, goes to
+/// `sink`.
+fn each_chunk<T>(
+    input: &mut impl Read,
+    chunks: impl Iterator<Item = u64>,
+    select: &Select<'_>,
+    fallback: &mut dyn FnMut(Vec<u8>, u64) -> ChunkRead,
+    convert: &mut dyn FnMut(Vec<RawEvent>) -> Vec<T>,
+    sink: &mut dyn FnMut(Part<T>),
+) -> Result<(), String> {
     let mut buf = vec![0u8; CHUNK];
-    for number in 0.. {
-        let filled = fill(&mut input, &mut buf)?;
+    for number in chunks {
+        let filled = fill(input, &mut buf)?;
         if filled == 0 {
             break;
         }
         let part = chunk(buf.get(..filled).unwrap_or(&[]), number, select, fallback);
-        tally.add(part.map(&mut *convert));
+        sink(part.map(&mut *convert));
         if filled < CHUNK {
             break;
         }
     }
-    Ok(tally.finish(&header, notes))
+    Ok(())
 }
 
 /// Reads chunks `chunks` of an `.evtx` file on disk through a handle of its own (so several
@@ -1009,18 +1026,9 @@ pub fn read_chunks<T>(
     file.seek(SeekFrom::Start(chunk_offset(chunks.start)))
         .map_err(|e| format!("cannot read: {e}"))?;
     let mut parts = Vec::new();
-    let mut buf = vec![0u8; CHUNK];
-    for number in chunks {
-        let filled = fill(&mut file, &mut buf)?;
-        if filled == 0 {
-            break;
-        }
-        let part = chunk(buf.get(..filled).unwrap_or(&[]), number, select, fallback);
-        parts.push(part.map(&mut *convert));
-        if filled < CHUNK {
-            break;
-        }
-    }
+    each_chunk(&mut file, chunks, select, fallback, convert, &mut |p| {
+        parts.push(p);
+    })?;
     Ok(parts)
 }
 

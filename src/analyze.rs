@@ -305,7 +305,10 @@ fn dedup_events(events: &mut Vec<ActivationEvent>) {
     // Sorted by machine, time and record id: copies of one record sit in one run of equal keys.
     // In place: the events kept are moved to the front.
     let same_slot = |a: &ActivationEvent, b: &ActivationEvent| {
-        a.time == b.time && a.record_id == b.record_id && a.machine.eq_ignore_ascii_case(&b.machine)
+        a.time == b.time
+            && a.record_id == b.record_id
+            && (std::sync::Arc::ptr_eq(&a.machine, &b.machine)
+                || a.machine.eq_ignore_ascii_case(&b.machine))
     };
     let same_event = |a: &ActivationEvent, b: &ActivationEvent| {
         a.provider == b.provider

@@ -204,6 +204,9 @@ impl ReadStats {
 pub struct Shared {
     path: Arc<str>,
     names: Vec<Arc<str>>,
+    /// The provider name last found in the catalogue, as the input spells it, and its canonical
+    /// name: an input's activation events name one or two providers over and over.
+    last_provider: Option<(Box<str>, Arc<str>)>,
 }
 
 /// Distinct machine and log names shared per input.
@@ -214,7 +217,20 @@ impl Shared {
         Shared {
             path: Arc::from(path),
             names: Vec::new(),
+            last_provider: None,
         }
+    }
+
+    /// The catalogue's canonical name for a provider name, remembering the last one found.
+    fn provider(&mut self, cat: &crate::rules::events::Catalogue, name: &str) -> Option<Arc<str>> {
+        if let Some((spelled, canonical)) = &self.last_provider
+            && **spelled == *name
+        {
+            return Some(canonical.clone());
+        }
+        let found = cat.provider_shared(name)?.clone();
+        self.last_provider = Some((Box::from(name), found.clone()));
+        Some(found)
     }
 
     fn name(&mut self, s: &str) -> Arc<str> {
@@ -240,12 +256,12 @@ pub fn normalize(
     all: bool,
 ) -> Option<ActivationEvent> {
     let cat = rules.events();
-    let (provider, is_activation) = match cat.provider_shared(&raw.provider).or_else(|| {
+    let (provider, is_activation) = match shared.provider(cat, &raw.provider).or_else(|| {
         raw.event_source_name
             .as_deref()
-            .and_then(|n| cat.provider_shared(n))
+            .and_then(|n| cat.provider_shared(n).cloned())
     }) {
-        Some(p) => (p.clone(), true),
+        Some(p) => (p, true),
         // Kept for `--all`: not an activation provider (the catalogue was just asked).
         None if all => (Arc::from(raw.provider.as_str()), false),
         None => return None,
@@ -378,11 +394,21 @@ fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> FieldValue {
 /// an unstable sort (no buffer of half the events) gives the one answer.
 pub fn sort(events: &mut [ActivationEvent]) {
     events.sort_unstable_by(|a, b| {
-        cmp_ignore_case(&a.machine, &b.machine)
+        same_name(&a.machine, &b.machine)
             .then(a.time.cmp(&b.time))
             .then(a.record_id.cmp(&b.record_id))
             .then(a.source.cmp(&b.source))
     });
+}
+
+/// [`cmp_ignore_case`] for names shared by the events of one input: the same `Arc` answers at
+/// once.
+fn same_name(a: &Arc<str>, b: &Arc<str>) -> std::cmp::Ordering {
+    if Arc::ptr_eq(a, b) {
+        std::cmp::Ordering::Equal
+    } else {
+        cmp_ignore_case(a, b)
+    }
 }
 
 /// Compares two names as ASCII-case-insensitive, without allocating.

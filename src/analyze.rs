@@ -307,8 +307,7 @@ fn dedup_events(events: &mut Vec<ActivationEvent>) {
     let same_slot = |a: &ActivationEvent, b: &ActivationEvent| {
         a.time == b.time
             && a.record_id == b.record_id
-            && (std::sync::Arc::ptr_eq(&a.machine, &b.machine)
-                || a.machine.eq_ignore_ascii_case(&b.machine))
+            && crate::events::same_machine_name(&a.machine, &b.machine)
     };
     let same_event = |a: &ActivationEvent, b: &ActivationEvent| {
         a.provider == b.provider

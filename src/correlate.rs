@@ -286,10 +286,7 @@ pub fn correlate(events: &[ActivationEvent], now: DateTime<Utc>) -> Correlation 
             .last()
             .and_then(|r| r.first())
             .and_then(|f| events.get(*f))
-            .is_some_and(|f| {
-                std::sync::Arc::ptr_eq(&f.machine, &e.machine)
-                    || f.machine.eq_ignore_ascii_case(&e.machine)
-            });
+            .is_some_and(|f| crate::events::same_machine_name(&f.machine, &e.machine));
         match runs.last_mut() {
             Some(r) if same => r.push(i),
             _ => runs.push(vec![i]),

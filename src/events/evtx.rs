@@ -91,9 +91,20 @@ pub fn read_file_selected(
     keep: &dyn Fn(&RawEvent) -> bool,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<RawEvent>, Vec<String>, u64), String> {
+    read_file_selected_with(path, select, keep, &mut |raws| raws, notes)
+}
+
+/// [`read_file_selected`], each chunk's records passed through `convert` as soon as it is read.
+pub fn read_file_selected_with<T: Positioned>(
+    path: &std::path::Path,
+    select: &Select<'_>,
+    keep: &dyn Fn(&RawEvent) -> bool,
+    convert: &mut dyn FnMut(Vec<RawEvent>) -> Vec<T>,
+    notes: &mut Vec<String>,
+) -> Result<(Vec<T>, Vec<String>, u64), String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let input = std::io::BufReader::with_capacity(1 << 16, file);
-    read_selected(input, select, keep, &mut |raws| raws, notes)
+    read_selected(input, select, keep, convert, notes)
 }
 
 /// [`read_file_selected`] for any stream (an image in memory), each chunk's records passed

@@ -322,15 +322,21 @@ struct Templates {
     last: usize,
 }
 
-/// A template's offset, its root element, and what its literal provider decides (once known).
-type Template = (usize, Option<Rc<Element>>, Option<Option<bool>>);
+struct Template {
+    /// Its offset in the chunk.
+    at: usize,
+    /// Its root element; `None`: a shape this reader leaves to the crate.
+    root: Option<Rc<Element>>,
+    /// What its literal provider decides, once worked out (`None`: nothing literal).
+    provider: std::cell::OnceCell<Option<bool>>,
+}
 
 impl Templates {
     fn find(&mut self, def: usize) -> Option<usize> {
-        if self.entries.get(self.last).is_some_and(|e| e.0 == def) {
+        if self.entries.get(self.last).is_some_and(|e| e.at == def) {
             return Some(self.last);
         }
-        let i = self.entries.iter().position(|e| e.0 == def)?;
+        let i = self.entries.iter().position(|e| e.at == def)?;
         self.last = i;
         Some(i)
     }
@@ -338,8 +344,11 @@ impl Templates {
     /// Parses the template at `def` unless it is known already.
     fn parse(&mut self, chunk: &[u8], def: usize) {
         if self.find(def).is_none() {
-            self.entries
-                .push((def, template_at(chunk, def).map(Rc::new), None));
+            self.entries.push(Template {
+                at: def,
+                root: template_at(chunk, def).map(Rc::new),
+                provider: std::cell::OnceCell::new(),
+            });
             self.last = self.entries.len() - 1;
         }
     }
@@ -347,14 +356,13 @@ impl Templates {
     /// The template at `def`, if it was parsed and its shape is understood.
     fn get(&mut self, def: usize) -> Option<Rc<Element>> {
         let i = self.find(def)?;
-        self.entries.get(i).and_then(|e| e.1.clone())
+        self.entries.get(i).and_then(|e| e.root.clone())
     }
 
     /// What the template's literal provider decides, worked out by `decide` once.
     fn decided(&mut self, def: usize, decide: impl FnOnce() -> Option<bool>) -> Option<bool> {
         let i = self.find(def)?;
-        let entry = self.entries.get_mut(i)?;
-        *entry.2.get_or_insert_with(decide)
+        *self.entries.get(i)?.provider.get_or_init(decide)
     }
 }
 
@@ -812,33 +820,29 @@ pub fn chunk(
         bad_sum: None,
         whole: buf.len() == CHUNK,
     };
-    if !part.whole {
+    let scanned = if part.whole {
+        // Empty (zeroed) chunks occur in the middle of dirty files: nothing to read.
+        if buf.iter().all(|b| *b == 0) {
+            return part;
+        }
+        part.bad_sum = bad_checksums(buf)
+            .map(|what| format!("chunk {number} at file offset 0x{at:x} ({what})"));
+        scan_chunk(buf, select)
+    } else {
         // A truncated last chunk: said, and the crate decides what can be read of it.
         part.damaged.push(Damage::said(format!(
             "the file is truncated: it ends {} byte(s) into chunk {number} (file offset 0x{at:x}); records after that point are lost",
             buf.len()
         )));
-        let (ev, dmg, n) = fallback(buf.to_vec(), number);
-        part.events = ev;
-        part.damaged.extend(dmg);
-        part.records = n;
-        return part;
-    }
-    // Empty (zeroed) chunks occur in the middle of dirty files: nothing to read.
-    if buf.iter().all(|b| *b == 0) {
-        return part;
-    }
-    part.bad_sum =
-        bad_checksums(buf).map(|what| format!("chunk {number} at file offset 0x{at:x} ({what})"));
-    if let Some((ev, n)) = scan_chunk(buf, select) {
-        part.events = ev;
-        part.records = n;
-    } else {
-        let (ev, dmg, n) = fallback(buf.to_vec(), number);
-        part.events = ev;
-        part.damaged = dmg;
-        part.records = n;
-    }
+        None
+    };
+    let (events, damaged, records) = match scanned {
+        Some((events, records)) => (events, Vec::new(), records),
+        None => fallback(buf.to_vec(), number),
+    };
+    part.events = events;
+    part.damaged.extend(damaged);
+    part.records = records;
     part
 }
 

@@ -411,6 +411,12 @@ fn same_name(a: &Arc<str>, b: &Arc<str>) -> std::cmp::Ordering {
     }
 }
 
+/// Whether two events' machine names are one name (case ignored). The events of one input share
+/// one `Arc` per name, so the pointer answers first.
+pub fn same_machine_name(a: &Arc<str>, b: &Arc<str>) -> bool {
+    Arc::ptr_eq(a, b) || a.eq_ignore_ascii_case(b)
+}
+
 /// Compares two names as ASCII-case-insensitive, without allocating.
 pub fn cmp_ignore_case(a: &str, b: &str) -> std::cmp::Ordering {
     a.bytes()
@@ -507,8 +513,12 @@ impl<'a> Normalizer<'a> {
     }
 }
 
-/// The `.evtx` pre-filter's choice for `keep`: activation providers, the ids kept.
-fn with_select<R>(rules: &Rules, keep: Keep<'_>, f: impl FnOnce(&evtx_fast::Select<'_>) -> R) -> R {
+/// Calls `f` with the `.evtx` pre-filter's choice for `keep`: activation providers, the ids kept.
+pub fn with_select<R>(
+    rules: &Rules,
+    keep: Keep<'_>,
+    f: impl FnOnce(&evtx_fast::Select<'_>) -> R,
+) -> R {
     let cat = rules.events();
     let provider = |p: &str| cat.provider(p).is_some();
     let event_id = |id: u32| keep.wants(id);
@@ -545,9 +555,7 @@ pub fn read_input(
                     evtx::read(bytes, &wanted).map(|(raws, damaged, n)| (convert(raws), damaged, n))
                 }
                 (Some(file), _) => with_select(rules, keep, |select| {
-                    let f = std::fs::File::open(file).map_err(|e| format!("cannot open: {e}"))?;
-                    let input = std::io::BufReader::with_capacity(1 << 16, f);
-                    evtx::read_selected(input, select, &wanted, &mut convert, &mut notes)
+                    evtx::read_file_selected_with(file, select, &wanted, &mut convert, &mut notes)
                 }),
                 (None, _) => with_select(rules, keep, |select| {
                     let input = std::io::Cursor::new(bytes);

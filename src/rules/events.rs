@@ -98,10 +98,7 @@ impl Decoding {
             .filter_map(|(n, t)| FieldType::parse(t).map(|t| (Arc::from(n), t)))
             .collect::<Vec<(Arc<str>, FieldType)>>();
         let mut by_name: Vec<usize> = (0..types.len()).collect();
-        by_name.sort_by(|a, b| {
-            let name = |i: &usize| types.get(*i).map(|(n, _)| n.clone());
-            name(a).cmp(&name(b))
-        });
+        by_name.sort_by_key(|i| types.get(*i).map(|(n, _)| &**n));
         Decoding {
             by_name,
             name: Arc::from(def.name.as_str()),

@@ -467,12 +467,17 @@ fn the_evtx_prefilter_gives_the_crates_answer() {
     let rules = kmsdiag::rules::Rules::load(None).unwrap();
     let cat = rules.events();
     let ids: &[u32] = kmsdiag::correlate::EVENT_IDS;
-    let provider = |p: &str| cat.provider(p).is_some();
-    let event_id = |id: u32| ids.contains(&id);
-    let select = kmsdiag::events::evtx_fast::Select {
-        provider: &provider,
-        event_id: &event_id,
-    };
+    let analyze = kmsdiag::events::Keep::Ids(ids);
+    kmsdiag::events::with_select(&rules, analyze, |select| {
+        prefilter_matches_crate(select, cat, ids);
+    });
+}
+
+fn prefilter_matches_crate(
+    select: &kmsdiag::events::evtx_fast::Select<'_>,
+    cat: &kmsdiag::rules::events::Catalogue,
+    ids: &[u32],
+) {
     let keep = |r: &kmsdiag::events::RawEvent| {
         ids.contains(&r.event_id)
             && (cat.provider(&r.provider).is_some()
@@ -486,7 +491,7 @@ fn the_evtx_prefilter_gives_the_crates_answer() {
     for f in files {
         let crate_read = kmsdiag::events::evtx::read_file(&f, &keep);
         let fast_read =
-            kmsdiag::events::evtx::read_file_selected(&f, &select, &keep, &mut Vec::new());
+            kmsdiag::events::evtx::read_file_selected(&f, select, &keep, &mut Vec::new());
         let ((mut a, _, na), (mut b, _, nb)) = match (crate_read, fast_read) {
             (Ok(a), Ok(b)) => (a, b),
             // Not an event log at all (testdata/hostile/): both refuse it.
@@ -566,14 +571,11 @@ fn the_evtx_prefilter_reads_real_logs_without_the_crate() {
         return;
     }
     let rules = kmsdiag::rules::Rules::load(None).unwrap();
-    let cat = rules.events();
-    let ids: &[u32] = kmsdiag::correlate::EVENT_IDS;
-    let provider = |p: &str| cat.provider(p).is_some();
-    let event_id = |id: u32| ids.contains(&id);
-    let select = kmsdiag::events::evtx_fast::Select {
-        provider: &provider,
-        event_id: &event_id,
-    };
+    let analyze = kmsdiag::events::Keep::Ids(kmsdiag::correlate::EVENT_IDS);
+    kmsdiag::events::with_select(&rules, analyze, real_logs_without_the_crate);
+}
+
+fn real_logs_without_the_crate(select: &kmsdiag::events::evtx_fast::Select<'_>) {
     let mut chunks = 0;
     for f in all_evtx() {
         let name = f.display().to_string();
@@ -588,7 +590,7 @@ fn the_evtx_prefilter_reads_real_logs_without_the_crate() {
         let file = std::fs::File::open(&f).unwrap();
         kmsdiag::events::evtx_fast::read(
             std::io::BufReader::new(file),
-            &select,
+            select,
             &mut fallback,
             &mut |raws: Vec<kmsdiag::events::RawEvent>| raws,
             &mut Vec::new(),

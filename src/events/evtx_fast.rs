@@ -3,7 +3,9 @@
 //! values — and decodes in full only the records asked for, without building any XML or JSON.
 //! A chunk holding anything this reader does not understand (an unusual template shape, a value
 //! type it does not render, damage) is handed whole to the `evtx` crate, so the answer is the
-//! crate's answer, only faster. Layout: MS-EVEN6 §2.2 (chunk, record, binary XML).
+//! crate's answer, only faster. Chunks can be read apart (ranges of one file on several threads)
+//! and put back in file order by a [`Tally`], which every read ends in. Layout: MS-EVEN6 §2.2
+//! (chunk, record, binary XML).
 
 use std::io::Read;
 use std::rc::Rc;

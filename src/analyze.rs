@@ -120,6 +120,96 @@ enum Outcome {
     Range(Result<Vec<Part<ActivationEvent>>, String>),
 }
 
+/// The units' outcomes put together in unit order as soon as each one and all before it are
+/// done: a large file's ranges join its events (and are freed) while later ranges are still
+/// being read, so the file's events are never held twice.
+struct Assembly {
+    /// Outcomes done ahead of `cursor`, waiting for the units before them.
+    waiting: Vec<Option<Outcome>>,
+    cursor: usize,
+    results: Vec<ReadOne>,
+    /// The large file whose ranges are being joined: its index and parts so far.
+    ranged: Option<(usize, crate::events::EvtxParts)>,
+}
+
+impl Assembly {
+    fn new(units: &[Unit], files: usize) -> Assembly {
+        Assembly {
+            waiting: units.iter().map(|_| None).collect(),
+            cursor: 0,
+            results: Vec::with_capacity(files),
+            ranged: None,
+        }
+    }
+
+    /// Unit `i` is done: takes in every outcome now in order.
+    fn done(&mut self, units: &[Unit], i: usize, outcome: Outcome) {
+        if let Some(slot) = self.waiting.get_mut(i) {
+            *slot = Some(outcome);
+        }
+        while let Some(o) = self.waiting.get_mut(self.cursor).and_then(Option::take) {
+            self.take(units, self.cursor, o);
+            self.cursor += 1;
+        }
+    }
+
+    fn take(&mut self, units: &[Unit], i: usize, outcome: Outcome) {
+        let file = match units.get(i) {
+            Some(Unit::Range { file, .. }) => Some(*file),
+            _ => None,
+        };
+        if self.ranged.as_ref().map(|(f, _)| *f) != file {
+            self.close(units);
+        }
+        match outcome {
+            Outcome::File(r) => self.results.push(*r),
+            Outcome::Range(r) => {
+                let (_, parts) = self.ranged.get_or_insert_with(|| {
+                    (
+                        file.unwrap_or(usize::MAX),
+                        crate::events::EvtxParts::default(),
+                    )
+                });
+                parts.add(r);
+            }
+        }
+    }
+
+    /// The large file being joined is complete.
+    fn close(&mut self, units: &[Unit]) {
+        let Some((file, parts)) = self.ranged.take() else {
+            return;
+        };
+        let Some((path, disk)) = units.iter().find_map(|u| match u {
+            Unit::Range {
+                file: f,
+                path,
+                disk,
+                ..
+            } if *f == file => Some((path, disk)),
+            _ => None,
+        }) else {
+            return;
+        };
+        let mut summary = blank_summary(path);
+        let events = summarize(parts.finish(path, disk), &mut summary).unwrap_or_default();
+        self.results.push((Vec::new(), events, summary));
+    }
+
+    /// Every unit has run: the outcomes still waiting (behind a unit that never finished, from a
+    /// reading thread that died) are taken too, in order.
+    fn finish(mut self, units: &[Unit]) -> Vec<ReadOne> {
+        let rest = std::mem::take(&mut self.waiting);
+        for (i, o) in rest.into_iter().enumerate().skip(self.cursor) {
+            if let Some(o) = o {
+                self.take(units, i, o);
+            }
+        }
+        self.close(units);
+        self.results
+    }
+}
+
 /// Splits the inputs into units: large `.evtx` files on disk into ranges of `range` chunks, the
 /// rest whole.
 fn plan(files: &[InputFile], range: u64) -> Vec<Unit> {
@@ -188,8 +278,7 @@ fn read_inputs_in(
         .map(|f| std::sync::Mutex::new(Some(f)))
         .collect();
     let next = std::sync::atomic::AtomicUsize::new(0);
-    let done: std::sync::Mutex<Vec<Option<Outcome>>> =
-        std::sync::Mutex::new(units.iter().map(|_| None).collect());
+    let done = std::sync::Mutex::new(Assembly::new(&units, files.len()));
     let work = || {
         let reader = SlmgrReader::new(rules);
         loop {
@@ -222,10 +311,8 @@ fn read_inputs_in(
                     Outcome::Range(r)
                 }
             };
-            if let Ok(mut d) = done.lock()
-                && let Some(slot) = d.get_mut(i)
-            {
-                *slot = Some(outcome);
+            if let Ok(mut d) = done.lock() {
+                d.done(&units, i, outcome);
             }
         }
     };
@@ -239,44 +326,10 @@ fn read_inputs_in(
         });
     }
     progress.end();
-    let done = done.into_inner().unwrap_or_default();
-    let mut results: Vec<ReadOne> = Vec::with_capacity(files.len());
-    let mut outcomes = units.iter().zip(done).peekable();
-    while let Some((unit, outcome)) = outcomes.next() {
-        match (unit, outcome) {
-            (Unit::File(_), Some(Outcome::File(r))) => results.push(*r),
-            (
-                Unit::Range {
-                    file, path, disk, ..
-                },
-                first,
-            ) => {
-                // The file's ranges follow each other: gather them, in order.
-                let mut parts = Vec::new();
-                let mut failed = None;
-                let mut take = |o: Option<Outcome>| match o {
-                    Some(Outcome::Range(Ok(p))) => parts.extend(p),
-                    Some(Outcome::Range(Err(e))) => failed = failed.take().or(Some(e)),
-                    _ => {}
-                };
-                take(first);
-                while let Some((_, o)) =
-                    outcomes.next_if(|(u, _)| matches!(u, Unit::Range { file: f, .. } if f == file))
-                {
-                    take(o);
-                }
-                let mut summary = blank_summary(path);
-                let read = match failed {
-                    Some(e) => Err(e),
-                    None => crate::events::evtx_parts_done(path, disk, parts),
-                };
-                let events = summarize(read, &mut summary).unwrap_or_default();
-                results.push((Vec::new(), events, summary));
-            }
-            // A unit that did not finish (a reading thread that died): nothing to add.
-            (Unit::File(_), _) => {}
-        }
-    }
+    let mut results = match done.into_inner() {
+        Ok(d) => d.finish(&units),
+        Err(_) => Vec::new(),
+    };
     let mut out = Inputs::default();
     // The largest input's events are the base (moved, not copied; often the only log); the
     // order does not matter, the sort below decides it.
@@ -313,7 +366,7 @@ fn dedup_events(events: &mut Vec<ActivationEvent>) {
         a.provider == b.provider
             && a.event_id == b.event_id
             && a.log == b.log
-            && (a.record_id.is_some() || a.raw == b.raw)
+            && (a.record_id.is_some() || a.payload.raw().eq(b.payload.raw()))
     };
     let mut kept = 0;
     let mut run_start = 0;

@@ -122,21 +122,21 @@ impl<'a> Interner<'a> {
     }
 }
 
-fn field<'a>(e: &'a ActivationEvent, name: &str) -> Option<&'a FieldValue> {
-    e.fields.get(name)
+fn field<'a>(e: &'a ActivationEvent, name: &str) -> Option<FieldValue<'a>> {
+    e.payload.get(name)
 }
 
 /// A decoded result code of an event.
 pub fn code(e: &ActivationEvent, name: &str) -> Option<Hresult> {
     match field(e, name)? {
-        FieldValue::Code(c) => Some(*c),
+        FieldValue::Code(c) => Some(c),
         _ => None,
     }
 }
 
 fn int(e: &ActivationEvent, name: &str) -> Option<i64> {
     match field(e, name)? {
-        FieldValue::Int(i) => Some(*i),
+        FieldValue::Int(i) => Some(i),
         _ => None,
     }
 }
@@ -155,15 +155,15 @@ fn text_ref<'a>(e: &'a ActivationEvent, name: &str) -> Option<&'a str> {
 
 fn boolean(e: &ActivationEvent, name: &str) -> Option<bool> {
     match field(e, name)? {
-        FieldValue::Bool(b) => Some(*b),
-        FieldValue::Int(i) => Some(*i != 0),
+        FieldValue::Bool(b) => Some(b),
+        FieldValue::Int(i) => Some(i != 0),
         _ => None,
     }
 }
 
 fn client_time(e: &ActivationEvent) -> Option<NaiveDateTime> {
     match field(e, "client_time")? {
-        FieldValue::Time(t) => Some(*t),
+        FieldValue::Time(t) => Some(t),
         _ => None,
     }
 }

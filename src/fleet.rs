@@ -130,7 +130,7 @@ fn day(zone: Zone, t: DateTime<Utc>) -> String {
 pub fn evidence(e: &ActivationEvent) -> Evidence {
     let name = e.name.as_deref().unwrap_or("");
     // The Info string, or the first payload string (8198's second one is a long rule list).
-    let payload = e.raw.first().map_or("", |r| &**r);
+    let payload = e.payload.raw().next().unwrap_or("");
     let mut excerpt = format!("{} {name}: {payload}", e.event_id);
     if excerpt.chars().count() > 160 {
         excerpt = excerpt.chars().take(159).collect::<String>() + "…";
@@ -286,12 +286,12 @@ fn license(
         )
     } else {
         let e = events.get(last.request)?;
-        let status = match e.fields.get("license_status") {
-            Some(FieldValue::Int(i)) => u8::try_from(*i).ok()?,
+        let status = match e.payload.get("license_status") {
+            Some(FieldValue::Int(i)) => u8::try_from(i).ok()?,
             _ => return None,
         };
-        let minutes = match e.fields.get("minutes_to_expiry") {
-            Some(FieldValue::Int(m)) => Some(*m),
+        let minutes = match e.payload.get("minutes_to_expiry") {
+            Some(FieldValue::Int(m)) => Some(m),
             _ => None,
         };
         let ends = match (e.time, minutes) {
@@ -820,7 +820,7 @@ fn host(b: &mut Builder<'_>, corr: &Correlation, h: &HostView) -> (Machine, Host
             health = "failing";
             dns_publishing = Some(false);
             let c = code(e, "result");
-            let domain = match e.fields.get("domain") {
+            let domain = match e.payload.get("domain") {
                 Some(FieldValue::Text(d)) => d.to_string(),
                 _ => "its".to_owned(),
             };

@@ -880,11 +880,6 @@ impl<T> Default for Tally<T> {
 }
 
 impl<T: Positioned> Tally<T> {
-    /// Makes room for `n` more events.
-    pub fn reserve(&mut self, n: usize) {
-        self.events.reserve_exact(n);
-    }
-
     /// Adds the next chunk. Nothing after a truncated chunk counts: the file ended there.
     pub fn add(&mut self, part: Part<T>) {
         if self.truncated {

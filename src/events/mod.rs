@@ -10,6 +10,7 @@ pub mod evtx_fast;
 pub mod json;
 pub mod message;
 pub mod payload;
+pub mod stored;
 pub mod tabular;
 pub mod xml;
 
@@ -19,11 +20,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
-use crate::hresult::Hresult;
 use crate::rules::Rules;
 use crate::rules::events::{Decoding, FieldType, Layout};
 
 pub use payload::{client_time, split_info};
+pub use stored::{Draft, FieldValue, Payload};
 
 /// One event as a reader found it: System fields and payload strings, undecoded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,89 +60,6 @@ pub struct EventSource {
     pub line: Option<u32>,
 }
 
-/// A decoded payload value. Serialized as JSON scalars: codes and flags as `0x` + 8 hex digits,
-/// times as `YYYY-MM-DDTHH:MM:SS` (the client's local clock), the rest as printed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum FieldValue {
-    Code(Hresult),
-    Flags(u32),
-    Int(i64),
-    Bool(bool),
-    Time(chrono::NaiveDateTime),
-    Guid(Box<str>),
-    Text(Box<str>),
-}
-
-impl Serialize for FieldValue {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            FieldValue::Code(c) => s.collect_str(c),
-            FieldValue::Flags(f) => s.collect_str(&format_args!("0x{f:08X}")),
-            FieldValue::Int(i) => s.serialize_i64(*i),
-            FieldValue::Bool(b) => s.serialize_bool(*b),
-            FieldValue::Time(t) => s.collect_str(&t.format("%Y-%m-%dT%H:%M:%S")),
-            FieldValue::Guid(g) | FieldValue::Text(g) => s.serialize_str(g),
-        }
-    }
-}
-
-/// An event's decoded payload fields by name: a map kept as one sorted slice (an event has a
-/// dozen fields at most, and a host log holds millions of events), serialized as a JSON object.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct Fields(Box<[(Arc<str>, FieldValue)]>);
-
-impl Fields {
-    /// The value of a field (a dozen at most: a scan that compares lengths first beats a search).
-    pub fn get(&self, name: &str) -> Option<&FieldValue> {
-        self.0
-            .iter()
-            .find(|(k, _)| k.len() == name.len() && **k == *name)
-            .map(|(_, v)| v)
-    }
-
-    /// Fields already in name order; a name given twice keeps its last value.
-    fn from_sorted(mut v: Vec<(Arc<str>, FieldValue)>) -> Fields {
-        v.dedup_by(|later, kept| {
-            let same = later.0 == kept.0;
-            if same {
-                std::mem::swap(later, kept);
-            }
-            same
-        });
-        Fields(v.into_boxed_slice())
-    }
-
-    /// The fields, by name.
-    pub fn iter(&self) -> impl Iterator<Item = (&Arc<str>, &FieldValue)> {
-        self.0.iter().map(|(k, v)| (k, v))
-    }
-
-    pub fn len(&self) -> usize {
-        self.0.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.0.is_empty()
-    }
-}
-
-/// Like a map's: a name given twice keeps its last value.
-impl FromIterator<(Arc<str>, FieldValue)> for Fields {
-    fn from_iter<I: IntoIterator<Item = (Arc<str>, FieldValue)>>(iter: I) -> Fields {
-        let iter = iter.into_iter();
-        let mut v = Vec::with_capacity(iter.size_hint().1.unwrap_or(0).min(64));
-        v.extend(iter);
-        v.sort_by(|a, b| a.0.cmp(&b.0));
-        Fields::from_sorted(v)
-    }
-}
-
-impl Serialize for Fields {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_map(self.iter())
-    }
-}
-
 /// An event of an activation provider, decoded.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ActivationEvent {
@@ -159,10 +77,10 @@ pub struct ActivationEvent {
     pub record_id: Option<u64>,
     pub log: Option<Arc<str>>,
     pub source: EventSource,
-    /// Decoded payload fields, named after the catalogue (the names shared with it).
-    pub fields: Fields,
-    /// The original data strings, in order, empty ones kept.
-    pub raw: Box<[Box<str>]>,
+    /// The original data strings (`raw`) and the payload fields decoded from them (`fields`,
+    /// named after the catalogue).
+    #[serde(flatten)]
+    pub payload: Payload,
 }
 
 #[allow(clippy::ref_option)] // serde's `serialize_with` passes a reference
@@ -283,9 +201,10 @@ pub fn normalize(
             .find_map(|t| message::extract(t, m))
             .unwrap_or_default();
     }
-    let fields = def
-        .map(|d| decode(d, &raw_strings, raw.time_created, raw.message.as_deref()))
-        .unwrap_or_default();
+    let payload = match def {
+        Some(d) => decode(d, &raw_strings, raw.time_created, raw.message.as_deref()),
+        None => Payload::build(None, &raw_strings, Vec::new()),
+    };
     Some(ActivationEvent {
         machine: shared.name(
             raw.computer
@@ -305,11 +224,7 @@ pub fn normalize(
             index: raw.index,
             line: raw.line,
         },
-        fields,
-        raw: raw_strings
-            .into_iter()
-            .map(String::into_boxed_str)
-            .collect(),
+        payload,
     })
 }
 
@@ -320,7 +235,7 @@ fn decode(
     strings: &[String],
     created: Option<DateTime<Utc>>,
     message: Option<&str>,
-) -> Fields {
+) -> Payload {
     let types = def.types.as_slice();
     let values: Vec<Cow<'_, str>> = match def.def.layout {
         Layout::Info => {
@@ -334,8 +249,7 @@ fn decode(
                 (Some(one), None) => match types.get(one + 1) {
                     Some((_, next)) => {
                         let next = *next;
-                        let fits =
-                            |v: &str| !matches!(typed(next, v, created), FieldValue::Text(_));
+                        let fits = |v: &str| !matches!(typed(next, v, created), Draft::Text(_));
                         payload::rejoin_text_field(values, types.len(), one, &fits)
                     }
                     None => values,
@@ -345,46 +259,62 @@ fn decode(
         }
         Layout::Positional => strings.iter().map(|s| Cow::Borrowed(s.as_str())).collect(),
         Layout::Kv => {
-            return strings
+            // Names come from the data: this event's own, sorted, each once (the later value kept).
+            let pairs: Vec<(String, String)> = strings
                 .iter()
                 .flat_map(|s| payload::key_values(s))
-                .map(|(k, v)| (Arc::from(k), FieldValue::Text(v.into_boxed_str())))
                 .collect();
+            let mut names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
+            names.sort_unstable();
+            names.dedup();
+            let fields: Vec<_> = pairs
+                .iter()
+                .filter_map(|(k, v)| {
+                    let at = names.binary_search(&k.as_str()).ok()?;
+                    Some((at, Draft::Text(Cow::Borrowed(v.as_str()))))
+                })
+                .collect();
+            let names: stored::Names = names.into_iter().map(Arc::from).collect();
+            return Payload::build(Some(names), strings, fields);
         }
     };
-    // In name order from the start: the catalogue sorted the positions once.
-    let mut out = Vec::with_capacity(types.len());
-    for &i in &def.by_name {
-        if let (Some((name, ty)), Some(v)) = (types.get(i), values.get(i)) {
+    let fields = def
+        .slot
+        .iter()
+        .zip(types)
+        .zip(&values)
+        .filter_map(|((&slot, (_, ty)), v)| {
             let v = crate::text::trim(v);
-            if !v.is_empty() {
-                out.push((name.clone(), typed(*ty, v, created)));
-            }
-        }
-    }
-    Fields::from_sorted(out)
+            (!v.is_empty()).then(|| (slot, typed(*ty, v, created)))
+        });
+    Payload::build(Some(def.names.clone()), strings, fields)
 }
 
-fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> FieldValue {
-    let text = || FieldValue::Text(Box::from(v));
+fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> Draft<'_> {
+    let text = || Draft::Text(Cow::Borrowed(v));
     match ty {
         FieldType::Code => {
             let v = v.strip_prefix("hr=").unwrap_or(v);
-            crate::slmgr::values::leading_code(v).map_or_else(text, FieldValue::Code)
+            crate::slmgr::values::leading_code(v).map_or_else(text, Draft::Code)
         }
         FieldType::Flags => crate::hresult::read_raw(v)
             .ok()
             .flatten()
-            .map_or_else(text, FieldValue::Flags),
-        FieldType::Int => v.parse().map_or_else(|_| text(), FieldValue::Int),
+            .map_or_else(text, Draft::Flags),
+        FieldType::Int => v.parse().map_or_else(|_| text(), Draft::Int),
         FieldType::Bool => match v {
-            "0" => FieldValue::Bool(false),
-            "1" => FieldValue::Bool(true),
+            "0" => Draft::Bool(false),
+            "1" => Draft::Bool(true),
             _ => text(),
         },
-        FieldType::Time => client_time(v, created).map_or_else(text, FieldValue::Time),
-        FieldType::Guid => crate::slmgr::values::guid(v)
-            .map_or_else(text, |g| FieldValue::Guid(g.into_boxed_str())),
+        FieldType::Time => client_time(v, created).map_or_else(text, Draft::Time),
+        FieldType::Guid => crate::slmgr::values::guid(v).map_or_else(text, |g| {
+            Draft::Guid(if g == v {
+                Cow::Borrowed(v)
+            } else {
+                Cow::Owned(g)
+            })
+        }),
         FieldType::HostPort | FieldType::Text => text(),
     }
 }
@@ -611,7 +541,7 @@ fn stats(
 }
 
 /// One chunk range of a large `.evtx` file on disk, read on its own (on any thread) for
-/// [`evtx_parts_done`]: the parts of the file's chunks `chunks`, their events normalized.
+/// [`EvtxParts`]: the parts of the file's chunks `chunks`, their events normalized.
 pub fn evtx_part(
     rules: &Rules,
     path: &str,
@@ -629,26 +559,49 @@ pub fn evtx_part(
     .map_err(|e| format!("{path}: {e}"))
 }
 
-/// A large `.evtx` file read in parts by [`evtx_part`] over consecutive chunk ranges: the same
-/// answer [`read_input`] gives for the whole file.
-pub fn evtx_parts_done(
-    path: &str,
-    file: &std::path::Path,
-    parts: Vec<evtx_fast::Part<ActivationEvent>>,
-) -> Result<(Vec<ActivationEvent>, ReadStats, &'static str), String> {
-    let mut notes = Vec::new();
-    let header = std::fs::File::open(file)
-        .map_err(|e| format!("cannot open: {e}"))
-        .and_then(|f| evtx_fast::header(f, &mut notes))
-        .map_err(|e| format!("{path}: {e}"))?;
-    let mut tally = evtx_fast::Tally::default();
-    tally.reserve(parts.iter().map(|p| p.events.len()).sum());
-    for p in parts {
-        tally.add(p);
+/// A large `.evtx` file read in parts by [`evtx_part`] over consecutive chunk ranges, put back
+/// together range by range as they are read, in file order (each range's memory is freed for the
+/// next): the same answer [`read_input`] gives for the whole file.
+#[derive(Default)]
+pub struct EvtxParts {
+    tally: evtx_fast::Tally<ActivationEvent>,
+    failed: Option<String>,
+}
+
+impl EvtxParts {
+    /// The next range of the file.
+    pub fn add(&mut self, range: Result<Vec<evtx_fast::Part<ActivationEvent>>, String>) {
+        match range {
+            Ok(parts) => {
+                for p in parts {
+                    self.tally.add(p);
+                }
+            }
+            Err(e) => {
+                self.failed.get_or_insert(e);
+            }
+        }
     }
-    let (events, damaged, n) = tally.finish(&header, &mut notes);
-    let stats = stats(n, damaged, notes, &events);
-    Ok((events, stats, "evtx"))
+
+    /// The file's events and what reading it produced, or the first range's failure.
+    pub fn finish(
+        self,
+        path: &str,
+        file: &std::path::Path,
+    ) -> Result<(Vec<ActivationEvent>, ReadStats, &'static str), String> {
+        if let Some(e) = self.failed {
+            return Err(e);
+        }
+        let mut notes = Vec::new();
+        let header = std::fs::File::open(file)
+            .map_err(|e| format!("cannot open: {e}"))
+            .and_then(|f| evtx_fast::header(f, &mut notes))
+            .map_err(|e| format!("{path}: {e}"))?;
+        let (mut events, damaged, n) = self.tally.finish(&header, &mut notes);
+        events.shrink_to_fit();
+        let stats = stats(n, damaged, notes, &events);
+        Ok((events, stats, "evtx"))
+    }
 }
 
 #[cfg(test)]
@@ -656,33 +609,12 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fields_are_a_map_by_name() {
-        let text = |s: &str| FieldValue::Text(Box::from(s));
-        let f: Fields = [
-            (Arc::from("zeta"), text("1")),
-            (Arc::from("alpha"), text("2")),
-            (Arc::from("zeta"), text("3")),
-        ]
-        .into_iter()
-        .collect();
-        assert_eq!(f.len(), 2);
-        // A name given twice keeps its last value, as a map's insert does.
-        assert_eq!(f.get("zeta"), Some(&text("3")));
-        assert_eq!(f.get("alpha"), Some(&text("2")));
-        assert_eq!(f.get("alph"), None);
-        assert_eq!(
-            serde_json::to_string(&f).unwrap(),
-            r#"{"alpha":"2","zeta":"3"}"#
-        );
-    }
-
-    #[test]
     fn decoded_fields_come_out_in_name_order() {
         let rules = Rules::load(None).unwrap();
         let def = rules.events().decoding(12290).unwrap();
         let info = "0x0,25,pc01.contoso.com,7f3e1a55-27f8-4950-8877-7a03be5fb181,2010/9/29 21:46,0,1,0,34e1ae55-27f8-4950-8877-7a03be5fb181".to_owned();
         let f = decode(def, &[info], None, None);
-        let names: Vec<&str> = f.iter().map(|(k, _)| &**k).collect();
+        let names: Vec<&str> = f.fields().map(|(k, _)| k).collect();
         let mut sorted = names.clone();
         sorted.sort_unstable();
         assert_eq!(names, sorted);

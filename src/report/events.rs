@@ -28,8 +28,8 @@ pub fn write_text(w: &mut dyn Write, style: &Style, events: &[ActivationEvent]) 
         );
         let name = e.name.as_deref().unwrap_or("");
         let fields: Vec<String> = e
-            .fields
-            .iter()
+            .payload
+            .fields()
             .map(|(k, v)| {
                 let v = serde_json::to_value(v).map_or_else(
                     |_| String::new(),
@@ -41,10 +41,13 @@ pub fn write_text(w: &mut dyn Write, style: &Style, events: &[ActivationEvent]) 
                 format!("{k}={}", cut(&sanitize(&v, true), MAX_VALUE_CHARS))
             })
             .collect();
-        let payload = if fields.is_empty() && !e.raw.is_empty() {
+        let payload = if fields.is_empty() && e.payload.raw().len() > 0 {
             format!(
                 "raw={}",
-                cut(&sanitize(&e.raw.join(" | "), true), MAX_VALUE_CHARS)
+                cut(
+                    &sanitize(&e.payload.raw_joined(" | "), true),
+                    MAX_VALUE_CHARS
+                )
             )
         } else {
             fields.join(" ")
@@ -91,8 +94,8 @@ pub fn write_csv(w: &mut dyn Write, events: &[ActivationEvent]) -> io::Result<()
     )?;
     for e in events {
         let fields: Vec<String> = e
-            .fields
-            .iter()
+            .payload
+            .fields()
             .map(|(k, v)| {
                 let v = serde_json::to_value(v).map_or_else(
                     |_| String::new(),
@@ -113,7 +116,7 @@ pub fn write_csv(w: &mut dyn Write, events: &[ActivationEvent]) -> io::Result<()
         let index = e.source.index.to_string();
         let line = e.source.line.map(|l| l.to_string()).unwrap_or_default();
         let fields = fields.join("; ");
-        let raw = e.raw.join(" | ");
+        let raw = e.payload.raw_joined(" | ");
         row(
             &mut out,
             &[

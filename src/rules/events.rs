@@ -84,9 +84,10 @@ pub struct Decoding {
     pub name: Arc<str>,
     /// `def.fields` as (name, type) pairs, in payload order.
     pub types: Vec<(Arc<str>, FieldType)>,
-    /// Positions in `types` in name order (ties in payload order): decoded fields come out
-    /// sorted without sorting each event's.
-    pub by_name: Vec<usize>,
+    /// The field names, sorted and each once: the slots of every event this decodes.
+    pub names: crate::events::stored::Names,
+    /// For each position in `types`, its slot in `names`.
+    pub slot: Vec<usize>,
 }
 
 impl Decoding {
@@ -97,10 +98,16 @@ impl Decoding {
             .filter_map(|f| f.split_once(':'))
             .filter_map(|(n, t)| FieldType::parse(t).map(|t| (Arc::from(n), t)))
             .collect::<Vec<(Arc<str>, FieldType)>>();
-        let mut by_name: Vec<usize> = (0..types.len()).collect();
-        by_name.sort_by_key(|i| types.get(*i).map(|(n, _)| &**n));
+        let mut sorted: Vec<Arc<str>> = types.iter().map(|(n, _)| n.clone()).collect();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let slot = types
+            .iter()
+            .map(|(n, _)| sorted.binary_search(n).unwrap_or(usize::MAX))
+            .collect();
         Decoding {
-            by_name,
+            names: sorted.into(),
+            slot,
             name: Arc::from(def.name.as_str()),
             types,
             def,

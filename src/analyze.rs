@@ -893,7 +893,7 @@ mod tests {
             let mut at: Vec<(&str, u64)> = whole
                 .events
                 .iter()
-                .map(|e| (&*e.source.path, e.source.index))
+                .map(|e| (e.source.path(), e.source.index))
                 .collect();
             at.sort_unstable();
             let n = at.len();

@@ -128,7 +128,7 @@ fn day(zone: Zone, t: DateTime<Utc>) -> String {
 
 /// One event as proof.
 pub fn evidence(e: &ActivationEvent) -> Evidence {
-    let name = e.name.as_deref().unwrap_or("");
+    let name = e.name().unwrap_or("");
     // The Info string, or the first payload string (8198's second one is a long rule list).
     let payload = e.payload.raw().next().unwrap_or("");
     let mut excerpt = format!("{} {name}: {payload}", e.event_id);
@@ -136,7 +136,7 @@ pub fn evidence(e: &ActivationEvent) -> Evidence {
         excerpt = excerpt.chars().take(159).collect::<String>() + "…";
     }
     Evidence {
-        path: e.source.path.to_string(),
+        path: e.source.path().to_owned(),
         line: e.source.line,
         record_id: e.record_id,
         time: e

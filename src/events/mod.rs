@@ -48,46 +48,91 @@ pub struct RawEvent {
     pub line: Option<u32>,
 }
 
-/// Where a normalized event came from.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+/// Where a normalized event came from. Serialized as `path`, `format`, `index`, `line`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct EventSource {
-    /// Shared by every event of the input.
-    pub path: Arc<str>,
-    /// `evtx`, `xml`, `json`.
-    pub format: &'static str,
+    /// The input, shared by its events.
+    pub origin: Arc<Origin>,
     /// The record's position in the input (0-based).
     pub index: u64,
     pub line: Option<u32>,
 }
 
-/// An event of an activation provider, decoded.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+/// An input as its events name it.
+#[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Origin {
+    pub path: Arc<str>,
+    /// `evtx`, `xml`, `json`.
+    pub format: &'static str,
+}
+
+impl EventSource {
+    pub fn path(&self) -> &str {
+        &self.origin.path
+    }
+
+    pub fn format(&self) -> &'static str {
+        self.origin.format
+    }
+}
+
+impl Serialize for EventSource {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("EventSource", 4)?;
+        st.serialize_field("path", self.path())?;
+        st.serialize_field("format", self.format())?;
+        st.serialize_field("index", &self.index)?;
+        st.serialize_field("line", &self.line)?;
+        st.end()
+    }
+}
+
+/// An event of an activation provider, decoded. Serialized with its catalogue `name`, `fields`
+/// and `raw` strings.
+#[derive(Debug, Clone, PartialEq)]
 pub struct ActivationEvent {
     /// The `Computer` field, else the machine the file name suggests (shared by the events of
     /// one input that name the same machine).
     pub machine: Arc<str>,
     /// `TimeCreated`, in UTC.
-    #[serde(serialize_with = "rfc3339")]
     pub time: Option<DateTime<Utc>>,
     /// The canonical provider name (shared with the catalogue).
     pub provider: Arc<str>,
     pub event_id: u32,
-    /// The catalogue name of the event (`kms-request-sent`, …), when it is in the catalogue.
-    pub name: Option<Arc<str>>,
     pub record_id: Option<u64>,
     pub log: Option<Arc<str>>,
     pub source: EventSource,
-    /// The original data strings (`raw`) and the payload fields decoded from them (`fields`,
-    /// named after the catalogue).
-    #[serde(flatten)]
+    /// The original data strings, the payload fields decoded from them (named after the
+    /// catalogue) and the catalogue's name for the event.
     pub payload: Payload,
 }
 
-#[allow(clippy::ref_option)] // serde's `serialize_with` passes a reference
-fn rfc3339<S: Serializer>(t: &Option<DateTime<Utc>>, s: S) -> Result<S::Ok, S::Error> {
-    match t {
-        Some(t) => s.collect_str(&t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
-        None => s.serialize_none(),
+impl ActivationEvent {
+    /// The catalogue name of the event (`kms-request-sent`, …), when it is in the catalogue.
+    pub fn name(&self) -> Option<&str> {
+        self.payload.name()
+    }
+}
+
+impl Serialize for ActivationEvent {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let time = self
+            .time
+            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
+        let mut st = s.serialize_struct("ActivationEvent", 10)?;
+        st.serialize_field("machine", &*self.machine)?;
+        st.serialize_field("time", &time)?;
+        st.serialize_field("provider", &*self.provider)?;
+        st.serialize_field("event_id", &self.event_id)?;
+        st.serialize_field("name", &self.name())?;
+        st.serialize_field("record_id", &self.record_id)?;
+        st.serialize_field("log", &self.log.as_deref())?;
+        st.serialize_field("source", &self.source)?;
+        st.serialize_field("fields", &stored::FieldsJson(&self.payload))?;
+        st.serialize_field("raw", &stored::RawJson(&self.payload))?;
+        st.end()
     }
 }
 
@@ -121,6 +166,7 @@ impl ReadStats {
 #[derive(Debug)]
 pub struct Shared {
     path: Arc<str>,
+    origin: Option<Arc<Origin>>,
     names: Vec<Arc<str>>,
     /// The provider name last found in the catalogue, as the input spells it, and its canonical
     /// name: an input's activation events name one or two providers over and over.
@@ -134,6 +180,7 @@ impl Shared {
     pub fn new(path: &str) -> Shared {
         Shared {
             path: Arc::from(path),
+            origin: None,
             names: Vec::new(),
             last_provider: None,
         }
@@ -149,6 +196,20 @@ impl Shared {
         let found = cat.provider_shared(name)?.clone();
         self.last_provider = Some((Box::from(name), found.clone()));
         Some(found)
+    }
+
+    fn origin(&mut self, format: &'static str) -> Arc<Origin> {
+        match &self.origin {
+            Some(o) if o.format == format => o.clone(),
+            _ => {
+                let o = Arc::new(Origin {
+                    path: self.path.clone(),
+                    format,
+                });
+                self.origin = Some(o.clone());
+                o
+            }
+        }
     }
 
     fn name(&mut self, s: &str) -> Arc<str> {
@@ -215,12 +276,10 @@ pub fn normalize(
         time: raw.time_created,
         provider,
         event_id: raw.event_id,
-        name: def.map(|d| d.name.clone()),
         record_id: raw.record_id,
         log: raw.channel.as_deref().map(|c| shared.name(c)),
         source: EventSource {
-            path: shared.path.clone(),
-            format,
+            origin: shared.origin(format),
             index: raw.index,
             line: raw.line,
         },
@@ -274,8 +333,11 @@ fn decode(
                     Some((at, Draft::Text(Cow::Borrowed(v.as_str()))))
                 })
                 .collect();
-            let names: stored::Names = names.into_iter().map(Arc::from).collect();
-            return Payload::build(Some(names), strings, fields);
+            let shape = stored::Shape {
+                name: def.name.clone(),
+                names: names.into_iter().map(Arc::from).collect(),
+            };
+            return Payload::build(Some(Arc::new(shape)), strings, fields);
         }
     };
     let fields = def
@@ -287,7 +349,7 @@ fn decode(
             let v = crate::text::trim(v);
             (!v.is_empty()).then(|| (slot, typed(*ty, v, created)))
         });
-    Payload::build(Some(def.names.clone()), strings, fields)
+    Payload::build(Some(def.shape.clone()), strings, fields)
 }
 
 fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> Draft<'_> {

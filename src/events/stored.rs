@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use chrono::NaiveDateTime;
-use serde::ser::{Serialize, SerializeMap, Serializer};
+use serde::ser::{Serialize, Serializer};
 
 use crate::hresult::Hresult;
 
@@ -53,8 +53,13 @@ pub enum Draft<'a> {
     Text(Cow<'a, str>),
 }
 
-/// Field names in slot order — sorted, each once — shared by every event of one layout.
-pub type Names = Arc<[Arc<str>]>;
+/// What a catalogue layout gives every event it decodes, shared by them: the event's name and
+/// its field names in slot order (sorted, each once).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Shape {
+    pub name: Arc<str>,
+    pub names: Box<[Arc<str>]>,
+}
 
 /// Where a text is in the payload's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -80,8 +85,8 @@ enum Slot {
 /// fields by name.
 #[derive(Debug, Clone, Default)]
 pub struct Payload {
-    /// The names of the decoded fields (none for an event the catalogue does not decode).
-    names: Option<Names>,
+    /// The event's name and field names (none for an event the catalogue does not decode).
+    shape: Option<Arc<Shape>>,
     /// The raw strings back to back, then any decoded text that is not a piece of them.
     text: Box<str>,
     /// One per name (`Absent` when the event lacks it), then one `Text` per raw string.
@@ -92,11 +97,11 @@ impl Payload {
     /// A payload of `raw` strings and `fields` (slot index in `names`, value). A field given
     /// twice keeps the later value; an index outside `names` is ignored.
     pub fn build<'a, S: AsRef<str>>(
-        names: Option<Names>,
+        shape: Option<Arc<Shape>>,
         raw: &[S],
         fields: impl IntoIterator<Item = (usize, Draft<'a>)>,
     ) -> Payload {
-        let n = names.as_ref().map_or(0, |n| n.len());
+        let n = shape.as_ref().map_or(0, |s| s.names.len());
         // Where a borrowed piece of a raw string sits in the buffer, if it is one.
         let within = |s: &str| -> Option<usize> {
             let p = s.as_ptr() as usize;
@@ -150,7 +155,7 @@ impl Payload {
             };
         }
         Payload {
-            names,
+            shape,
             text: text.into_boxed_str(),
             slots: slots.into_boxed_slice(),
         }
@@ -175,7 +180,12 @@ impl Payload {
     }
 
     fn names(&self) -> &[Arc<str>] {
-        self.names.as_deref().unwrap_or(&[])
+        self.shape.as_deref().map_or(&[], |s| &s.names)
+    }
+
+    /// The catalogue's name for the event, when the catalogue decodes it.
+    pub fn name(&self) -> Option<&str> {
+        self.shape.as_deref().map(|s| &*s.name)
     }
 
     /// The value of a field (a dozen names at most: a scan that compares lengths first beats a
@@ -219,33 +229,30 @@ impl Payload {
     }
 }
 
-/// Equal when the fields and the raw strings are, however the buffer is laid out.
+/// Equal when the name, the fields and the raw strings are, however the buffer is laid out.
 impl PartialEq for Payload {
     fn eq(&self, other: &Payload) -> bool {
-        self.fields().eq(other.fields()) && self.raw().eq(other.raw())
+        self.name() == other.name()
+            && self.fields().eq(other.fields())
+            && self.raw().eq(other.raw())
     }
 }
 
-/// The fields as a JSON object under `fields`, the raw strings as an array under `raw`
-/// (flattened into the event).
-impl Serialize for Payload {
+/// A payload's fields as a JSON object, by name.
+pub struct FieldsJson<'a>(pub &'a Payload);
+
+impl Serialize for FieldsJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        struct Fields<'a>(&'a Payload);
-        impl Serialize for Fields<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_map(self.0.fields())
-            }
-        }
-        struct Raw<'a>(&'a Payload);
-        impl Serialize for Raw<'_> {
-            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.collect_seq(self.0.raw())
-            }
-        }
-        let mut m = s.serialize_map(Some(2))?;
-        m.serialize_entry("fields", &Fields(self))?;
-        m.serialize_entry("raw", &Raw(self))?;
-        m.end()
+        s.collect_map(self.0.fields())
+    }
+}
+
+/// A payload's raw strings as a JSON array.
+pub struct RawJson<'a>(pub &'a Payload);
+
+impl Serialize for RawJson<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.0.raw())
     }
 }
 
@@ -253,8 +260,11 @@ impl Serialize for Payload {
 mod tests {
     use super::*;
 
-    fn names(n: &[&str]) -> Names {
-        n.iter().map(|s| Arc::from(*s)).collect()
+    fn names(n: &[&str]) -> Arc<Shape> {
+        Arc::new(Shape {
+            name: Arc::from("test"),
+            names: n.iter().map(|s| Arc::from(*s)).collect(),
+        })
     }
 
     #[test]
@@ -286,8 +296,12 @@ mod tests {
         // The borrowed piece was not copied: only the owned GUID was added to the buffer.
         assert_eq!(p.text.len(), 9 + 36);
         assert_eq!(
-            serde_json::to_string(&p).unwrap(),
-            r#"{"fields":{"code":"0x00000000","host":"pc01","id":"7f3e1a55-27f8-4950-8877-7a03be5fb181"},"raw":["0x0,pc01","","x"]}"#
+            serde_json::to_string(&FieldsJson(&p)).unwrap(),
+            r#"{"code":"0x00000000","host":"pc01","id":"7f3e1a55-27f8-4950-8877-7a03be5fb181"}"#
+        );
+        assert_eq!(
+            serde_json::to_string(&RawJson(&p)).unwrap(),
+            r#"["0x0,pc01","","x"]"#
         );
     }
 

@@ -26,7 +26,7 @@ pub fn write_text(w: &mut dyn Write, style: &Style, events: &[ActivationEvent]) 
             || "-".to_owned(),
             |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
         );
-        let name = e.name.as_deref().unwrap_or("");
+        let name = e.name().unwrap_or("");
         let fields: Vec<String> = e
             .payload
             .fields()
@@ -124,11 +124,11 @@ pub fn write_csv(w: &mut dyn Write, events: &[ActivationEvent]) -> io::Result<()
                 &time,
                 &e.provider,
                 &id,
-                e.name.as_deref().unwrap_or(""),
+                e.name().unwrap_or(""),
                 &record,
                 e.log.as_deref().unwrap_or(""),
-                &e.source.path,
-                e.source.format,
+                e.source.path(),
+                e.source.format(),
                 &index,
                 &line,
                 &fields,

@@ -84,8 +84,9 @@ pub struct Decoding {
     pub name: Arc<str>,
     /// `def.fields` as (name, type) pairs, in payload order.
     pub types: Vec<(Arc<str>, FieldType)>,
-    /// The field names, sorted and each once: the slots of every event this decodes.
-    pub names: crate::events::stored::Names,
+    /// The event's name and its field names, sorted and each once: the slots of every event
+    /// this decodes.
+    pub shape: Arc<crate::events::stored::Shape>,
     /// For each position in `types`, its slot in `names`.
     pub slot: Vec<usize>,
 }
@@ -105,10 +106,14 @@ impl Decoding {
             .iter()
             .map(|(n, _)| sorted.binary_search(n).unwrap_or(usize::MAX))
             .collect();
+        let name: Arc<str> = Arc::from(def.name.as_str());
         Decoding {
-            names: sorted.into(),
+            shape: Arc::new(crate::events::stored::Shape {
+                name: name.clone(),
+                names: sorted.into(),
+            }),
             slot,
-            name: Arc::from(def.name.as_str()),
+            name,
             types,
             def,
         }

@@ -360,12 +360,12 @@ fn dedup_events(events: &mut Vec<ActivationEvent>) {
     let same_slot = |a: &ActivationEvent, b: &ActivationEvent| {
         a.time == b.time
             && a.record_id == b.record_id
-            && crate::events::same_machine_name(&a.machine, &b.machine)
+            && crate::events::same_machine_name(a.machine(), b.machine())
     };
     let same_event = |a: &ActivationEvent, b: &ActivationEvent| {
-        a.provider == b.provider
+        a.provider() == b.provider()
             && a.event_id == b.event_id
-            && a.log == b.log
+            && a.log() == b.log()
             && (a.record_id.is_some() || a.payload.raw().eq(b.payload.raw()))
     };
     let mut kept = 0;
@@ -412,7 +412,7 @@ fn summarize(
             } else {
                 "read"
             };
-            let mut machines: Vec<&str> = events.iter().map(|e| &*e.machine).collect();
+            let mut machines: Vec<&str> = events.iter().map(|e| &**e.machine()).collect();
             machines.sort_unstable();
             machines.dedup();
             summary.machines = machines.into_iter().map(str::to_owned).collect();

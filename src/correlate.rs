@@ -286,7 +286,7 @@ pub fn correlate(events: &[ActivationEvent], now: DateTime<Utc>) -> Correlation 
             .last()
             .and_then(|r| r.first())
             .and_then(|f| events.get(*f))
-            .is_some_and(|f| crate::events::same_machine_name(&f.machine, &e.machine));
+            .is_some_and(|f| crate::events::same_machine_name(f.machine(), e.machine()));
         match runs.last_mut() {
             Some(r) if same => r.push(i),
             _ => runs.push(vec![i]),
@@ -299,7 +299,7 @@ pub fn correlate(events: &[ActivationEvent], now: DateTime<Utc>) -> Correlation 
         let Some(first) = idx.first().and_then(|i| events.get(*i)) else {
             continue;
         };
-        let name = first.machine.clone();
+        let name = first.machine().clone();
         let kms: Vec<usize> = idx
             .iter()
             .copied()

@@ -92,23 +92,44 @@ impl Serialize for EventSource {
 /// and `raw` strings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ActivationEvent {
-    /// The `Computer` field, else the machine the file name suggests (shared by the events of
-    /// one input that name the same machine).
-    pub machine: Arc<str>,
+    /// Its machine, provider and log, shared by the events of one input that name the same.
+    pub context: Arc<Context>,
     /// `TimeCreated`, in UTC.
     pub time: Option<DateTime<Utc>>,
-    /// The canonical provider name (shared with the catalogue).
-    pub provider: Arc<str>,
     pub event_id: u32,
     pub record_id: Option<u64>,
-    pub log: Option<Arc<str>>,
     pub source: EventSource,
     /// The original data strings, the payload fields decoded from them (named after the
     /// catalogue) and the catalogue's name for the event.
     pub payload: Payload,
 }
 
+/// What the events of an input repeat: the machine, the provider and the log.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Context {
+    /// The `Computer` field, else the machine the file name suggests.
+    pub machine: Arc<str>,
+    /// The canonical provider name (shared with the catalogue).
+    pub provider: Arc<str>,
+    pub log: Option<Arc<str>>,
+}
+
 impl ActivationEvent {
+    /// The `Computer` field, else the machine the file name suggests (one `Arc` for the events
+    /// of one input that name the same machine).
+    pub fn machine(&self) -> &Arc<str> {
+        &self.context.machine
+    }
+
+    /// The canonical provider name.
+    pub fn provider(&self) -> &Arc<str> {
+        &self.context.provider
+    }
+
+    pub fn log(&self) -> Option<&str> {
+        self.context.log.as_deref()
+    }
+
     /// The catalogue name of the event (`kms-request-sent`, …), when it is in the catalogue.
     pub fn name(&self) -> Option<&str> {
         self.payload.name()
@@ -122,13 +143,13 @@ impl Serialize for ActivationEvent {
             .time
             .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true));
         let mut st = s.serialize_struct("ActivationEvent", 10)?;
-        st.serialize_field("machine", &*self.machine)?;
+        st.serialize_field("machine", &**self.machine())?;
         st.serialize_field("time", &time)?;
-        st.serialize_field("provider", &*self.provider)?;
+        st.serialize_field("provider", &**self.provider())?;
         st.serialize_field("event_id", &self.event_id)?;
         st.serialize_field("name", &self.name())?;
         st.serialize_field("record_id", &self.record_id)?;
-        st.serialize_field("log", &self.log.as_deref())?;
+        st.serialize_field("log", &self.log())?;
         st.serialize_field("source", &self.source)?;
         st.serialize_field("fields", &stored::FieldsJson(&self.payload))?;
         st.serialize_field("raw", &stored::RawJson(&self.payload))?;
@@ -161,13 +182,15 @@ impl ReadStats {
     }
 }
 
-/// What the events of one input share: its path, and the machine and log names they repeat
-/// (most inputs name one or two; a bounded few are kept, the rest simply not shared).
+/// What the events of one input share: its path, the machine and log names they repeat and the
+/// contexts made of them (most inputs name one or two; a bounded few are kept, the rest simply
+/// not shared).
 #[derive(Debug)]
 pub struct Shared {
     path: Arc<str>,
     origin: Option<Arc<Origin>>,
     names: Vec<Arc<str>>,
+    contexts: Vec<Arc<Context>>,
     /// The provider name last found in the catalogue, as the input spells it, and its canonical
     /// name: an input's activation events name one or two providers over and over.
     last_provider: Option<(Box<str>, Arc<str>)>,
@@ -182,6 +205,7 @@ impl Shared {
             path: Arc::from(path),
             origin: None,
             names: Vec::new(),
+            contexts: Vec::new(),
             last_provider: None,
         }
     }
@@ -210,6 +234,27 @@ impl Shared {
                 o
             }
         }
+    }
+
+    /// The shared context of a machine, provider and log, the last one made tried first.
+    fn context(&mut self, machine: &str, provider: Arc<str>, log: Option<&str>) -> Arc<Context> {
+        let same = |c: &Context| {
+            (Arc::ptr_eq(&c.provider, &provider) || c.provider == provider)
+                && *c.machine == *machine
+                && c.log.as_deref() == log
+        };
+        if let Some(c) = self.contexts.iter().rev().find(|c| same(c)) {
+            return c.clone();
+        }
+        let c = Arc::new(Context {
+            machine: self.name(machine),
+            provider,
+            log: log.map(|l| self.name(l)),
+        });
+        if self.contexts.len() < SHARED_NAMES {
+            self.contexts.push(c.clone());
+        }
+        c
     }
 
     fn name(&mut self, s: &str) -> Arc<str> {
@@ -266,18 +311,16 @@ pub fn normalize(
         Some(d) => decode(d, &raw_strings, raw.time_created, raw.message.as_deref()),
         None => Payload::build(None, &raw_strings, Vec::new()),
     };
+    let machine = raw
+        .computer
+        .as_deref()
+        .filter(|c| !c.trim().is_empty())
+        .unwrap_or(fallback_machine);
     Some(ActivationEvent {
-        machine: shared.name(
-            raw.computer
-                .as_deref()
-                .filter(|c| !c.trim().is_empty())
-                .unwrap_or(fallback_machine),
-        ),
+        context: shared.context(machine, provider, raw.channel.as_deref()),
         time: raw.time_created,
-        provider,
         event_id: raw.event_id,
         record_id: raw.record_id,
-        log: raw.channel.as_deref().map(|c| shared.name(c)),
         source: EventSource {
             origin: shared.origin(format),
             index: raw.index,
@@ -386,7 +429,7 @@ fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> Draft<'_> {
 /// an unstable sort (no buffer of half the events) gives the one answer.
 pub fn sort(events: &mut [ActivationEvent]) {
     events.sort_unstable_by(|a, b| {
-        same_name(&a.machine, &b.machine)
+        same_name(a.machine(), b.machine())
             .then(a.time.cmp(&b.time))
             .then(a.record_id.cmp(&b.record_id))
             .then(a.source.cmp(&b.source))

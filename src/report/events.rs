@@ -55,9 +55,9 @@ pub fn write_text(w: &mut dyn Write, style: &Style, events: &[ActivationEvent]) 
         writeln!(
             w,
             "{}  {}  {}  {:>5} {}  {}",
-            style.bold(&sanitize(&e.machine, true)),
+            style.bold(&sanitize(e.machine(), true)),
             time,
-            style.dim(&sanitize(e.log.as_deref().unwrap_or("-"), true)),
+            style.dim(&sanitize(e.log().unwrap_or("-"), true)),
             e.event_id,
             name,
             payload
@@ -120,13 +120,13 @@ pub fn write_csv(w: &mut dyn Write, events: &[ActivationEvent]) -> io::Result<()
         row(
             &mut out,
             &[
-                &e.machine,
+                e.machine(),
                 &time,
-                &e.provider,
+                e.provider(),
                 &id,
                 e.name().unwrap_or(""),
                 &record,
-                e.log.as_deref().unwrap_or(""),
+                e.log().unwrap_or(""),
                 e.source.path(),
                 e.source.format(),
                 &index,

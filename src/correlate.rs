@@ -4,6 +4,7 @@
 //! CMID → machine-name map. It knows events, not formats, and decides nothing: `fleet` does.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::ops::Range;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
 use serde::Serialize;
@@ -279,45 +280,42 @@ impl Correlation {
 
 /// Correlates events sorted by machine and time (see [`crate::events::sort`]).
 pub fn correlate(events: &[ActivationEvent], now: DateTime<Utc>) -> Correlation {
-    // Events come sorted by machine (ignoring case): each machine is one run.
-    let mut runs: Vec<Vec<usize>> = Vec::new();
+    // Events come sorted by machine (ignoring case): each machine is one run of indices.
+    let mut runs: Vec<Range<usize>> = Vec::new();
     for (i, e) in events.iter().enumerate() {
         let same = runs
             .last()
-            .and_then(|r| r.first())
-            .and_then(|f| events.get(*f))
+            .and_then(|r| events.get(r.start))
             .is_some_and(|f| crate::events::same_machine_name(f.machine(), e.machine()));
         match runs.last_mut() {
-            Some(r) if same => r.push(i),
-            _ => runs.push(vec![i]),
+            Some(r) if same => r.end = i + 1,
+            _ => runs.push(i..i + 1),
         }
     }
     let mut corr = Correlation::default();
     // Each host's distinct (CMID, client name) pairs, in the order it logged them.
     let mut host_pairs: Vec<Vec<(&str, &str)>> = Vec::new();
-    for idx in &runs {
-        let Some(first) = idx.first().and_then(|i| events.get(*i)) else {
+    for idx in runs {
+        let Some(first) = events.get(idx.start) else {
             continue;
         };
         let name = first.machine().clone();
-        let kms: Vec<usize> = idx
-            .iter()
-            .copied()
-            .filter(|i| events.get(*i).is_some_and(|e| e.event_id == 12290))
-            .collect();
-        let publishes = idx.iter().any(|i| {
+        let is_kms = |i: &usize| events.get(*i).is_some_and(|e| e.event_id == 12290);
+        let mut kms: Vec<usize> = Vec::with_capacity(idx.clone().filter(is_kms).count());
+        kms.extend(idx.clone().filter(is_kms));
+        let publishes = idx.clone().any(|i| {
             events
-                .get(*i)
+                .get(i)
                 .is_some_and(|e| matches!(e.event_id, 12293 | 12294))
         });
         if !kms.is_empty() || publishes {
-            let (view, pairs) = host_view(events, &name, idx, kms, now);
+            let (view, pairs) = host_view(events, &name, idx.clone(), kms, now);
             corr.hosts.push(view);
             host_pairs.push(pairs);
         }
-        if idx.iter().any(|i| {
+        if idx.clone().any(|i| {
             events
-                .get(*i)
+                .get(i)
                 .is_some_and(|e| matches!(e.event_id, 12288 | 12289 | 8198 | 8209 | 8233 | 12305))
         }) {
             corr.clients.push(client_view(events, &name, idx));
@@ -388,13 +386,13 @@ fn host_index(hosts: &[HostView], server: &str) -> Option<usize> {
 }
 
 #[allow(clippy::many_single_char_names)] // e: event, i: its index, v: the view, a: attempt
-fn client_view(events: &[ActivationEvent], name: &str, idx: &[usize]) -> ClientView {
+fn client_view(events: &[ActivationEvent], name: &str, idx: Range<usize>) -> ClientView {
     let mut v = ClientView {
         name: name.to_owned(),
         ..ClientView::default()
     };
     let mut open: Option<usize> = None;
-    for &i in idx {
+    for i in idx {
         let Some(e) = events.get(i) else { continue };
         match e.event_id {
             12288 => {
@@ -459,7 +457,7 @@ type Arrival = (DateTime<Utc>, usize);
 fn host_view<'a>(
     events: &'a [ActivationEvent],
     name: &str,
-    all: &[usize],
+    all: Range<usize>,
     requests: Vec<usize>,
     now: DateTime<Utc>,
 ) -> (HostView, Vec<(&'a str, &'a str)>) {
@@ -468,10 +466,8 @@ fn host_view<'a>(
         ..HostView::default()
     };
     h.first = requests.iter().filter_map(|i| events.get(*i)?.time).min();
-    h.last = all.iter().filter_map(|i| events.get(*i)?.time).max();
+    h.last = all.clone().filter_map(|i| events.get(i)?.time).max();
     h.dns = all
-        .iter()
-        .copied()
         .filter(|i| {
             events
                 .get(*i)

@@ -1,5 +1,5 @@
 //! A decoded event's payload as the analysis keeps it: the raw strings and the typed fields in
-//! one text buffer and one slice of fixed-size slots — two allocations per event however many
+//! one buffer of fixed-size slots followed by the text — one allocation per event however many
 //! fields it has, the field names shared with the catalogue.
 //!
 //! A host log holds hundreds of thousands of events that all stay in memory until the report is
@@ -68,7 +68,7 @@ struct Span {
     len: u32,
 }
 
-/// One field or raw string: 16 bytes whatever it holds.
+/// One field or raw string, as read back from a payload's buffer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Slot {
     Absent,
@@ -76,9 +76,94 @@ enum Slot {
     Flags(u32),
     Int(i64),
     Bool(bool),
-    Time(NaiveDateTime),
+    Time(Moment),
     Guid(Span),
     Text(Span),
+}
+
+/// Bytes a slot takes in the buffer: a tag and two little-endian `u32` words.
+const SLOT: usize = 9;
+
+impl Slot {
+    fn encode(self) -> [u8; SLOT] {
+        let (tag, a, b): (u8, u32, u32) = match self {
+            Slot::Absent => (0, 0, 0),
+            Slot::Code(c) => (1, c.0, 0),
+            Slot::Flags(f) => (2, f, 0),
+            Slot::Int(i) => {
+                let [lo, hi] = halves(i);
+                (3, lo, hi)
+            }
+            Slot::Bool(v) => (4, u32::from(v), 0),
+            Slot::Time(m) => (5, u32::from_le_bytes(m.days.to_le_bytes()), m.secs),
+            Slot::Guid(s) => (6, s.start, s.len),
+            Slot::Text(s) => (7, s.start, s.len),
+        };
+        let (a, b) = (a.to_le_bytes(), b.to_le_bytes());
+        [tag, a[0], a[1], a[2], a[3], b[0], b[1], b[2], b[3]]
+    }
+
+    fn decode(bytes: &[u8]) -> Slot {
+        let &[tag, a0, a1, a2, a3, b0, b1, b2, b3] = bytes else {
+            return Slot::Absent;
+        };
+        let (a, b) = (
+            u32::from_le_bytes([a0, a1, a2, a3]),
+            u32::from_le_bytes([b0, b1, b2, b3]),
+        );
+        let span = Span { start: a, len: b };
+        match tag {
+            1 => Slot::Code(Hresult(a)),
+            2 => Slot::Flags(a),
+            3 => Slot::Int(whole([a, b])),
+            4 => Slot::Bool(a != 0),
+            5 => Slot::Time(Moment {
+                days: i32::from_le_bytes(a.to_le_bytes()),
+                secs: b,
+            }),
+            6 => Slot::Guid(span),
+            7 => Slot::Text(span),
+            _ => Slot::Absent,
+        }
+    }
+}
+
+/// A time to the second: days since 1 January of year 1, seconds into the day.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Moment {
+    days: i32,
+    secs: u32,
+}
+
+impl Moment {
+    /// `None` for a time with a fraction of a second: client times are read to the second (they
+    /// are written to the minute), so there is none.
+    fn of(t: NaiveDateTime) -> Option<Moment> {
+        use chrono::{Datelike, Timelike};
+        (t.nanosecond() == 0).then(|| Moment {
+            days: t.num_days_from_ce(),
+            secs: t.num_seconds_from_midnight(),
+        })
+    }
+
+    fn time(self) -> Option<NaiveDateTime> {
+        let day = chrono::NaiveDate::from_num_days_from_ce_opt(self.days)?;
+        let time = chrono::NaiveTime::from_num_seconds_from_midnight_opt(self.secs, 0)?;
+        Some(day.and_time(time))
+    }
+}
+
+fn halves(i: i64) -> [u32; 2] {
+    let b = i.to_le_bytes();
+    [
+        u32::from_le_bytes([b[0], b[1], b[2], b[3]]),
+        u32::from_le_bytes([b[4], b[5], b[6], b[7]]),
+    ]
+}
+
+fn whole([lo, hi]: [u32; 2]) -> i64 {
+    let (l, h) = (lo.to_le_bytes(), hi.to_le_bytes());
+    i64::from_le_bytes([l[0], l[1], l[2], l[3], h[0], h[1], h[2], h[3]])
 }
 
 /// An event's payload: its original data strings, in order with empty ones kept, and its decoded
@@ -87,10 +172,11 @@ enum Slot {
 pub struct Payload {
     /// The event's name and field names (none for an event the catalogue does not decode).
     shape: Option<Arc<Shape>>,
-    /// The raw strings back to back, then any decoded text that is not a piece of them.
-    text: Box<str>,
-    /// One per name (`Absent` when the event lacks it), then one `Text` per raw string.
-    slots: Box<[Slot]>,
+    /// One slot per name (`Absent` when the event lacks it), then one `Text` per raw string; then
+    /// the text: the raw strings back to back, then any decoded text that is not a piece of them.
+    buf: Box<[u8]>,
+    /// How many slots `buf` begins with.
+    slots: u32,
 }
 
 impl Payload {
@@ -102,7 +188,12 @@ impl Payload {
         fields: impl IntoIterator<Item = (usize, Draft<'a>)>,
     ) -> Payload {
         let n = shape.as_ref().map_or(0, |s| s.names.len());
-        // Where a borrowed piece of a raw string sits in the buffer, if it is one.
+        let count = n + raw.len();
+        let Ok(slots) = u32::try_from(count) else {
+            return Payload::default();
+        };
+        let base = count * SLOT;
+        // Where a borrowed piece of a raw string sits in the text, if it is one.
         let within = |s: &str| -> Option<usize> {
             let p = s.as_ptr() as usize;
             let mut at = 0;
@@ -116,54 +207,72 @@ impl Payload {
             }
             None
         };
-        // Exactly the raw strings' size: decoded text is nearly always a piece of them.
-        let mut text = String::with_capacity(raw.iter().map(|r| r.as_ref().len()).sum());
-        let mut slots = vec![Slot::Absent; n + raw.len()];
         let span = |start: usize, len: usize| -> Option<Span> {
             Some(Span {
                 start: u32::try_from(start).ok()?,
                 len: u32::try_from(len).ok()?,
             })
         };
-        for (r, slot) in raw.iter().zip(slots.iter_mut().skip(n)) {
-            let r = r.as_ref();
-            if let Some(s) = span(text.len(), r.len()) {
-                *slot = Slot::Text(s);
+        // One allocation of exactly the slots and the raw strings: decoded text is nearly always
+        // a piece of them.
+        let mut buf =
+            Vec::with_capacity(base + raw.iter().map(|r| r.as_ref().len()).sum::<usize>());
+        buf.resize(base, 0);
+        let put = |buf: &mut Vec<u8>, i: usize, slot: Slot| {
+            if let Some(b) = buf.get_mut(i * SLOT..(i + 1) * SLOT) {
+                b.copy_from_slice(&slot.encode());
             }
-            text.push_str(r);
+        };
+        for (i, r) in raw.iter().enumerate() {
+            let r = r.as_ref();
+            if let Some(s) = span(buf.len() - base, r.len()) {
+                put(&mut buf, n + i, Slot::Text(s));
+            }
+            buf.extend_from_slice(r.as_bytes());
         }
         for (i, d) in fields {
-            let Some(slot) = slots.get_mut(i).filter(|_| i < n) else {
+            if i >= n {
                 continue;
-            };
+            }
             let mut place = |t: &str| {
                 let start = within(t).unwrap_or_else(|| {
-                    let at = text.len();
-                    text.push_str(t);
+                    let at = buf.len() - base;
+                    buf.extend_from_slice(t.as_bytes());
                     at
                 });
                 span(start, t.len())
             };
-            *slot = match d {
+            let slot = match d {
                 Draft::Code(c) => Slot::Code(c),
                 Draft::Flags(f) => Slot::Flags(f),
                 Draft::Int(i) => Slot::Int(i),
                 Draft::Bool(b) => Slot::Bool(b),
-                Draft::Time(t) => Slot::Time(t),
+                Draft::Time(t) => Moment::of(t).map_or(Slot::Absent, Slot::Time),
                 Draft::Guid(t) => place(&t).map_or(Slot::Absent, Slot::Guid),
                 Draft::Text(t) => place(&t).map_or(Slot::Absent, Slot::Text),
             };
+            put(&mut buf, i, slot);
         }
         Payload {
             shape,
-            text: text.into_boxed_str(),
-            slots: slots.into_boxed_slice(),
+            buf: buf.into_boxed_slice(),
+            slots,
         }
     }
 
+    fn slot(&self, i: usize) -> Slot {
+        self.buf
+            .get(i * SLOT..(i + 1) * SLOT)
+            .map_or(Slot::Absent, Slot::decode)
+    }
+
+    /// A span of the text (whole pieces of strings, so always UTF-8).
     fn text(&self, s: Span) -> &str {
-        let start = s.start as usize;
-        self.text.get(start..start + s.len as usize).unwrap_or("")
+        let start = self.slots as usize * SLOT + s.start as usize;
+        self.buf
+            .get(start..start + s.len as usize)
+            .and_then(|b| std::str::from_utf8(b).ok())
+            .unwrap_or("")
     }
 
     fn value(&self, slot: Slot) -> Option<FieldValue<'_>> {
@@ -173,7 +282,7 @@ impl Payload {
             Slot::Flags(f) => FieldValue::Flags(f),
             Slot::Int(i) => FieldValue::Int(i),
             Slot::Bool(b) => FieldValue::Bool(b),
-            Slot::Time(t) => FieldValue::Time(t),
+            Slot::Time(t) => FieldValue::Time(t.time()?),
             Slot::Guid(s) => FieldValue::Guid(self.text(s)),
             Slot::Text(s) => FieldValue::Text(self.text(s)),
         })
@@ -195,15 +304,15 @@ impl Payload {
             .names()
             .iter()
             .position(|k| k.len() == name.len() && **k == *name)?;
-        self.value(*self.slots.get(i)?)
+        self.value(self.slot(i))
     }
 
     /// The decoded fields, by name.
     pub fn fields(&self) -> impl Iterator<Item = (&str, FieldValue<'_>)> {
         self.names()
             .iter()
-            .zip(self.slots.iter())
-            .filter_map(|(k, s)| Some((&**k, self.value(*s)?)))
+            .enumerate()
+            .filter_map(|(i, k)| Some((&**k, self.value(self.slot(i))?)))
     }
 
     /// Whether any field was decoded.
@@ -213,14 +322,10 @@ impl Payload {
 
     /// The original data strings, in order, empty ones kept.
     pub fn raw(&self) -> impl ExactSizeIterator<Item = &str> {
-        self.slots
-            .get(self.names().len()..)
-            .unwrap_or(&[])
-            .iter()
-            .map(|s| match s {
-                Slot::Text(s) => self.text(*s),
-                _ => "",
-            })
+        (self.names().len()..self.slots as usize).map(|i| match self.slot(i) {
+            Slot::Text(s) => self.text(s),
+            _ => "",
+        })
     }
 
     /// The raw strings joined by `sep`.
@@ -294,7 +399,7 @@ mod tests {
         assert_eq!(p.get("hos"), None);
         assert_eq!(p.raw().collect::<Vec<_>>(), ["0x0,pc01", "", "x"]);
         // The borrowed piece was not copied: only the owned GUID was added to the buffer.
-        assert_eq!(p.text.len(), 9 + 36);
+        assert_eq!(p.buf.len(), 7 * SLOT + 9 + 36);
         assert_eq!(
             serde_json::to_string(&FieldsJson(&p)).unwrap(),
             r#"{"code":"0x00000000","host":"pc01","id":"7f3e1a55-27f8-4950-8877-7a03be5fb181"}"#
@@ -303,6 +408,43 @@ mod tests {
             serde_json::to_string(&RawJson(&p)).unwrap(),
             r#"["0x0,pc01","","x"]"#
         );
+    }
+
+    #[test]
+    fn slots_keep_every_value() {
+        for i in [0, 1, -1, i64::MIN, i64::MAX, 43_200] {
+            assert_eq!(whole(halves(i)), i);
+            assert_eq!(Slot::decode(&Slot::Int(i).encode()), Slot::Int(i));
+        }
+        for slot in [
+            Slot::Absent,
+            Slot::Code(Hresult(0xC004_F074)),
+            Slot::Flags(u32::MAX),
+            Slot::Bool(true),
+            Slot::Bool(false),
+            Slot::Time(Moment {
+                days: -5,
+                secs: 86_399,
+            }),
+            Slot::Guid(Span { start: 7, len: 36 }),
+            Slot::Text(Span {
+                start: u32::MAX,
+                len: 0,
+            }),
+        ] {
+            assert_eq!(Slot::decode(&slot.encode()), slot);
+        }
+        let t = chrono::NaiveDate::from_ymd_opt(2026, 9, 1)
+            .and_then(|d| d.and_hms_opt(23, 59, 59))
+            .unwrap();
+        let raw: [&str; 0] = [];
+        let p = Payload::build(
+            Some(names(&["t", "n"])),
+            &raw,
+            vec![(0, Draft::Time(t)), (1, Draft::Int(i64::MIN))],
+        );
+        assert_eq!(p.get("t"), Some(FieldValue::Time(t)));
+        assert_eq!(p.get("n"), Some(FieldValue::Int(i64::MIN)));
     }
 
     #[test]
@@ -319,7 +461,7 @@ mod tests {
             &raw,
             vec![(0, Draft::Text(Cow::Borrowed(raw[0].as_str())))],
         );
-        assert_ne!(first.text, borrowed.text);
+        assert_ne!(first.buf, borrowed.buf);
         assert_eq!(first, borrowed);
         let none = Payload::build(None, &raw, Vec::new());
         assert!(!none.has_fields());

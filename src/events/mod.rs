@@ -413,13 +413,7 @@ fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> Draft<'_> {
             _ => text(),
         },
         FieldType::Time => client_time(v, created).map_or_else(text, Draft::Time),
-        FieldType::Guid => crate::slmgr::values::guid(v).map_or_else(text, |g| {
-            Draft::Guid(if g == v {
-                Cow::Borrowed(v)
-            } else {
-                Cow::Owned(g)
-            })
-        }),
+        FieldType::Guid => crate::slmgr::values::guid_in(v).map_or_else(text, Draft::Guid),
         FieldType::HostPort | FieldType::Text => text(),
     }
 }

@@ -16,6 +16,11 @@ use crate::snapshot::{DateValue, HostPort};
 
 /// A GUID (optionally in braces), lower-cased.
 pub fn guid(s: &str) -> Option<String> {
+    guid_in(s).map(std::borrow::Cow::into_owned)
+}
+
+/// [`guid`], borrowed from `s` when it is already lower-case (as Windows writes them).
+pub fn guid_in(s: &str) -> Option<std::borrow::Cow<'_, str>> {
     let t = crate::text::trim(s);
     let t = t
         .strip_prefix('{')
@@ -28,7 +33,13 @@ pub fn guid(s: &str) -> Option<String> {
             8 | 13 | 18 | 23 => *c == b'-',
             _ => c.is_ascii_hexdigit(),
         });
-    shaped.then(|| t.to_ascii_lowercase())
+    if !shaped {
+        None
+    } else if b.iter().any(u8::is_ascii_uppercase) {
+        Some(std::borrow::Cow::Owned(t.to_ascii_lowercase()))
+    } else {
+        Some(std::borrow::Cow::Borrowed(t))
+    }
 }
 
 fn digits_n(n: usize) -> impl FnMut(&str) -> IResult<&str, &str> {
@@ -466,6 +477,19 @@ pub fn repair_channel(token: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn guids_are_borrowed_unless_they_need_lower_casing() {
+        use std::borrow::Cow;
+        let g = "7f3e1a55-27f8-4950-8877-7a03be5fb181";
+        assert!(matches!(guid_in(g), Some(Cow::Borrowed(b)) if b == g));
+        assert!(matches!(guid_in(&format!(" {{{g}}} ")), Some(Cow::Borrowed(b)) if b == g));
+        let upper = g.to_ascii_uppercase();
+        assert!(matches!(guid_in(&upper), Some(Cow::Owned(o)) if o == g));
+        assert_eq!(guid(&upper).as_deref(), Some(g));
+        assert_eq!(guid_in("7f3e1a55-27f8-4950-8877-7a03be5fb18"), None);
+        assert_eq!(guid_in("7f3e1a55x27f8-4950-8877-7a03be5fb181"), None);
+    }
 
     #[test]
     fn ids_and_keys() {

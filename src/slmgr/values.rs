@@ -19,23 +19,34 @@ pub fn guid(s: &str) -> Option<String> {
     guid_in(s).map(std::borrow::Cow::into_owned)
 }
 
+/// Where a GUID's hyphens stand, as bits by position.
+const GUID_HYPHENS: u64 = 1 << 8 | 1 << 13 | 1 << 18 | 1 << 23;
+
 /// [`guid`], borrowed from `s` when it is already lower-case (as Windows writes them).
+#[allow(clippy::needless_bitwise_bool)] // no short circuit: the check has no branch and vectorises
 pub fn guid_in(s: &str) -> Option<std::borrow::Cow<'_, str>> {
     let t = crate::text::trim(s);
     let t = t
         .strip_prefix('{')
         .and_then(|r| r.strip_suffix('}'))
         .unwrap_or(t);
-    // 8-4-4-4-12 hex digits: a fixed shape, checked byte by byte.
-    let b = t.as_bytes();
-    let shaped = b.len() == 36
-        && b.iter().enumerate().all(|(i, c)| match i {
-            8 | 13 | 18 | 23 => *c == b'-',
-            _ => c.is_ascii_hexdigit(),
-        });
-    if !shaped {
+    // 8-4-4-4-12 hex digits: a fixed shape (millions of these in a host log).
+    let Ok(b) = <&[u8; 36]>::try_from(t.as_bytes()) else {
+        return None;
+    };
+    // Every byte checked by arithmetic, without a branch: a hyphen where one stands, a hex digit
+    // everywhere else.
+    let (mut valid, mut upper) = (true, false);
+    for (i, &c) in b.iter().enumerate() {
+        let at_hyphen = (GUID_HYPHENS >> i) & 1 == 1;
+        let capital = c.wrapping_sub(b'A') < 6;
+        let hex = c.wrapping_sub(b'0') < 10 || c.wrapping_sub(b'a') < 6 || capital;
+        valid &= (at_hyphen & (c == b'-')) | (!at_hyphen & hex);
+        upper |= capital;
+    }
+    if !valid {
         None
-    } else if b.iter().any(u8::is_ascii_uppercase) {
+    } else if upper {
         Some(std::borrow::Cow::Owned(t.to_ascii_lowercase()))
     } else {
         Some(std::borrow::Cow::Borrowed(t))
@@ -489,6 +500,13 @@ mod tests {
         assert_eq!(guid(&upper).as_deref(), Some(g));
         assert_eq!(guid_in("7f3e1a55-27f8-4950-8877-7a03be5fb18"), None);
         assert_eq!(guid_in("7f3e1a55x27f8-4950-8877-7a03be5fb181"), None);
+        assert_eq!(guid_in("7f3e1a55-27f8-4950-8877-7a03be5fb18g"), None);
+        assert_eq!(guid_in("7f3e1a55-27f8-4950-88777-a03be5fb181"), None);
+        assert_eq!(guid_in("7f3e1a55-27f8-4950-8877-7a03be5fb1é"), None);
+        assert_eq!(
+            guid_in("7F3E1A55-27f8-4950-8877-7a03be5fB181").as_deref(),
+            Some(g)
+        );
     }
 
     #[test]

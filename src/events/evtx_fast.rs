@@ -9,6 +9,7 @@
 
 use std::io::Read;
 use std::rc::Rc;
+use std::sync::Arc;
 
 use super::RawEvent;
 
@@ -45,7 +46,9 @@ pub struct Select<'a> {
 /// Content of a template node.
 #[derive(Debug, Clone)]
 enum Content {
-    Text(String),
+    /// Literal text, shared with every record of the template (provider, channel and computer
+    /// names are literal in Windows' templates).
+    Text(Arc<str>),
     Sub(u16),
 }
 
@@ -201,7 +204,7 @@ fn parse_element(c: &mut Cursor<'_>, token: u8, depth: usize) -> Option<Element>
                 match t {
                     0x05 | 0x45 => {
                         c.pos += 1;
-                        value.push(Content::Text(text_value(c)?));
+                        value.push(Content::Text(text_value(c)?.into()));
                     }
                     0x0D | 0x0E => {
                         c.pos += 1;
@@ -229,7 +232,7 @@ fn parse_element(c: &mut Cursor<'_>, token: u8, depth: usize) -> Option<Element>
                 .push(Child::Element(parse_element(c, t, depth + 1)?)),
             0x05 | 0x45 => el
                 .children
-                .push(Child::Content(Content::Text(text_value(c)?))),
+                .push(Child::Content(Content::Text(text_value(c)?.into()))),
             0x0D | 0x0E => {
                 let id = c.u16()?;
                 let _ty = c.u8()?;
@@ -478,7 +481,7 @@ fn render_attr(value: &[Content], values: &Subs<'_, '_>) -> Option<Option<String
             Some(Value::Num(n)) => Some(Some(n.to_string())),
             Some(_) => None,
         },
-        [Content::Text(t)] => Some(Some(t.clone())),
+        [Content::Text(t)] => Some(Some(t.to_string())),
         _ => {
             let children: Vec<Child> = value.iter().cloned().map(Child::Content).collect();
             render(&children, values).map(Some)
@@ -530,7 +533,7 @@ fn decode_record(
             .iter()
             .filter_map(|n| attr(provider_el, n))
             .map(|v| match v {
-                [Content::Text(t)] => Some(t.clone()),
+                [Content::Text(t)] => Some(t.to_string()),
                 _ => None,
             })
             .collect();
@@ -549,7 +552,15 @@ fn decode_record(
             Some(v) => render_attr(v, &values).ok_or(()),
         }
     };
-    let name = get_attr(provider_el, "Name")?;
+    // Literal text is shared with the template, not copied per record.
+    let shared_attr = |el: &Element, n: &str| -> Result<Option<Arc<str>>, ()> {
+        match attr(el, n) {
+            None => Ok(None),
+            Some([Content::Text(t)]) => Ok(Some(t.clone())),
+            Some(v) => Ok(render_attr(v, &values).ok_or(())?.map(Arc::from)),
+        }
+    };
+    let name = shared_attr(provider_el, "Name")?;
     let source = get_attr(provider_el, "EventSourceName")?;
     // The GUID is rendered only when the name does not decide (or is missing).
     let by_name = [name.as_deref(), source.as_deref()]
@@ -564,7 +575,7 @@ fn decode_record(
     if !by_name && !guid.as_deref().is_some_and(|g| (select.provider)(g)) {
         return Ok(None);
     }
-    let provider = name.or(guid).unwrap_or_default();
+    let provider = name.or_else(|| guid.map(Arc::from)).unwrap_or_default();
     let eid_el = child(system, "EventID").ok_or(())?;
     let event_id: u32 = match eid_el.children.as_slice() {
         [Child::Content(Content::Sub(id))] => match values.get(*id) {
@@ -580,10 +591,18 @@ fn decode_record(
     if !(select.event_id)(event_id) {
         return Ok(None);
     }
-    let text_of = |n: &str| -> Result<Option<String>, ()> {
-        match child(system, n) {
+    let text_of = |n: &str| -> Result<Option<Arc<str>>, ()> {
+        match child(system, n).map(|e| e.children.as_slice()) {
             None => Ok(None),
-            Some(e) => render(&e.children, &values).map(Some).ok_or(()),
+            Some([Child::Content(Content::Text(t))]) => Ok(Some(trimmed(t))),
+            Some(other) => {
+                let s = render(other, &values).ok_or(())?;
+                Ok(Some(Arc::from(if crate::text::trim(&s).len() == s.len() {
+                    s.as_str()
+                } else {
+                    s.trim()
+                })))
+            }
         }
     };
     // A number: read straight from its substitution when that is all the element holds.
@@ -622,8 +641,8 @@ fn decode_record(
         level: number_of("Level")?.and_then(|l| u32::try_from(l).ok()),
         time_created,
         record_id: number_of("EventRecordID")?,
-        channel: text_of("Channel")?.map(trimmed),
-        computer: text_of("Computer")?.map(trimmed),
+        channel: text_of("Channel")?,
+        computer: text_of("Computer")?,
         ..RawEvent::default()
     };
     // EventData: literal in the template, or a nested fragment in a substitution.
@@ -663,11 +682,11 @@ fn decode_record(
 }
 
 /// A string without surrounding white space, copied only when it has some.
-fn trimmed(s: String) -> String {
-    if crate::text::trim(&s).len() == s.len() {
-        s
+fn trimmed(s: &Arc<str>) -> Arc<str> {
+    if crate::text::trim(s).len() == s.len() {
+        s.clone()
     } else {
-        s.trim().to_owned()
+        Arc::from(s.trim())
     }
 }
 

@@ -7,6 +7,8 @@
 
 use serde_json::Value;
 
+use std::sync::Arc;
+
 use super::RawEvent;
 use super::xml::parse_system_time;
 
@@ -148,6 +150,7 @@ pub fn from_value(root: &Value) -> Option<RawEvent> {
         provider: attribute(system, "Provider", "Name")
             .or_else(|| attribute(system, "Provider", "Guid"))
             .and_then(as_string)
+            .map(Arc::from)
             .unwrap_or_default(),
         event_source_name: attribute(system, "Provider", "EventSourceName").and_then(as_string),
         event_id: system
@@ -170,8 +173,16 @@ pub fn from_value(root: &Value) -> Option<RawEvent> {
             .get("EventRecordID")
             .and_then(text_of)
             .and_then(as_u64),
-        channel: system.get("Channel").and_then(text_of).and_then(as_string),
-        computer: system.get("Computer").and_then(text_of).and_then(as_string),
+        channel: system
+            .get("Channel")
+            .and_then(text_of)
+            .and_then(as_string)
+            .map(Arc::from),
+        computer: system
+            .get("Computer")
+            .and_then(text_of)
+            .and_then(as_string)
+            .map(Arc::from),
         ..RawEvent::default()
     };
     if let Some(data) = event.get("EventData").filter(|d| !d.is_null()) {
@@ -234,15 +245,15 @@ fn from_powershell(v: &Value) -> Option<RawEvent> {
         _ => Vec::new(),
     };
     Some(RawEvent {
-        provider: text("ProviderName").unwrap_or_default(),
+        provider: text("ProviderName").map(Arc::from).unwrap_or_default(),
         event_source_name: None,
         event_id: u32::try_from(num("Id")?).ok()?,
         qualifiers: num("Qualifiers").and_then(|n| u32::try_from(n).ok()),
         level: num("Level").and_then(|n| u32::try_from(n).ok()),
         time_created: v.get("TimeCreated").and_then(powershell_time),
         record_id: num("RecordId"),
-        channel: text("LogName"),
-        computer: text("MachineName"),
+        channel: text("LogName").map(Arc::from),
+        computer: text("MachineName").map(Arc::from),
         data,
         message: text("Message"),
         index: 0,

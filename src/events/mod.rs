@@ -29,15 +29,17 @@ pub use stored::{Draft, FieldValue, Payload};
 /// One event as a reader found it: System fields and payload strings, undecoded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct RawEvent {
-    pub provider: String,
+    /// Provider, channel and computer: shared with the reader's template or cache where it has
+    /// one (the same few names on every record).
+    pub provider: Arc<str>,
     pub event_source_name: Option<String>,
     pub event_id: u32,
     pub qualifiers: Option<u32>,
     pub level: Option<u32>,
     pub time_created: Option<DateTime<Utc>>,
     pub record_id: Option<u64>,
-    pub channel: Option<String>,
-    pub computer: Option<String>,
+    pub channel: Option<Arc<str>>,
+    pub computer: Option<Arc<str>>,
     /// The `<Data>` elements in order, with their `Name` attribute when they have one; empty
     /// elements are kept so positions never shift.
     pub data: Vec<(Option<String>, String)>,
@@ -287,7 +289,7 @@ pub fn normalize(
     }) {
         Some(p) => (p, true),
         // Kept for `--all`: not an activation provider (the catalogue was just asked).
-        None if all => (Arc::from(raw.provider.as_str()), false),
+        None if all => (raw.provider.clone(), false),
         None => return None,
     };
     let def = if is_activation {

@@ -9,6 +9,8 @@
 
 use chrono::{DateTime, Utc};
 
+use std::sync::Arc;
+
 use super::RawEvent;
 
 /// Which text form a text is, if any.
@@ -80,15 +82,17 @@ fn event_from(fields: &[(String, String)], index: u64, line: Option<u32>) -> Opt
     };
     let id: u32 = get(&["Event ID", "Id", "EventID"])?.parse().ok()?;
     Some(RawEvent {
-        provider: get(&["Source", "ProviderName"]).unwrap_or_default(),
+        provider: get(&["Source", "ProviderName"])
+            .map(Arc::from)
+            .unwrap_or_default(),
         event_source_name: None,
         event_id: id,
         qualifiers: get(&["Qualifiers"]).and_then(|q| q.parse().ok()),
         level: get(&["Level"]).and_then(|l| l.parse().ok()),
         time_created: get(&["Date and Time", "Date", "TimeCreated"]).and_then(|t| local_time(&t)),
         record_id: get(&["RecordId", "Record Id"]).and_then(|r| r.parse().ok()),
-        channel: get(&["Log Name", "LogName"]),
-        computer: get(&["Computer", "MachineName"]),
+        channel: get(&["Log Name", "LogName"]).map(Arc::from),
+        computer: get(&["Computer", "MachineName"]).map(Arc::from),
         data: Vec::new(),
         message: get(&["Description", "Message"]).or_else(|| {
             fields

@@ -8,6 +8,8 @@ use chrono::{DateTime, Utc};
 use quick_xml::Reader;
 use quick_xml::events::{BytesStart, Event};
 
+use std::sync::Arc;
+
 use super::RawEvent;
 
 /// Whether a text looks like event XML.
@@ -143,8 +145,8 @@ fn parse_event(chunk: &str) -> Result<RawEvent, String> {
                     }
                     ("System", "Level") => ev.level = value.trim().parse().ok(),
                     ("System", "EventRecordID") => ev.record_id = value.trim().parse().ok(),
-                    ("System", "Channel") => ev.channel = Some(value.trim().to_owned()),
-                    ("System", "Computer") => ev.computer = Some(value.trim().to_owned()),
+                    ("System", "Channel") => ev.channel = Some(Arc::from(value.trim())),
+                    ("System", "Computer") => ev.computer = Some(Arc::from(value.trim())),
                     ("EventData", "Data") => ev.data.push((data_name.take(), value)),
                     ("RenderingInfo", "Message") => ev.message = Some(value),
                     (_, "Event") => break,
@@ -170,9 +172,9 @@ fn start_element(
     match name {
         "Provider" => {
             if let Some(n) = attr(e, "Name") {
-                ev.provider = n;
+                ev.provider = Arc::from(n);
             } else if let Some(g) = attr(e, "Guid") {
-                ev.provider = g;
+                ev.provider = Arc::from(g);
             }
             ev.event_source_name = attr(e, "EventSourceName");
         }
@@ -214,7 +216,7 @@ mod tests {
         assert!(damaged.is_empty());
         let e = &events[0];
         assert_eq!(
-            (e.provider.as_str(), e.event_id, e.qualifiers, e.record_id),
+            (&*e.provider, e.event_id, e.qualifiers, e.record_id),
             (
                 "Microsoft-Windows-Security-SPP",
                 12288,

@@ -164,8 +164,7 @@ pub fn ip_address(s: &str) -> Option<String> {
 /// A result code at the start of a value (`0xC004F00F.`, `0xC004F009 (grace time expired).`).
 pub fn leading_code(s: &str) -> Option<Hresult> {
     let t = s.trim_start();
-    let lower = t.get(..2)?.to_ascii_lowercase();
-    if lower != "0x" {
+    if !t.get(..2)?.eq_ignore_ascii_case("0x") {
         return None;
     }
     let end = t

@@ -334,6 +334,55 @@ struct Template {
     root: Option<Rc<Element>>,
     /// What its literal provider decides, once worked out (`None`: nothing literal).
     provider: std::cell::OnceCell<Option<bool>>,
+    /// Where the System elements the reader wants stand, found once.
+    plan: std::cell::OnceCell<Plan>,
+}
+
+/// Positions of the elements a record's System fields are read from: in the root's children
+/// (`System`), then in System's children — the first element of each name, as a search by name
+/// finds it, looked up once per template instead of for every record.
+#[derive(Debug, Clone, Copy, Default)]
+struct Plan {
+    system: Option<usize>,
+    provider: Option<usize>,
+    event_id: Option<usize>,
+    time_created: Option<usize>,
+    level: Option<usize>,
+    record_id: Option<usize>,
+    channel: Option<usize>,
+    computer: Option<usize>,
+}
+
+impl Plan {
+    fn of(root: &Element) -> Plan {
+        let at = |el: &Element, name: &str| {
+            el.children
+                .iter()
+                .position(|c| matches!(c, Child::Element(e) if e.name == name))
+        };
+        let system = at(root, "System");
+        let Some(s) = system.and_then(|i| nth(root, Some(i))) else {
+            return Plan::default();
+        };
+        Plan {
+            system,
+            provider: at(s, "Provider"),
+            event_id: at(s, "EventID"),
+            time_created: at(s, "TimeCreated"),
+            level: at(s, "Level"),
+            record_id: at(s, "EventRecordID"),
+            channel: at(s, "Channel"),
+            computer: at(s, "Computer"),
+        }
+    }
+}
+
+/// The child element at a position a [`Plan`] found.
+fn nth(el: &Element, i: Option<usize>) -> Option<&Element> {
+    match el.children.get(i?)? {
+        Child::Element(e) => Some(e),
+        Child::Content(_) => None,
+    }
 }
 
 impl Templates {
@@ -353,6 +402,7 @@ impl Templates {
                 at: def,
                 root: template_at(chunk, def).map(Rc::new),
                 provider: std::cell::OnceCell::new(),
+                plan: std::cell::OnceCell::new(),
             });
             self.last = self.entries.len() - 1;
         }
@@ -362,6 +412,16 @@ impl Templates {
     fn get(&mut self, def: usize) -> Option<Rc<Element>> {
         let i = self.find(def)?;
         self.entries.get(i).and_then(|e| e.root.clone())
+    }
+
+    /// The template's [`Plan`], worked out once.
+    fn plan(&mut self, def: usize, root: &Element) -> Plan {
+        self.find(def)
+            .and_then(|i| self.entries.get(i))
+            .map_or_else(
+                || Plan::of(root),
+                |e| *e.plan.get_or_init(|| Plan::of(root)),
+            )
     }
 
     /// What the template's literal provider decides, worked out by `decide` once.
@@ -489,13 +549,6 @@ fn render_attr(value: &[Content], values: &Subs<'_, '_>) -> Option<Option<String
     }
 }
 
-fn child<'e>(el: &'e Element, name: &str) -> Option<&'e Element> {
-    el.children.iter().find_map(|c| match c {
-        Child::Element(e) if e.name == name => Some(e),
-        _ => None,
-    })
-}
-
 fn attr<'e>(el: &'e Element, name: &str) -> Option<&'e [Content]> {
     el.attrs
         .iter()
@@ -525,8 +578,9 @@ fn decode_record(
     if root.name != "Event" {
         return Err(());
     }
-    let system = child(&root, "System").ok_or(())?;
-    let provider_el = child(system, "Provider").ok_or(())?;
+    let plan = templates.plan(def, &root);
+    let system = nth(&root, plan.system).ok_or(())?;
+    let provider_el = nth(system, plan.provider).ok_or(())?;
     // A provider written as literal text in the template decides every record of it at once.
     let decided = templates.decided(def, || {
         let literal: Option<Vec<String>> = ["Name", "Guid", "EventSourceName"]
@@ -576,7 +630,7 @@ fn decode_record(
         return Ok(None);
     }
     let provider = name.or_else(|| guid.map(Arc::from)).unwrap_or_default();
-    let eid_el = child(system, "EventID").ok_or(())?;
+    let eid_el = nth(system, plan.event_id).ok_or(())?;
     let event_id: u32 = match eid_el.children.as_slice() {
         [Child::Content(Content::Sub(id))] => match values.get(*id) {
             Some(Value::Num(n)) => u32::try_from(n).map_err(|_| ())?,
@@ -591,8 +645,8 @@ fn decode_record(
     if !(select.event_id)(event_id) {
         return Ok(None);
     }
-    let text_of = |n: &str| -> Result<Option<Arc<str>>, ()> {
-        match child(system, n).map(|e| e.children.as_slice()) {
+    let text_of = |n: Option<usize>| -> Result<Option<Arc<str>>, ()> {
+        match nth(system, n).map(|e| e.children.as_slice()) {
             None => Ok(None),
             Some([Child::Content(Content::Text(t))]) => Ok(Some(trimmed(t))),
             Some(other) => {
@@ -606,8 +660,8 @@ fn decode_record(
         }
     };
     // A number: read straight from its substitution when that is all the element holds.
-    let number_of = |n: &str| -> Result<Option<u64>, ()> {
-        match child(system, n).map(|e| e.children.as_slice()) {
+    let number_of = |n: Option<usize>| -> Result<Option<u64>, ()> {
+        match nth(system, n).map(|e| e.children.as_slice()) {
             None => Ok(None),
             Some([Child::Content(Content::Sub(id))]) => match values.get(*id) {
                 Some(Value::Num(v)) => Ok(Some(v)),
@@ -619,12 +673,25 @@ fn decode_record(
         }
     };
     let qualifiers = match attr(eid_el, "Qualifiers") {
-        Some(v) => render_attr(v, &values)
-            .ok_or(())?
-            .and_then(|q| q.trim().parse().ok()),
+        Some(v) => {
+            // A number: read straight from its substitution.
+            let number = match v {
+                [Content::Sub(id)] => match values.get(*id) {
+                    Some(Value::Num(q)) => Some(u32::try_from(q).ok()),
+                    _ => None,
+                },
+                _ => None,
+            };
+            match number {
+                Some(q) => q,
+                None => render_attr(v, &values)
+                    .ok_or(())?
+                    .and_then(|q| q.trim().parse().ok()),
+            }
+        }
         None => None,
     };
-    let time_created = match child(system, "TimeCreated").and_then(|t| attr(t, "SystemTime")) {
+    let time_created = match nth(system, plan.time_created).and_then(|t| attr(t, "SystemTime")) {
         Some([Content::Sub(id)]) => match values.get(*id) {
             Some(Value::FileTime(ft)) => filetime(ft),
             Some(Value::Null) | None => None,
@@ -638,11 +705,11 @@ fn decode_record(
         event_source_name: source,
         event_id,
         qualifiers,
-        level: number_of("Level")?.and_then(|l| u32::try_from(l).ok()),
+        level: number_of(plan.level)?.and_then(|l| u32::try_from(l).ok()),
         time_created,
-        record_id: number_of("EventRecordID")?,
-        channel: text_of("Channel")?,
-        computer: text_of("Computer")?,
+        record_id: number_of(plan.record_id)?,
+        channel: text_of(plan.channel)?,
+        computer: text_of(plan.computer)?,
         ..RawEvent::default()
     };
     // EventData: literal in the template, or a nested fragment in a substitution.

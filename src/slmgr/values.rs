@@ -167,11 +167,13 @@ pub fn leading_code(s: &str) -> Option<Hresult> {
     if !t.get(..2)?.eq_ignore_ascii_case("0x") {
         return None;
     }
-    let end = t
-        .char_indices()
+    // Hex digits are ASCII: counted by byte, the end is a char boundary.
+    let end = 2 + t
+        .as_bytes()
+        .iter()
         .skip(2)
-        .find(|(_, c)| !c.is_ascii_hexdigit())
-        .map_or(t.len(), |(i, _)| i);
+        .take_while(|b| b.is_ascii_hexdigit())
+        .count();
     // The usual spelling, `0x` and at most eight digits: read directly (the general reader's
     // answer for it, without its search).
     if let Some(digits) = t.get(2..end).filter(|d| (1..=8).contains(&d.len())) {

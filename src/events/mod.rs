@@ -193,6 +193,8 @@ pub struct Shared {
     origin: Option<Arc<Origin>>,
     names: Vec<Arc<str>>,
     contexts: Vec<Arc<Context>>,
+    /// Where the payloads of the batch being read are written.
+    slab: stored::Slab,
     /// The provider name last found in the catalogue, as the input spells it, and its canonical
     /// name: an input's activation events name one or two providers over and over.
     last_provider: Option<(Box<str>, Arc<str>)>,
@@ -208,6 +210,7 @@ impl Shared {
             origin: None,
             names: Vec::new(),
             contexts: Vec::new(),
+            slab: stored::Slab::default(),
             last_provider: None,
         }
     }
@@ -281,6 +284,20 @@ pub fn normalize(
     fallback_machine: &str,
     all: bool,
 ) -> Option<ActivationEvent> {
+    let mut e = normalize_in(rules, raw, shared, format, fallback_machine, all)?;
+    shared.slab.seal([&mut e.payload]);
+    Some(e)
+}
+
+/// [`normalize`], its payload written into the input's [`stored::Slab`] and not sealed yet.
+fn normalize_in(
+    rules: &Rules,
+    raw: RawEvent,
+    shared: &mut Shared,
+    format: &'static str,
+    fallback_machine: &str,
+    all: bool,
+) -> Option<ActivationEvent> {
     let cat = rules.events();
     let (provider, is_activation) = match shared.provider(cat, &raw.provider).or_else(|| {
         raw.event_source_name
@@ -310,8 +327,14 @@ pub fn normalize(
             .unwrap_or_default();
     }
     let payload = match def {
-        Some(d) => decode(d, &raw_strings, raw.time_created, raw.message.as_deref()),
-        None => Payload::build(None, &raw_strings, Vec::new()),
+        Some(d) => decode(
+            &mut shared.slab,
+            d,
+            &raw_strings,
+            raw.time_created,
+            raw.message.as_deref(),
+        ),
+        None => shared.slab.build(None, &raw_strings, Vec::new()),
     };
     let machine = raw
         .computer
@@ -335,6 +358,7 @@ pub fn normalize(
 /// Decodes a payload by its catalogue layout. A value that does not read as its type is kept as
 /// text; a missing trailing value is simply absent (the raw strings keep every position).
 fn decode(
+    slab: &mut stored::Slab,
     def: &Decoding,
     strings: &[String],
     created: Option<DateTime<Utc>>,
@@ -382,7 +406,7 @@ fn decode(
                 name: def.name.clone(),
                 names: names.into_iter().map(Arc::from).collect(),
             };
-            return Payload::build(Some(Arc::new(shape)), strings, fields);
+            return slab.build(Some(Arc::new(shape)), strings, fields);
         }
     };
     let fields = def
@@ -394,7 +418,7 @@ fn decode(
             let v = crate::text::trim(v);
             (!v.is_empty()).then(|| (slot, typed(*ty, v, created)))
         });
-    Payload::build(Some(def.shape.clone()), strings, fields)
+    slab.build(Some(def.shape.clone()), strings, fields)
 }
 
 fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> Draft<'_> {
@@ -529,7 +553,7 @@ impl<'a> Normalizer<'a> {
             raws.into_iter()
                 .filter(|r| self.keep.wants(r.event_id))
                 .filter_map(|r| {
-                    normalize(
+                    normalize_in(
                         self.rules,
                         r,
                         &mut self.shared,
@@ -540,6 +564,9 @@ impl<'a> Normalizer<'a> {
                 }),
         );
         out.shrink_to_fit();
+        self.shared
+            .slab
+            .seal(out.iter_mut().map(|e| &mut e.payload));
         out
     }
 }
@@ -714,7 +741,11 @@ mod tests {
         let rules = Rules::load(None).unwrap();
         let def = rules.events().decoding(12290).unwrap();
         let info = "0x0,25,pc01.contoso.com,7f3e1a55-27f8-4950-8877-7a03be5fb181,2010/9/29 21:46,0,1,0,34e1ae55-27f8-4950-8877-7a03be5fb181".to_owned();
-        let f = decode(def, &[info], None, None);
+        let mut slab = stored::Slab::default();
+        let mut f = decode(&mut slab, def, &[info], None, None);
+        // Unsealed, it reads as empty.
+        assert!(!f.has_fields());
+        slab.seal([&mut f]);
         let names: Vec<&str> = f.fields().map(|(k, _)| k).collect();
         let mut sorted = names.clone();
         sorted.sort_unstable();

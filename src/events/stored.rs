@@ -1,6 +1,7 @@
 //! A decoded event's payload as the analysis keeps it: the raw strings and the typed fields in
-//! one buffer of fixed-size slots followed by the text — one allocation per event however many
-//! fields it has, the field names shared with the catalogue.
+//! fixed-size slots followed by the text, written for a whole batch of events (an `.evtx` chunk)
+//! into one shared buffer — no allocation of its own per event — the field names shared with
+//! the catalogue.
 //!
 //! A host log holds hundreds of thousands of events that all stay in memory until the report is
 //! built; a map of owned strings per event cost about three times as much.
@@ -172,27 +173,40 @@ fn whole([lo, hi]: [u32; 2]) -> i64 {
 pub struct Payload {
     /// The event's name and field names (none for an event the catalogue does not decode).
     shape: Option<Arc<Shape>>,
-    /// One slot per name (`Absent` when the event lacks it), then one `Text` per raw string; then
-    /// the text: the raw strings back to back, then any decoded text that is not a piece of them.
-    buf: Box<[u8]>,
-    /// How many slots `buf` begins with.
+    /// The buffer the payload is in, from `at`: shared by the events read in one batch (one
+    /// allocation per `.evtx` chunk, not one per event). From `at`: one slot per name (`Absent`
+    /// when the event lacks it), then one `Text` per raw string; then the text: the raw strings
+    /// back to back, then any decoded text that is not a piece of them.
+    slab: Option<Arc<[u8]>>,
+    at: u32,
+    /// How many slots it begins with.
     slots: u32,
 }
 
-impl Payload {
-    /// A payload of `raw` strings and `fields` (slot index in `names`, value). A field given
-    /// twice keeps the later value; an index outside `names` is ignored.
+/// Payloads being written for a batch of events, then sealed into one shared buffer.
+#[derive(Debug, Default)]
+pub struct Slab {
+    buf: Vec<u8>,
+}
+
+impl Slab {
+    /// Writes a payload of `raw` strings and `fields` (slot index in the shape's names, value);
+    /// it reads as empty until [`Slab::seal`]. A field given twice keeps the later value; an
+    /// index outside the names is ignored.
     pub fn build<'a, S: AsRef<str>>(
+        &mut self,
         shape: Option<Arc<Shape>>,
         raw: &[S],
         fields: impl IntoIterator<Item = (usize, Draft<'a>)>,
     ) -> Payload {
         let n = shape.as_ref().map_or(0, |s| s.names.len());
         let count = n + raw.len();
-        let Ok(slots) = u32::try_from(count) else {
+        let start = self.buf.len();
+        let (Ok(slots), Ok(at)) = (u32::try_from(count), u32::try_from(start)) else {
             return Payload::default();
         };
-        let base = count * SLOT;
+        // Offsets below are from the start of this payload's text.
+        let base = start + count * SLOT;
         // Where a borrowed piece of a raw string sits in the text, if it is one.
         let within = |s: &str| -> Option<usize> {
             let p = s.as_ptr() as usize;
@@ -213,20 +227,19 @@ impl Payload {
                 len: u32::try_from(len).ok()?,
             })
         };
-        // One allocation of exactly the slots and the raw strings: decoded text is nearly always
-        // a piece of them.
-        let mut buf =
-            Vec::with_capacity(base + raw.iter().map(|r| r.as_ref().len()).sum::<usize>());
+        let buf = &mut self.buf;
+        buf.reserve(count * SLOT + raw.iter().map(|r| r.as_ref().len()).sum::<usize>());
         buf.resize(base, 0);
         let put = |buf: &mut Vec<u8>, i: usize, slot: Slot| {
-            if let Some(b) = buf.get_mut(i * SLOT..(i + 1) * SLOT) {
+            let at = start + i * SLOT;
+            if let Some(b) = buf.get_mut(at..at + SLOT) {
                 b.copy_from_slice(&slot.encode());
             }
         };
         for (i, r) in raw.iter().enumerate() {
             let r = r.as_ref();
             if let Some(s) = span(buf.len() - base, r.len()) {
-                put(&mut buf, n + i, Slot::Text(s));
+                put(buf, n + i, Slot::Text(s));
             }
             buf.extend_from_slice(r.as_bytes());
         }
@@ -251,17 +264,55 @@ impl Payload {
                 Draft::Guid(t) => place(&t).map_or(Slot::Absent, Slot::Guid),
                 Draft::Text(t) => place(&t).map_or(Slot::Absent, Slot::Text),
             };
-            put(&mut buf, i, slot);
+            put(buf, i, slot);
         }
         Payload {
             shape,
-            buf: buf.into_boxed_slice(),
+            slab: None,
+            at,
             slots,
         }
     }
 
+    /// Gives the payloads written since the last seal their buffer: one allocation of exactly
+    /// their bytes, shared.
+    pub fn seal<'p>(&mut self, payloads: impl IntoIterator<Item = &'p mut Payload>) {
+        if self.buf.is_empty() {
+            return;
+        }
+        let slab: Arc<[u8]> = Arc::from(self.buf.as_slice());
+        self.buf.clear();
+        for p in payloads {
+            if p.slab.is_none() {
+                p.slab = Some(slab.clone());
+            }
+        }
+    }
+}
+
+impl Payload {
+    /// A payload in a buffer of its own (see [`Slab::build`]).
+    pub fn build<'a, S: AsRef<str>>(
+        shape: Option<Arc<Shape>>,
+        raw: &[S],
+        fields: impl IntoIterator<Item = (usize, Draft<'a>)>,
+    ) -> Payload {
+        let mut slab = Slab::default();
+        let mut p = slab.build(shape, raw, fields);
+        slab.seal([&mut p]);
+        p
+    }
+
+    /// Its bytes: slots, then text (and, in a shared buffer, the payloads after it).
+    fn bytes(&self) -> &[u8] {
+        self.slab
+            .as_deref()
+            .and_then(|s| s.get(self.at as usize..))
+            .unwrap_or(&[])
+    }
+
     fn slot(&self, i: usize) -> Slot {
-        self.buf
+        self.bytes()
             .get(i * SLOT..(i + 1) * SLOT)
             .map_or(Slot::Absent, Slot::decode)
     }
@@ -269,7 +320,7 @@ impl Payload {
     /// A span of the text (whole pieces of strings, so always UTF-8).
     fn text(&self, s: Span) -> &str {
         let start = self.slots as usize * SLOT + s.start as usize;
-        self.buf
+        self.bytes()
             .get(start..start + s.len as usize)
             .and_then(|b| std::str::from_utf8(b).ok())
             .unwrap_or("")
@@ -399,7 +450,7 @@ mod tests {
         assert_eq!(p.get("hos"), None);
         assert_eq!(p.raw().collect::<Vec<_>>(), ["0x0,pc01", "", "x"]);
         // The borrowed piece was not copied: only the owned GUID was added to the buffer.
-        assert_eq!(p.buf.len(), 7 * SLOT + 9 + 36);
+        assert_eq!(p.bytes().len(), 7 * SLOT + 9 + 36);
         assert_eq!(
             serde_json::to_string(&FieldsJson(&p)).unwrap(),
             r#"{"code":"0x00000000","host":"pc01","id":"7f3e1a55-27f8-4950-8877-7a03be5fb181"}"#
@@ -448,6 +499,39 @@ mod tests {
     }
 
     #[test]
+    fn payloads_of_one_batch_share_one_buffer_and_each_reads_its_own() {
+        let mut slab = Slab::default();
+        let shape = names(&["n", "t"]);
+        let mut batch: Vec<Payload> = (0..50)
+            .map(|i| {
+                let raw = [format!("{i},x{i}"), String::new()];
+                let piece = raw[0].split_once(',').map_or("", |(_, t)| t);
+                slab.build(
+                    Some(shape.clone()),
+                    &raw,
+                    vec![(0, Draft::Int(i)), (1, Draft::Text(Cow::Borrowed(piece)))],
+                )
+            })
+            .collect();
+        slab.seal(batch.iter_mut());
+        let first = batch[0].slab.clone().unwrap();
+        for (i, p) in (0i64..).zip(&batch) {
+            assert!(Arc::ptr_eq(p.slab.as_ref().unwrap(), &first));
+            assert_eq!(p.get("n"), Some(FieldValue::Int(i)));
+            assert_eq!(p.get("t"), Some(FieldValue::Text(&format!("x{i}"))));
+            assert_eq!(
+                p.raw().collect::<Vec<_>>(),
+                [format!("{i},x{i}").as_str(), ""]
+            );
+        }
+        // The next batch gets a buffer of its own.
+        let mut next = slab.build(Some(shape), &["7,y"], vec![(0, Draft::Int(7))]);
+        slab.seal([&mut next]);
+        assert!(!Arc::ptr_eq(next.slab.as_ref().unwrap(), &first));
+        assert_eq!(next.get("n"), Some(FieldValue::Int(7)));
+    }
+
+    #[test]
     fn a_field_given_twice_keeps_the_later_value_and_equality_ignores_layout() {
         let raw = ["a".to_owned()];
         let first = Payload::build(
@@ -461,7 +545,7 @@ mod tests {
             &raw,
             vec![(0, Draft::Text(Cow::Borrowed(raw[0].as_str())))],
         );
-        assert_ne!(first.buf, borrowed.buf);
+        assert_ne!(first.bytes(), borrowed.bytes());
         assert_eq!(first, borrowed);
         let none = Payload::build(None, &raw, Vec::new());
         assert!(!none.has_fields());

@@ -74,11 +74,7 @@ pub fn payload(data: &[u8]) {
 }
 
 fn normalize_all(rules: &Rules, raws: Vec<RawEvent>, format: &'static str) {
-    let mut shared = events::Shared::new("fuzz");
-    let mut out: Vec<_> = raws
-        .into_iter()
-        .filter_map(|r| events::normalize(rules, r, &mut shared, format, "fuzz", true))
-        .collect();
+    let mut out = events::normalize_all(rules, raws, "fuzz", format, events::Keep::All);
     events::sort(&mut out);
 }
 

@@ -2,8 +2,8 @@
 //! into one stream of normalized, source-referenced [`ActivationEvent`]s.
 //!
 //! Each reader turns its format into [`RawEvent`]s (the System fields and the `<Data>` strings,
-//! nothing decoded); [`normalize`] then keeps the activation providers' events and decodes their
-//! payloads by the catalogue in `rules/events.toml`. Readers know formats, not events.
+//! nothing decoded); [`normalize_all`] then keeps the activation providers' events and decodes
+//! their payloads by the catalogue in `rules/events.toml`. Readers know formats, not events.
 
 pub mod evtx;
 pub mod evtx_fast;
@@ -274,23 +274,22 @@ impl Shared {
     }
 }
 
-/// Turns a reader's raw event into an activation event, or `None` when its provider is not an
-/// activation provider (unless `all`).
-pub fn normalize(
+/// A reader's raw events of the input at `path`, normalized: the activation events, or with
+/// [`Keep::All`] every event (other providers' decoded as raw strings only).
+pub fn normalize_all(
     rules: &Rules,
-    raw: RawEvent,
-    shared: &mut Shared,
+    raws: Vec<RawEvent>,
+    path: &str,
     format: &'static str,
-    fallback_machine: &str,
-    all: bool,
-) -> Option<ActivationEvent> {
-    let mut e = normalize_in(rules, raw, shared, format, fallback_machine, all)?;
-    shared.slab.seal([&mut e.payload]);
-    Some(e)
+    keep: Keep<'_>,
+) -> Vec<ActivationEvent> {
+    Normalizer::new(rules, path, format, keep).convert(raws)
 }
 
-/// [`normalize`], its payload written into the input's [`stored::Slab`] and not sealed yet.
-fn normalize_in(
+/// Turns a reader's raw event into an activation event, or `None` when its provider is not an
+/// activation provider (unless `all`). Its payload is written into the input's [`stored::Slab`],
+/// to be sealed with the rest of the batch.
+fn normalize(
     rules: &Rules,
     raw: RawEvent,
     shared: &mut Shared,
@@ -553,7 +552,7 @@ impl<'a> Normalizer<'a> {
             raws.into_iter()
                 .filter(|r| self.keep.wants(r.event_id))
                 .filter_map(|r| {
-                    normalize_in(
+                    normalize(
                         self.rules,
                         r,
                         &mut self.shared,

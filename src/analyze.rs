@@ -128,8 +128,16 @@ struct Assembly {
     waiting: Vec<Option<Outcome>>,
     cursor: usize,
     results: Vec<ReadOne>,
-    /// The large file whose ranges are being joined: its index and parts so far.
-    ranged: Option<(usize, crate::events::EvtxParts)>,
+    /// The large file whose ranges are being joined.
+    ranged: Option<Ranged>,
+}
+
+/// A large file being joined from its ranges.
+struct Ranged {
+    file: usize,
+    path: std::sync::Arc<str>,
+    disk: std::sync::Arc<std::path::Path>,
+    parts: crate::events::EvtxParts,
 }
 
 impl Assembly {
@@ -148,51 +156,48 @@ impl Assembly {
             *slot = Some(outcome);
         }
         while let Some(o) = self.waiting.get_mut(self.cursor).and_then(Option::take) {
-            self.take(units, self.cursor, o);
+            self.take(units.get(self.cursor), o);
             self.cursor += 1;
         }
     }
 
-    fn take(&mut self, units: &[Unit], i: usize, outcome: Outcome) {
-        let file = match units.get(i) {
+    fn take(&mut self, unit: Option<&Unit>, outcome: Outcome) {
+        let file = match unit {
             Some(Unit::Range { file, .. }) => Some(*file),
             _ => None,
         };
-        if self.ranged.as_ref().map(|(f, _)| *f) != file {
-            self.close(units);
+        if self.ranged.as_ref().map(|r| r.file) != file {
+            self.close();
         }
-        match outcome {
-            Outcome::File(r) => self.results.push(*r),
-            Outcome::Range(r) => {
-                let (_, parts) = self.ranged.get_or_insert_with(|| {
-                    (
-                        file.unwrap_or(usize::MAX),
-                        crate::events::EvtxParts::default(),
-                    )
-                });
-                parts.add(r);
-            }
+        match (outcome, unit) {
+            (Outcome::File(r), _) => self.results.push(*r),
+            (
+                Outcome::Range(r),
+                Some(Unit::Range {
+                    file, path, disk, ..
+                }),
+            ) => self
+                .ranged
+                .get_or_insert_with(|| Ranged {
+                    file: *file,
+                    path: path.clone(),
+                    disk: disk.clone(),
+                    parts: crate::events::EvtxParts::default(),
+                })
+                .parts
+                .add(r),
+            // A range's outcome always comes from a range unit.
+            (Outcome::Range(_), _) => {}
         }
     }
 
     /// The large file being joined is complete.
-    fn close(&mut self, units: &[Unit]) {
-        let Some((file, parts)) = self.ranged.take() else {
+    fn close(&mut self) {
+        let Some(r) = self.ranged.take() else {
             return;
         };
-        let Some((path, disk)) = units.iter().find_map(|u| match u {
-            Unit::Range {
-                file: f,
-                path,
-                disk,
-                ..
-            } if *f == file => Some((path, disk)),
-            _ => None,
-        }) else {
-            return;
-        };
-        let mut summary = blank_summary(path);
-        let events = summarize(parts.finish(path, disk), &mut summary).unwrap_or_default();
+        let mut summary = blank_summary(&r.path);
+        let events = summarize(r.parts.finish(&r.path, &r.disk), &mut summary).unwrap_or_default();
         self.results.push((Vec::new(), events, summary));
     }
 
@@ -202,10 +207,10 @@ impl Assembly {
         let rest = std::mem::take(&mut self.waiting);
         for (i, o) in rest.into_iter().enumerate().skip(self.cursor) {
             if let Some(o) = o {
-                self.take(units, i, o);
+                self.take(units.get(i), o);
             }
         }
-        self.close(units);
+        self.close();
         self.results
     }
 }

@@ -414,20 +414,10 @@ impl Templates {
         self.entries.get(i).and_then(|e| e.root.clone())
     }
 
-    /// The template's [`Plan`], worked out once.
-    fn plan(&mut self, def: usize, root: &Element) -> Plan {
-        self.find(def)
-            .and_then(|i| self.entries.get(i))
-            .map_or_else(
-                || Plan::of(root),
-                |e| *e.plan.get_or_init(|| Plan::of(root)),
-            )
-    }
-
-    /// What the template's literal provider decides, worked out by `decide` once.
-    fn decided(&mut self, def: usize, decide: impl FnOnce() -> Option<bool>) -> Option<bool> {
+    /// The template at `def`, if it was parsed.
+    fn entry(&mut self, def: usize) -> Option<&Template> {
         let i = self.find(def)?;
-        *self.entries.get(i)?.provider.get_or_init(decide)
+        self.entries.get(i)
     }
 }
 
@@ -572,22 +562,21 @@ fn decode_record(
         pos: at,
     };
     let def = instance_header(&mut c, templates).ok_or(())?;
-    let Some(root) = templates.get(def) else {
-        return Err(());
-    };
+    let template = templates.entry(def).ok_or(())?;
+    let root = template.root.clone().ok_or(())?;
     if root.name != "Event" {
         return Err(());
     }
-    let plan = templates.plan(def, &root);
+    let plan = *template.plan.get_or_init(|| Plan::of(&root));
     let system = nth(&root, plan.system).ok_or(())?;
     let provider_el = nth(system, plan.provider).ok_or(())?;
     // A provider written as literal text in the template decides every record of it at once.
-    let decided = templates.decided(def, || {
-        let literal: Option<Vec<String>> = ["Name", "Guid", "EventSourceName"]
+    let decided = *template.provider.get_or_init(|| {
+        let literal: Option<Vec<&str>> = ["Name", "Guid", "EventSourceName"]
             .iter()
             .filter_map(|n| attr(provider_el, n))
             .map(|v| match v {
-                [Content::Text(t)] => Some(t.to_string()),
+                [Content::Text(t)] => Some(&**t),
                 _ => None,
             })
             .collect();
@@ -600,22 +589,16 @@ fn decode_record(
     if c.pos > at + size {
         return Err(());
     }
-    let get_attr = |el: &Element, n: &str| -> Result<Option<String>, ()> {
-        match attr(el, n) {
-            None => Ok(None),
-            Some(v) => render_attr(v, &values).ok_or(()),
-        }
-    };
     // Literal text is shared with the template, not copied per record.
-    let shared_attr = |el: &Element, n: &str| -> Result<Option<Arc<str>>, ()> {
-        match attr(el, n) {
+    let provider_attr = |n: &str| -> Result<Option<Arc<str>>, ()> {
+        match attr(provider_el, n) {
             None => Ok(None),
             Some([Content::Text(t)]) => Ok(Some(t.clone())),
             Some(v) => Ok(render_attr(v, &values).ok_or(())?.map(Arc::from)),
         }
     };
-    let name = shared_attr(provider_el, "Name")?;
-    let source = get_attr(provider_el, "EventSourceName")?;
+    let name = provider_attr("Name")?;
+    let source = provider_attr("EventSourceName")?;
     // The GUID is rendered only when the name does not decide (or is missing).
     let by_name = [name.as_deref(), source.as_deref()]
         .into_iter()
@@ -624,12 +607,12 @@ fn decode_record(
     let guid = if by_name && name.is_some() {
         None
     } else {
-        get_attr(provider_el, "Guid")?
+        provider_attr("Guid")?
     };
     if !by_name && !guid.as_deref().is_some_and(|g| (select.provider)(g)) {
         return Ok(None);
     }
-    let provider = name.or_else(|| guid.map(Arc::from)).unwrap_or_default();
+    let provider = name.or(guid).unwrap_or_default();
     let eid_el = nth(system, plan.event_id).ok_or(())?;
     let event_id: u32 = match eid_el.children.as_slice() {
         [Child::Content(Content::Sub(id))] => match values.get(*id) {
@@ -649,14 +632,9 @@ fn decode_record(
         match nth(system, n).map(|e| e.children.as_slice()) {
             None => Ok(None),
             Some([Child::Content(Content::Text(t))]) => Ok(Some(trimmed(t))),
-            Some(other) => {
-                let s = render(other, &values).ok_or(())?;
-                Ok(Some(Arc::from(if crate::text::trim(&s).len() == s.len() {
-                    s.as_str()
-                } else {
-                    s.trim()
-                })))
-            }
+            Some(other) => Ok(Some(Arc::from(crate::text::trim(
+                &render(other, &values).ok_or(())?,
+            )))),
         }
     };
     // A number: read straight from its substitution when that is all the element holds.
@@ -702,7 +680,7 @@ fn decode_record(
     };
     let mut ev = RawEvent {
         provider,
-        event_source_name: source,
+        event_source_name: source.map(|s| s.to_string()),
         event_id,
         qualifiers,
         level: number_of(plan.level)?.and_then(|l| u32::try_from(l).ok()),
@@ -750,10 +728,11 @@ fn decode_record(
 
 /// A string without surrounding white space, copied only when it has some.
 fn trimmed(s: &Arc<str>) -> Arc<str> {
-    if crate::text::trim(s).len() == s.len() {
+    let t = crate::text::trim(s);
+    if t.len() == s.len() {
         s.clone()
     } else {
-        Arc::from(s.trim())
+        Arc::from(t)
     }
 }
 

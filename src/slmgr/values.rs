@@ -40,7 +40,7 @@ pub fn guid_in(s: &str) -> Option<std::borrow::Cow<'_, str>> {
     for (i, &c) in b.iter().enumerate() {
         let at_hyphen = (GUID_HYPHENS >> i) & 1 == 1;
         let capital = c.wrapping_sub(b'A') < 6;
-        let hex = c.wrapping_sub(b'0') < 10 || c.wrapping_sub(b'a') < 6 || capital;
+        let hex = (c.wrapping_sub(b'0') < 10) | (c.wrapping_sub(b'a') < 6) | capital;
         valid &= (at_hyphen & (c == b'-')) | (!at_hyphen & hex);
         upper |= capital;
     }

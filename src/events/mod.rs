@@ -184,13 +184,13 @@ impl ReadStats {
     }
 }
 
-/// What the events of one input share: its path, the machine and log names they repeat and the
-/// contexts made of them (most inputs name one or two; a bounded few are kept, the rest simply
-/// not shared).
+/// What the events of one input share: its path and format, the machine its file name suggests,
+/// the machine and log names they repeat and the contexts made of them (most inputs name one or
+/// two; a bounded few are kept, the rest simply not shared).
 #[derive(Debug)]
-pub struct Shared {
-    path: Arc<str>,
-    origin: Option<Arc<Origin>>,
+struct Shared {
+    origin: Arc<Origin>,
+    fallback_machine: Arc<str>,
     names: Vec<Arc<str>>,
     contexts: Vec<Arc<Context>>,
     /// Where the payloads of the batch being read are written.
@@ -204,10 +204,13 @@ pub struct Shared {
 const SHARED_NAMES: usize = 64;
 
 impl Shared {
-    pub fn new(path: &str) -> Shared {
+    fn new(path: &str, format: &'static str) -> Shared {
         Shared {
-            path: Arc::from(path),
-            origin: None,
+            origin: Arc::new(Origin {
+                path: Arc::from(path),
+                format,
+            }),
+            fallback_machine: Arc::from(crate::diagnose::machine_from_path(path)),
             names: Vec::new(),
             contexts: Vec::new(),
             slab: stored::Slab::default(),
@@ -225,20 +228,6 @@ impl Shared {
         let found = cat.provider_shared(name)?.clone();
         self.last_provider = Some((Box::from(name), found.clone()));
         Some(found)
-    }
-
-    fn origin(&mut self, format: &'static str) -> Arc<Origin> {
-        match &self.origin {
-            Some(o) if o.format == format => o.clone(),
-            _ => {
-                let o = Arc::new(Origin {
-                    path: self.path.clone(),
-                    format,
-                });
-                self.origin = Some(o.clone());
-                o
-            }
-        }
     }
 
     /// The shared context of a machine, provider and log, the last one made tried first.
@@ -293,8 +282,6 @@ fn normalize(
     rules: &Rules,
     raw: RawEvent,
     shared: &mut Shared,
-    format: &'static str,
-    fallback_machine: &str,
     all: bool,
 ) -> Option<ActivationEvent> {
     let cat = rules.events();
@@ -335,18 +322,21 @@ fn normalize(
         ),
         None => shared.slab.build(None, &raw_strings, Vec::new()),
     };
-    let machine = raw
-        .computer
-        .as_deref()
-        .filter(|c| !c.trim().is_empty())
-        .unwrap_or(fallback_machine);
+    // The machine the file name suggests when the record names none.
+    let fallback;
+    let machine = if let Some(c) = raw.computer.as_deref().filter(|c| !c.trim().is_empty()) {
+        c
+    } else {
+        fallback = shared.fallback_machine.clone();
+        &*fallback
+    };
     Some(ActivationEvent {
         context: shared.context(machine, provider, raw.channel.as_deref()),
         time: raw.time_created,
         event_id: raw.event_id,
         record_id: raw.record_id,
         source: EventSource {
-            origin: shared.origin(format),
+            origin: shared.origin.clone(),
             index: raw.index,
             line: raw.line,
         },
@@ -401,8 +391,8 @@ fn decode(
                     Some((at, Draft::Text(Cow::Borrowed(v.as_str()))))
                 })
                 .collect();
-            let shape = stored::Shape {
-                name: def.name.clone(),
+            let shape = crate::rules::events::Shape {
+                name: def.shape.name.clone(),
                 names: names.into_iter().map(Arc::from).collect(),
             };
             return slab.build(Some(Arc::new(shape)), strings, fields);
@@ -528,8 +518,6 @@ struct Normalizer<'a> {
     rules: &'a Rules,
     keep: Keep<'a>,
     shared: Shared,
-    format: &'static str,
-    fallback_machine: String,
 }
 
 impl<'a> Normalizer<'a> {
@@ -537,9 +525,7 @@ impl<'a> Normalizer<'a> {
         Normalizer {
             rules,
             keep,
-            shared: Shared::new(path),
-            format,
-            fallback_machine: crate::diagnose::machine_from_path(path),
+            shared: Shared::new(path, format),
         }
     }
 
@@ -551,16 +537,7 @@ impl<'a> Normalizer<'a> {
         out.extend(
             raws.into_iter()
                 .filter(|r| self.keep.wants(r.event_id))
-                .filter_map(|r| {
-                    normalize(
-                        self.rules,
-                        r,
-                        &mut self.shared,
-                        self.format,
-                        &self.fallback_machine,
-                        all,
-                    )
-                }),
+                .filter_map(|r| normalize(self.rules, r, &mut self.shared, all)),
         );
         out.shrink_to_fit();
         self.shared
@@ -743,7 +720,7 @@ mod tests {
         let mut slab = stored::Slab::default();
         let mut f = decode(&mut slab, def, &[info], None, None);
         // Unsealed, it reads as empty.
-        assert!(!f.has_fields());
+        assert!(f.fields().next().is_none());
         slab.seal([&mut f]);
         let names: Vec<&str> = f.fields().map(|(k, _)| k).collect();
         let mut sorted = names.clone();

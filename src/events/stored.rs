@@ -13,53 +13,40 @@ use chrono::NaiveDateTime;
 use serde::ser::{Serialize, Serializer};
 
 use crate::hresult::Hresult;
+use crate::rules::events::Shape;
 
-/// A decoded payload value, borrowed from its event. Serialized as JSON scalars: codes and flags
-/// as `0x` + 8 hex digits, times as `YYYY-MM-DDTHH:MM:SS` (the client's local clock), the rest
-/// as printed.
+/// A decoded payload value, its text of type `T`. Serialized as JSON scalars: codes and flags as
+/// `0x` + 8 hex digits, times as `YYYY-MM-DDTHH:MM:SS` (the client's local clock), the rest as
+/// printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FieldValue<'a> {
+pub enum Value<T> {
     Code(Hresult),
     Flags(u32),
     Int(i64),
     Bool(bool),
     Time(NaiveDateTime),
-    Guid(&'a str),
-    Text(&'a str),
+    Guid(T),
+    Text(T),
 }
 
-impl Serialize for FieldValue<'_> {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        match self {
-            FieldValue::Code(c) => s.collect_str(c),
-            FieldValue::Flags(f) => s.collect_str(&format_args!("0x{f:08X}")),
-            FieldValue::Int(i) => s.serialize_i64(*i),
-            FieldValue::Bool(b) => s.serialize_bool(*b),
-            FieldValue::Time(t) => s.collect_str(&t.format("%Y-%m-%dT%H:%M:%S")),
-            FieldValue::Guid(g) | FieldValue::Text(g) => s.serialize_str(g),
-        }
-    }
-}
+/// A value as read from an event, borrowed from it.
+pub type FieldValue<'a> = Value<&'a str>;
 
 /// A value on its way into a payload: its text borrowed from the raw strings when it is a piece
 /// of them (it is then not copied again), else owned.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Draft<'a> {
-    Code(Hresult),
-    Flags(u32),
-    Int(i64),
-    Bool(bool),
-    Time(NaiveDateTime),
-    Guid(Cow<'a, str>),
-    Text(Cow<'a, str>),
-}
+pub type Draft<'a> = Value<Cow<'a, str>>;
 
-/// What a catalogue layout gives every event it decodes, shared by them: the event's name and
-/// its field names in slot order (sorted, each once).
-#[derive(Debug, PartialEq, Eq)]
-pub struct Shape {
-    pub name: Arc<str>,
-    pub names: Box<[Arc<str>]>,
+impl<T: AsRef<str>> Serialize for Value<T> {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            Value::Code(c) => s.collect_str(c),
+            Value::Flags(f) => s.collect_str(&format_args!("0x{f:08X}")),
+            Value::Int(i) => s.serialize_i64(*i),
+            Value::Bool(b) => s.serialize_bool(*b),
+            Value::Time(t) => s.collect_str(&t.format("%Y-%m-%dT%H:%M:%S")),
+            Value::Guid(g) | Value::Text(g) => s.serialize_str(g.as_ref()),
+        }
+    }
 }
 
 /// Where a text is in the payload's buffer.
@@ -291,18 +278,6 @@ impl Slab {
 }
 
 impl Payload {
-    /// A payload in a buffer of its own (see [`Slab::build`]).
-    pub fn build<'a, S: AsRef<str>>(
-        shape: Option<Arc<Shape>>,
-        raw: &[S],
-        fields: impl IntoIterator<Item = (usize, Draft<'a>)>,
-    ) -> Payload {
-        let mut slab = Slab::default();
-        let mut p = slab.build(shape, raw, fields);
-        slab.seal([&mut p]);
-        p
-    }
-
     /// Its bytes: slots, then text (and, in a shared buffer, the payloads after it).
     fn bytes(&self) -> &[u8] {
         self.slab
@@ -366,11 +341,6 @@ impl Payload {
             .filter_map(|(i, k)| Some((&**k, self.value(self.slot(i))?)))
     }
 
-    /// Whether any field was decoded.
-    pub fn has_fields(&self) -> bool {
-        self.fields().next().is_some()
-    }
-
     /// The original data strings, in order, empty ones kept.
     pub fn raw(&self) -> impl ExactSizeIterator<Item = &str> {
         (self.names().len()..self.slots as usize).map(|i| match self.slot(i) {
@@ -416,6 +386,18 @@ impl Serialize for RawJson<'_> {
 mod tests {
     use super::*;
 
+    /// A payload in a buffer of its own.
+    fn own<'a, S: AsRef<str>>(
+        shape: Option<Arc<Shape>>,
+        raw: &[S],
+        fields: impl IntoIterator<Item = (usize, Draft<'a>)>,
+    ) -> Payload {
+        let mut slab = Slab::default();
+        let mut p = slab.build(shape, raw, fields);
+        slab.seal([&mut p]);
+        p
+    }
+
     fn names(n: &[&str]) -> Arc<Shape> {
         Arc::new(Shape {
             name: Arc::from("test"),
@@ -427,7 +409,7 @@ mod tests {
     fn fields_are_found_by_name_and_raw_strings_kept_in_order() {
         let raw = ["0x0,pc01".to_owned(), String::new(), "x".to_owned()];
         let piece = raw.first().and_then(|r| r.get(4..)).unwrap_or("");
-        let p = Payload::build(
+        let p = own(
             Some(names(&["code", "host", "id", "note"])),
             &raw,
             vec![
@@ -489,7 +471,7 @@ mod tests {
             .and_then(|d| d.and_hms_opt(23, 59, 59))
             .unwrap();
         let raw: [&str; 0] = [];
-        let p = Payload::build(
+        let p = own(
             Some(names(&["t", "n"])),
             &raw,
             vec![(0, Draft::Time(t)), (1, Draft::Int(i64::MIN))],
@@ -534,21 +516,21 @@ mod tests {
     #[test]
     fn a_field_given_twice_keeps_the_later_value_and_equality_ignores_layout() {
         let raw = ["a".to_owned()];
-        let first = Payload::build(
+        let first = own(
             Some(names(&["k"])),
             &raw,
             vec![(0, Draft::Int(1)), (0, Draft::Text(Cow::Owned("a".into())))],
         );
         assert_eq!(first.get("k"), Some(FieldValue::Text("a")));
-        let borrowed = Payload::build(
+        let borrowed = own(
             Some(names(&["k"])),
             &raw,
             vec![(0, Draft::Text(Cow::Borrowed(raw[0].as_str())))],
         );
         assert_ne!(first.bytes(), borrowed.bytes());
         assert_eq!(first, borrowed);
-        let none = Payload::build(None, &raw, Vec::new());
-        assert!(!none.has_fields());
+        let none = own(None, &raw, Vec::new());
+        assert!(none.fields().next().is_none());
         assert_ne!(first, none);
     }
 }

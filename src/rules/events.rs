@@ -80,15 +80,21 @@ pub struct EventDef {
 #[derive(Debug, Clone)]
 pub struct Decoding {
     pub def: EventDef,
-    /// `def.name`, shared.
-    pub name: Arc<str>,
     /// `def.fields` as (name, type) pairs, in payload order.
     pub types: Vec<(Arc<str>, FieldType)>,
     /// The event's name and its field names, sorted and each once: the slots of every event
     /// this decodes.
-    pub shape: Arc<crate::events::stored::Shape>,
-    /// For each position in `types`, its slot in `names`.
+    pub shape: Arc<Shape>,
+    /// For each position in `types`, its slot in the shape's `names`.
     pub slot: Vec<usize>,
+}
+
+/// What a layout gives every event it decodes, shared by them: the event's name (`def.name`)
+/// and its field names in slot order (sorted, each once).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Shape {
+    pub name: Arc<str>,
+    pub names: Box<[Arc<str>]>,
 }
 
 impl Decoding {
@@ -106,14 +112,12 @@ impl Decoding {
             .iter()
             .map(|(n, _)| sorted.binary_search(n).unwrap_or(usize::MAX))
             .collect();
-        let name: Arc<str> = Arc::from(def.name.as_str());
         Decoding {
-            shape: Arc::new(crate::events::stored::Shape {
-                name: name.clone(),
+            shape: Arc::new(Shape {
+                name: Arc::from(def.name.as_str()),
                 names: sorted.into(),
             }),
             slot,
-            name,
             types,
             def,
         }

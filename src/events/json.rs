@@ -152,7 +152,9 @@ pub fn from_value(root: &Value) -> Option<RawEvent> {
             .and_then(as_string)
             .map(Arc::from)
             .unwrap_or_default(),
-        event_source_name: attribute(system, "Provider", "EventSourceName").and_then(as_string),
+        event_source_name: attribute(system, "Provider", "EventSourceName")
+            .and_then(as_string)
+            .map(Arc::from),
         event_id: system
             .get("EventID")
             .and_then(text_of)

@@ -24,7 +24,7 @@ use crate::rules::Rules;
 use crate::rules::events::{Decoding, FieldType, Layout};
 
 pub use payload::{client_time, split_info};
-pub use stored::{Draft, FieldValue, Payload};
+pub use stored::{Draft, FieldValue, Fields, Payload};
 
 /// One event as a reader found it: System fields and payload strings, undecoded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -32,7 +32,7 @@ pub struct RawEvent {
     /// Provider, channel and computer: shared with the reader's template or cache where it has
     /// one (the same few names on every record).
     pub provider: Arc<str>,
-    pub event_source_name: Option<String>,
+    pub event_source_name: Option<Arc<str>>,
     pub event_id: u32,
     pub qualifiers: Option<u32>,
     pub level: Option<u32>,

@@ -355,6 +355,40 @@ impl Payload {
     }
 }
 
+/// A few fields read from many payloads: each name's slot is found once per event layout (the
+/// events of a log share a handful), not once per event, so a pass over a host's hundreds of
+/// thousands of requests compares no names.
+#[derive(Debug)]
+pub struct Fields<const N: usize> {
+    names: [&'static str; N],
+    /// The layout last met (held, so its address cannot be reused) and where each name is in it.
+    last: Option<(Arc<Shape>, [Option<usize>; N])>,
+}
+
+impl<const N: usize> Fields<N> {
+    pub fn new(names: [&'static str; N]) -> Fields<N> {
+        Fields { names, last: None }
+    }
+
+    /// The values of the names, in their order (`None` where the payload has none).
+    pub fn get<'p>(&mut self, p: &'p Payload) -> [Option<FieldValue<'p>>; N] {
+        let Some(shape) = &p.shape else {
+            return [None; N];
+        };
+        let slots = match &self.last {
+            Some((s, slots)) if Arc::ptr_eq(s, shape) => *slots,
+            _ => {
+                let slots = self
+                    .names
+                    .map(|n| shape.names.iter().position(|k| **k == *n));
+                self.last = Some((shape.clone(), slots));
+                slots
+            }
+        };
+        slots.map(|i| i.and_then(|i| p.value(p.slot(i))))
+    }
+}
+
 /// Equal when the name, the fields and the raw strings are, however the buffer is laid out.
 impl PartialEq for Payload {
     fn eq(&self, other: &Payload) -> bool {
@@ -441,6 +475,44 @@ mod tests {
             serde_json::to_string(&RawJson(&p)).unwrap(),
             r#"["0x0,pc01","","x"]"#
         );
+    }
+
+    #[test]
+    fn fields_looked_up_once_per_layout_read_each_payloads_own_values() {
+        let a = names(&["cmid", "name", "n"]);
+        let b = names(&["n", "cmid"]);
+        let mut f = Fields::new(["n", "cmid", "missing"]);
+        let p1 = own(
+            Some(a.clone()),
+            &["x"],
+            [(2, Draft::Int(25)), (0, Draft::Text("c1".into()))],
+        );
+        let p2 = own(Some(a), &["y"], [(2, Draft::Int(5))]);
+        let p3 = own(
+            Some(b),
+            &["z"],
+            [(0, Draft::Int(1)), (1, Draft::Guid("c3".into()))],
+        );
+        let p4 = own(None, &["w"], []);
+        assert_eq!(
+            f.get(&p1),
+            [Some(Value::Int(25)), Some(Value::Text("c1")), None]
+        );
+        assert_eq!(f.get(&p2), [Some(Value::Int(5)), None, None]);
+        // Another layout: the names are found again, at their new places.
+        assert_eq!(
+            f.get(&p3),
+            [Some(Value::Int(1)), Some(Value::Guid("c3")), None]
+        );
+        assert_eq!(
+            f.get(&p1),
+            [Some(Value::Int(25)), Some(Value::Text("c1")), None]
+        );
+        assert_eq!(f.get(&p4), [None, None, None]);
+        for p in [&p1, &p2, &p3] {
+            assert_eq!(f.get(p)[0], p.get("n"));
+            assert_eq!(f.get(p)[1], p.get("cmid"));
+        }
     }
 
     #[test]

@@ -176,7 +176,7 @@ fn start_element(
             } else if let Some(g) = attr(e, "Guid") {
                 ev.provider = Arc::from(g);
             }
-            ev.event_source_name = attr(e, "EventSourceName");
+            ev.event_source_name = attr(e, "EventSourceName").map(Arc::from);
         }
         "EventID" => ev.qualifiers = attr(e, "Qualifiers").and_then(|q| q.parse().ok()),
         "TimeCreated" => {

@@ -534,6 +534,13 @@ impl<'a> Normalizer<'a> {
         // A new vector of the right size: collecting in place would keep the raw events' larger
         // slots (and their spare capacity) for as long as the events live.
         let mut out = Vec::with_capacity(raws.len());
+        self.shared.slab.reserve(
+            raws.iter()
+                .filter(|r| self.keep.wants(r.event_id))
+                .flat_map(|r| &r.data)
+                .map(|(_, v)| v.len())
+                .sum(),
+        );
         out.extend(
             raws.into_iter()
                 .filter(|r| self.keep.wants(r.event_id))

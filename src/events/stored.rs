@@ -1,6 +1,6 @@
 //! A decoded event's payload as the analysis keeps it: the raw strings and the typed fields in
-//! fixed-size slots followed by the text, written for a whole batch of events (an `.evtx` chunk)
-//! into one shared buffer — no allocation of its own per event — the field names shared with
+//! fixed-size slots and their text, written for a whole batch of events (an `.evtx` chunk) into
+//! buffers the batch shares — no allocation of its own per event — the field names shared with
 //! the catalogue.
 //!
 //! A host log holds hundreds of thousands of events that all stay in memory until the report is
@@ -160,20 +160,30 @@ fn whole([lo, hi]: [u32; 2]) -> i64 {
 pub struct Payload {
     /// The event's name and field names (none for an event the catalogue does not decode).
     shape: Option<Arc<Shape>>,
-    /// The buffer the payload is in, from `at`: shared by the events read in one batch (one
-    /// allocation per `.evtx` chunk, not one per event). From `at`: one slot per name (`Absent`
-    /// when the event lacks it), then one `Text` per raw string; then the text: the raw strings
-    /// back to back, then any decoded text that is not a piece of them.
-    slab: Option<Arc<[u8]>>,
+    /// The buffers the payload is in, shared by the events read in one batch (one allocation
+    /// per `.evtx` chunk, not one per event): its slots from `at` (one per name, `Absent` when
+    /// the event lacks it, then one `Text` per raw string) and its text from `text_at` (the raw
+    /// strings back to back, then any decoded text that is not a piece of them).
+    slab: Option<Arc<Sealed>>,
     at: u32,
-    /// How many slots it begins with.
+    text_at: u32,
+    /// How many slots it has.
     slots: u32,
 }
 
-/// Payloads being written for a batch of events, then sealed into one shared buffer.
+/// A batch's payloads, sealed: the slots (binary) and the text (always whole strings, so kept as
+/// text and sliced without checking it again).
+#[derive(Debug)]
+struct Sealed {
+    slots: Box<[u8]>,
+    text: Box<str>,
+}
+
+/// Payloads being written for a batch of events, then sealed into buffers they share.
 #[derive(Debug, Default)]
 pub struct Slab {
-    buf: Vec<u8>,
+    slots: Vec<u8>,
+    text: String,
 }
 
 impl Slab {
@@ -188,13 +198,16 @@ impl Slab {
     ) -> Payload {
         let n = shape.as_ref().map_or(0, |s| s.names.len());
         let count = n + raw.len();
-        let start = self.buf.len();
-        let (Ok(slots), Ok(at)) = (u32::try_from(count), u32::try_from(start)) else {
+        let (start, base) = (self.slots.len(), self.text.len());
+        let (Ok(slots), Ok(at), Ok(text_at)) = (
+            u32::try_from(count),
+            u32::try_from(start),
+            u32::try_from(base),
+        ) else {
             return Payload::default();
         };
-        // Offsets below are from the start of this payload's text.
-        let base = start + count * SLOT;
-        // Where a borrowed piece of a raw string sits in the text, if it is one.
+        // Where a borrowed piece of a raw string sits in the text, if it is one (offsets are
+        // from the start of this payload's text).
         let within = |s: &str| -> Option<usize> {
             let p = s.as_ptr() as usize;
             let mut at = 0;
@@ -214,21 +227,21 @@ impl Slab {
                 len: u32::try_from(len).ok()?,
             })
         };
-        let buf = &mut self.buf;
-        buf.reserve(count * SLOT + raw.iter().map(|r| r.as_ref().len()).sum::<usize>());
-        buf.resize(base, 0);
-        let put = |buf: &mut Vec<u8>, i: usize, slot: Slot| {
+        let (buf, text) = (&mut self.slots, &mut self.text);
+        buf.resize(start + count * SLOT, 0);
+        let mut put = |i: usize, slot: Slot| {
             let at = start + i * SLOT;
             if let Some(b) = buf.get_mut(at..at + SLOT) {
                 b.copy_from_slice(&slot.encode());
             }
         };
+        text.reserve(raw.iter().map(|r| r.as_ref().len()).sum::<usize>());
         for (i, r) in raw.iter().enumerate() {
             let r = r.as_ref();
-            if let Some(s) = span(buf.len() - base, r.len()) {
-                put(buf, n + i, Slot::Text(s));
+            if let Some(s) = span(text.len() - base, r.len()) {
+                put(n + i, Slot::Text(s));
             }
-            buf.extend_from_slice(r.as_bytes());
+            text.push_str(r);
         }
         for (i, d) in fields {
             if i >= n {
@@ -236,8 +249,8 @@ impl Slab {
             }
             let mut place = |t: &str| {
                 let start = within(t).unwrap_or_else(|| {
-                    let at = buf.len() - base;
-                    buf.extend_from_slice(t.as_bytes());
+                    let at = text.len() - base;
+                    text.push_str(t);
                     at
                 });
                 span(start, t.len())
@@ -251,53 +264,59 @@ impl Slab {
                 Draft::Guid(t) => place(&t).map_or(Slot::Absent, Slot::Guid),
                 Draft::Text(t) => place(&t).map_or(Slot::Absent, Slot::Text),
             };
-            put(buf, i, slot);
+            put(i, slot);
         }
         Payload {
             shape,
             slab: None,
             at,
+            text_at,
             slots,
         }
     }
 
-    /// Gives the payloads written since the last seal their buffer: one allocation of exactly
-    /// their bytes, shared.
+    /// Makes room for a batch's raw strings, `text` bytes in all: the text buffer is then handed
+    /// over at its size (only text decoded anew, rare, makes it grow).
+    pub fn reserve(&mut self, text: usize) {
+        self.text.reserve_exact(text);
+    }
+
+    /// Gives the payloads written since the last seal their buffers, shared: the buffers they
+    /// were written in, handed over (not copied), trimmed to their length.
     pub fn seal<'p>(&mut self, payloads: impl IntoIterator<Item = &'p mut Payload>) {
-        if self.buf.is_empty() {
+        if self.slots.is_empty() {
             return;
         }
-        let slab: Arc<[u8]> = Arc::from(self.buf.as_slice());
-        self.buf.clear();
+        // The slots are copied out (their room is a guess, kept for the next batch); the text,
+        // reserved to its size, is handed over.
+        let sealed = Arc::new(Sealed {
+            slots: Box::from(self.slots.as_slice()),
+            text: std::mem::take(&mut self.text).into_boxed_str(),
+        });
+        self.slots.clear();
         for p in payloads {
             if p.slab.is_none() {
-                p.slab = Some(slab.clone());
+                p.slab = Some(sealed.clone());
             }
         }
     }
 }
 
 impl Payload {
-    /// Its bytes: slots, then text (and, in a shared buffer, the payloads after it).
-    fn bytes(&self) -> &[u8] {
+    fn slot(&self, i: usize) -> Slot {
+        let at = self.at as usize + i * SLOT;
         self.slab
             .as_deref()
-            .and_then(|s| s.get(self.at as usize..))
-            .unwrap_or(&[])
-    }
-
-    fn slot(&self, i: usize) -> Slot {
-        self.bytes()
-            .get(i * SLOT..(i + 1) * SLOT)
+            .and_then(|s| s.slots.get(at..at + SLOT))
             .map_or(Slot::Absent, Slot::decode)
     }
 
-    /// A span of the text (whole pieces of strings, so always UTF-8).
+    /// A span of its text.
     fn text(&self, s: Span) -> &str {
-        let start = self.slots as usize * SLOT + s.start as usize;
-        self.bytes()
-            .get(start..start + s.len as usize)
-            .and_then(|b| std::str::from_utf8(b).ok())
+        let start = self.text_at as usize + s.start as usize;
+        self.slab
+            .as_deref()
+            .and_then(|b| b.text.get(start..start + s.len as usize))
             .unwrap_or("")
     }
 
@@ -432,6 +451,13 @@ mod tests {
         p
     }
 
+    /// The bytes of slots and of text in a payload's buffers (all its own, when sealed alone).
+    fn sizes(p: &Payload) -> (usize, usize) {
+        p.slab
+            .as_deref()
+            .map_or((0, 0), |s| (s.slots.len(), s.text.len()))
+    }
+
     fn names(n: &[&str]) -> Arc<Shape> {
         Arc::new(Shape {
             name: Arc::from("test"),
@@ -466,7 +492,7 @@ mod tests {
         assert_eq!(p.get("hos"), None);
         assert_eq!(p.raw().collect::<Vec<_>>(), ["0x0,pc01", "", "x"]);
         // The borrowed piece was not copied: only the owned GUID was added to the buffer.
-        assert_eq!(p.bytes().len(), 7 * SLOT + 9 + 36);
+        assert_eq!(sizes(&p), (7 * SLOT, 9 + 36));
         assert_eq!(
             serde_json::to_string(&FieldsJson(&p)).unwrap(),
             r#"{"code":"0x00000000","host":"pc01","id":"7f3e1a55-27f8-4950-8877-7a03be5fb181"}"#
@@ -599,7 +625,7 @@ mod tests {
             &raw,
             vec![(0, Draft::Text(Cow::Borrowed(raw[0].as_str())))],
         );
-        assert_ne!(first.bytes(), borrowed.bytes());
+        assert_ne!(sizes(&first), sizes(&borrowed));
         assert_eq!(first, borrowed);
         let none = own(None, &raw, Vec::new());
         assert!(none.fields().next().is_none());

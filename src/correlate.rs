@@ -52,7 +52,8 @@ struct NoCase<'a>(&'a str);
 
 impl PartialEq for NoCase<'_> {
     fn eq(&self, other: &Self) -> bool {
-        self.0.eq_ignore_ascii_case(other.0)
+        // Names are mostly logged in one spelling: the plain comparison answers first.
+        self.0 == other.0 || self.0.eq_ignore_ascii_case(other.0)
     }
 }
 
@@ -60,15 +61,21 @@ impl Eq for NoCase<'_> {}
 
 impl std::hash::Hash for NoCase<'_> {
     fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        // Lower-cased a block at a time: the hasher is fed slices, not single bytes.
-        let mut buf = [0u8; 64];
-        for block in self.0.as_bytes().chunks(buf.len()) {
-            for (d, s) in buf.iter_mut().zip(block) {
-                *d = s.to_ascii_lowercase();
-            }
-            h.write(buf.get(..block.len()).unwrap_or(&[]));
+        // Eight bytes a word, the case bit (0x20) set in every byte: an upper- and a lower-case
+        // letter hash alike, and names equal ignoring case (whose other bytes are identical)
+        // always hash alike.
+        const CASE: u64 = 0x2020_2020_2020_2020;
+        let b = self.0.as_bytes();
+        h.write_usize(b.len());
+        let mut words = b.chunks_exact(8);
+        for w in &mut words {
+            h.write_u64(w.try_into().map_or(0, u64::from_le_bytes) | CASE);
         }
-        h.write_u8(0xFF);
+        let mut tail = [0u8; 8];
+        for (d, s) in tail.iter_mut().zip(words.remainder()) {
+            *d = *s;
+        }
+        h.write_u64(u64::from_le_bytes(tail) | CASE);
     }
 }
 
@@ -499,6 +506,7 @@ fn host_view<'a>(
     let mut paired = IdPairs::default();
     let mut arrivals: Vec<(DateTime<Utc>, usize)> = Vec::new();
     let mut fields = Fields::new(["client_name", "n_policy", "cmid", "result"]);
+    let window_start = now - Duration::days(COUNT_WINDOW_DAYS);
     for &r in &requests {
         let Some(e) = events.get(r) else { continue };
         let [client, n_policy, cmid, result] = fields.get(&e.payload);
@@ -516,7 +524,7 @@ fn host_view<'a>(
             pairs.push((cm, n));
         }
         let Some(t) = e.time else { continue };
-        if t > now - Duration::days(COUNT_WINDOW_DAYS)
+        if t > window_start
             && let Some(n) = client
         {
             recent.insert((n, cm));
@@ -610,7 +618,7 @@ fn host_view<'a>(
         }
         per.into_iter()
             .flatten()
-            .filter(|t| *t > now - Duration::days(COUNT_WINDOW_DAYS))
+            .filter(|t| *t > window_start)
             .collect()
     };
     last_seen.sort_by(|a, b| b.cmp(a));
@@ -625,7 +633,7 @@ fn host_view<'a>(
         .iter()
         .map(|(_, v)| v)
         .filter(|(t, r)| {
-            *t > now - Duration::days(COUNT_WINDOW_DAYS)
+            *t > window_start
                 && events
                     .get(*r)
                     .is_some_and(|e| code(e, "result") == Some(NOT_ENOUGH_COUNT))
@@ -710,6 +718,36 @@ fn join(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_differing_only_in_case_are_one_name() {
+        use std::hash::BuildHasher;
+        let state = foldhash::fast::RandomState::default();
+        let pairs = [
+            ("PC01.contoso.com", "pc01.CONTOSO.COM"),
+            ("ABCDEFGH", "abcdefgh"),
+            (
+                "7F3E1A55-27F8-4950-8877-7A03BE5FB181",
+                "7f3e1a55-27f8-4950-8877-7a03be5fb181",
+            ),
+            ("ünïcode-PC", "ünïcode-pc"),
+            ("", ""),
+        ];
+        for (a, b) in pairs {
+            assert_eq!(NoCase(a), NoCase(b));
+            assert_eq!(state.hash_one(NoCase(a)), state.hash_one(NoCase(b)), "{a}");
+        }
+        // Bytes the case bit merges but that are not letters stay different names.
+        assert_ne!(NoCase("pc@1"), NoCase("pc`1"));
+        assert_ne!(NoCase("pc01"), NoCase("pc01 "));
+        let mut names = Interner::default();
+        let ids: Vec<usize> = ["PC01", "pc02", "pc01", "pc@1", "pc`1", "PC02"]
+            .iter()
+            .map(|n| names.id(n))
+            .collect();
+        assert_eq!(ids, [0, 1, 0, 2, 3, 1]);
+        assert_eq!(names.name(0), "PC01");
+    }
 
     #[test]
     fn machine_names_compare_loosely() {

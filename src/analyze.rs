@@ -623,7 +623,7 @@ pub fn build_report(
     };
     let machines = diagnose::group_machines(snapshots);
     let d = diagnose::diagnose(rules, &machines, now, opts.window_days);
-    let corr = correlate::correlate(events, now.and_utc());
+    let corr = correlate::correlate(events, now.and_utc(), opts.threads);
     let f = fleet::diagnose(
         rules,
         events,

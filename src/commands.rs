@@ -294,10 +294,7 @@ pub fn analyze(
         since,
         until,
         machines: args.machines.clone(),
-        threads: args.threads.map_or_else(
-            || std::thread::available_parallelism().map_or(1, std::num::NonZero::get),
-            usize::from,
-        ),
+        threads: args.threads.map_or_else(cpus, usize::from),
         zone: args.tz,
     };
     let bar = report::progress::Bar::for_stderr();
@@ -561,6 +558,11 @@ pub fn synth(args: &SynthArgs, rules: &Rules, out: &mut dyn Write) -> io::Result
     }
 }
 
+/// The threads to use when not told: one per CPU.
+fn cpus() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
+}
+
 /// `kmsdiag host-count`.
 pub fn host_count(
     args: &HostCountArgs,
@@ -576,7 +578,7 @@ pub fn host_count(
         report::diagnostic("error", "no readable event log among the inputs");
         return Ok(ExitStatus::Error);
     };
-    let corr = crate::correlate::correlate(&inputs.events, now);
+    let corr = crate::correlate::correlate(&inputs.events, now, cpus());
     let hosts: Vec<&crate::correlate::HostView> = corr
         .hosts
         .iter()

@@ -4,6 +4,7 @@
 //! CMID → machine-name map. It knows events, not formats, and decides nothing: `fleet` does.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::num::NonZeroU32;
 use std::ops::Range;
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, Utc};
@@ -300,8 +301,9 @@ impl Correlation {
     }
 }
 
-/// Correlates events sorted by machine and time (see [`crate::events::sort`]).
-pub fn correlate(events: &[ActivationEvent], now: DateTime<Utc>) -> Correlation {
+/// Correlates events sorted by machine and time (see [`crate::events::sort`]), on up to `threads`
+/// threads (the answer is the same at any count).
+pub fn correlate(events: &[ActivationEvent], now: DateTime<Utc>, threads: usize) -> Correlation {
     // Events come sorted by machine (ignoring case): each machine is one run of indices.
     let mut runs: Vec<Range<usize>> = Vec::new();
     for (i, e) in events.iter().enumerate() {
@@ -331,7 +333,7 @@ pub fn correlate(events: &[ActivationEvent], now: DateTime<Utc>) -> Correlation 
                 .is_some_and(|e| matches!(e.event_id, 12293 | 12294))
         });
         if !kms.is_empty() || publishes {
-            let (view, pairs) = host_view(events, &name, idx.clone(), kms, now);
+            let (view, pairs) = host_view(events, &name, idx.clone(), kms, now, threads);
             corr.hosts.push(view);
             host_pairs.push(pairs);
         }
@@ -472,6 +474,109 @@ fn client_view(events: &[ActivationEvent], name: &str, idx: Range<usize>) -> Cli
     v
 }
 
+/// A host's request as its view counts it: the event, its client name and CMID numbered (plus
+/// one, so an absent one costs no room) and whether it counts towards the activation count.
+#[derive(Debug, Clone, Copy)]
+struct Request {
+    at: u32,
+    client: Option<NonZeroU32>,
+    cmid: Option<NonZeroU32>,
+    counted: bool,
+}
+
+/// A name's number as [`Request`] keeps it; `None` past four billion names, which no input that
+/// fits in memory holds.
+fn packed(id: usize) -> Option<NonZeroU32> {
+    u32::try_from(id.checked_add(1)?)
+        .ok()
+        .and_then(NonZeroU32::new)
+}
+
+fn id_of(p: NonZeroU32) -> usize {
+    p.get() as usize - 1
+}
+
+/// A host's requests read: their names numbered in the order first logged, the highest count
+/// policy any of them reported.
+#[derive(Default)]
+struct Scan<'a> {
+    requests: Vec<Request>,
+    names: Interner<'a>,
+    cmids: Interner<'a>,
+    n_policy: Option<i64>,
+}
+
+/// Reads the fields the host view counts from the requests `at` (event indices).
+fn scan<'a>(events: &'a [ActivationEvent], at: &[usize]) -> Scan<'a> {
+    let mut fields = Fields::new(["client_name", "n_policy", "cmid", "result"]);
+    let mut s = Scan {
+        requests: Vec::with_capacity(at.len()),
+        ..Scan::default()
+    };
+    for &r in at {
+        let (Some(e), Ok(at)) = (events.get(r), u32::try_from(r)) else {
+            continue;
+        };
+        let [client, n_policy, cmid, result] = fields.get(&e.payload);
+        s.n_policy = s.n_policy.max(n_policy.and_then(int_of));
+        s.requests.push(Request {
+            at,
+            client: client.and_then(text_of).and_then(|n| packed(s.names.id(n))),
+            cmid: cmid.and_then(text_of).and_then(|c| packed(s.cmids.id(c))),
+            counted: result.and_then(code_of) != Some(TIMESTAMP_INVALID),
+        });
+    }
+    s
+}
+
+/// Requests per piece below which a host's requests are read on one thread.
+const SCAN_PIECE: usize = 16_384;
+
+/// [`scan`] in up to `threads` consecutive pieces at once (a KMS host logs hundreds of thousands
+/// of requests), each numbering its own names; the pieces are then joined in order, every
+/// piece's names renumbered by the names before it, which gives exactly the one-pass numbers.
+fn scan_in_pieces<'a>(
+    events: &'a [ActivationEvent],
+    at: &[usize],
+    threads: usize,
+    piece: usize,
+) -> Scan<'a> {
+    let pieces = threads.min(at.len() / piece.max(1)).max(1);
+    if pieces == 1 {
+        return scan(events, at);
+    }
+    let read: Option<Vec<Scan<'a>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = at
+            .chunks(at.len().div_ceil(pieces))
+            .map(|piece| s.spawn(move || scan(events, piece)))
+            .collect();
+        handles.into_iter().map(|h| h.join().ok()).collect()
+    });
+    let Some(read) = read else {
+        // A piece's thread failed: read them all here.
+        return scan(events, at);
+    };
+    let mut read = read.into_iter();
+    let mut all = read.next().unwrap_or_default();
+    for piece in read {
+        let renumber = |ids: &Interner<'a>, into: &mut Interner<'a>| -> Vec<Option<NonZeroU32>> {
+            ids.names.iter().map(|n| packed(into.id(n))).collect()
+        };
+        let names = renumber(&piece.names, &mut all.names);
+        let cmids = renumber(&piece.cmids, &mut all.cmids);
+        let new = |map: &[Option<NonZeroU32>], id: Option<NonZeroU32>| {
+            id.and_then(|i| map.get(id_of(i)).copied().flatten())
+        };
+        all.requests.extend(piece.requests.iter().map(|q| Request {
+            client: new(&names, q.client),
+            cmid: new(&cmids, q.cmid),
+            ..*q
+        }));
+        all.n_policy = all.n_policy.max(piece.n_policy);
+    }
+    all
+}
+
 /// When a request arrived, and its event index.
 type Arrival = (DateTime<Utc>, usize);
 
@@ -482,6 +587,7 @@ fn host_view<'a>(
     all: Range<usize>,
     requests: Vec<usize>,
     now: DateTime<Utc>,
+    threads: usize,
 ) -> (HostView, Vec<(&'a str, &'a str)>) {
     let mut h = HostView {
         name: name.to_owned(),
@@ -498,21 +604,22 @@ fn host_view<'a>(
         .max_by_key(|i| events.get(*i).and_then(|e| e.time));
     // CMIDs and client names are numbered (case ignored) as first logged; per CMID its timed
     // requests and the newest of them; arrivals are (time, CMID) of every counted request.
-    let mut cmids = Interner::default();
-    let mut names = Interner::default();
+    let Scan {
+        requests: scanned,
+        names,
+        cmids,
+        n_policy,
+    } = scan_in_pieces(events, &requests, threads, SCAN_PIECE);
+    h.n_policy = n_policy;
     let mut timed: Vec<(Vec<usize>, Option<Arrival>)> = Vec::new();
     let mut recent = IdPairs::default();
     let mut pairs: Vec<(usize, usize)> = Vec::new();
     let mut paired = IdPairs::default();
     let mut arrivals: Vec<(DateTime<Utc>, usize)> = Vec::new();
-    let mut fields = Fields::new(["client_name", "n_policy", "cmid", "result"]);
     let window_start = now - Duration::days(COUNT_WINDOW_DAYS);
-    for &r in &requests {
-        let Some(e) = events.get(r) else { continue };
-        let [client, n_policy, cmid, result] = fields.get(&e.payload);
-        let client = client.and_then(text_of).map(|n| names.id(n));
-        h.n_policy = h.n_policy.max(n_policy.and_then(int_of));
-        let Some(cm) = cmid.and_then(text_of).map(|c| cmids.id(c)) else {
+    for q in &scanned {
+        let (r, client) = (q.at as usize, q.client.map(id_of));
+        let Some(cm) = q.cmid.map(id_of) else {
             continue;
         };
         if timed.len() <= cm {
@@ -523,7 +630,9 @@ fn host_view<'a>(
         {
             pairs.push((cm, n));
         }
-        let Some(t) = e.time else { continue };
+        let Some(t) = events.get(r).and_then(|e| e.time) else {
+            continue;
+        };
         if t > window_start
             && let Some(n) = client
         {
@@ -533,7 +642,7 @@ fn host_view<'a>(
             rs.push(r);
             *newest = Some((t, r));
         }
-        if result.and_then(code_of) != Some(TIMESTAMP_INVALID) {
+        if q.counted {
             arrivals.push((t, cm));
         }
     }
@@ -718,6 +827,81 @@ fn join(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A host log's requests: client names and CMIDs repeating in changing case, some without a
+    /// CMID, some not counted, the count policy varying.
+    fn host_requests(n: usize) -> Vec<ActivationEvent> {
+        let raws = (0..n)
+            .map(|i| {
+                let name = format!("PC{:02}.contoso.com", (i * 7) % 37);
+                let name = if i % 3 == 0 {
+                    name.to_lowercase()
+                } else {
+                    name
+                };
+                let cmid = format!("{:08x}-27f8-4950-8877-7a03be5fb181", (i * 11) % 53);
+                let cmid = match i % 5 {
+                    0 => cmid.to_uppercase(),
+                    4 => String::new(),
+                    _ => cmid,
+                };
+                let code = if i % 4 == 0 { "0xC004F06C" } else { "0x0" };
+                crate::events::RawEvent {
+                    provider: "Microsoft-Windows-Security-SPP".into(),
+                    event_id: 12290,
+                    time_created: DateTime::from_timestamp(
+                        1_780_000_000 + i64::try_from(i).unwrap() * 60,
+                        0,
+                    ),
+                    computer: Some("kms01.contoso.com".into()),
+                    data: vec![(
+                        None,
+                        format!("{code},{},{name},{cmid},2026/6/1 10:00,0,2,0,", 5 + i % 25),
+                    )],
+                    index: i as u64,
+                    ..crate::events::RawEvent::default()
+                }
+            })
+            .collect();
+        let rules = crate::rules::Rules::load(None).unwrap();
+        crate::events::normalize_all(
+            &rules,
+            raws,
+            "kms.evtx",
+            "evtx",
+            crate::events::Keep::Activation,
+        )
+    }
+
+    #[test]
+    fn a_hosts_requests_read_in_pieces_number_names_as_one_pass_does() {
+        let events = host_requests(500);
+        let at: Vec<usize> = (0..events.len()).collect();
+        let one = scan_in_pieces(&events, &at, 1, 1);
+        assert_eq!(one.requests.len(), 500);
+        assert_eq!(one.names.names.len(), 37);
+        assert_eq!(one.cmids.names.len(), 53);
+        assert_eq!(one.n_policy, Some(29));
+        let ids = |s: &Scan<'_>| -> Vec<_> {
+            s.requests
+                .iter()
+                .map(|q| (q.at, q.client, q.cmid, q.counted))
+                .collect()
+        };
+        for (threads, piece) in [(2, 1), (2, 100), (3, 7), (4, 250), (8, 499)] {
+            let split = scan_in_pieces(&events, &at, threads, piece);
+            assert_eq!(
+                ids(&split),
+                ids(&one),
+                "{threads} threads, pieces of {piece}"
+            );
+            assert_eq!(split.names.names, one.names.names);
+            assert_eq!(split.cmids.names, one.cmids.names);
+            assert_eq!(split.n_policy, one.n_policy);
+        }
+        let now = DateTime::from_timestamp(1_780_000_000 + 600 * 60, 0).unwrap();
+        assert_eq!(correlate(&events, now, 1), correlate(&events, now, 2));
+    }
 
     #[test]
     fn names_differing_only_in_case_are_one_name() {

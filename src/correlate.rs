@@ -500,32 +500,32 @@ fn id_of(p: NonZeroU32) -> usize {
 /// policy any of them reported.
 #[derive(Default)]
 struct Scan<'a> {
-    requests: Vec<Request>,
+    /// The requests in order, in the pieces they were read in.
+    pieces: Vec<Vec<Request>>,
     names: Interner<'a>,
     cmids: Interner<'a>,
     n_policy: Option<i64>,
 }
 
-/// Reads the fields the host view counts from the requests `at` (event indices).
+/// Reads the fields the host view counts from the requests `at` (event indices), as one piece.
 fn scan<'a>(events: &'a [ActivationEvent], at: &[usize]) -> Scan<'a> {
     let mut fields = Fields::new(["client_name", "n_policy", "cmid", "result"]);
-    let mut s = Scan {
-        requests: Vec::with_capacity(at.len()),
-        ..Scan::default()
-    };
+    let mut s = Scan::default();
+    let mut requests = Vec::with_capacity(at.len());
     for &r in at {
         let (Some(e), Ok(at)) = (events.get(r), u32::try_from(r)) else {
             continue;
         };
         let [client, n_policy, cmid, result] = fields.get(&e.payload);
         s.n_policy = s.n_policy.max(n_policy.and_then(int_of));
-        s.requests.push(Request {
+        requests.push(Request {
             at,
             client: client.and_then(text_of).and_then(|n| packed(s.names.id(n))),
             cmid: cmid.and_then(text_of).and_then(|c| packed(s.cmids.id(c))),
             counted: result.and_then(code_of) != Some(TIMESTAMP_INVALID),
         });
     }
+    s.pieces.push(requests);
     s
 }
 
@@ -534,7 +534,8 @@ const SCAN_PIECE: usize = 16_384;
 
 /// [`scan`] in up to `threads` consecutive pieces at once (a KMS host logs hundreds of thousands
 /// of requests), each numbering its own names; the pieces are then joined in order, every
-/// piece's names renumbered by the names before it, which gives exactly the one-pass numbers.
+/// piece's names renumbered (in place) by the names before it, which gives exactly the one-pass
+/// numbers.
 fn scan_in_pieces<'a>(
     events: &'a [ActivationEvent],
     at: &[usize],
@@ -558,7 +559,7 @@ fn scan_in_pieces<'a>(
     };
     let mut read = read.into_iter();
     let mut all = read.next().unwrap_or_default();
-    for piece in read {
+    for mut piece in read {
         let renumber = |ids: &Interner<'a>, into: &mut Interner<'a>| -> Vec<Option<NonZeroU32>> {
             ids.names.iter().map(|n| packed(into.id(n))).collect()
         };
@@ -567,11 +568,13 @@ fn scan_in_pieces<'a>(
         let new = |map: &[Option<NonZeroU32>], id: Option<NonZeroU32>| {
             id.and_then(|i| map.get(id_of(i)).copied().flatten())
         };
-        all.requests.extend(piece.requests.iter().map(|q| Request {
-            client: new(&names, q.client),
-            cmid: new(&cmids, q.cmid),
-            ..*q
-        }));
+        for requests in &mut piece.pieces {
+            for q in requests.iter_mut() {
+                q.client = new(&names, q.client);
+                q.cmid = new(&cmids, q.cmid);
+            }
+        }
+        all.pieces.append(&mut piece.pieces);
         all.n_policy = all.n_policy.max(piece.n_policy);
     }
     all
@@ -605,7 +608,7 @@ fn host_view<'a>(
     // CMIDs and client names are numbered (case ignored) as first logged; per CMID its timed
     // requests and the newest of them; arrivals are (time, CMID) of every counted request.
     let Scan {
-        requests: scanned,
+        pieces,
         names,
         cmids,
         n_policy,
@@ -617,7 +620,7 @@ fn host_view<'a>(
     let mut paired = IdPairs::default();
     let mut arrivals: Vec<(DateTime<Utc>, usize)> = Vec::new();
     let window_start = now - Duration::days(COUNT_WINDOW_DAYS);
-    for q in &scanned {
+    for q in pieces.iter().flatten() {
         let (r, client) = (q.at as usize, q.client.map(id_of));
         let Some(cm) = q.cmid.map(id_of) else {
             continue;
@@ -878,13 +881,14 @@ mod tests {
         let events = host_requests(500);
         let at: Vec<usize> = (0..events.len()).collect();
         let one = scan_in_pieces(&events, &at, 1, 1);
-        assert_eq!(one.requests.len(), 500);
+        assert_eq!(one.pieces.concat().len(), 500);
         assert_eq!(one.names.names.len(), 37);
         assert_eq!(one.cmids.names.len(), 53);
         assert_eq!(one.n_policy, Some(29));
         let ids = |s: &Scan<'_>| -> Vec<_> {
-            s.requests
+            s.pieces
                 .iter()
+                .flatten()
                 .map(|q| (q.at, q.client, q.cmid, q.counted))
                 .collect()
         };

@@ -602,11 +602,13 @@ fn decode_record(
     };
     let name = provider_attr("Name")?;
     let source = provider_attr("EventSourceName")?;
-    // The GUID is rendered only when the name does not decide (or is missing).
-    let by_name = [name.as_deref(), source.as_deref()]
-        .into_iter()
-        .flatten()
-        .any(|p| (select.provider)(p));
+    // The GUID is rendered only when the name does not decide (or is missing). A template whose
+    // literal names were picked has decided already.
+    let by_name = decided == Some(true)
+        || [name.as_deref(), source.as_deref()]
+            .into_iter()
+            .flatten()
+            .any(|p| (select.provider)(p));
     let guid = if by_name && name.is_some() {
         None
     } else {

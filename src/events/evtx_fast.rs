@@ -7,6 +7,7 @@
 //! and put back in file order by a [`Tally`], which every read ends in. Layout: MS-EVEN6 §2.2
 //! (chunk, record, binary XML).
 
+use std::collections::HashMap;
 use std::io::Read;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -54,8 +55,8 @@ enum Content {
 
 #[derive(Debug, Clone, Default)]
 struct Element {
-    name: String,
-    attrs: Vec<(String, Vec<Content>)>,
+    name: Rc<str>,
+    attrs: Vec<(Rc<str>, Vec<Content>)>,
     children: Vec<Child>,
 }
 
@@ -157,8 +158,8 @@ fn ascii_utf16(b: &[u8]) -> Option<String> {
     String::from_utf8(out).ok()
 }
 
-/// A name in the chunk's string table, at `off`.
-fn name_at(chunk: &[u8], off: usize) -> Option<String> {
+/// A name in the chunk's string table, at `off`, and its length in UTF-16 units.
+fn name_at(chunk: &[u8], off: usize) -> Option<(Rc<str>, usize)> {
     let mut c = Cursor {
         buf: chunk,
         pos: off,
@@ -166,30 +167,51 @@ fn name_at(chunk: &[u8], off: usize) -> Option<String> {
     let _next = c.u32()?;
     let _hash = c.u16()?;
     let n = c.u16()?;
-    c.utf16(usize::from(n))
+    Some((Rc::from(c.utf16(usize::from(n))?), usize::from(n)))
 }
 
+/// The element and attribute names of one chunk's templates, by offset: the same few dozen
+/// names (`Event`, `System`, `Provider`, `Data`…) recur in every template, decoded once.
+#[derive(Default)]
+struct Names(HashMap<usize, (Rc<str>, usize), foldhash::fast::RandomState>);
+
+/// Distinct names kept per chunk (its string table cannot hold many more); past it, names are
+/// decoded each time.
+const NAMES_KEPT: usize = 4096;
+
 /// Reads a name reference; skips the name when it is defined in place.
-fn name_ref(c: &mut Cursor<'_>) -> Option<String> {
+fn name_ref(c: &mut Cursor<'_>, names: &mut Names) -> Option<Rc<str>> {
     let off = c.u32()? as usize;
-    let name = name_at(c.buf, off)?;
+    let (name, n) = if let Some(known) = names.0.get(&off) {
+        known.clone()
+    } else {
+        let found = name_at(c.buf, off)?;
+        if names.0.len() < NAMES_KEPT {
+            names.0.insert(off, found.clone());
+        }
+        found
+    };
     if off == c.pos {
         // In place: next(4) hash(2) count(2) chars, NUL(2).
-        let n = name.encode_utf16().count();
         c.pos += 8 + n * 2 + 2;
     }
     Some(name)
 }
 
 /// Parses a template definition's element tree (tokens after the fragment header).
-fn parse_element(c: &mut Cursor<'_>, token: u8, depth: usize) -> Option<Element> {
+fn parse_element(
+    c: &mut Cursor<'_>,
+    names: &mut Names,
+    token: u8,
+    depth: usize,
+) -> Option<Element> {
     if depth > 32 {
         return None;
     }
     let _dep = c.u16()?;
     let _size = c.u32()?;
     let mut el = Element {
-        name: name_ref(c)?,
+        name: name_ref(c, names)?,
         ..Element::default()
     };
     if token & 0x40 != 0 {
@@ -200,7 +222,7 @@ fn parse_element(c: &mut Cursor<'_>, token: u8, depth: usize) -> Option<Element>
                 break;
             }
             c.pos += 1;
-            let name = name_ref(c)?;
+            let name = name_ref(c, names)?;
             let mut value = Vec::new();
             loop {
                 let t = *c.buf.get(c.pos)?;
@@ -232,7 +254,7 @@ fn parse_element(c: &mut Cursor<'_>, token: u8, depth: usize) -> Option<Element>
             0x04 => return Some(el),
             0x01 | 0x41 => el
                 .children
-                .push(Child::Element(parse_element(c, t, depth + 1)?)),
+                .push(Child::Element(parse_element(c, names, t, depth + 1)?)),
             0x05 | 0x45 => el
                 .children
                 .push(Child::Content(Content::Text(text_value(c)?.into()))),
@@ -259,7 +281,7 @@ fn text_value(c: &mut Cursor<'_>) -> Option<String> {
 }
 
 /// A template definition at `off`: its root element.
-fn template_at(chunk: &[u8], off: usize) -> Option<Element> {
+fn template_at(chunk: &[u8], off: usize, names: &mut Names) -> Option<Element> {
     let mut c = Cursor {
         buf: chunk,
         pos: off,
@@ -280,7 +302,7 @@ fn template_at(chunk: &[u8], off: usize) -> Option<Element> {
     if t & 0x0F != 0x01 {
         return None;
     }
-    parse_element(&mut c, t, 0)
+    parse_element(&mut c, names, t, 0)
 }
 
 /// A template instance at `c`: the template (cached by offset) and the substitution values.
@@ -328,6 +350,7 @@ fn instance_header(c: &mut Cursor<'_>, templates: &mut Templates) -> Option<usiz
 struct Templates {
     entries: Vec<Template>,
     last: usize,
+    names: Names,
 }
 
 struct Template {
@@ -361,7 +384,7 @@ impl Plan {
         let at = |el: &Element, name: &str| {
             el.children
                 .iter()
-                .position(|c| matches!(c, Child::Element(e) if e.name == name))
+                .position(|c| matches!(c, Child::Element(e) if *e.name == *name))
         };
         let system = at(root, "System");
         let Some(s) = system.and_then(|i| nth(root, Some(i))) else {
@@ -403,7 +426,7 @@ impl Templates {
         if self.find(def).is_none() {
             self.entries.push(Template {
                 at: def,
-                root: template_at(chunk, def).map(Rc::new),
+                root: template_at(chunk, def, &mut self.names).map(Rc::new),
                 provider: std::cell::OnceCell::new(),
                 plan: std::cell::OnceCell::new(),
             });
@@ -545,7 +568,7 @@ fn render_attr(value: &[Content], values: &Subs<'_, '_>) -> Option<Option<String
 fn attr<'e>(el: &'e Element, name: &str) -> Option<&'e [Content]> {
     el.attrs
         .iter()
-        .find(|(n, _)| n == name)
+        .find(|(n, _)| **n == *name)
         .map(|(_, v)| v.as_slice())
 }
 
@@ -567,7 +590,7 @@ fn decode_record(
     let def = instance_header(&mut c, templates).ok_or(())?;
     let template = templates.entry(def).ok_or(())?;
     let root = template.root.clone().ok_or(())?;
-    if root.name != "Event" {
+    if &*root.name != "Event" {
         return Err(());
     }
     let plan = *template.plan.get_or_init(|| Plan::of(&root));
@@ -698,10 +721,10 @@ fn decode_record(
     // EventData: literal in the template, or a nested fragment in a substitution.
     for ch in &root.children {
         match ch {
-            Child::Element(e) if e.name == "EventData" => {
+            Child::Element(e) if &*e.name == "EventData" => {
                 ev.data = event_data(e, &values)?;
             }
-            Child::Element(e) if e.name == "System" => {}
+            Child::Element(e) if &*e.name == "System" => {}
             Child::Content(Content::Sub(id)) => match values.get(*id) {
                 Some(Value::BinXml(off, len)) => {
                     let mut n = Cursor {
@@ -715,7 +738,7 @@ fn decode_record(
                     let Some(el) = templates.get(d) else {
                         return Err(());
                     };
-                    if el.name != "EventData" {
+                    if &*el.name != "EventData" {
                         return Err(());
                     }
                     ev.data = event_data(&el, &inner)?;
@@ -745,7 +768,7 @@ fn event_data(el: &Element, values: &Subs<'_, '_>) -> Result<Vec<(Option<String>
     let mut out = Vec::with_capacity(el.children.len());
     for ch in &el.children {
         match ch {
-            Child::Element(d) if d.name == "Data" => {
+            Child::Element(d) if &*d.name == "Data" => {
                 let name = match attr(d, "Name") {
                     Some(v) => render_attr(v, values).ok_or(())?,
                     None => None,

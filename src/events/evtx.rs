@@ -102,9 +102,10 @@ pub fn read_file_selected_with<T: Positioned>(
     convert: &mut dyn FnMut(Vec<RawEvent>) -> Vec<T>,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<T>, Vec<String>, u64), String> {
+    // Unbuffered: the reader asks for whole chunks (64 KiB) after the header (4 KiB), so each
+    // read goes straight into its buffer (a buffer in between would copy every chunk twice).
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
-    let input = std::io::BufReader::with_capacity(1 << 16, file);
-    read_selected(input, select, keep, convert, notes)
+    read_selected(file, select, keep, convert, notes)
 }
 
 /// [`read_file_selected`] for any stream (an image in memory), each chunk's records passed

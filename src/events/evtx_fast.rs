@@ -198,22 +198,16 @@ fn name_ref(c: &mut Cursor<'_>, names: &mut Names) -> Option<Rc<str>> {
     Some(name)
 }
 
-/// Parses a template definition's element tree (tokens after the fragment header).
-fn parse_element(
-    c: &mut Cursor<'_>,
-    names: &mut Names,
-    token: u8,
-    depth: usize,
-) -> Option<Element> {
-    if depth > 32 {
-        return None;
-    }
+/// An element's attributes, by name.
+type Attrs = Vec<(Rc<str>, Vec<Content>)>;
+
+/// An element's start tag, after its token: its name, its attributes and whether content
+/// follows (`false`: the element closed itself).
+fn start_tag(c: &mut Cursor<'_>, names: &mut Names, token: u8) -> Option<(Rc<str>, Attrs, bool)> {
     let _dep = c.u16()?;
     let _size = c.u32()?;
-    let mut el = Element {
-        name: name_ref(c, names)?,
-        ..Element::default()
-    };
+    let name = name_ref(c, names)?;
+    let mut attrs = Vec::new();
     if token & 0x40 != 0 {
         let _attr_size = c.u32()?;
         loop {
@@ -240,13 +234,34 @@ fn parse_element(
                     _ => break,
                 }
             }
-            el.attrs.push((name, value));
+            attrs.push((name, value));
         }
     }
     match c.u8()? {
-        0x03 => return Some(el),
-        0x02 => {}
-        _ => return None,
+        0x03 => Some((name, attrs, false)),
+        0x02 => Some((name, attrs, true)),
+        _ => None,
+    }
+}
+
+/// Parses a template definition's element tree (tokens after the fragment header).
+fn parse_element(
+    c: &mut Cursor<'_>,
+    names: &mut Names,
+    token: u8,
+    depth: usize,
+) -> Option<Element> {
+    if depth > 32 {
+        return None;
+    }
+    let (name, attrs, open) = start_tag(c, names, token)?;
+    let mut el = Element {
+        name,
+        attrs,
+        children: Vec::new(),
+    };
+    if !open {
+        return Some(el);
     }
     loop {
         let t = c.u8()?;
@@ -280,8 +295,8 @@ fn text_value(c: &mut Cursor<'_>) -> Option<String> {
     }
 }
 
-/// A template definition at `off`: its root element.
-fn template_at(chunk: &[u8], off: usize, names: &mut Names) -> Option<Element> {
+/// A template definition at `off`: a cursor at its root element's token, and the token.
+fn template_start(chunk: &[u8], off: usize) -> Option<(Cursor<'_>, u8)> {
     let mut c = Cursor {
         buf: chunk,
         pos: off,
@@ -299,10 +314,47 @@ fn template_at(chunk: &[u8], off: usize, names: &mut Names) -> Option<Element> {
         c.pos -= 1;
     }
     let t = c.u8()?;
-    if t & 0x0F != 0x01 {
-        return None;
-    }
+    (t & 0x0F == 0x01).then_some((c, t))
+}
+
+/// A template definition at `off`: its root element.
+fn template_at(chunk: &[u8], off: usize, names: &mut Names) -> Option<Element> {
+    let (mut c, t) = template_start(chunk, off)?;
     parse_element(&mut c, names, t, 0)
+}
+
+/// The attributes of a template's provider when the template opens the usual way,
+/// `<Event><System><Provider …>`: read without parsing the rest, so a template of a provider
+/// that is not wanted costs its first three tags (most of a busy log's templates are such).
+fn peek_provider(chunk: &[u8], off: usize, names: &mut Names) -> Option<Attrs> {
+    let (mut c, mut t) = template_start(chunk, off)?;
+    for want in ["Event", "System"] {
+        let (name, _, open) = start_tag(&mut c, names, t)?;
+        if &*name != want || !open {
+            return None;
+        }
+        t = c.u8()?;
+        if t & 0x0F != 0x01 {
+            return None;
+        }
+    }
+    let (name, attrs, _) = start_tag(&mut c, names, t)?;
+    (&*name == "Provider").then_some(attrs)
+}
+
+/// What a provider's literal names decide for every record of its template: `Some(true)` when
+/// one is wanted, `Some(false)` when none is, `None` when a name is a substitution (each record
+/// then says).
+fn literal_decision(attrs: &[(Rc<str>, Vec<Content>)], select: &Select<'_>) -> Option<bool> {
+    let literal: Option<Vec<&str>> = ["Name", "Guid", "EventSourceName"]
+        .iter()
+        .filter_map(|n| attr_in(attrs, n))
+        .map(|v| match v {
+            [Content::Text(t)] => Some(&**t),
+            _ => None,
+        })
+        .collect();
+    literal.map(|names| names.iter().any(|n| (select.provider)(n)))
 }
 
 /// A template instance at `c`: the template (cached by offset) and the substitution values.
@@ -311,13 +363,17 @@ fn instance<'a, 'v>(
     templates: &mut Templates,
     scratch: &'v mut Vec<(usize, usize, u8)>,
 ) -> Option<(usize, Subs<'a, 'v>)> {
-    let def = instance_header(c, templates)?;
+    let def = instance_header(c, templates, None)?;
     Some((def, substitutions(c, scratch)?))
 }
 
 /// The template instance's header: the template's offset (parsed into the cache on first use);
 /// leaves the cursor at the substitution array.
-fn instance_header(c: &mut Cursor<'_>, templates: &mut Templates) -> Option<usize> {
+fn instance_header(
+    c: &mut Cursor<'_>,
+    templates: &mut Templates,
+    select: Option<&Select<'_>>,
+) -> Option<usize> {
     if c.u8()? == 0x0F {
         c.pos += 3;
     } else {
@@ -339,7 +395,7 @@ fn instance_header(c: &mut Cursor<'_>, templates: &mut Templates) -> Option<usiz
         let size = h.u32()? as usize;
         c.pos = h.pos.checked_add(size)?;
     }
-    templates.parse(c.buf, def);
+    templates.parse(c.buf, def, select);
     Some(def)
 }
 
@@ -356,6 +412,8 @@ struct Templates {
 struct Template {
     /// Its offset in the chunk.
     at: usize,
+    /// Its provider, written as literal text, is not wanted: its records are skipped unread.
+    unwanted: bool,
     /// Its root element; `None`: a shape this reader leaves to the crate.
     root: Option<Rc<Element>>,
     /// What its literal provider decides, once worked out (`None`: nothing literal).
@@ -421,12 +479,23 @@ impl Templates {
         Some(i)
     }
 
-    /// Parses the template at `def` unless it is known already.
-    fn parse(&mut self, chunk: &[u8], def: usize) {
+    /// Parses the template at `def` unless it is known already. With `select` (a record's own
+    /// template, not a nested one), a template whose literal provider is not wanted is only
+    /// marked so, not parsed.
+    fn parse(&mut self, chunk: &[u8], def: usize, select: Option<&Select<'_>>) {
         if self.find(def).is_none() {
+            let unwanted = select.is_some_and(|select| {
+                peek_provider(chunk, def, &mut self.names)
+                    .is_some_and(|attrs| literal_decision(&attrs, select) == Some(false))
+            });
             self.entries.push(Template {
                 at: def,
-                root: template_at(chunk, def, &mut self.names).map(Rc::new),
+                unwanted,
+                root: if unwanted {
+                    None
+                } else {
+                    template_at(chunk, def, &mut self.names).map(Rc::new)
+                },
                 provider: std::cell::OnceCell::new(),
                 plan: std::cell::OnceCell::new(),
             });
@@ -566,7 +635,11 @@ fn render_attr(value: &[Content], values: &Subs<'_, '_>) -> Option<Option<String
 }
 
 fn attr<'e>(el: &'e Element, name: &str) -> Option<&'e [Content]> {
-    el.attrs
+    attr_in(&el.attrs, name)
+}
+
+fn attr_in<'e>(attrs: &'e [(Rc<str>, Vec<Content>)], name: &str) -> Option<&'e [Content]> {
+    attrs
         .iter()
         .find(|(n, _)| **n == *name)
         .map(|(_, v)| v.as_slice())
@@ -587,8 +660,11 @@ fn decode_record(
         buf: chunk,
         pos: at,
     };
-    let def = instance_header(&mut c, templates).ok_or(())?;
+    let def = instance_header(&mut c, templates, Some(select)).ok_or(())?;
     let template = templates.entry(def).ok_or(())?;
+    if template.unwanted {
+        return Ok(None);
+    }
     let root = template.root.clone().ok_or(())?;
     if &*root.name != "Event" {
         return Err(());
@@ -597,17 +673,9 @@ fn decode_record(
     let system = nth(&root, plan.system).ok_or(())?;
     let provider_el = nth(system, plan.provider).ok_or(())?;
     // A provider written as literal text in the template decides every record of it at once.
-    let decided = *template.provider.get_or_init(|| {
-        let literal: Option<Vec<&str>> = ["Name", "Guid", "EventSourceName"]
-            .iter()
-            .filter_map(|n| attr(provider_el, n))
-            .map(|v| match v {
-                [Content::Text(t)] => Some(&**t),
-                _ => None,
-            })
-            .collect();
-        literal.map(|names| names.iter().any(|n| (select.provider)(n)))
-    });
+    let decided = *template
+        .provider
+        .get_or_init(|| literal_decision(&provider_el.attrs, select));
     if decided == Some(false) {
         return Ok(None);
     }
@@ -799,6 +867,15 @@ const RECORD_ESTIMATE: usize = 256;
 
 /// One chunk: the wanted records, how many records it holds, or `None` when the crate must read it.
 fn scan_chunk(chunk: &[u8], select: &Select<'_>) -> Option<(Vec<RawEvent>, u64)> {
+    scan_chunk_with(chunk, select, &mut Templates::default())
+}
+
+/// [`scan_chunk`] with the chunk's templates kept in `templates`.
+fn scan_chunk_with(
+    chunk: &[u8],
+    select: &Select<'_>,
+    templates: &mut Templates,
+) -> Option<(Vec<RawEvent>, u64)> {
     if chunk.get(..8)? != b"ElfChnk\0" {
         return None;
     }
@@ -806,7 +883,6 @@ fn scan_chunk(chunk: &[u8], select: &Select<'_>) -> Option<(Vec<RawEvent>, u64)>
     if free < 512 || free > chunk.len() {
         return None;
     }
-    let mut templates = Templates::default();
     let mut scratch = [Vec::new(), Vec::new()];
     let mut out = Vec::new();
     let mut pos = 512;
@@ -825,14 +901,7 @@ fn scan_chunk(chunk: &[u8], select: &Select<'_>) -> Option<(Vec<RawEvent>, u64)>
             return None;
         }
         let id = u64::from_le_bytes(chunk.get(pos + 8..pos + 16)?.try_into().ok()?);
-        match decode_record(
-            chunk,
-            pos + 24,
-            size - 28,
-            &mut templates,
-            select,
-            &mut scratch,
-        ) {
+        match decode_record(chunk, pos + 24, size - 28, templates, select, &mut scratch) {
             Ok(Some(mut e)) => {
                 e.record_id = e.record_id.or(Some(id));
                 e.index = n;
@@ -1220,6 +1289,54 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn templates_of_unwanted_literal_providers_are_skipped_unparsed() {
+        use crate::evtx_writer::{EvtxWriter, FileState, Record};
+        let record = |i: u32, provider: &str| Record {
+            provider: provider.into(),
+            event_id: 12288,
+            channel: "Application".into(),
+            computer: "ws01.contoso.com".into(),
+            time_created: chrono::DateTime::from_timestamp(1_780_000_000 + i64::from(i), 0)
+                .unwrap(),
+            data: vec![format!("0x0,{i}")],
+            ..Record::default()
+        };
+        let mut w = EvtxWriter::new(std::io::Cursor::new(Vec::new()), 1).unwrap();
+        for i in 0..30 {
+            let provider = if i % 3 == 0 { "Wanted" } else { "Noise" };
+            w.write(&record(i, provider)).unwrap();
+        }
+        let bytes = w.finish(FileState::default()).unwrap().into_inner();
+        let chunk = &bytes[FILE_HEADER..FILE_HEADER + CHUNK];
+        let provider = |p: &str| p == "Wanted";
+        let select = Select {
+            provider: &provider,
+            event_id: &|_| true,
+        };
+        let mut templates = Templates::default();
+        let (events, records) = scan_chunk_with(chunk, &select, &mut templates).unwrap();
+        assert_eq!(records, 30);
+        assert_eq!(events.len(), 10);
+        assert!(events.iter().all(|e| &*e.provider == "Wanted"));
+        let outer: Vec<(bool, bool)> = templates
+            .entries
+            .iter()
+            .filter(|t| t.unwanted || t.root.as_ref().is_some_and(|r| &*r.name == "Event"))
+            .map(|t| (t.unwanted, t.root.is_some()))
+            .collect();
+        // The noise provider's template is marked, never parsed; the wanted one is parsed.
+        assert_eq!(outer, [(false, true), (true, false)]);
+        // Either way the same records are picked as with a full parse.
+        let all = |_: &str| true;
+        let everything = Select {
+            provider: &all,
+            event_id: &|_| true,
+        };
+        let (every, _) = scan_chunk(chunk, &everything).unwrap();
+        assert_eq!(every.len(), 30);
     }
 
     #[test]

@@ -376,25 +376,20 @@ fn decode(
         }
         Layout::Positional => strings.iter().map(|s| Cow::Borrowed(s.as_str())).collect(),
         Layout::Kv => {
-            // Names come from the data: this event's own, sorted, each once (the later value kept).
+            // Names come from the data: this event's own (a name given twice keeps the later
+            // value).
             let pairs: Vec<(String, String)> = strings
                 .iter()
                 .flat_map(|s| payload::key_values(s))
                 .collect();
-            let mut names: Vec<&str> = pairs.iter().map(|(k, _)| k.as_str()).collect();
-            names.sort_unstable();
-            names.dedup();
+            let shape = crate::rules::events::Shape::new(
+                def.shape.name.clone(),
+                pairs.iter().map(|(k, _)| Arc::from(k.as_str())).collect(),
+            );
             let fields: Vec<_> = pairs
                 .iter()
-                .filter_map(|(k, v)| {
-                    let at = names.binary_search(&k.as_str()).ok()?;
-                    Some((at, Draft::Text(Cow::Borrowed(v.as_str()))))
-                })
+                .filter_map(|(k, v)| Some((shape.slot(k)?, Draft::Text(Cow::Borrowed(v.as_str())))))
                 .collect();
-            let shape = crate::rules::events::Shape {
-                name: def.shape.name.clone(),
-                names: names.into_iter().map(Arc::from).collect(),
-            };
             return slab.build(Some(Arc::new(shape)), strings, fields);
         }
     };

@@ -342,14 +342,9 @@ impl Payload {
         self.shape.as_deref().map(|s| &*s.name)
     }
 
-    /// The value of a field (a dozen names at most: a scan that compares lengths first beats a
-    /// search).
+    /// The value of a field.
     pub fn get(&self, name: &str) -> Option<FieldValue<'_>> {
-        let i = self
-            .names()
-            .iter()
-            .position(|k| k.len() == name.len() && **k == *name)?;
-        self.value(self.slot(i))
+        self.value(self.slot(self.shape.as_deref()?.slot(name)?))
     }
 
     /// The decoded fields, by name.
@@ -397,9 +392,7 @@ impl<const N: usize> Fields<N> {
         let slots = match &self.last {
             Some((s, slots)) if Arc::ptr_eq(s, shape) => *slots,
             _ => {
-                let slots = self
-                    .names
-                    .map(|n| shape.names.iter().position(|k| **k == *n));
+                let slots = self.names.map(|n| shape.slot(n));
                 self.last = Some((shape.clone(), slots));
                 slots
             }

@@ -97,6 +97,26 @@ pub struct Shape {
     pub names: Box<[Arc<str>]>,
 }
 
+impl Shape {
+    /// The shape of an event named `name` with these field names (sorted here, each kept once).
+    pub fn new(name: Arc<str>, mut names: Vec<Arc<str>>) -> Shape {
+        names.sort_unstable();
+        names.dedup();
+        Shape {
+            name,
+            names: names.into(),
+        }
+    }
+
+    /// The slot of a field name (a dozen names at most: a scan that compares lengths first beats
+    /// a search).
+    pub fn slot(&self, name: &str) -> Option<usize> {
+        self.names
+            .iter()
+            .position(|k| k.len() == name.len() && **k == *name)
+    }
+}
+
 impl Decoding {
     fn new(def: EventDef) -> Decoding {
         let types = def
@@ -105,18 +125,17 @@ impl Decoding {
             .filter_map(|f| f.split_once(':'))
             .filter_map(|(n, t)| FieldType::parse(t).map(|t| (Arc::from(n), t)))
             .collect::<Vec<(Arc<str>, FieldType)>>();
-        let mut sorted: Vec<Arc<str>> = types.iter().map(|(n, _)| n.clone()).collect();
-        sorted.sort_unstable();
-        sorted.dedup();
+        let shape = Shape::new(
+            Arc::from(def.name.as_str()),
+            types.iter().map(|(n, _)| n.clone()).collect(),
+        );
+        // Every name is in the shape; an index past its names would be ignored.
         let slot = types
             .iter()
-            .map(|(n, _)| sorted.binary_search(n).unwrap_or(usize::MAX))
+            .map(|(n, _)| shape.slot(n).unwrap_or(usize::MAX))
             .collect();
         Decoding {
-            shape: Arc::new(Shape {
-                name: Arc::from(def.name.as_str()),
-                names: sorted.into(),
-            }),
+            shape: Arc::new(shape),
             slot,
             types,
             def,

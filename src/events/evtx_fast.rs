@@ -121,7 +121,7 @@ fn utf16(b: &[u8]) -> String {
         units -= 1;
     }
     let b = b.get(..2 * units).unwrap_or(&[]);
-    // Nearly every value is ASCII: one byte per unit, four units a step.
+    // Nearly every value is ASCII: one byte per unit.
     if let Some(s) = ascii_utf16(b) {
         return s;
     }
@@ -412,11 +412,11 @@ struct Templates {
 struct Template {
     /// Its offset in the chunk.
     at: usize,
-    /// Its provider, written as literal text, is not wanted: its records are skipped unread.
-    unwanted: bool,
     /// Its root element; `None`: a shape this reader leaves to the crate.
     root: Option<Rc<Element>>,
-    /// What its literal provider decides, once worked out (`None`: nothing literal).
+    /// What its literal provider decides, once worked out (`None`: nothing literal); known
+    /// from the peek when the template opens the usual way, and then, when it is `Some(false)`,
+    /// the template is not parsed at all.
     provider: std::cell::OnceCell<Option<bool>>,
     /// Where the System elements the reader wants stand, found once.
     plan: std::cell::OnceCell<Plan>,
@@ -484,19 +484,22 @@ impl Templates {
     /// marked so, not parsed.
     fn parse(&mut self, chunk: &[u8], def: usize, select: Option<&Select<'_>>) {
         if self.find(def).is_none() {
-            let unwanted = select.is_some_and(|select| {
+            let provider = std::cell::OnceCell::new();
+            if let Some(decided) = select.and_then(|select| {
                 peek_provider(chunk, def, &mut self.names)
-                    .is_some_and(|attrs| literal_decision(&attrs, select) == Some(false))
-            });
+                    .map(|attrs| literal_decision(&attrs, select))
+            }) {
+                let _ = provider.set(decided);
+            }
+            let unwanted = provider.get() == Some(&Some(false));
             self.entries.push(Template {
                 at: def,
-                unwanted,
                 root: if unwanted {
                     None
                 } else {
                     template_at(chunk, def, &mut self.names).map(Rc::new)
                 },
-                provider: std::cell::OnceCell::new(),
+                provider,
                 plan: std::cell::OnceCell::new(),
             });
             self.last = self.entries.len() - 1;
@@ -662,7 +665,8 @@ fn decode_record(
     };
     let def = instance_header(&mut c, templates, Some(select)).ok_or(())?;
     let template = templates.entry(def).ok_or(())?;
-    if template.unwanted {
+    // A provider written as literal text in the template decides every record of it at once.
+    if template.provider.get() == Some(&Some(false)) {
         return Ok(None);
     }
     let root = template.root.clone().ok_or(())?;
@@ -672,7 +676,6 @@ fn decode_record(
     let plan = *template.plan.get_or_init(|| Plan::of(&root));
     let system = nth(&root, plan.system).ok_or(())?;
     let provider_el = nth(system, plan.provider).ok_or(())?;
-    // A provider written as literal text in the template decides every record of it at once.
     let decided = *template
         .provider
         .get_or_init(|| literal_decision(&provider_el.attrs, select));
@@ -1321,11 +1324,12 @@ mod tests {
         assert_eq!(records, 30);
         assert_eq!(events.len(), 10);
         assert!(events.iter().all(|e| &*e.provider == "Wanted"));
+        let unwanted = |t: &Template| t.provider.get() == Some(&Some(false));
         let outer: Vec<(bool, bool)> = templates
             .entries
             .iter()
-            .filter(|t| t.unwanted || t.root.as_ref().is_some_and(|r| &*r.name == "Event"))
-            .map(|t| (t.unwanted, t.root.is_some()))
+            .filter(|t| unwanted(t) || t.root.as_ref().is_some_and(|r| &*r.name == "Event"))
+            .map(|t| (unwanted(t), t.root.is_some()))
             .collect();
         // The noise provider's template is marked, never parsed; the wanted one is parsed.
         assert_eq!(outer, [(false, true), (true, false)]);

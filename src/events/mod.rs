@@ -230,8 +230,16 @@ impl Shared {
         Some(found)
     }
 
-    /// The shared context of a machine, provider and log, the last one made tried first.
-    fn context(&mut self, machine: &str, provider: Arc<str>, log: Option<&str>) -> Arc<Context> {
+    /// The shared context of a machine (the one the file name suggests when the record names
+    /// none), provider and log, the last one made tried first.
+    fn context(
+        &mut self,
+        computer: Option<&str>,
+        provider: Arc<str>,
+        log: Option<&str>,
+    ) -> Arc<Context> {
+        let computer = computer.filter(|c| !c.trim().is_empty());
+        let machine = computer.unwrap_or(&self.fallback_machine);
         let same = |c: &Context| {
             (Arc::ptr_eq(&c.provider, &provider) || c.provider == provider)
                 && *c.machine == *machine
@@ -240,8 +248,12 @@ impl Shared {
         if let Some(c) = self.contexts.iter().rev().find(|c| same(c)) {
             return c.clone();
         }
+        let machine = match computer {
+            Some(c) => self.name(c),
+            None => self.fallback_machine.clone(),
+        };
         let c = Arc::new(Context {
-            machine: self.name(machine),
+            machine,
             provider,
             log: log.map(|l| self.name(l)),
         });
@@ -322,16 +334,8 @@ fn normalize(
         ),
         None => shared.slab.build(None, &raw_strings, Vec::new()),
     };
-    // The machine the file name suggests when the record names none.
-    let fallback;
-    let machine = if let Some(c) = raw.computer.as_deref().filter(|c| !c.trim().is_empty()) {
-        c
-    } else {
-        fallback = shared.fallback_machine.clone();
-        &*fallback
-    };
     Some(ActivationEvent {
-        context: shared.context(machine, provider, raw.channel.as_deref()),
+        context: shared.context(raw.computer.as_deref(), provider, raw.channel.as_deref()),
         time: raw.time_created,
         event_id: raw.event_id,
         record_id: raw.record_id,

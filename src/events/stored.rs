@@ -235,7 +235,6 @@ impl Slab {
                 b.copy_from_slice(&slot.encode());
             }
         };
-        text.reserve(raw.iter().map(|r| r.as_ref().len()).sum::<usize>());
         for (i, r) in raw.iter().enumerate() {
             let r = r.as_ref();
             if let Some(s) = span(text.len() - base, r.len()) {
@@ -281,14 +280,12 @@ impl Slab {
         self.text.reserve_exact(text);
     }
 
-    /// Gives the payloads written since the last seal their buffers, shared: the buffers they
-    /// were written in, handed over (not copied), trimmed to their length.
+    /// Gives the payloads written since the last seal their buffers, shared: the slots copied
+    /// out to their length (their room is kept for the next batch), the text handed over.
     pub fn seal<'p>(&mut self, payloads: impl IntoIterator<Item = &'p mut Payload>) {
         if self.slots.is_empty() {
             return;
         }
-        // The slots are copied out (their room is a guess, kept for the next batch); the text,
-        // reserved to its size, is handed over.
         let sealed = Arc::new(Sealed {
             slots: Box::from(self.slots.as_slice()),
             text: std::mem::take(&mut self.text).into_boxed_str(),

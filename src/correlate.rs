@@ -857,9 +857,9 @@ mod tests {
                         0,
                     ),
                     computer: Some("kms01.contoso.com".into()),
-                    data: vec![(
-                        None,
-                        format!("{code},{},{name},{cmid},2026/6/1 10:00,0,2,0,", 5 + i % 25),
+                    data: vec![format!(
+                        "{code},{},{name},{cmid},2026/6/1 10:00,0,2,0,",
+                        5 + i % 25
                     )],
                     index: i as u64,
                     ..crate::events::RawEvent::default()

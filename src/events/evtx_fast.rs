@@ -835,7 +835,7 @@ fn trimmed(s: &Arc<str>) -> Arc<str> {
     }
 }
 
-fn event_data(el: &Element, values: &Subs<'_, '_>) -> Result<Vec<(Option<String>, String)>, ()> {
+fn event_data(el: &Element, values: &Subs<'_, '_>) -> Result<Vec<String>, ()> {
     let mut out = Vec::with_capacity(el.children.len());
     for ch in &el.children {
         match ch {
@@ -849,7 +849,7 @@ fn event_data(el: &Element, values: &Subs<'_, '_>) -> Result<Vec<(Option<String>
                 if name.is_some() {
                     return Err(());
                 }
-                out.push((None, render(&d.children, values).ok_or(())?));
+                out.push(render(&d.children, values).ok_or(())?);
             }
             Child::Content(Content::Text(t)) if t.trim().is_empty() => {}
             _ => return Err(()),

@@ -203,14 +203,14 @@ pub fn from_value(root: &Value) -> Option<RawEvent> {
 
 /// `EventData` in its JSON shapes: `{"Data": "x"}`, `{"Data": {"#text": ["a", "b"]}}`,
 /// `{"Data": [..]}`, or named values `{"Info": "x", "Other": "y"}`.
-fn event_data(data: &Value) -> Vec<(Option<String>, String)> {
-    let strings = |v: &Value| -> Vec<(Option<String>, String)> {
+fn event_data(data: &Value) -> Vec<String> {
+    let strings = |v: &Value| -> Vec<String> {
         match v {
             Value::Array(items) => items
                 .iter()
-                .map(|i| (None, text_of(i).and_then(as_string).unwrap_or_default()))
+                .map(|i| text_of(i).and_then(as_string).unwrap_or_default())
                 .collect(),
-            other => vec![(None, text_of(other).and_then(as_string).unwrap_or_default())],
+            other => vec![text_of(other).and_then(as_string).unwrap_or_default()],
         }
     };
     match data.get("Data") {
@@ -223,12 +223,7 @@ fn event_data(data: &Value) -> Vec<(Option<String>, String)> {
             .map(|m| {
                 m.iter()
                     .filter(|(k, _)| !k.starts_with('#') && !k.ends_with("_attributes"))
-                    .map(|(k, v)| {
-                        (
-                            Some(k.clone()),
-                            text_of(v).and_then(as_string).unwrap_or_default(),
-                        )
-                    })
+                    .map(|(_, v)| text_of(v).and_then(as_string).unwrap_or_default())
                     .collect()
             })
             .unwrap_or_default(),
@@ -242,7 +237,7 @@ fn from_powershell(v: &Value) -> Option<RawEvent> {
     let data = match v.get("Properties") {
         Some(Value::Array(items)) => items
             .iter()
-            .map(|p| (None, p.get("Value").and_then(as_string).unwrap_or_default()))
+            .map(|p| p.get("Value").and_then(as_string).unwrap_or_default())
             .collect(),
         _ => Vec::new(),
     };

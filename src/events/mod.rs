@@ -40,9 +40,9 @@ pub struct RawEvent {
     pub record_id: Option<u64>,
     pub channel: Option<Arc<str>>,
     pub computer: Option<Arc<str>>,
-    /// The `<Data>` elements in order, with their `Name` attribute when they have one; empty
-    /// elements are kept so positions never shift.
-    pub data: Vec<(Option<String>, String)>,
+    /// The `<Data>` strings in order; empty elements are kept so positions never shift (a
+    /// `Name` attribute is not kept: payloads are decoded by position).
+    pub data: Vec<String>,
     /// The rendered message, when the export carries it.
     pub message: Option<String>,
     /// Where in the input it was: record index, line.
@@ -312,7 +312,7 @@ fn normalize(
     } else {
         None
     };
-    let mut raw_strings: Vec<String> = raw.data.into_iter().map(|(_, v)| v).collect();
+    let mut raw_strings = raw.data;
     // Exports that keep only the rendered message: read the payload back through the template.
     if raw_strings.is_empty()
         && let (Some(d), Some(m)) = (def, raw.message.as_deref())
@@ -537,7 +537,7 @@ impl<'a> Normalizer<'a> {
             raws.iter()
                 .filter(|r| self.keep.wants(r.event_id))
                 .flat_map(|r| &r.data)
-                .map(|(_, v)| v.len())
+                .map(String::len)
                 .sum(),
         );
         out.extend(

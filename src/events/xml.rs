@@ -108,7 +108,6 @@ fn parse_event(chunk: &str) -> Result<RawEvent, String> {
     let mut ev = RawEvent::default();
     let mut stack: Vec<String> = Vec::new();
     let mut text = String::new();
-    let mut data_name: Option<String> = None;
     let mut saw_event_id = false;
     loop {
         let event = reader
@@ -117,15 +116,15 @@ fn parse_event(chunk: &str) -> Result<RawEvent, String> {
         match event {
             Event::Start(e) => {
                 let name = e.local_name().as_ref().to_owned();
-                start_element(&mut ev, &e, &name, &mut data_name);
+                start_element(&mut ev, &e, &name);
                 stack.push(name);
                 text.clear();
             }
             Event::Empty(e) => {
                 let name = e.local_name().as_ref().to_owned();
-                start_element(&mut ev, &e, &name, &mut data_name);
+                start_element(&mut ev, &e, &name);
                 if name == "Data" && stack.last().is_some_and(|p| p == "EventData") {
-                    ev.data.push((data_name.take(), String::new()));
+                    ev.data.push(String::new());
                 }
             }
             Event::Text(t) => text.push_str(&t),
@@ -147,7 +146,7 @@ fn parse_event(chunk: &str) -> Result<RawEvent, String> {
                     ("System", "EventRecordID") => ev.record_id = value.trim().parse().ok(),
                     ("System", "Channel") => ev.channel = Some(Arc::from(value.trim())),
                     ("System", "Computer") => ev.computer = Some(Arc::from(value.trim())),
-                    ("EventData", "Data") => ev.data.push((data_name.take(), value)),
+                    ("EventData", "Data") => ev.data.push(value),
                     ("RenderingInfo", "Message") => ev.message = Some(value),
                     (_, "Event") => break,
                     _ => {}
@@ -163,12 +162,7 @@ fn parse_event(chunk: &str) -> Result<RawEvent, String> {
     Ok(ev)
 }
 
-fn start_element(
-    ev: &mut RawEvent,
-    e: &BytesStart<'_>,
-    name: &str,
-    data_name: &mut Option<String>,
-) {
+fn start_element(ev: &mut RawEvent, e: &BytesStart<'_>, name: &str) {
     match name {
         "Provider" => {
             if let Some(n) = attr(e, "Name") {
@@ -182,7 +176,6 @@ fn start_element(
         "TimeCreated" => {
             ev.time_created = attr(e, "SystemTime").and_then(|t| parse_system_time(&t));
         }
-        "Data" => *data_name = attr(e, "Name"),
         _ => {}
     }
 }
@@ -243,9 +236,9 @@ mod tests {
         let (events, damaged) = read(e);
         assert!(damaged.is_empty(), "{damaged:?}");
         let d = &events[0].data;
-        assert_eq!(d[0], (Some("a".to_owned()), "x & A".to_owned()));
-        assert_eq!(d[1], (None, String::new()));
-        assert_eq!(d[2].1, "&xxe;");
+        assert_eq!(d[0], "x & A");
+        assert_eq!(d[1], "");
+        assert_eq!(d[2], "&xxe;");
         assert_eq!(events[0].message.as_deref(), Some("Hello"));
     }
 

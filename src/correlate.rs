@@ -865,11 +865,11 @@ mod tests {
                     ..crate::events::RawEvent::default()
                 }
             })
-            .collect();
+            .collect::<Vec<_>>();
         let rules = crate::rules::Rules::load(None).unwrap();
         crate::events::normalize_all(
             &rules,
-            raws,
+            &raws,
             "kms.evtx",
             "evtx",
             crate::events::Keep::Activation,

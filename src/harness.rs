@@ -73,7 +73,7 @@ pub fn payload(data: &[u8]) {
     }
 }
 
-fn normalize_all(rules: &Rules, raws: Vec<RawEvent>, format: &'static str) {
+fn normalize_all(rules: &Rules, raws: &[RawEvent], format: &'static str) {
     let mut out = events::normalize_all(rules, raws, "fuzz", format, events::Keep::All);
     events::sort(&mut out);
 }
@@ -82,7 +82,7 @@ fn normalize_all(rules: &Rules, raws: Vec<RawEvent>, format: &'static str) {
 pub fn event_text(rules: &Rules, data: &[u8], read: fn(&str) -> (Vec<RawEvent>, Vec<String>)) {
     let text = String::from_utf8_lossy(data);
     let (raws, _) = read(&text);
-    normalize_all(rules, raws, "fuzz");
+    normalize_all(rules, &raws, "fuzz");
 }
 
 /// The tabular and message-only readers (Event Viewer CSV/text, Export-Csv, Format-List).
@@ -90,7 +90,7 @@ pub fn event_tabular(rules: &Rules, data: &[u8]) {
     let text = String::from_utf8_lossy(data);
     for form in ["csv", "tsv", "eventviewer-text", "format-list"] {
         let (raws, _) = events::tabular::read(form, &text);
-        normalize_all(rules, raws, "fuzz");
+        normalize_all(rules, &raws, "fuzz");
     }
     let _ = events::tabular::detect(&text);
 }

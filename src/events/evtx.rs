@@ -91,7 +91,7 @@ pub fn read_file_selected(
     keep: &dyn Fn(&RawEvent) -> bool,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<RawEvent>, Vec<String>, u64), String> {
-    read_file_selected_with(path, select, keep, &mut |raws| raws, notes)
+    read_file_selected_with(path, select, keep, &mut <[RawEvent]>::to_vec, notes)
 }
 
 /// [`read_file_selected`], each chunk's records passed through `convert` as soon as it is read.
@@ -99,7 +99,7 @@ pub fn read_file_selected_with<T: Positioned>(
     path: &std::path::Path,
     select: &Select<'_>,
     keep: &dyn Fn(&RawEvent) -> bool,
-    convert: &mut dyn FnMut(Vec<RawEvent>) -> Vec<T>,
+    convert: &mut dyn FnMut(&[RawEvent]) -> Vec<T>,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<T>, Vec<String>, u64), String> {
     // Unbuffered: the reader asks for whole chunks (64 KiB) after the header (4 KiB), so each
@@ -115,7 +115,7 @@ pub fn read_selected<T: Positioned>(
     input: impl std::io::Read,
     select: &Select<'_>,
     keep: &dyn Fn(&RawEvent) -> bool,
-    convert: &mut dyn FnMut(Vec<RawEvent>) -> Vec<T>,
+    convert: &mut dyn FnMut(&[RawEvent]) -> Vec<T>,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<T>, Vec<String>, u64), String> {
     let settings = crate_settings();
@@ -130,7 +130,7 @@ pub fn read_chunks<T>(
     chunks: std::ops::Range<u64>,
     select: &Select<'_>,
     keep: &dyn Fn(&RawEvent) -> bool,
-    convert: &mut dyn FnMut(Vec<RawEvent>) -> Vec<T>,
+    convert: &mut dyn FnMut(&[RawEvent]) -> Vec<T>,
 ) -> Result<Vec<Part<T>>, String> {
     let settings = crate_settings();
     let mut fallback = |data: Vec<u8>, number: u64| chunk_with_crate(data, number, &settings, keep);

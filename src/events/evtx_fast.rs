@@ -70,15 +70,34 @@ enum Child {
 #[derive(Debug, Clone)]
 enum Value<'a> {
     Null,
-    Text(String),
+    /// UTF-16LE text, decoded where it is written.
+    Text(&'a [u8]),
     Num(u64),
     FileTime(u64),
-    /// A GUID, rendered as the crate renders it.
-    Guid(String),
+    /// A GUID's 16 bytes.
+    Guid(&'a [u8]),
     /// Chunk offset and size of a nested fragment.
     BinXml(usize, usize),
     /// A type this reader does not render: the chunk goes to the crate if the value is needed.
-    Other(std::marker::PhantomData<&'a [u8]>),
+    Other,
+}
+
+impl Value<'_> {
+    /// Appends the value's text as the crate renders it (`None`: not rendered by this reader);
+    /// a null adds nothing.
+    fn write(&self, out: &mut String) -> Option<()> {
+        match self {
+            Value::Null => {}
+            Value::Text(b) => utf16_into(b, out),
+            Value::Guid(b) => guid_text(b, out),
+            Value::Num(n) => {
+                use std::fmt::Write;
+                let _ = write!(out, "{n}");
+            }
+            _ => return None,
+        }
+        Some(())
+    }
 }
 
 struct Cursor<'a> {
@@ -113,17 +132,23 @@ impl<'a> Cursor<'a> {
     }
 }
 
-/// UTF-16LE to a string (lone surrogates become U+FFFD), trailing NULs dropped; one allocation,
-/// of the exact size for ASCII text.
+/// UTF-16LE to a string (lone surrogates become U+FFFD), trailing NULs dropped.
 fn utf16(b: &[u8]) -> String {
+    let mut s = String::new();
+    utf16_into(b, &mut s);
+    s
+}
+
+/// [`utf16`], appended to `out` (a string reused from record to record allocates nothing).
+fn utf16_into(b: &[u8], out: &mut String) {
     let mut units = b.len() / 2;
     while units > 0 && b.get(2 * units - 2..2 * units) == Some(&[0, 0]) {
         units -= 1;
     }
     let b = b.get(..2 * units).unwrap_or(&[]);
     // Nearly every value is ASCII: one byte per unit.
-    if let Some(s) = ascii_utf16(b) {
-        return s;
+    if ascii_utf16(b, out) {
+        return;
     }
     let units = b.chunks_exact(2).map(|c| {
         u16::from_le_bytes([
@@ -131,16 +156,16 @@ fn utf16(b: &[u8]) -> String {
             c.get(1).copied().unwrap_or(0),
         ])
     });
-    let mut s = String::with_capacity(b.len() / 2);
+    out.reserve(b.len() / 2);
     for c in char::decode_utf16(units) {
-        s.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
+        out.push(c.unwrap_or(char::REPLACEMENT_CHARACTER));
     }
-    s
 }
 
-/// UTF-16LE text that is all ASCII (every high byte 0, every low byte below 0x80), as a string;
-/// `None` when a unit is not. Checked, then narrowed, in two passes the compiler vectorises.
-fn ascii_utf16(b: &[u8]) -> Option<String> {
+/// UTF-16LE text that is all ASCII (every high byte 0, every low byte below 0x80), appended to
+/// `out`; `false` (and `out` as it was) when a unit is not. Checked, then narrowed, in two passes
+/// the compiler vectorises.
+fn ascii_utf16(b: &[u8], out: &mut String) -> bool {
     const NOT_ASCII: u64 = 0xFF80_FF80_FF80_FF80;
     let words = b.chunks_exact(8);
     let rest = words.remainder();
@@ -151,11 +176,14 @@ fn ascii_utf16(b: &[u8]) -> Option<String> {
             .chunks_exact(2)
             .all(|c| c.get(1) == Some(&0) && c.first().is_some_and(u8::is_ascii));
     if !ascii {
-        return None;
+        return false;
     }
-    let mut out = Vec::with_capacity(b.len() / 2);
-    out.extend(b.chunks_exact(2).map(|c| c.first().copied().unwrap_or(0)));
-    String::from_utf8(out).ok()
+    let mut bytes = std::mem::take(out).into_bytes();
+    bytes.extend(b.chunks_exact(2).map(|c| c.first().copied().unwrap_or(0)));
+    // ASCII added to text: always text again (the check only fails if that were untrue, and
+    // then the string is simply left empty).
+    *out = String::from_utf8(bytes).unwrap_or_default();
+    true
 }
 
 /// A name in the chunk's string table, at `off`, and its length in UTF-16 units.
@@ -563,21 +591,21 @@ impl<'a> Subs<'a, '_> {
         };
         Some(match ty {
             0x00 => Value::Null,
-            0x01 => Value::Text(utf16(raw)),
+            0x01 => Value::Text(raw),
             0x04 | 0x06 | 0x08 | 0x0A if size <= 8 => Value::Num(num()),
             0x11 if size == 8 => Value::FileTime(num()),
-            0x0F if size == 16 => Value::Guid(guid_text(raw)),
+            0x0F if size == 16 => Value::Guid(raw),
             0x21 => Value::BinXml(start, size),
-            _ => Value::Other(std::marker::PhantomData),
+            _ => Value::Other,
         })
     }
 }
 
 /// A GUID's 16 bytes as the `evtx` crate writes them: `{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}`,
 /// lower case, the first three groups little-endian.
-fn guid_text(b: &[u8]) -> String {
+fn guid_text(b: &[u8], s: &mut String) {
     const ORDER: [usize; 16] = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15];
-    let mut s = String::with_capacity(38);
+    s.reserve(38);
     s.push('{');
     for (i, idx) in ORDER.iter().enumerate() {
         if matches!(i, 4 | 6 | 8 | 10) {
@@ -589,34 +617,25 @@ fn guid_text(b: &[u8]) -> String {
         }
     }
     s.push('}');
-    s
 }
 
 /// The text an element's content renders to (`None`: a value this reader does not render).
 fn render(content: &[Child], values: &Subs<'_, '_>) -> Option<String> {
-    // The usual shape, one substitution: its value is the text, no copy.
-    if let [Child::Content(Content::Sub(id))] = content {
-        return match values.get(*id)? {
-            Value::Null => Some(String::new()),
-            Value::Text(t) | Value::Guid(t) => Some(t),
-            Value::Num(n) => Some(n.to_string()),
-            _ => None,
-        };
-    }
     let mut s = String::new();
+    render_into(content, values, &mut s)?;
+    Some(s)
+}
+
+/// [`render`], appended to `out`.
+fn render_into(content: &[Child], values: &Subs<'_, '_>, out: &mut String) -> Option<()> {
     for ch in content {
         match ch {
-            Child::Content(Content::Text(t)) => s.push_str(t),
-            Child::Content(Content::Sub(id)) => match values.get(*id)? {
-                Value::Null => {}
-                Value::Text(t) | Value::Guid(t) => s.push_str(&t),
-                Value::Num(n) => s.push_str(&n.to_string()),
-                _ => return None,
-            },
+            Child::Content(Content::Text(t)) => out.push_str(t),
+            Child::Content(Content::Sub(id)) => values.get(*id)?.write(out)?,
             Child::Element(_) => return None,
         }
     }
-    Some(s)
+    Some(())
 }
 
 #[allow(clippy::option_option)] // outer: rendered at all; inner: present (a null is left out)
@@ -625,9 +644,11 @@ fn render_attr(value: &[Content], values: &Subs<'_, '_>) -> Option<Option<String
         // An attribute whose only substitution is null is left out, as Windows renders it.
         [Content::Sub(id)] => match values.get(*id) {
             Some(Value::Null) | None => Some(None),
-            Some(Value::Text(t) | Value::Guid(t)) => Some(Some(t)),
-            Some(Value::Num(n)) => Some(Some(n.to_string())),
-            Some(_) => None,
+            Some(v) => {
+                let mut s = String::new();
+                v.write(&mut s)?;
+                Some(Some(s))
+            }
         },
         [Content::Text(t)] => Some(Some(t.to_string())),
         _ => {
@@ -648,7 +669,8 @@ fn attr_in<'e>(attrs: &'e [(Rc<str>, Vec<Content>)], name: &str) -> Option<&'e [
         .map(|(_, v)| v.as_slice())
 }
 
-/// Decides whether a record is wanted; `Err(())` when it cannot tell (the chunk goes to the crate).
+/// Decides whether a record is wanted and, when it is, writes it over `ev` (its data strings
+/// reused); `Err(())` when it cannot tell (the chunk goes to the crate).
 #[allow(clippy::too_many_lines)]
 fn decode_record(
     chunk: &[u8],
@@ -657,7 +679,8 @@ fn decode_record(
     templates: &mut Templates,
     select: &Select<'_>,
     scratch: &mut [Vec<(usize, usize, u8)>; 2],
-) -> Result<Option<RawEvent>, ()> {
+    ev: &mut RawEvent,
+) -> Result<bool, ()> {
     let [outer, inner] = scratch;
     let mut c = Cursor {
         buf: chunk,
@@ -667,7 +690,7 @@ fn decode_record(
     let template = templates.entry(def).ok_or(())?;
     // A provider written as literal text in the template decides every record of it at once.
     if template.provider.get() == Some(&Some(false)) {
-        return Ok(None);
+        return Ok(false);
     }
     let root = template.root.clone().ok_or(())?;
     if &*root.name != "Event" {
@@ -680,7 +703,7 @@ fn decode_record(
         .provider
         .get_or_init(|| literal_decision(&provider_el.attrs, select));
     if decided == Some(false) {
-        return Ok(None);
+        return Ok(false);
     }
     let values = substitutions(&mut c, outer).ok_or(())?;
     if c.pos > at + size {
@@ -709,7 +732,7 @@ fn decode_record(
         provider_attr("Guid")?
     };
     if !by_name && !guid.as_deref().is_some_and(|g| (select.provider)(g)) {
-        return Ok(None);
+        return Ok(false);
     }
     let provider = name.or(guid).unwrap_or_default();
     let eid_el = nth(system, plan.event_id).ok_or(())?;
@@ -725,7 +748,7 @@ fn decode_record(
             .map_err(|_| ())?,
     };
     if !(select.event_id)(event_id) {
-        return Ok(None);
+        return Ok(false);
     }
     let text_of = |n: Option<usize>| -> Result<Option<Arc<str>>, ()> {
         match nth(system, n).map(|e| e.children.as_slice()) {
@@ -743,7 +766,7 @@ fn decode_record(
             Some([Child::Content(Content::Sub(id))]) => match values.get(*id) {
                 Some(Value::Num(v)) => Ok(Some(v)),
                 Some(Value::Null) | None => Ok(None),
-                Some(Value::Text(t)) => Ok(t.trim().parse().ok()),
+                Some(Value::Text(t)) => Ok(utf16(t).trim().parse().ok()),
                 Some(_) => Err(()),
             },
             Some(other) => Ok(render(other, &values).ok_or(())?.trim().parse().ok()),
@@ -777,7 +800,10 @@ fn decode_record(
         Some(_) => return Err(()),
         None => None,
     };
-    let mut ev = RawEvent {
+    // The strings of the record last written here are written over, not dropped.
+    let mut data = std::mem::take(&mut ev.data);
+    let mut has_data = false;
+    *ev = RawEvent {
         provider,
         event_source_name: source,
         event_id,
@@ -793,7 +819,8 @@ fn decode_record(
     for ch in &root.children {
         match ch {
             Child::Element(e) if &*e.name == "EventData" => {
-                ev.data = event_data(e, &values)?;
+                event_data(e, &values, &mut data)?;
+                has_data = true;
             }
             Child::Element(e) if &*e.name == "System" => {}
             Child::Content(Content::Sub(id)) => match values.get(*id) {
@@ -812,7 +839,8 @@ fn decode_record(
                     if &*el.name != "EventData" {
                         return Err(());
                     }
-                    ev.data = event_data(&el, &inner)?;
+                    event_data(&el, &inner, &mut data)?;
+                    has_data = true;
                 }
                 Some(Value::Null) | None => {}
                 _ => return Err(()),
@@ -822,7 +850,11 @@ fn decode_record(
             Child::Element(_) | Child::Content(_) => return Err(()),
         }
     }
-    Ok(Some(ev))
+    if !has_data {
+        data.clear();
+    }
+    ev.data = data;
+    Ok(true)
 }
 
 /// A string without surrounding white space, copied only when it has some.
@@ -835,8 +867,10 @@ fn trimmed(s: &Arc<str>) -> Arc<str> {
     }
 }
 
-fn event_data(el: &Element, values: &Subs<'_, '_>) -> Result<Vec<String>, ()> {
-    let mut out = Vec::with_capacity(el.children.len());
+/// The data strings of an `EventData` element, written over the strings in `out` (each cleared,
+/// its room kept: a record's strings go where the last record's were).
+fn event_data(el: &Element, values: &Subs<'_, '_>, out: &mut Vec<String>) -> Result<(), ()> {
+    let mut n = 0;
     for ch in &el.children {
         match ch {
             Child::Element(d) if &*d.name == "Data" => {
@@ -849,13 +883,20 @@ fn event_data(el: &Element, values: &Subs<'_, '_>) -> Result<Vec<String>, ()> {
                 if name.is_some() {
                     return Err(());
                 }
-                out.push(render(&d.children, values).ok_or(())?);
+                if out.len() <= n {
+                    out.push(String::new());
+                }
+                let s = out.get_mut(n).ok_or(())?;
+                s.clear();
+                render_into(&d.children, values, s).ok_or(())?;
+                n += 1;
             }
             Child::Content(Content::Text(t)) if t.trim().is_empty() => {}
             _ => return Err(()),
         }
     }
-    Ok(out)
+    out.truncate(n);
+    Ok(())
 }
 
 fn filetime(ft: u64) -> Option<chrono::DateTime<chrono::Utc>> {
@@ -864,21 +905,34 @@ fn filetime(ft: u64) -> Option<chrono::DateTime<chrono::Utc>> {
     chrono::DateTime::from_timestamp(secs, nanos)
 }
 
-/// Bytes per record assumed when sizing a chunk's list of wanted records: a KMS host's 12290 takes
-/// about 400 (real logs' records are larger still, so the guess errs towards too much room).
-const RECORD_ESTIMATE: usize = 256;
-
-/// One chunk: the wanted records, how many records it holds, or `None` when the crate must read it.
-fn scan_chunk(chunk: &[u8], select: &Select<'_>) -> Option<(Vec<RawEvent>, u64)> {
-    scan_chunk_with(chunk, select, &mut Templates::default())
+/// What reading keeps from one chunk to the next: the records written for the last chunk,
+/// written over by the next (a host log's hundreds of thousands of records allocate their
+/// strings once per reader, not once each), and the substitution descriptors.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    records: Vec<RawEvent>,
+    /// How many of `records` the last chunk wanted.
+    wanted: usize,
+    subs: [Vec<(usize, usize, u8)>; 2],
 }
 
-/// [`scan_chunk`] with the chunk's templates kept in `templates`.
+impl Scratch {
+    /// The records the last chunk scanned wanted, in file order.
+    fn wanted(&self) -> &[RawEvent] {
+        self.records.get(..self.wanted).unwrap_or(&[])
+    }
+}
+
+/// One chunk: how many records it holds, or `None` when the crate must read it; the records
+/// `select` wants are written into `scratch` (see [`Scratch::wanted`]), the chunk's templates
+/// kept in `templates`.
 fn scan_chunk_with(
     chunk: &[u8],
     select: &Select<'_>,
     templates: &mut Templates,
-) -> Option<(Vec<RawEvent>, u64)> {
+    scratch: &mut Scratch,
+) -> Option<u64> {
+    scratch.wanted = 0;
     if chunk.get(..8)? != b"ElfChnk\0" {
         return None;
     }
@@ -886,8 +940,6 @@ fn scan_chunk_with(
     if free < 512 || free > chunk.len() {
         return None;
     }
-    let mut scratch = [Vec::new(), Vec::new()];
-    let mut out = Vec::new();
     let mut pos = 512;
     let mut n = 0u64;
     while pos + 28 <= free {
@@ -904,18 +956,25 @@ fn scan_chunk_with(
             return None;
         }
         let id = u64::from_le_bytes(chunk.get(pos + 8..pos + 16)?.try_into().ok()?);
-        match decode_record(chunk, pos + 24, size - 28, templates, select, &mut scratch) {
-            Ok(Some(mut e)) => {
+        if scratch.records.len() <= scratch.wanted {
+            scratch.records.push(RawEvent::default());
+        }
+        let e = scratch.records.get_mut(scratch.wanted)?;
+        match decode_record(
+            chunk,
+            pos + 24,
+            size - 28,
+            templates,
+            select,
+            &mut scratch.subs,
+            e,
+        ) {
+            Ok(true) => {
                 e.record_id = e.record_id.or(Some(id));
                 e.index = n;
-                if out.capacity() == 0 {
-                    // Room for every record the chunk has left (a log of activation events
-                    // wants them all), reserved only once one is wanted.
-                    out.reserve((free - pos) / RECORD_ESTIMATE + 1);
-                }
-                out.push(e);
+                scratch.wanted += 1;
             }
-            Ok(None) => {}
+            Ok(false) => {}
             Err(()) => return None,
         }
         n += 1;
@@ -924,7 +983,7 @@ fn scan_chunk_with(
     if pos != free {
         return None;
     }
-    Some((out, n))
+    Some(n)
 }
 
 /// Something read from a log that knows its position among the log's records, so a chunk read on
@@ -955,19 +1014,6 @@ pub struct Part<T> {
     whole: bool,
 }
 
-impl<T> Part<T> {
-    /// The same part with its events converted (filtered, normalized) by `f`.
-    pub fn map<U>(self, f: impl FnOnce(Vec<T>) -> Vec<U>) -> Part<U> {
-        Part {
-            events: f(self.events),
-            damaged: self.damaged,
-            records: self.records,
-            bad_sum: self.bad_sum,
-            whole: self.whole,
-        }
-    }
-}
-
 /// The file offset of chunk `number`.
 pub fn chunk_offset(number: u64) -> u64 {
     FILE_HEADER as u64 + number * CHUNK as u64
@@ -980,14 +1026,17 @@ pub fn chunk_count(size: u64) -> u64 {
 }
 
 /// Reads one chunk, `buf` being its bytes as far as the file has them (a full chunk is 64 KiB; a
-/// shorter one is the file's truncated end). Chunks the pre-filter cannot scan are given to
-/// `fallback` (the crate), which returns the same triple for that chunk, counting from 0.
-pub fn chunk(
+/// shorter one is the file's truncated end), its wanted records passed through `convert`.
+/// Chunks the pre-filter cannot scan are given to `fallback` (the crate), which returns the same
+/// triple for that chunk, counting from 0.
+pub fn chunk<T>(
     buf: &[u8],
     number: u64,
     select: &Select<'_>,
     fallback: &mut dyn FnMut(Vec<u8>, u64) -> ChunkRead,
-) -> Part<RawEvent> {
+    scratch: &mut Scratch,
+    convert: &mut dyn FnMut(&[RawEvent]) -> Vec<T>,
+) -> Part<T> {
     let at = chunk_offset(number);
     let mut part = Part {
         events: Vec::new(),
@@ -1003,7 +1052,7 @@ pub fn chunk(
         }
         part.bad_sum = bad_checksums(buf)
             .map(|what| format!("chunk {number} at file offset 0x{at:x} ({what})"));
-        scan_chunk(buf, select)
+        scan_chunk_with(buf, select, &mut Templates::default(), scratch)
     } else {
         // A truncated last chunk: said, and the crate decides what can be read of it.
         part.damaged.push(Damage::said(format!(
@@ -1012,13 +1061,15 @@ pub fn chunk(
         )));
         None
     };
-    let (events, damaged, records) = match scanned {
-        Some((events, records)) => (events, Vec::new(), records),
-        None => fallback(buf.to_vec(), number),
-    };
-    part.events = events;
-    part.damaged.extend(damaged);
-    part.records = records;
+    if let Some(records) = scanned {
+        part.events = convert(scratch.wanted());
+        part.records = records;
+    } else {
+        let (events, damaged, records) = fallback(buf.to_vec(), number);
+        part.events = convert(&events);
+        part.damaged.extend(damaged);
+        part.records = records;
+    }
     part
 }
 
@@ -1149,7 +1200,7 @@ pub fn read<T: Positioned>(
     mut input: impl Read,
     select: &Select<'_>,
     fallback: &mut dyn FnMut(Vec<u8>, u64) -> ChunkRead,
-    convert: &mut dyn FnMut(Vec<RawEvent>) -> Vec<T>,
+    convert: &mut dyn FnMut(&[RawEvent]) -> Vec<T>,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<T>, Vec<String>, u64), String> {
     let header = header(&mut input, notes)?;
@@ -1168,17 +1219,18 @@ fn each_chunk<T>(
     chunks: impl Iterator<Item = u64>,
     select: &Select<'_>,
     fallback: &mut dyn FnMut(Vec<u8>, u64) -> ChunkRead,
-    convert: &mut dyn FnMut(Vec<RawEvent>) -> Vec<T>,
+    convert: &mut dyn FnMut(&[RawEvent]) -> Vec<T>,
     sink: &mut dyn FnMut(Part<T>),
 ) -> Result<(), String> {
     let mut buf = vec![0u8; CHUNK];
+    let mut scratch = Scratch::default();
     for number in chunks {
         let filled = fill(input, &mut buf)?;
         if filled == 0 {
             break;
         }
-        let part = chunk(buf.get(..filled).unwrap_or(&[]), number, select, fallback);
-        sink(part.map(&mut *convert));
+        let buf = buf.get(..filled).unwrap_or(&[]);
+        sink(chunk(buf, number, select, fallback, &mut scratch, convert));
         if filled < CHUNK {
             break;
         }
@@ -1194,7 +1246,7 @@ pub fn read_chunks<T>(
     chunks: std::ops::Range<u64>,
     select: &Select<'_>,
     fallback: &mut dyn FnMut(Vec<u8>, u64) -> ChunkRead,
-    convert: &mut dyn FnMut(Vec<RawEvent>) -> Vec<T>,
+    convert: &mut dyn FnMut(&[RawEvent]) -> Vec<T>,
 ) -> Result<Vec<Part<T>>, String> {
     use std::io::{Seek, SeekFrom};
     let mut file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
@@ -1294,6 +1346,52 @@ mod tests {
         }
     }
 
+    /// One chunk's wanted records and record count, read with scratch of its own.
+    fn scan_chunk(chunk: &[u8], select: &Select<'_>) -> Option<(Vec<RawEvent>, u64)> {
+        let mut scratch = Scratch::default();
+        let n = scan_chunk_with(chunk, select, &mut Templates::default(), &mut scratch)?;
+        Some((scratch.wanted().to_vec(), n))
+    }
+
+    #[test]
+    fn records_written_over_the_last_chunks_read_as_if_fresh() {
+        use crate::evtx_writer::{EvtxWriter, FileState, Record};
+        // A chunk of one record per data shape: the given strings, each record's own.
+        let chunk_of = |shapes: &[&[&str]]| -> Vec<u8> {
+            let mut w = EvtxWriter::new(std::io::Cursor::new(Vec::new()), 1).unwrap();
+            for (i, data) in shapes.iter().enumerate() {
+                let record = Record {
+                    provider: "Wanted".into(),
+                    event_id: 12290,
+                    channel: "Key Management Service".into(),
+                    computer: format!("kms{i}.contoso.com"),
+                    time_created: chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
+                    data: data.iter().map(|d| (*d).to_owned()).collect(),
+                    ..Record::default()
+                };
+                w.write(&record).unwrap();
+            }
+            let bytes = w.finish(FileState::default()).unwrap().into_inner();
+            bytes[FILE_HEADER..FILE_HEADER + CHUNK].to_vec()
+        };
+        let select = Select {
+            provider: &|p: &str| p == "Wanted",
+            event_id: &|_| true,
+        };
+        let first = chunk_of(&[&["a long first string", "b", "c"], &["x"; 4], &["only"]]);
+        let second = chunk_of(&[&["1"], &[], &["p", "q"], &["new", "", "third"]]);
+        let mut scratch = Scratch::default();
+        for (chunk, records) in [(&first, 3), (&second, 4), (&first, 3)] {
+            let n = scan_chunk_with(chunk, &select, &mut Templates::default(), &mut scratch);
+            assert_eq!(n, Some(records));
+            let (fresh, _) = scan_chunk(chunk, &select).unwrap();
+            assert_eq!(scratch.wanted(), fresh.as_slice());
+        }
+        let (second, _) = scan_chunk(&second, &select).unwrap();
+        let data: Vec<&[String]> = second.iter().map(|e| e.data.as_slice()).collect();
+        assert_eq!(data, [&["1"][..], &[], &["p", "q"], &["new", "", "third"]]);
+    }
+
     #[test]
     fn templates_of_unwanted_literal_providers_are_skipped_unparsed() {
         use crate::evtx_writer::{EvtxWriter, FileState, Record};
@@ -1320,7 +1418,9 @@ mod tests {
             event_id: &|_| true,
         };
         let mut templates = Templates::default();
-        let (events, records) = scan_chunk_with(chunk, &select, &mut templates).unwrap();
+        let mut scratch = Scratch::default();
+        let records = scan_chunk_with(chunk, &select, &mut templates, &mut scratch).unwrap();
+        let events = scratch.wanted();
         assert_eq!(records, 30);
         assert_eq!(events.len(), 10);
         assert!(events.iter().all(|e| &*e.provider == "Wanted"));
@@ -1340,6 +1440,7 @@ mod tests {
             event_id: &|_| true,
         };
         let (every, _) = scan_chunk(chunk, &everything).unwrap();
+        let every = &every;
         assert_eq!(every.len(), 30);
     }
 

@@ -279,7 +279,7 @@ impl Shared {
 /// [`Keep::All`] every event (other providers' decoded as raw strings only).
 pub fn normalize_all(
     rules: &Rules,
-    raws: Vec<RawEvent>,
+    raws: &[RawEvent],
     path: &str,
     format: &'static str,
     keep: Keep<'_>,
@@ -292,7 +292,7 @@ pub fn normalize_all(
 /// to be sealed with the rest of the batch.
 fn normalize(
     rules: &Rules,
-    raw: RawEvent,
+    raw: &RawEvent,
     shared: &mut Shared,
     all: bool,
 ) -> Option<ActivationEvent> {
@@ -312,27 +312,30 @@ fn normalize(
     } else {
         None
     };
-    let mut raw_strings = raw.data;
     // Exports that keep only the rendered message: read the payload back through the template.
-    if raw_strings.is_empty()
-        && let (Some(d), Some(m)) = (def, raw.message.as_deref())
-    {
-        raw_strings = d
+    let from_message = match (def, raw.message.as_deref()) {
+        (Some(d), Some(m)) if raw.data.is_empty() => d
             .def
             .messages
             .iter()
             .find_map(|t| message::extract(t, m))
-            .unwrap_or_default();
-    }
+            .unwrap_or_default(),
+        _ => Vec::new(),
+    };
+    let raw_strings = if raw.data.is_empty() {
+        &from_message
+    } else {
+        &raw.data
+    };
     let payload = match def {
         Some(d) => decode(
             &mut shared.slab,
             d,
-            &raw_strings,
+            raw_strings,
             raw.time_created,
             raw.message.as_deref(),
         ),
-        None => shared.slab.build(None, &raw_strings, Vec::new()),
+        None => shared.slab.build(None, raw_strings, Vec::new()),
     };
     Some(ActivationEvent {
         context: shared.context(raw.computer.as_deref(), provider, raw.channel.as_deref()),
@@ -528,7 +531,7 @@ impl<'a> Normalizer<'a> {
         }
     }
 
-    fn convert(&mut self, raws: Vec<RawEvent>) -> Vec<ActivationEvent> {
+    fn convert(&mut self, raws: &[RawEvent]) -> Vec<ActivationEvent> {
         let all = self.keep == Keep::All;
         // A new vector of the right size: collecting in place would keep the raw events' larger
         // slots (and their spare capacity) for as long as the events live.
@@ -541,7 +544,7 @@ impl<'a> Normalizer<'a> {
                 .sum(),
         );
         out.extend(
-            raws.into_iter()
+            raws.iter()
                 .filter(|r| self.keep.wants(r.event_id))
                 .filter_map(|r| normalize(self.rules, r, &mut self.shared, all)),
         );
@@ -587,13 +590,12 @@ pub fn read_input(
     let mut norm = Normalizer::new(rules, path, format, keep);
     let (events, damaged, counted) = match format {
         "evtx" => {
-            let mut convert = |raws| norm.convert(raws);
+            let mut convert = |raws: &[RawEvent]| norm.convert(raws);
             match (disk, keep) {
                 (Some(file), Keep::All) => evtx::read_file(file, &wanted)
-                    .map(|(raws, damaged, n)| (convert(raws), damaged, n)),
-                (None, Keep::All) => {
-                    evtx::read(bytes, &wanted).map(|(raws, damaged, n)| (convert(raws), damaged, n))
-                }
+                    .map(|(raws, damaged, n)| (convert(&raws), damaged, n)),
+                (None, Keep::All) => evtx::read(bytes, &wanted)
+                    .map(|(raws, damaged, n)| (convert(&raws), damaged, n)),
                 (Some(file), _) => with_select(rules, keep, |select| {
                     evtx::read_file_selected_with(file, select, &wanted, &mut convert, &mut notes)
                 }),
@@ -614,7 +616,7 @@ pub fn read_input(
                 json::read(&text)
             };
             let n = raws.len() as u64;
-            (norm.convert(raws), damaged, n)
+            (norm.convert(&raws), damaged, n)
         }
         _ => {
             let text =
@@ -625,7 +627,7 @@ pub fn read_input(
             );
             let (raws, damaged) = tabular::read(format, &text);
             let n = raws.len() as u64;
-            (norm.convert(raws), damaged, n)
+            (norm.convert(&raws), damaged, n)
         }
     };
     let stats = stats(counted, damaged, notes, &events);

@@ -592,7 +592,7 @@ fn real_logs_without_the_crate(select: &kmsdiag::events::evtx_fast::Select<'_>) 
             std::io::BufReader::new(file),
             select,
             &mut fallback,
-            &mut |raws: Vec<kmsdiag::events::RawEvent>| raws,
+            &mut <[kmsdiag::events::RawEvent]>::to_vec,
             &mut Vec::new(),
         )
         .unwrap();

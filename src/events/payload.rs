@@ -28,31 +28,40 @@ pub fn split_info(s: &str) -> Vec<String> {
 /// [`split_info`], borrowing the fields (a host log decodes millions of these).
 fn split_borrowed(s: &str) -> Vec<Cow<'_, str>> {
     let mut out = Vec::with_capacity(16);
-    let mut start = 0;
-    while let Some(i) = next_comma(s.as_bytes(), start) {
-        out.push(Cow::Borrowed(trim(s.get(start..i).unwrap_or(""))));
-        start = i + 1;
-    }
-    out.push(Cow::Borrowed(trim(s.get(start..).unwrap_or(""))));
+    each_info_field(s, |f| out.push(Cow::Borrowed(f)));
     out
 }
 
-/// The position of the first `,` at or after `from`, eight bytes a step (a byte equal to the
-/// comma becomes zero after the XOR; the lowest flagged byte is always a real one).
-fn next_comma(b: &[u8], from: usize) -> Option<usize> {
+/// Calls `f` with each field of an `Info` string in order, as [`split_info`] splits it. The
+/// commas are found eight bytes a step, every comma of a word at once.
+pub(crate) fn each_info_field<'a>(s: &'a str, mut f: impl FnMut(&'a str)) {
     const COMMAS: u64 = 0x2C2C_2C2C_2C2C_2C2C;
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGHS: u64 = 0x8080_8080_8080_8080;
-    let mut i = from;
-    while let Some(word) = b.get(i..i + 8) {
+    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+    let b = s.as_bytes();
+    let mut start = 0;
+    // Commas are ASCII: every cut is a character boundary.
+    let mut field = |start: usize, end: usize| f(trim(s.get(start..end).unwrap_or("")));
+    let words = b.chunks_exact(8);
+    let tail = words.remainder();
+    for (w, word) in words.enumerate() {
         let x = word.try_into().map_or(0, u64::from_le_bytes) ^ COMMAS;
-        let found = x.wrapping_sub(ONES) & !x & HIGHS;
-        if found != 0 {
-            return Some(i + (found.trailing_zeros() / 8) as usize);
+        // 0x80 in exactly the bytes that were commas (no carry crosses a byte).
+        let mut found = !((((x & LOW7) + LOW7) | x) | LOW7);
+        while found != 0 {
+            let at = w * 8 + (found.trailing_zeros() / 8) as usize;
+            field(start, at);
+            start = at + 1;
+            found &= found - 1;
         }
-        i += 8;
     }
-    b.get(i..)?.iter().position(|c| *c == b',').map(|p| i + p)
+    let base = b.len() - tail.len();
+    for (i, c) in tail.iter().enumerate() {
+        if *c == b',' {
+            field(start, base + i);
+            start = base + i + 1;
+        }
+    }
+    field(start, b.len());
 }
 
 /// The values of an `info`-layout event, from however the export carried them: one Info string
@@ -164,6 +173,24 @@ mod tests {
         ] {
             let expected: Vec<&str> = s.split(',').map(str::trim).collect();
             assert_eq!(split_info(s), expected, "{s:?}");
+        }
+        // Every string of up to 19 characters drawn from a comma, a letter, a space and a
+        // two-byte letter (a comma in every byte position of a word, next to anything).
+        let alphabet = [",", "a", " ", "\u{e9}"];
+        for len in 0..20u32 {
+            for seed in 0..200u64 {
+                let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ u64::from(len);
+                let s: String = (0..len)
+                    .map(|_| {
+                        x ^= x << 13;
+                        x ^= x >> 7;
+                        x ^= x << 17;
+                        alphabet[(x % 4) as usize]
+                    })
+                    .collect();
+                let expected: Vec<&str> = s.split(',').map(str::trim).collect();
+                assert_eq!(split_info(&s), expected, "{s:?}");
+            }
         }
     }
 

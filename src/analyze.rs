@@ -417,7 +417,16 @@ fn summarize(
             } else {
                 "read"
             };
-            let mut machines: Vec<&str> = events.iter().map(|e| &**e.machine()).collect();
+            // The events of an input share one `Arc` per machine name: a run of one is taken
+            // once (a host log's hundreds of thousands of events name one machine).
+            let mut machines: Vec<&str> = Vec::new();
+            let mut last: Option<&std::sync::Arc<str>> = None;
+            for m in events.iter().map(ActivationEvent::machine) {
+                if last.is_none_or(|l| !std::sync::Arc::ptr_eq(l, m)) {
+                    machines.push(m);
+                    last = Some(m);
+                }
+            }
             machines.sort_unstable();
             machines.dedup();
             summary.machines = machines.into_iter().map(str::to_owned).collect();

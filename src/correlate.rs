@@ -615,6 +615,9 @@ fn host_view<'a>(
     } = scan_in_pieces(events, &requests, threads, SCAN_PIECE);
     h.n_policy = n_policy;
     let mut timed: Vec<(Vec<usize>, Option<Arrival>)> = Vec::new();
+    // Per CMID, the client name last added to `paired` and to `recent`: a machine logs one name
+    // request after request, so the sets are asked only when it changes.
+    let mut last: Vec<[Option<usize>; 2]> = Vec::new();
     let mut recent = IdPairs::default();
     let mut pairs: Vec<(usize, usize)> = Vec::new();
     let mut paired = IdPairs::default();
@@ -627,18 +630,27 @@ fn host_view<'a>(
         };
         if timed.len() <= cm {
             timed.resize_with(cm + 1, Default::default);
+            last.resize(cm + 1, [None; 2]);
         }
+        let Some([last_paired, last_recent]) = last.get_mut(cm) else {
+            continue;
+        };
         if let Some(n) = client
-            && paired.insert((cm, n))
+            && *last_paired != Some(n)
         {
-            pairs.push((cm, n));
+            *last_paired = Some(n);
+            if paired.insert((cm, n)) {
+                pairs.push((cm, n));
+            }
         }
         let Some(t) = events.get(r).and_then(|e| e.time) else {
             continue;
         };
         if t > window_start
             && let Some(n) = client
+            && *last_recent != Some(n)
         {
+            *last_recent = Some(n);
             recent.insert((n, cm));
         }
         if let Some((rs, newest)) = timed.get_mut(cm) {

@@ -441,9 +441,10 @@ fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> Draft<'_> {
 pub fn sort(events: &mut [ActivationEvent]) {
     events.sort_unstable_by(|a, b| {
         same_name(a.machine(), b.machine())
-            .then(a.time.cmp(&b.time))
-            .then(a.record_id.cmp(&b.record_id))
-            .then(a.source.cmp(&b.source))
+            .then_with(|| a.time.cmp(&b.time))
+            .then_with(|| a.record_id.cmp(&b.record_id))
+            // Lazily: comparing sources compares their paths.
+            .then_with(|| a.source.cmp(&b.source))
     });
 }
 

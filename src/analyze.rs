@@ -386,7 +386,10 @@ fn dedup_events(events: &mut Vec<ActivationEvent>) {
             .get(run_start..)
             .is_some_and(|run| run.iter().any(|k| same_event(k, e)));
         if !dup {
-            events.swap(kept, i);
+            // Nearly every event is kept where it is: no swap (a write) for those.
+            if kept != i {
+                events.swap(kept, i);
+            }
             kept += 1;
         }
     }

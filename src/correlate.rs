@@ -324,24 +324,14 @@ pub fn correlate(events: &[ActivationEvent], now: DateTime<Utc>, threads: usize)
             continue;
         };
         let name = first.machine().clone();
-        let is_kms = |i: &usize| events.get(*i).is_some_and(|e| e.event_id == 12290);
-        let mut kms: Vec<usize> = Vec::with_capacity(idx.clone().filter(is_kms).count());
-        kms.extend(idx.clone().filter(is_kms));
-        let publishes = idx.clone().any(|i| {
-            events
-                .get(i)
-                .is_some_and(|e| matches!(e.event_id, 12293 | 12294))
-        });
-        if !kms.is_empty() || publishes {
-            let (view, pairs) = host_view(events, &name, idx.clone(), kms, now, threads);
+        let run = Run::of(events, idx.clone());
+        let is_client = run.client;
+        if !run.requests.is_empty() || run.dns.is_some() {
+            let (view, pairs) = host_view(events, &name, run, now, threads);
             corr.hosts.push(view);
             host_pairs.push(pairs);
         }
-        if idx.clone().any(|i| {
-            events
-                .get(i)
-                .is_some_and(|e| matches!(e.event_id, 12288 | 12289 | 8198 | 8209 | 8233 | 12305))
-        }) {
+        if is_client {
             corr.clients.push(client_view(events, &name, idx));
         }
     }
@@ -583,12 +573,57 @@ fn scan_in_pieces<'a>(
 /// When a request arrived, and its event index.
 type Arrival = (DateTime<Utc>, usize);
 
+/// What one machine's run of events holds, gathered in one pass (a host's run is hundreds of
+/// thousands of events, each pass over it a walk through memory).
+struct Run {
+    /// Its 12290s (requests a KMS host processed).
+    requests: Vec<usize>,
+    /// The newest of its 12293/12294s (DNS publishing), the last one among equals.
+    dns: Option<usize>,
+    /// Whether it holds a client's events (requests sent, answers, activation attempts).
+    client: bool,
+    /// The oldest request's time and the newest event's time.
+    first: Option<DateTime<Utc>>,
+    last: Option<DateTime<Utc>>,
+}
+
+impl Run {
+    fn of(events: &[ActivationEvent], idx: Range<usize>) -> Run {
+        let mut run = Run {
+            requests: Vec::new(),
+            dns: None,
+            client: false,
+            first: None,
+            last: None,
+        };
+        let mut dns_time = None;
+        for i in idx {
+            let Some(e) = events.get(i) else { continue };
+            run.last = run.last.max(e.time);
+            match e.event_id {
+                12290 => {
+                    run.requests.push(i);
+                    if let Some(t) = e.time {
+                        run.first = Some(run.first.map_or(t, |f| f.min(t)));
+                    }
+                }
+                12293 | 12294 if run.dns.is_none() || e.time >= dns_time => {
+                    run.dns = Some(i);
+                    dns_time = e.time;
+                }
+                12288 | 12289 | 8198 | 8209 | 8233 | 12305 => run.client = true,
+                _ => {}
+            }
+        }
+        run
+    }
+}
+
 /// A host's view, and its distinct (CMID, client name) pairs in the order it logged them.
 fn host_view<'a>(
     events: &'a [ActivationEvent],
     name: &str,
-    all: Range<usize>,
-    requests: Vec<usize>,
+    run: Run,
     now: DateTime<Utc>,
     threads: usize,
 ) -> (HostView, Vec<(&'a str, &'a str)>) {
@@ -596,15 +631,16 @@ fn host_view<'a>(
         name: name.to_owned(),
         ..HostView::default()
     };
-    h.first = requests.iter().filter_map(|i| events.get(*i)?.time).min();
-    h.last = all.clone().filter_map(|i| events.get(i)?.time).max();
-    h.dns = all
-        .filter(|i| {
-            events
-                .get(*i)
-                .is_some_and(|e| matches!(e.event_id, 12293 | 12294))
-        })
-        .max_by_key(|i| events.get(*i).and_then(|e| e.time));
+    let Run {
+        requests,
+        dns,
+        first,
+        last,
+        ..
+    } = run;
+    h.first = first;
+    h.last = last;
+    h.dns = dns;
     // CMIDs and client names are numbered (case ignored) as first logged; per CMID its timed
     // requests and the newest of them; arrivals are (time, CMID) of every counted request.
     let Scan {
@@ -917,6 +953,55 @@ mod tests {
         }
         let now = DateTime::from_timestamp(1_780_000_000 + 600 * 60, 0).unwrap();
         assert_eq!(correlate(&events, now, 1), correlate(&events, now, 2));
+    }
+
+    #[test]
+    fn a_machines_run_is_read_in_one_pass() {
+        // (event id, minutes after the first): requests, DNS publishing (two at the newest time,
+        // one untimed) and a client's request, in the order a log keeps them.
+        let log: [(u32, Option<i64>); 8] = [
+            (12293, Some(5)),
+            (12290, Some(9)),
+            (12294, Some(30)),
+            (12290, Some(3)),
+            (12293, None),
+            (12294, Some(30)),
+            (12290, None),
+            (12288, Some(40)),
+        ];
+        let raws: Vec<_> = log
+            .iter()
+            .enumerate()
+            .map(|(i, (id, at))| crate::events::RawEvent {
+                provider: "Microsoft-Windows-Security-SPP".into(),
+                event_id: *id,
+                time_created: at.and_then(|m| DateTime::from_timestamp(1_780_000_000 + m * 60, 0)),
+                computer: Some("kms01.contoso.com".into()),
+                index: i as u64,
+                ..crate::events::RawEvent::default()
+            })
+            .collect();
+        let rules = crate::rules::Rules::load(None).unwrap();
+        let events = crate::events::normalize_all(
+            &rules,
+            &raws,
+            "kms.evtx",
+            "evtx",
+            crate::events::Keep::All,
+        );
+        let at = |m: i64| DateTime::from_timestamp(1_780_000_000 + m * 60, 0);
+        let run = Run::of(&events, 0..events.len());
+        assert_eq!(run.requests, [1, 3, 6]);
+        // The newest publishing event, the last of the two at that time.
+        assert_eq!(run.dns, Some(5));
+        assert!(run.client);
+        assert_eq!(run.first, at(3));
+        assert_eq!(run.last, at(40));
+        let host_only = Run::of(&events, 0..7);
+        assert!(!host_only.client);
+        assert_eq!(host_only.last, at(30));
+        let nothing = Run::of(&events, 7..8);
+        assert!(nothing.requests.is_empty() && nothing.dns.is_none() && nothing.first.is_none());
     }
 
     #[test]

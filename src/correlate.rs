@@ -304,27 +304,30 @@ impl Correlation {
 /// Correlates events sorted by machine and time (see [`crate::events::sort`]), on up to `threads`
 /// threads (the answer is the same at any count).
 pub fn correlate(events: &[ActivationEvent], now: DateTime<Utc>, threads: usize) -> Correlation {
-    // Events come sorted by machine (ignoring case): each machine is one run of indices.
-    let mut runs: Vec<Range<usize>> = Vec::new();
+    // Events come sorted by machine (ignoring case): each machine is one run of indices. Each
+    // event is compared with the one before it, which shares its name's `Arc` unless a new input
+    // or range of a large file begins there (names equal ignoring case are one equivalence, so
+    // the runs are the same as against the run's first event).
+    let mut runs: Vec<Run> = Vec::new();
     for (i, e) in events.iter().enumerate() {
-        let same = runs
-            .last()
-            .and_then(|r| events.get(r.start))
-            .is_some_and(|f| crate::events::same_machine_name(f.machine(), e.machine()));
+        let same = i
+            .checked_sub(1)
+            .and_then(|p| events.get(p))
+            .is_some_and(|p| crate::events::same_machine_name(p.machine(), e.machine()));
         match runs.last_mut() {
-            Some(r) if same => r.end = i + 1,
-            _ => runs.push(i..i + 1),
+            Some(r) if same => r.add(i, e),
+            _ => runs.push(Run::new(i, e)),
         }
     }
     let mut corr = Correlation::default();
     // Each host's distinct (CMID, client name) pairs, in the order it logged them.
     let mut host_pairs: Vec<Vec<(&str, &str)>> = Vec::new();
-    for idx in runs {
-        let Some(first) = events.get(idx.start) else {
+    for run in runs {
+        let Some(first) = events.get(run.events.start) else {
             continue;
         };
         let name = first.machine().clone();
-        let run = Run::of(events, idx.clone());
+        let idx = run.events.clone();
         let is_client = run.client;
         if !run.requests.is_empty() || run.dns.is_some() {
             let (view, pairs) = host_view(events, &name, run, now, threads);
@@ -573,13 +576,16 @@ fn scan_in_pieces<'a>(
 /// When a request arrived, and its event index.
 type Arrival = (DateTime<Utc>, usize);
 
-/// What one machine's run of events holds, gathered in one pass (a host's run is hundreds of
-/// thousands of events, each pass over it a walk through memory).
+/// What one machine's run of events holds, gathered in the pass that finds the runs (a host's
+/// run is hundreds of thousands of events, each pass over it a walk through memory).
 struct Run {
+    /// Where its events are.
+    events: Range<usize>,
     /// Its 12290s (requests a KMS host processed).
     requests: Vec<usize>,
-    /// The newest of its 12293/12294s (DNS publishing), the last one among equals.
+    /// The newest of its 12293/12294s (DNS publishing), the last one among equals, and its time.
     dns: Option<usize>,
+    dns_time: Option<DateTime<Utc>>,
     /// Whether it holds a client's events (requests sent, answers, activation attempts).
     client: bool,
     /// The oldest request's time and the newest event's time.
@@ -588,34 +594,39 @@ struct Run {
 }
 
 impl Run {
-    fn of(events: &[ActivationEvent], idx: Range<usize>) -> Run {
+    /// A run that starts with event `i`, `e`.
+    fn new(i: usize, e: &ActivationEvent) -> Run {
         let mut run = Run {
+            events: i..i,
             requests: Vec::new(),
             dns: None,
+            dns_time: None,
             client: false,
             first: None,
             last: None,
         };
-        let mut dns_time = None;
-        for i in idx {
-            let Some(e) = events.get(i) else { continue };
-            run.last = run.last.max(e.time);
-            match e.event_id {
-                12290 => {
-                    run.requests.push(i);
-                    if let Some(t) = e.time {
-                        run.first = Some(run.first.map_or(t, |f| f.min(t)));
-                    }
-                }
-                12293 | 12294 if run.dns.is_none() || e.time >= dns_time => {
-                    run.dns = Some(i);
-                    dns_time = e.time;
-                }
-                12288 | 12289 | 8198 | 8209 | 8233 | 12305 => run.client = true,
-                _ => {}
-            }
-        }
+        run.add(i, e);
         run
+    }
+
+    /// Event `i`, `e`, the next one of the run.
+    fn add(&mut self, i: usize, e: &ActivationEvent) {
+        self.events.end = i + 1;
+        self.last = self.last.max(e.time);
+        match e.event_id {
+            12290 => {
+                self.requests.push(i);
+                if let Some(t) = e.time {
+                    self.first = Some(self.first.map_or(t, |f| f.min(t)));
+                }
+            }
+            12293 | 12294 if self.dns.is_none() || e.time >= self.dns_time => {
+                self.dns = Some(i);
+                self.dns_time = e.time;
+            }
+            12288 | 12289 | 8198 | 8209 | 8233 | 12305 => self.client = true,
+            _ => {}
+        }
     }
 }
 
@@ -990,17 +1001,27 @@ mod tests {
             crate::events::Keep::All,
         );
         let at = |m: i64| DateTime::from_timestamp(1_780_000_000 + m * 60, 0);
-        let run = Run::of(&events, 0..events.len());
+        let run_of = |idx: Range<usize>| {
+            let mut run: Option<Run> = None;
+            for i in idx {
+                match run.as_mut() {
+                    Some(r) => r.add(i, &events[i]),
+                    None => run = Some(Run::new(i, &events[i])),
+                }
+            }
+            run.unwrap()
+        };
+        let run = run_of(0..events.len());
         assert_eq!(run.requests, [1, 3, 6]);
         // The newest publishing event, the last of the two at that time.
         assert_eq!(run.dns, Some(5));
         assert!(run.client);
         assert_eq!(run.first, at(3));
         assert_eq!(run.last, at(40));
-        let host_only = Run::of(&events, 0..7);
+        let host_only = run_of(0..7);
         assert!(!host_only.client);
         assert_eq!(host_only.last, at(30));
-        let nothing = Run::of(&events, 7..8);
+        let nothing = run_of(7..8);
         assert!(nothing.requests.is_empty() && nothing.dns.is_none() && nothing.first.is_none());
     }
 

@@ -176,8 +176,20 @@ pub fn leading_code(s: &str) -> Option<Hresult> {
         .count();
     // The usual spelling, `0x` and at most eight digits: read directly (the general reader's
     // answer for it, without its search).
-    if let Some(digits) = t.get(2..end).filter(|d| (1..=8).contains(&d.len())) {
-        return u32::from_str_radix(digits, 16).ok().map(Hresult);
+    if let Some(digits) = t
+        .as_bytes()
+        .get(2..end)
+        .filter(|d| (1..=8).contains(&d.len()))
+    {
+        let value = digits.iter().fold(0u32, |v, d| {
+            let n = match d {
+                b'0'..=b'9' => d - b'0',
+                b'a'..=b'f' => d - b'a' + 10,
+                _ => d.wrapping_sub(b'A').wrapping_add(10),
+            };
+            (v << 4) | u32::from(n & 0x0F)
+        });
+        return Some(Hresult(value));
     }
     read_number(t.get(..end)?).ok().flatten().map(|r| r.value)
 }
@@ -508,6 +520,42 @@ mod tests {
             guid_in("7F3E1A55-27f8-4950-8877-7a03be5fB181").as_deref(),
             Some(g)
         );
+    }
+
+    #[test]
+    fn leading_codes_read_like_the_standard_parser() {
+        for v in [
+            "0x0",
+            "0xC004F06C",
+            "0xc004f06c",
+            "0XdeadBEEF",
+            "0x8007267C.",
+            "0x1 (x)",
+            " 0x00000000",
+            "0xFFFFFFFF",
+        ] {
+            let digits: String = v
+                .trim_start()
+                .chars()
+                .skip(2)
+                .take_while(char::is_ascii_hexdigit)
+                .collect();
+            let expected = u32::from_str_radix(&digits, 16).ok().map(Hresult);
+            assert_eq!(leading_code(v), expected, "{v}");
+        }
+        for c in "0123456789abcdefABCDEF".chars() {
+            for v in [
+                format!("0x{c}"),
+                format!("0x{c}000000{c}"),
+                format!("0x8{c}7,"),
+            ] {
+                let digits = v.trim_end_matches(',').trim_start_matches("0x");
+                let expected = u32::from_str_radix(digits, 16).ok().map(Hresult);
+                assert_eq!(leading_code(&v), expected, "{v}");
+            }
+        }
+        assert_eq!(leading_code("0x"), None);
+        assert_eq!(leading_code("C004F06C"), None);
     }
 
     #[test]

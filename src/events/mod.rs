@@ -197,7 +197,19 @@ struct Shared {
     slab: stored::Slab,
     /// The provider name last found in the catalogue, as the input spells it, and its canonical
     /// name: an input's activation events name one or two providers over and over.
-    last_provider: Option<(Box<str>, Arc<str>)>,
+    last_provider: Option<(Arc<str>, Arc<str>)>,
+    /// The context last made, with the computer and log names it was made for as the reader
+    /// gave them: a reader shares those names between records, so the next record usually
+    /// finds its context by pointer.
+    last_context: Option<LastContext>,
+}
+
+/// A context and the computer and log names, as a reader gave them, it was made for.
+#[derive(Debug)]
+struct LastContext {
+    computer: Option<Arc<str>>,
+    log: Option<Arc<str>>,
+    context: Arc<Context>,
 }
 
 /// Distinct machine and log names shared per input.
@@ -215,19 +227,52 @@ impl Shared {
             contexts: Vec::new(),
             slab: stored::Slab::default(),
             last_provider: None,
+            last_context: None,
         }
     }
 
     /// The catalogue's canonical name for a provider name, remembering the last one found.
-    fn provider(&mut self, cat: &crate::rules::events::Catalogue, name: &str) -> Option<Arc<str>> {
+    fn provider(
+        &mut self,
+        cat: &crate::rules::events::Catalogue,
+        name: &Arc<str>,
+    ) -> Option<Arc<str>> {
         if let Some((spelled, canonical)) = &self.last_provider
-            && **spelled == *name
+            && (Arc::ptr_eq(spelled, name) || **spelled == **name)
         {
             return Some(canonical.clone());
         }
         let found = cat.provider_shared(name)?.clone();
-        self.last_provider = Some((Box::from(name), found.clone()));
+        self.last_provider = Some((name.clone(), found.clone()));
         Some(found)
+    }
+
+    /// [`Shared::context`] for names as a reader gives them (shared between its records).
+    fn context_of(
+        &mut self,
+        computer: Option<&Arc<str>>,
+        provider: Arc<str>,
+        log: Option<&Arc<str>>,
+    ) -> Arc<Context> {
+        let same = |a: Option<&Arc<str>>, b: Option<&Arc<str>>| match (a, b) {
+            (None, None) => true,
+            (Some(a), Some(b)) => Arc::ptr_eq(a, b),
+            _ => false,
+        };
+        if let Some(last) = &self.last_context
+            && same(last.computer.as_ref(), computer)
+            && same(last.log.as_ref(), log)
+            && Arc::ptr_eq(&last.context.provider, &provider)
+        {
+            return last.context.clone();
+        }
+        let context = self.context(computer.map(|c| &**c), provider, log.map(|l| &**l));
+        self.last_context = Some(LastContext {
+            computer: computer.cloned(),
+            log: log.cloned(),
+            context: context.clone(),
+        });
+        context
     }
 
     /// The shared context of a machine (the one the file name suggests when the record names
@@ -338,7 +383,7 @@ fn normalize(
         None => shared.slab.build(None, raw_strings, Vec::new()),
     };
     Some(ActivationEvent {
-        context: shared.context(raw.computer.as_deref(), provider, raw.channel.as_deref()),
+        context: shared.context_of(raw.computer.as_ref(), provider, raw.channel.as_ref()),
         time: raw.time_created,
         event_id: raw.event_id,
         record_id: raw.record_id,
@@ -720,6 +765,54 @@ impl EvtxParts {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn each_record_gets_its_own_machine_and_log_whatever_the_reader_shares() {
+        let rules = Rules::load(None).unwrap();
+        let (a, b): (Arc<str>, Arc<str>) = ("pc-a.contoso.com".into(), "pc-b.contoso.com".into());
+        let (app, kms): (Arc<str>, Arc<str>) =
+            ("Application".into(), "Key Management Service".into());
+        // (computer, log): shared names, a name spelled again in a new Arc, none at all.
+        let records = [
+            (Some(a.clone()), Some(app.clone())),
+            (Some(b.clone()), Some(app.clone())),
+            (Some(a.clone()), Some(app.clone())),
+            (None, Some(app.clone())),
+            (Some(a.clone()), Some(kms.clone())),
+            (Some(Arc::from("pc-a.contoso.com")), None),
+            (Some(a.clone()), Some(kms.clone())),
+        ];
+        let raws: Vec<RawEvent> = records
+            .iter()
+            .enumerate()
+            .map(|(i, (computer, channel))| RawEvent {
+                provider: "Microsoft-Windows-Security-SPP".into(),
+                event_id: 12288,
+                computer: computer.clone(),
+                channel: channel.clone(),
+                index: i as u64,
+                ..RawEvent::default()
+            })
+            .collect();
+        let events = normalize_all(&rules, &raws, "logs/ws09.evtx", "evtx", Keep::All);
+        let got: Vec<(&str, Option<&str>)> =
+            events.iter().map(|e| (&**e.machine(), e.log())).collect();
+        assert_eq!(
+            got,
+            [
+                ("pc-a.contoso.com", Some("Application")),
+                ("pc-b.contoso.com", Some("Application")),
+                ("pc-a.contoso.com", Some("Application")),
+                ("ws09", Some("Application")),
+                ("pc-a.contoso.com", Some("Key Management Service")),
+                ("pc-a.contoso.com", None),
+                ("pc-a.contoso.com", Some("Key Management Service")),
+            ]
+        );
+        // Records naming the same machine and log share one context.
+        assert!(Arc::ptr_eq(&events[0].context, &events[2].context));
+        assert!(Arc::ptr_eq(&events[4].context, &events[6].context));
+    }
 
     #[test]
     fn decoded_fields_come_out_in_name_order() {

@@ -7,6 +7,7 @@
 //! and put back in file order by a [`Tally`], which every read ends in. Layout: MS-EVEN6 §2.2
 //! (chunk, record, binary XML).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::io::Read;
 use std::rc::Rc;
@@ -710,11 +711,13 @@ fn decode_record(
         return Err(());
     }
     // Literal text is shared with the template, not copied per record.
-    let provider_attr = |n: &str| -> Result<Option<Arc<str>>, ()> {
+    let provider_attr = |n: &str| -> Result<Option<Name<'_>>, ()> {
         match attr(provider_el, n) {
             None => Ok(None),
-            Some([Content::Text(t)]) => Ok(Some(t.clone())),
-            Some(v) => Ok(render_attr(v, &values).ok_or(())?.map(Arc::from)),
+            Some([Content::Text(t)]) => Ok(Some(Cow::Borrowed(t))),
+            Some(v) => Ok(render_attr(v, &values)
+                .ok_or(())?
+                .map(|r| Cow::Owned(Arc::from(r)))),
         }
     };
     let name = provider_attr("Name")?;
@@ -750,13 +753,13 @@ fn decode_record(
     if !(select.event_id)(event_id) {
         return Ok(false);
     }
-    let text_of = |n: Option<usize>| -> Result<Option<Arc<str>>, ()> {
+    let text_of = |n: Option<usize>| -> Result<Option<Name<'_>>, ()> {
         match nth(system, n).map(|e| e.children.as_slice()) {
             None => Ok(None),
             Some([Child::Content(Content::Text(t))]) => Ok(Some(trimmed(t))),
-            Some(other) => Ok(Some(Arc::from(crate::text::trim(
+            Some(other) => Ok(Some(Cow::Owned(Arc::from(crate::text::trim(
                 &render(other, &values).ok_or(())?,
-            )))),
+            ))))),
         }
     };
     // A number: read straight from its substitution when that is all the element holds.
@@ -800,26 +803,39 @@ fn decode_record(
         Some(_) => return Err(()),
         None => None,
     };
-    // The strings of the record last written here are written over, not dropped.
-    let mut data = std::mem::take(&mut ev.data);
+    let level = number_of(plan.level)?.and_then(|l| u32::try_from(l).ok());
+    let record_id = number_of(plan.record_id)?;
+    let (channel, computer) = (text_of(plan.channel)?, text_of(plan.computer)?);
+    // The record last written here is written over field by field: its data strings keep their
+    // room, and a name it shares with this record (the template's) is neither cloned nor dropped.
+    let RawEvent {
+        provider: ev_provider,
+        event_source_name: ev_source,
+        event_id: ev_id,
+        qualifiers: ev_qualifiers,
+        level: ev_level,
+        time_created: ev_time,
+        record_id: ev_record_id,
+        channel: ev_channel,
+        computer: ev_computer,
+        data,
+        message,
+        index,
+        line,
+    } = ev;
+    put_name(ev_provider, provider);
+    put_optional_name(ev_source, source);
+    put_optional_name(ev_channel, channel);
+    put_optional_name(ev_computer, computer);
+    (*ev_id, *ev_qualifiers, *ev_level) = (event_id, qualifiers, level);
+    (*ev_time, *ev_record_id) = (time_created, record_id);
+    (*message, *index, *line) = (None, 0, None);
     let mut has_data = false;
-    *ev = RawEvent {
-        provider,
-        event_source_name: source,
-        event_id,
-        qualifiers,
-        level: number_of(plan.level)?.and_then(|l| u32::try_from(l).ok()),
-        time_created,
-        record_id: number_of(plan.record_id)?,
-        channel: text_of(plan.channel)?,
-        computer: text_of(plan.computer)?,
-        ..RawEvent::default()
-    };
     // EventData: literal in the template, or a nested fragment in a substitution.
     for ch in &root.children {
         match ch {
             Child::Element(e) if &*e.name == "EventData" => {
-                event_data(e, &values, &mut data)?;
+                event_data(e, &values, data)?;
                 has_data = true;
             }
             Child::Element(e) if &*e.name == "System" => {}
@@ -839,7 +855,7 @@ fn decode_record(
                     if &*el.name != "EventData" {
                         return Err(());
                     }
-                    event_data(&el, &inner, &mut data)?;
+                    event_data(&el, &inner, data)?;
                     has_data = true;
                 }
                 Some(Value::Null) | None => {}
@@ -853,17 +869,35 @@ fn decode_record(
     if !has_data {
         data.clear();
     }
-    ev.data = data;
     Ok(true)
 }
 
+/// A name a record gives: shared with its template, or made for it.
+type Name<'t> = Cow<'t, Arc<str>>;
+
+/// Writes `name` into `slot`, unless the slot already holds that very name.
+fn put_name(slot: &mut Arc<str>, name: Name<'_>) {
+    match name {
+        Cow::Borrowed(n) if Arc::ptr_eq(slot, n) => {}
+        n => *slot = n.into_owned(),
+    }
+}
+
+/// [`put_name`] for a name a record may lack.
+fn put_optional_name(slot: &mut Option<Arc<str>>, name: Option<Name<'_>>) {
+    match (slot.as_ref(), name) {
+        (Some(s), Some(Cow::Borrowed(n))) if Arc::ptr_eq(s, n) => {}
+        (_, n) => *slot = n.map(Cow::into_owned),
+    }
+}
+
 /// A string without surrounding white space, copied only when it has some.
-fn trimmed(s: &Arc<str>) -> Arc<str> {
+fn trimmed(s: &Arc<str>) -> Name<'_> {
     let t = crate::text::trim(s);
     if t.len() == s.len() {
-        s.clone()
+        Cow::Borrowed(s)
     } else {
-        Arc::from(t)
+        Cow::Owned(Arc::from(t))
     }
 }
 

@@ -493,8 +493,8 @@ fn id_of(p: NonZeroU32) -> usize {
 /// policy any of them reported.
 #[derive(Default)]
 struct Scan<'a> {
-    /// The requests in order, in the pieces they were read in.
-    pieces: Vec<Vec<Request>>,
+    /// The requests, in order.
+    requests: Vec<Request>,
     names: Interner<'a>,
     cmids: Interner<'a>,
     n_policy: Option<i64>,
@@ -503,22 +503,23 @@ struct Scan<'a> {
 /// Reads the fields the host view counts from the requests `at` (event indices), as one piece.
 fn scan<'a>(events: &'a [ActivationEvent], at: &[usize]) -> Scan<'a> {
     let mut fields = Fields::new(["client_name", "n_policy", "cmid", "result"]);
-    let mut s = Scan::default();
-    let mut requests = Vec::with_capacity(at.len());
+    let mut s = Scan {
+        requests: Vec::with_capacity(at.len()),
+        ..Scan::default()
+    };
     for &r in at {
         let (Some(e), Ok(at)) = (events.get(r), u32::try_from(r)) else {
             continue;
         };
         let [client, n_policy, cmid, result] = fields.get(&e.payload);
         s.n_policy = s.n_policy.max(n_policy.and_then(int_of));
-        requests.push(Request {
+        s.requests.push(Request {
             at,
             client: client.and_then(text_of).and_then(|n| packed(s.names.id(n))),
             cmid: cmid.and_then(text_of).and_then(|c| packed(s.cmids.id(c))),
             counted: result.and_then(code_of) != Some(TIMESTAMP_INVALID),
         });
     }
-    s.pieces.push(requests);
     s
 }
 
@@ -552,7 +553,7 @@ fn scan_in_pieces<'a>(
     };
     let mut read = read.into_iter();
     let mut all = read.next().unwrap_or_default();
-    for mut piece in read {
+    for piece in read {
         let renumber = |ids: &Interner<'a>, into: &mut Interner<'a>| -> Vec<Option<NonZeroU32>> {
             ids.names.iter().map(|n| packed(into.id(n))).collect()
         };
@@ -561,13 +562,11 @@ fn scan_in_pieces<'a>(
         let new = |map: &[Option<NonZeroU32>], id: Option<NonZeroU32>| {
             id.and_then(|i| map.get(id_of(i)).copied().flatten())
         };
-        for requests in &mut piece.pieces {
-            for q in requests.iter_mut() {
-                q.client = new(&names, q.client);
-                q.cmid = new(&cmids, q.cmid);
-            }
-        }
-        all.pieces.append(&mut piece.pieces);
+        all.requests.extend(piece.requests.iter().map(|q| Request {
+            client: new(&names, q.client),
+            cmid: new(&cmids, q.cmid),
+            ..*q
+        }));
         all.n_policy = all.n_policy.max(piece.n_policy);
     }
     all
@@ -630,6 +629,18 @@ impl Run {
     }
 }
 
+/// What a host's view gathers per CMID from its requests.
+#[derive(Default)]
+struct PerCmid {
+    /// Its timed requests (event indices) and the newest of them.
+    requests: Vec<usize>,
+    newest: Option<Arrival>,
+    /// The client name last added to the host's pairs and to its recent names: a machine logs
+    /// one name request after request, so the sets are asked only when it changes.
+    last_paired: Option<usize>,
+    last_recent: Option<usize>,
+}
+
 /// A host's view, and its distinct (CMID, client name) pairs in the order it logged them.
 fn host_view<'a>(
     events: &'a [ActivationEvent],
@@ -655,37 +666,33 @@ fn host_view<'a>(
     // CMIDs and client names are numbered (case ignored) as first logged; per CMID its timed
     // requests and the newest of them; arrivals are (time, CMID) of every counted request.
     let Scan {
-        pieces,
+        requests: read,
         names,
         cmids,
         n_policy,
     } = scan_in_pieces(events, &requests, threads, SCAN_PIECE);
     h.n_policy = n_policy;
-    let mut timed: Vec<(Vec<usize>, Option<Arrival>)> = Vec::new();
-    // Per CMID, the client name last added to `paired` and to `recent`: a machine logs one name
-    // request after request, so the sets are asked only when it changes.
-    let mut last: Vec<[Option<usize>; 2]> = Vec::new();
+    let mut per_cmid: Vec<PerCmid> = Vec::new();
     let mut recent = IdPairs::default();
     let mut pairs: Vec<(usize, usize)> = Vec::new();
     let mut paired = IdPairs::default();
     let mut arrivals: Vec<(DateTime<Utc>, usize)> = Vec::new();
     let window_start = now - Duration::days(COUNT_WINDOW_DAYS);
-    for q in pieces.iter().flatten() {
+    for q in &read {
         let (r, client) = (q.at as usize, q.client.map(id_of));
         let Some(cm) = q.cmid.map(id_of) else {
             continue;
         };
-        if timed.len() <= cm {
-            timed.resize_with(cm + 1, Default::default);
-            last.resize(cm + 1, [None; 2]);
+        if per_cmid.len() <= cm {
+            per_cmid.resize_with(cm + 1, PerCmid::default);
         }
-        let Some([last_paired, last_recent]) = last.get_mut(cm) else {
+        let Some(this) = per_cmid.get_mut(cm) else {
             continue;
         };
         if let Some(n) = client
-            && *last_paired != Some(n)
+            && this.last_paired != Some(n)
         {
-            *last_paired = Some(n);
+            this.last_paired = Some(n);
             if paired.insert((cm, n)) {
                 pairs.push((cm, n));
             }
@@ -695,15 +702,13 @@ fn host_view<'a>(
         };
         if t > window_start
             && let Some(n) = client
-            && *last_recent != Some(n)
+            && this.last_recent != Some(n)
         {
-            *last_recent = Some(n);
+            this.last_recent = Some(n);
             recent.insert((n, cm));
         }
-        if let Some((rs, newest)) = timed.get_mut(cm) {
-            rs.push(r);
-            *newest = Some((t, r));
-        }
+        this.requests.push(r);
+        this.newest = Some((t, r));
         if q.counted {
             arrivals.push((t, cm));
         }
@@ -715,9 +720,11 @@ fn host_view<'a>(
             .or_default()
             .insert(cmids.name(cm).to_ascii_lowercase());
     }
-    let mut latest: Vec<(String, (DateTime<Utc>, usize))> = Vec::with_capacity(timed.len());
-    for (id, (rs, newest)) in timed.into_iter().enumerate() {
-        let Some(newest) = newest else { continue };
+    let mut latest: Vec<(String, (DateTime<Utc>, usize))> = Vec::with_capacity(per_cmid.len());
+    for (id, c) in per_cmid.into_iter().enumerate() {
+        let (rs, Some(newest)) = (c.requests, c.newest) else {
+            continue;
+        };
         let cm = cmids.name(id).to_ascii_lowercase();
         latest.push((cm.clone(), newest));
         h.by_cmid.insert(cm, rs);
@@ -940,14 +947,13 @@ mod tests {
         let events = host_requests(500);
         let at: Vec<usize> = (0..events.len()).collect();
         let one = scan_in_pieces(&events, &at, 1, 1);
-        assert_eq!(one.pieces.concat().len(), 500);
+        assert_eq!(one.requests.len(), 500);
         assert_eq!(one.names.names.len(), 37);
         assert_eq!(one.cmids.names.len(), 53);
         assert_eq!(one.n_policy, Some(29));
         let ids = |s: &Scan<'_>| -> Vec<_> {
-            s.pieces
+            s.requests
                 .iter()
-                .flatten()
                 .map(|q| (q.at, q.client, q.cmid, q.counted))
                 .collect()
         };

@@ -192,21 +192,19 @@ struct Shared {
     origin: Arc<Origin>,
     fallback_machine: Arc<str>,
     names: Vec<Arc<str>>,
-    contexts: Vec<Arc<Context>>,
+    contexts: Vec<Known>,
     /// Where the payloads of the batch being read are written.
     slab: stored::Slab,
     /// The provider name last found in the catalogue, as the input spells it, and its canonical
     /// name: an input's activation events name one or two providers over and over.
     last_provider: Option<(Arc<str>, Arc<str>)>,
-    /// The context last made, with the computer and log names it was made for as the reader
-    /// gave them: a reader shares those names between records, so the next record usually
-    /// finds its context by pointer.
-    last_context: Option<LastContext>,
 }
 
-/// A context and the computer and log names, as a reader gave them, it was made for.
+/// A context made for the input, with the computer and log names the reader last gave for it:
+/// a reader shares those names between records, so a record usually finds its context by
+/// pointer, before any name is compared.
 #[derive(Debug)]
-struct LastContext {
+struct Known {
     computer: Option<Arc<str>>,
     log: Option<Arc<str>>,
     context: Arc<Context>,
@@ -227,7 +225,6 @@ impl Shared {
             contexts: Vec::new(),
             slab: stored::Slab::default(),
             last_provider: None,
-            last_context: None,
         }
     }
 
@@ -247,63 +244,55 @@ impl Shared {
         Some(found)
     }
 
-    /// [`Shared::context`] for names as a reader gives them (shared between its records).
-    fn context_of(
+    /// The shared context of a machine (the one the file name suggests when the record names
+    /// none), provider and log, as the reader gave them; the last one made tried first.
+    fn context(
         &mut self,
         computer: Option<&Arc<str>>,
         provider: Arc<str>,
         log: Option<&Arc<str>>,
     ) -> Arc<Context> {
-        let same = |a: Option<&Arc<str>>, b: Option<&Arc<str>>| match (a, b) {
+        let same_arc = |a: Option<&Arc<str>>, b: Option<&Arc<str>>| match (a, b) {
             (None, None) => true,
             (Some(a), Some(b)) => Arc::ptr_eq(a, b),
             _ => false,
         };
-        if let Some(last) = &self.last_context
-            && same(last.computer.as_ref(), computer)
-            && same(last.log.as_ref(), log)
-            && Arc::ptr_eq(&last.context.provider, &provider)
-        {
-            return last.context.clone();
+        if let Some(k) = self.contexts.iter().rev().find(|k| {
+            same_arc(k.computer.as_ref(), computer)
+                && same_arc(k.log.as_ref(), log)
+                && Arc::ptr_eq(&k.context.provider, &provider)
+        }) {
+            return k.context.clone();
         }
-        let context = self.context(computer.map(|c| &**c), provider, log.map(|l| &**l));
-        self.last_context = Some(LastContext {
-            computer: computer.cloned(),
-            log: log.cloned(),
-            context: context.clone(),
-        });
-        context
-    }
-
-    /// The shared context of a machine (the one the file name suggests when the record names
-    /// none), provider and log, the last one made tried first.
-    fn context(
-        &mut self,
-        computer: Option<&str>,
-        provider: Arc<str>,
-        log: Option<&str>,
-    ) -> Arc<Context> {
-        let computer = computer.filter(|c| !c.trim().is_empty());
-        let machine = computer.unwrap_or(&self.fallback_machine);
+        let named = computer.map(|c| &**c).filter(|c| !c.trim().is_empty());
+        let machine = named.unwrap_or(&self.fallback_machine);
+        let log_name = log.map(|l| &**l);
         let same = |c: &Context| {
             (Arc::ptr_eq(&c.provider, &provider) || c.provider == provider)
                 && *c.machine == *machine
-                && c.log.as_deref() == log
+                && c.log.as_deref() == log_name
         };
-        if let Some(c) = self.contexts.iter().rev().find(|c| same(c)) {
-            return c.clone();
+        if let Some(k) = self.contexts.iter_mut().rev().find(|k| same(&k.context)) {
+            // The names this reader gives it now: its next records find it by pointer.
+            k.computer = computer.cloned();
+            k.log = log.cloned();
+            return k.context.clone();
         }
-        let machine = match computer {
+        let machine = match named {
             Some(c) => self.name(c),
             None => self.fallback_machine.clone(),
         };
         let c = Arc::new(Context {
             machine,
             provider,
-            log: log.map(|l| self.name(l)),
+            log: log_name.map(|l| self.name(l)),
         });
         if self.contexts.len() < SHARED_NAMES {
-            self.contexts.push(c.clone());
+            self.contexts.push(Known {
+                computer: computer.cloned(),
+                log: log.cloned(),
+                context: c.clone(),
+            });
         }
         c
     }
@@ -383,7 +372,7 @@ fn normalize(
         None => shared.slab.build(None, raw_strings, Vec::new()),
     };
     Some(ActivationEvent {
-        context: shared.context_of(raw.computer.as_ref(), provider, raw.channel.as_ref()),
+        context: shared.context(raw.computer.as_ref(), provider, raw.channel.as_ref()),
         time: raw.time_created,
         event_id: raw.event_id,
         record_id: raw.record_id,

@@ -182,12 +182,7 @@ pub fn leading_code(s: &str) -> Option<Hresult> {
         .filter(|d| (1..=8).contains(&d.len()))
     {
         let value = digits.iter().fold(0u32, |v, d| {
-            let n = match d {
-                b'0'..=b'9' => d - b'0',
-                b'a'..=b'f' => d - b'a' + 10,
-                _ => d.wrapping_sub(b'A').wrapping_add(10),
-            };
-            (v << 4) | u32::from(n & 0x0F)
+            (v << 4) | char::from(*d).to_digit(16).unwrap_or(0)
         });
         return Some(Hresult(value));
     }

@@ -960,7 +960,7 @@ impl Scratch {
 /// One chunk: how many records it holds, or `None` when the crate must read it; the records
 /// `select` wants are written into `scratch` (see [`Scratch::wanted`]), the chunk's templates
 /// kept in `templates`.
-fn scan_chunk_with(
+fn scan_chunk(
     chunk: &[u8],
     select: &Select<'_>,
     templates: &mut Templates,
@@ -1086,7 +1086,7 @@ pub fn chunk<T>(
         }
         part.bad_sum = bad_checksums(buf)
             .map(|what| format!("chunk {number} at file offset 0x{at:x} ({what})"));
-        scan_chunk_with(buf, select, &mut Templates::default(), scratch)
+        scan_chunk(buf, select, &mut Templates::default(), scratch)
     } else {
         // A truncated last chunk: said, and the crate decides what can be read of it.
         part.damaged.push(Damage::said(format!(
@@ -1381,9 +1381,9 @@ mod tests {
     }
 
     /// One chunk's wanted records and record count, read with scratch of its own.
-    fn scan_chunk(chunk: &[u8], select: &Select<'_>) -> Option<(Vec<RawEvent>, u64)> {
+    fn scan_alone(chunk: &[u8], select: &Select<'_>) -> Option<(Vec<RawEvent>, u64)> {
         let mut scratch = Scratch::default();
-        let n = scan_chunk_with(chunk, select, &mut Templates::default(), &mut scratch)?;
+        let n = scan_chunk(chunk, select, &mut Templates::default(), &mut scratch)?;
         Some((scratch.wanted().to_vec(), n))
     }
 
@@ -1416,12 +1416,12 @@ mod tests {
         let second = chunk_of(&[&["1"], &[], &["p", "q"], &["new", "", "third"]]);
         let mut scratch = Scratch::default();
         for (chunk, records) in [(&first, 3), (&second, 4), (&first, 3)] {
-            let n = scan_chunk_with(chunk, &select, &mut Templates::default(), &mut scratch);
+            let n = scan_chunk(chunk, &select, &mut Templates::default(), &mut scratch);
             assert_eq!(n, Some(records));
-            let (fresh, _) = scan_chunk(chunk, &select).unwrap();
+            let (fresh, _) = scan_alone(chunk, &select).unwrap();
             assert_eq!(scratch.wanted(), fresh.as_slice());
         }
-        let (second, _) = scan_chunk(&second, &select).unwrap();
+        let (second, _) = scan_alone(&second, &select).unwrap();
         let data: Vec<&[String]> = second.iter().map(|e| e.data.as_slice()).collect();
         assert_eq!(data, [&["1"][..], &[], &["p", "q"], &["new", "", "third"]]);
     }
@@ -1453,7 +1453,7 @@ mod tests {
         };
         let mut templates = Templates::default();
         let mut scratch = Scratch::default();
-        let records = scan_chunk_with(chunk, &select, &mut templates, &mut scratch).unwrap();
+        let records = scan_chunk(chunk, &select, &mut templates, &mut scratch).unwrap();
         let events = scratch.wanted();
         assert_eq!(records, 30);
         assert_eq!(events.len(), 10);
@@ -1473,7 +1473,7 @@ mod tests {
             provider: &all,
             event_id: &|_| true,
         };
-        let (every, _) = scan_chunk(chunk, &everything).unwrap();
+        let (every, _) = scan_alone(chunk, &everything).unwrap();
         let every = &every;
         assert_eq!(every.len(), 30);
     }

@@ -395,6 +395,25 @@ fn decode(
     message: Option<&str>,
 ) -> Payload {
     let types = def.types.as_slice();
+    if def.def.layout == Layout::Info
+        && let [one] = strings
+        && payload::commas(one) < types.len()
+    {
+        return info_streamed(slab, def, strings, created);
+    }
+    decode_collected(slab, def, strings, created, message)
+}
+
+/// [`decode`] by collecting the values first: what a rejoin, positional data or `key=value`
+/// pairs need.
+fn decode_collected(
+    slab: &mut stored::Slab,
+    def: &Decoding,
+    strings: &[String],
+    created: Option<DateTime<Utc>>,
+    message: Option<&str>,
+) -> Payload {
+    let types = def.types.as_slice();
     let values: Vec<Cow<'_, str>> = match def.def.layout {
         Layout::Info => {
             let values = payload::info_values(strings, types.len(), message);
@@ -444,6 +463,28 @@ fn decode(
             (!v.is_empty()).then(|| (slot, typed(*ty, v, created)))
         });
     slab.build(Some(def.shape.clone()), strings, fields)
+}
+
+/// [`decode`] of one `Info` string with no more fields than the layout names (nothing to rejoin:
+/// nearly every event), each field typed and written as it is cut, none collected.
+fn info_streamed(
+    slab: &mut stored::Slab,
+    def: &Decoding,
+    strings: &[String],
+    created: Option<DateTime<Utc>>,
+) -> Payload {
+    slab.build_with(Some(def.shape.clone()), strings, |w| {
+        let mut at = def.slot.iter().zip(&def.types);
+        for one in strings {
+            payload::each_info_field(one, |v| {
+                if let Some((&slot, (_, ty))) = at.next()
+                    && !v.is_empty()
+                {
+                    w.put(slot, typed(*ty, v, created));
+                }
+            });
+        }
+    })
 }
 
 fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> Draft<'_> {
@@ -801,6 +842,43 @@ mod tests {
         // Records naming the same machine and log share one context.
         assert!(Arc::ptr_eq(&events[0].context, &events[2].context));
         assert!(Arc::ptr_eq(&events[4].context, &events[6].context));
+    }
+
+    #[test]
+    fn info_strings_typed_as_cut_decode_as_when_collected() {
+        let rules = Rules::load(None).unwrap();
+        let created = chrono::DateTime::parse_from_rfc3339("2010-09-29T20:00:00Z")
+            .ok()
+            .map(|t| t.with_timezone(&Utc));
+        let infos = [
+            "0x0,25,pc01.contoso.com,7f3e1a55-27f8-4950-8877-7a03be5fb181,2010/9/29 21:46,0,1,0,34e1ae55-27f8-4950-8877-7a03be5fb181",
+            " 0xC004F038 , 4 ,PC02, {7F3E1A55-27F8-4950-8877-7A03BE5FB181} ,29/9/2010 9:46,1,5,120, ",
+            "0x0,,,,,,,,",
+            "",
+            "0x8007267C",
+            "hr=0xC004F074, 0x00000000, kms.contoso.com:1688, <CMID>, <DateTime>, 1, 5, 0",
+            "garbage,25.5,é,not-a-guid,yesterday,2,x,-1,q",
+            "0x0,25,pc01,7f3e1a55-27f8-4950-8877-7a03be5fb181,2010/9/29 21:46,0,1,0",
+        ];
+        for id in [12288, 12289, 12290] {
+            let def = rules.events().decoding(id).unwrap();
+            for info in infos {
+                let strings = [info.to_owned()];
+                if payload::commas(info) >= def.types.len() {
+                    continue;
+                }
+                let mut slab = stored::Slab::default();
+                let mut streamed = info_streamed(&mut slab, def, &strings, created);
+                let mut collected = decode_collected(&mut slab, def, &strings, created, None);
+                slab.seal([&mut streamed, &mut collected]);
+                assert_eq!(
+                    streamed.fields().collect::<Vec<_>>(),
+                    collected.fields().collect::<Vec<_>>(),
+                    "{id} {info:?}"
+                );
+                assert_eq!(streamed, collected, "{id} {info:?}");
+            }
+        }
     }
 
     #[test]

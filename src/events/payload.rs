@@ -32,11 +32,32 @@ fn split_borrowed(s: &str) -> Vec<Cow<'_, str>> {
     out
 }
 
+const COMMAS: u64 = 0x2C2C_2C2C_2C2C_2C2C;
+const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
+
+/// 0x80 in exactly the bytes of an eight-byte word that are commas (no carry crosses a byte).
+fn comma_mask(word: &[u8]) -> u64 {
+    let x = word.try_into().map_or(0, u64::from_le_bytes) ^ COMMAS;
+    !((((x & LOW7) + LOW7) | x) | LOW7)
+}
+
+/// How many commas a string holds (its Info fields, less one), eight bytes a step.
+pub(crate) fn commas(s: &str) -> usize {
+    let words = s.as_bytes().chunks_exact(8);
+    // The last few bytes as a word of their own, padded with zeros (never commas).
+    let mut tail = [0u8; 8];
+    if let Some(t) = tail.get_mut(..words.remainder().len()) {
+        t.copy_from_slice(words.remainder());
+    }
+    words
+        .chain([tail.as_slice()])
+        .map(|w| comma_mask(w).count_ones() as usize)
+        .sum()
+}
+
 /// Calls `f` with each field of an `Info` string in order, as [`split_info`] splits it. The
 /// commas are found eight bytes a step, every comma of a word at once.
 pub(crate) fn each_info_field<'a>(s: &'a str, mut f: impl FnMut(&'a str)) {
-    const COMMAS: u64 = 0x2C2C_2C2C_2C2C_2C2C;
-    const LOW7: u64 = 0x7F7F_7F7F_7F7F_7F7F;
     let b = s.as_bytes();
     let mut start = 0;
     // Commas are ASCII: every cut is a character boundary.
@@ -44,9 +65,7 @@ pub(crate) fn each_info_field<'a>(s: &'a str, mut f: impl FnMut(&'a str)) {
     let words = b.chunks_exact(8);
     let tail = words.remainder();
     for (w, word) in words.enumerate() {
-        let x = word.try_into().map_or(0, u64::from_le_bytes) ^ COMMAS;
-        // 0x80 in exactly the bytes that were commas (no carry crosses a byte).
-        let mut found = !((((x & LOW7) + LOW7) | x) | LOW7);
+        let mut found = comma_mask(word);
         while found != 0 {
             let at = w * 8 + (found.trailing_zeros() / 8) as usize;
             field(start, at);
@@ -173,6 +192,7 @@ mod tests {
         ] {
             let expected: Vec<&str> = s.split(',').map(str::trim).collect();
             assert_eq!(split_info(s), expected, "{s:?}");
+            assert_eq!(commas(s), expected.len() - 1, "{s:?}");
         }
         // Every string of up to 19 characters drawn from a comma, a letter, a space and a
         // two-byte letter (a comma in every byte position of a word, next to anything).
@@ -190,6 +210,7 @@ mod tests {
                     .collect();
                 let expected: Vec<&str> = s.split(',').map(str::trim).collect();
                 assert_eq!(split_info(&s), expected, "{s:?}");
+                assert_eq!(commas(&s), expected.len() - 1, "{s:?}");
             }
         }
     }

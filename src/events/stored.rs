@@ -196,6 +196,21 @@ impl Slab {
         raw: &[S],
         fields: impl IntoIterator<Item = (usize, Draft<'a>)>,
     ) -> Payload {
+        self.build_with(shape, raw, |w| {
+            for (i, d) in fields {
+                w.put(i, d);
+            }
+        })
+    }
+
+    /// [`Slab::build`], the fields given by `fields` through [`Writer::put`] as it finds them
+    /// (a decoder that splits a string writes each piece as it is cut, collecting none).
+    pub fn build_with<S: AsRef<str>>(
+        &mut self,
+        shape: Option<Arc<Shape>>,
+        raw: &[S],
+        fields: impl FnOnce(&mut Writer<'_, '_, S>),
+    ) -> Payload {
         let n = shape.as_ref().map_or(0, |s| s.names.len());
         let count = n + raw.len();
         let (start, base) = (self.slots.len(), self.text.len());
@@ -206,65 +221,22 @@ impl Slab {
         ) else {
             return Payload::default();
         };
-        // Where a borrowed piece of a raw string sits in the text, if it is one (offsets are
-        // from the start of this payload's text).
-        let within = |s: &str| -> Option<usize> {
-            let p = s.as_ptr() as usize;
-            let mut at = 0;
-            for r in raw {
-                let r = r.as_ref();
-                let b = r.as_ptr() as usize;
-                if p >= b && p + s.len() <= b + r.len() {
-                    return Some(at + (p - b));
-                }
-                at += r.len();
-            }
-            None
-        };
-        let span = |start: usize, len: usize| -> Option<Span> {
-            Some(Span {
-                start: u32::try_from(start).ok()?,
-                len: u32::try_from(len).ok()?,
-            })
-        };
-        let (buf, text) = (&mut self.slots, &mut self.text);
-        buf.resize(start + count * SLOT, 0);
-        let mut put = |i: usize, slot: Slot| {
-            let at = start + i * SLOT;
-            if let Some(b) = buf.get_mut(at..at + SLOT) {
-                b.copy_from_slice(&slot.encode());
-            }
+        self.slots.resize(start + count * SLOT, 0);
+        let mut w = Writer {
+            slab: self,
+            raw,
+            n,
+            start,
+            base,
         };
         for (i, r) in raw.iter().enumerate() {
             let r = r.as_ref();
-            if let Some(s) = span(text.len() - base, r.len()) {
-                put(n + i, Slot::Text(s));
+            if let Some(s) = span(w.slab.text.len() - base, r.len()) {
+                w.write(n + i, Slot::Text(s));
             }
-            text.push_str(r);
+            w.slab.text.push_str(r);
         }
-        for (i, d) in fields {
-            if i >= n {
-                continue;
-            }
-            let mut place = |t: &str| {
-                let start = within(t).unwrap_or_else(|| {
-                    let at = text.len() - base;
-                    text.push_str(t);
-                    at
-                });
-                span(start, t.len())
-            };
-            let slot = match d {
-                Draft::Code(c) => Slot::Code(c),
-                Draft::Flags(f) => Slot::Flags(f),
-                Draft::Int(i) => Slot::Int(i),
-                Draft::Bool(b) => Slot::Bool(b),
-                Draft::Time(t) => Moment::of(t).map_or(Slot::Absent, Slot::Time),
-                Draft::Guid(t) => place(&t).map_or(Slot::Absent, Slot::Guid),
-                Draft::Text(t) => place(&t).map_or(Slot::Absent, Slot::Text),
-            };
-            put(i, slot);
-        }
+        fields(&mut w);
         Payload {
             shape,
             slab: None,
@@ -297,6 +269,78 @@ impl Slab {
             }
         }
     }
+}
+
+/// A payload being written by [`Slab::build_with`]: its raw strings are in place, its fields
+/// are put one by one.
+pub struct Writer<'s, 'r, S> {
+    slab: &'s mut Slab,
+    raw: &'r [S],
+    /// How many named slots come before the raw strings'.
+    n: usize,
+    /// Where the payload's slots and text start in the slab.
+    start: usize,
+    base: usize,
+}
+
+impl<S: AsRef<str>> Writer<'_, '_, S> {
+    /// Sets field `i` (a slot index in the shape's names; one outside them is ignored). Text that
+    /// is a piece of a raw string is not copied again.
+    #[inline]
+    pub fn put(&mut self, i: usize, d: Draft<'_>) {
+        if i >= self.n {
+            return;
+        }
+        let slot = match d {
+            Draft::Code(c) => Slot::Code(c),
+            Draft::Flags(f) => Slot::Flags(f),
+            Draft::Int(i) => Slot::Int(i),
+            Draft::Bool(b) => Slot::Bool(b),
+            Draft::Time(t) => Moment::of(t).map_or(Slot::Absent, Slot::Time),
+            Draft::Guid(t) => self.place(&t).map_or(Slot::Absent, Slot::Guid),
+            Draft::Text(t) => self.place(&t).map_or(Slot::Absent, Slot::Text),
+        };
+        self.write(i, slot);
+    }
+
+    /// Where a text is in the payload's text: its place in a raw string when it is a piece of
+    /// one, else appended.
+    #[inline]
+    fn place(&mut self, t: &str) -> Option<Span> {
+        let p = t.as_ptr() as usize;
+        let mut at = 0;
+        let mut within = None;
+        for r in self.raw {
+            let r = r.as_ref();
+            let b = r.as_ptr() as usize;
+            if p >= b && p + t.len() <= b + r.len() {
+                within = Some(at + (p - b));
+                break;
+            }
+            at += r.len();
+        }
+        let start = within.unwrap_or_else(|| {
+            let at = self.slab.text.len() - self.base;
+            self.slab.text.push_str(t);
+            at
+        });
+        span(start, t.len())
+    }
+
+    #[inline]
+    fn write(&mut self, i: usize, slot: Slot) {
+        let at = self.start + i * SLOT;
+        if let Some(b) = self.slab.slots.get_mut(at..at + SLOT) {
+            b.copy_from_slice(&slot.encode());
+        }
+    }
+}
+
+fn span(start: usize, len: usize) -> Option<Span> {
+    Some(Span {
+        start: u32::try_from(start).ok()?,
+        len: u32::try_from(len).ok()?,
+    })
 }
 
 impl Payload {

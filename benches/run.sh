@@ -9,6 +9,7 @@
 #              BENCH_FLEET_CLIENTS (default 2000), BENCH_FLEET_NOISE (noise events per client per
 #              day in the fleet, default 150: about 2.2 GB).
 set -euo pipefail
+export LC_ALL=C # a decimal point in $EPOCHREALTIME and awk, whatever the user's locale
 cd "$(dirname "$0")/.."
 ROOT="$PWD"
 SCRATCH="${BENCH_DIR:-$ROOT/target/bench}"
@@ -106,10 +107,16 @@ for n in 1 4 16; do
   fi
 done
 
-# measure CMD... -> prints "seconds max_rss_kb cpu_percent" of one run
+# measure CMD... -> prints "seconds max_rss_kb cpu_percent" of one run. The wall time is read
+# from the shell's microsecond clock around the run (time's own %e has 10 ms steps, 7-15% of
+# a 0.07-0.15 s run); both sides of a pair pay the same few hundred microseconds for `time`.
 measure() {
-  /usr/bin/time -o "$SCRATCH/.time" -f '%e %M %P' "$@" >/dev/null 2>&1 || true
-  tail -1 "$SCRATCH/.time" | tr -d '%'
+  local t0 t1 rss cpu
+  t0=$EPOCHREALTIME
+  /usr/bin/time -o "$SCRATCH/.time" -f '%M %P' "$@" >/dev/null 2>&1 || true
+  t1=$EPOCHREALTIME
+  read -r rss cpu < <(tail -1 "$SCRATCH/.time" | tr -d '%')
+  awk -v a="$t0" -v b="$t1" -v m="$rss" -v c="$cpu" 'BEGIN { printf "%.4f %s %s\n", b - a, m, c }'
 }
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
@@ -150,9 +157,11 @@ pair() { # label, input, threads for both (0: kmsdiag's default, every CPU; evtx
   kr=$(printf '%s\n' "${krss[@]}" | sort -n | tail -1)
   er=$(printf '%s\n' "${erss[@]}" | sort -n | tail -1)
   kc=$(printf '%s\n' "${kcpu[@]}" | median)
+  # kmsdiag's throughput, for comparing the fleet with a single file.
+  MBPS=$(awk -v b="$bytes" -v km="$km" 'BEGIN { printf "%.1f", b / 1048576 / (km > 0 ? km : 0.001) }')
   awk -v l="$label" -v r="$recs" -v b="$bytes" -v km="$km" -v em="$em" -v kr="$kr" -v er="$er" -v t="$threads" -v kc="$kc" 'BEGIN {
     mb = b / 1048576
-    printf "%-34s %8.1f MB %9d rec | kmsdiag -t %s %6.2f s %9.0f rec/s %7.1f MB/s %6.1f MB RSS %4d%% CPU | evtx_dump -t %s %6.2f s %6.1f MB RSS | ratio %.2f\n",
+    printf "%-34s %8.1f MB %9d rec | kmsdiag -t %s %6.3f s %9.0f rec/s %7.1f MB/s %6.1f MB RSS %4d%% CPU | evtx_dump -t %s %6.3f s %6.1f MB RSS | ratio %.2f\n",
       l, mb, r, t, km, r / (km > 0 ? km : 0.001), mb / (km > 0 ? km : 0.001), kr / 1024, kc, t, em, er / 1024, km / (em > 0 ? em : 0.001)
   }'
 }
@@ -162,9 +171,14 @@ echo "==> pairs (median of $RUNS alternating runs; ratio = kmsdiag / evtx_dump, 
 echo "    -t 0 = every CPU; the fleet is compared with evtx_dump -t 0 run once per file)"
 pair "noise-dominated log, 1 thread" "$NOISE_LOG" 1
 pair "noise-dominated log, all threads" "$NOISE_LOG" 0
+single_mbps="$MBPS"
 pair "KMS host log (100% 12290), 1 thread" "$HOST_LOG" 1
 pair "KMS host log, all threads" "$HOST_LOG" 0
 pair "fleet of $CLIENTS clients + host" "$SCRATCH/fleet" 0
+awk -v f="$MBPS" -v s="$single_mbps" 'BEGIN {
+  printf "%-34s fleet %.1f MB/s against %.1f MB/s for the single noise-dominated log, all threads: %+.0f%%\n",
+    "  fleet throughput", f, s, (f / (s > 0 ? s : 0.001) - 1) * 100
+}'
 [ -d "$SCRATCH/real" ] && pair "real Windows samples, 30 copies" "$SCRATCH/real" 0
 
 echo
@@ -187,7 +201,7 @@ for n in 1 4 16; do
   per=""
   [ -n "$prev" ] && per=$(awk -v s="$med" -v p="$prev" -v n="$n" -v pn="$prevn" 'BEGIN { printf "%.3f", (s - p) / (n - pn) }')
   awk -v n="$n" -v s="$med" -v b="$base" -v r="$rss" -v per="$per" 'BEGIN {
-    printf "%3dx  %6.2f s  (%.2f x the 1x time, linear would be %d)  peak RSS %.1f MB", n, s, s / (b > 0 ? b : 0.001), n, r / 1024
+    printf "%3dx  %6.3f s  (%.2f x the 1x time, linear would be %d)  peak RSS %.1f MB", n, s, s / (b > 0 ? b : 0.001), n, r / 1024
     if (per != "") printf "  %s s per added copy", per
     printf "\n"
   }'

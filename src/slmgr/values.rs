@@ -164,28 +164,34 @@ pub fn ip_address(s: &str) -> Option<String> {
 /// A result code at the start of a value (`0xC004F00F.`, `0xC004F009 (grace time expired).`).
 pub fn leading_code(s: &str) -> Option<Hresult> {
     let t = s.trim_start();
-    if !t.get(..2)?.eq_ignore_ascii_case("0x") {
+    let (Some(b'0'), Some(b'x' | b'X'), Some(digits)) = (
+        t.as_bytes().first(),
+        t.as_bytes().get(1),
+        t.as_bytes().get(2..),
+    ) else {
         return None;
+    };
+    // The usual spelling, `0x` and one to eight digits: read directly as they come (the general
+    // reader's answer for it, without its search).
+    let (mut value, mut n) = (0u32, 0usize);
+    for d in digits {
+        match char::from(*d).to_digit(16) {
+            Some(v) if n < 8 => {
+                value = (value << 4) | v;
+                n += 1;
+            }
+            Some(_) => {
+                n = 9;
+                break;
+            }
+            None => break,
+        }
     }
-    // Hex digits are ASCII: counted by byte, the end is a char boundary.
-    let end = 2 + t
-        .as_bytes()
-        .iter()
-        .skip(2)
-        .take_while(|b| b.is_ascii_hexdigit())
-        .count();
-    // The usual spelling, `0x` and at most eight digits: read directly (the general reader's
-    // answer for it, without its search).
-    if let Some(digits) = t
-        .as_bytes()
-        .get(2..end)
-        .filter(|d| (1..=8).contains(&d.len()))
-    {
-        let value = digits.iter().fold(0u32, |v, d| {
-            (v << 4) | char::from(*d).to_digit(16).unwrap_or(0)
-        });
+    if (1..=8).contains(&n) {
         return Some(Hresult(value));
     }
+    // Hex digits are ASCII: counted by byte, the end is a char boundary.
+    let end = 2 + digits.iter().take_while(|b| b.is_ascii_hexdigit()).count();
     read_number(t.get(..end)?).ok().flatten().map(|r| r.value)
 }
 
@@ -550,7 +556,21 @@ mod tests {
             }
         }
         assert_eq!(leading_code("0x"), None);
+        assert_eq!(leading_code("0xg"), None);
         assert_eq!(leading_code("C004F06C"), None);
+        // More than eight digits: the general reader's answer.
+        for (v, prefix) in [
+            ("0x0000000080070005", "0x0000000080070005"),
+            ("0x123456789", "0x123456789"),
+            (" 0X00000000C004F074 (text)", "0X00000000C004F074"),
+        ] {
+            let expected = read_number(prefix).ok().flatten().map(|r| r.value);
+            assert_eq!(leading_code(v), expected, "{v}");
+        }
+        assert_eq!(
+            leading_code("0x0000000080070005"),
+            Some(Hresult(0x8007_0005))
+        );
     }
 
     #[test]

@@ -487,6 +487,8 @@ fn info_streamed(
     })
 }
 
+#[allow(clippy::inline_always)] // with `Writer::put`, inlined into the decoder's loop
+#[inline(always)]
 fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> Draft<'_> {
     let text = || Draft::Text(Cow::Borrowed(v));
     match ty {

@@ -283,10 +283,13 @@ pub struct Writer<'s, 'r, S> {
     base: usize,
 }
 
+// Inlined into the decoder's loop whatever the compiler's estimate: the host log's 1.3 million
+// fields run 3% fewer instructions (callgrind) than with the calls kept.
+#[allow(clippy::inline_always)]
 impl<S: AsRef<str>> Writer<'_, '_, S> {
     /// Sets field `i` (a slot index in the shape's names; one outside them is ignored). Text that
     /// is a piece of a raw string is not copied again.
-    #[inline]
+    #[inline(always)]
     pub fn put(&mut self, i: usize, d: Draft<'_>) {
         if i >= self.n {
             return;
@@ -305,7 +308,7 @@ impl<S: AsRef<str>> Writer<'_, '_, S> {
 
     /// Where a text is in the payload's text: its place in a raw string when it is a piece of
     /// one, else appended.
-    #[inline]
+    #[inline(always)]
     fn place(&mut self, t: &str) -> Option<Span> {
         let p = t.as_ptr() as usize;
         let mut at = 0;
@@ -327,7 +330,7 @@ impl<S: AsRef<str>> Writer<'_, '_, S> {
         span(start, t.len())
     }
 
-    #[inline]
+    #[inline(always)]
     fn write(&mut self, i: usize, slot: Slot) {
         let at = self.start + i * SLOT;
         if let Some(b) = self.slab.slots.get_mut(at..at + SLOT) {

@@ -885,9 +885,9 @@ fn put_name(slot: &mut Arc<str>, name: Name<'_>) {
 
 /// [`put_name`] for a name a record may lack.
 fn put_optional_name(slot: &mut Option<Arc<str>>, name: Option<Name<'_>>) {
-    match (slot.as_ref(), name) {
-        (Some(s), Some(Cow::Borrowed(n))) if Arc::ptr_eq(s, n) => {}
-        (_, n) => *slot = n.map(Cow::into_owned),
+    match (slot, name) {
+        (Some(s), Some(n)) => put_name(s, n),
+        (slot, n) => *slot = n.map(Cow::into_owned),
     }
 }
 
@@ -1474,7 +1474,6 @@ mod tests {
             event_id: &|_| true,
         };
         let (every, _) = scan_alone(chunk, &everything).unwrap();
-        let every = &every;
         assert_eq!(every.len(), 30);
     }
 

@@ -41,46 +41,40 @@ fn comma_mask(word: &[u8]) -> u64 {
     !((((x & LOW7) + LOW7) | x) | LOW7)
 }
 
-/// How many commas a string holds (its Info fields, less one), eight bytes a step.
-pub(crate) fn commas(s: &str) -> usize {
-    let words = s.as_bytes().chunks_exact(8);
-    // The last few bytes as a word of their own, padded with zeros (never commas).
+/// The comma masks of a string's eight-byte words in order, its last few bytes as a word of
+/// their own padded with zeros (never commas).
+fn comma_words(b: &[u8]) -> impl Iterator<Item = u64> + '_ {
+    let words = b.chunks_exact(8);
     let mut tail = [0u8; 8];
     if let Some(t) = tail.get_mut(..words.remainder().len()) {
         t.copy_from_slice(words.remainder());
     }
     words
-        .chain([tail.as_slice()])
-        .map(|w| comma_mask(w).count_ones() as usize)
+        .map(comma_mask)
+        .chain(std::iter::once(comma_mask(&tail)))
+}
+
+/// How many commas a string holds (its Info fields, less one), eight bytes a step.
+pub(crate) fn commas(s: &str) -> usize {
+    comma_words(s.as_bytes())
+        .map(|m| m.count_ones() as usize)
         .sum()
 }
 
 /// Calls `f` with each field of an `Info` string in order, as [`split_info`] splits it. The
 /// commas are found eight bytes a step, every comma of a word at once.
 pub(crate) fn each_info_field<'a>(s: &'a str, mut f: impl FnMut(&'a str)) {
-    let b = s.as_bytes();
     let mut start = 0;
-    // Commas are ASCII: every cut is a character boundary.
-    let mut field = |start: usize, end: usize| f(trim(s.get(start..end).unwrap_or("")));
-    let words = b.chunks_exact(8);
-    let tail = words.remainder();
-    for (w, word) in words.enumerate() {
-        let mut found = comma_mask(word);
+    for (w, mut found) in comma_words(s.as_bytes()).enumerate() {
         while found != 0 {
             let at = w * 8 + (found.trailing_zeros() / 8) as usize;
-            field(start, at);
+            // Commas are ASCII: every cut is a character boundary.
+            f(trim(s.get(start..at).unwrap_or("")));
             start = at + 1;
             found &= found - 1;
         }
     }
-    let base = b.len() - tail.len();
-    for (i, c) in tail.iter().enumerate() {
-        if *c == b',' {
-            field(start, base + i);
-            start = base + i + 1;
-        }
-    }
-    field(start, b.len());
+    f(trim(s.get(start..).unwrap_or("")));
 }
 
 /// The values of an `info`-layout event, from however the export carried them: one Info string

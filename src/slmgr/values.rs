@@ -172,21 +172,12 @@ pub fn leading_code(s: &str) -> Option<Hresult> {
         return None;
     };
     // The usual spelling, `0x` and one to eight digits: read directly as they come (the general
-    // reader's answer for it, without its search).
-    let (mut value, mut n) = (0u32, 0usize);
-    for d in digits {
-        match char::from(*d).to_digit(16) {
-            Some(v) if n < 8 => {
-                value = (value << 4) | v;
-                n += 1;
-            }
-            Some(_) => {
-                n = 9;
-                break;
-            }
-            None => break,
-        }
-    }
+    // reader's answer for it, without its search); a ninth digit says it is not that spelling.
+    let (value, n) = digits
+        .iter()
+        .map_while(|d| char::from(*d).to_digit(16))
+        .take(9)
+        .fold((0u32, 0usize), |(v, n), d| ((v << 4) | d, n + 1));
     if (1..=8).contains(&n) {
         return Some(Hresult(value));
     }

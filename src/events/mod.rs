@@ -397,9 +397,9 @@ fn decode(
     let types = def.types.as_slice();
     if def.def.layout == Layout::Info
         && let [one] = strings
-        && payload::commas(one) < types.len()
+        && let Some(fields) = payload::info_fields(one, types.len())
     {
-        return info_streamed(slab, def, one, created);
+        return info_streamed(slab, def, one, fields, created);
     }
     decode_collected(slab, def, strings, created, message)
 }
@@ -466,22 +466,20 @@ fn decode_collected(
 }
 
 /// [`decode`] of one `Info` string with no more fields than the layout names (nothing to rejoin:
-/// nearly every event), each field typed and written as it is cut, none collected.
+/// nearly every event), its `fields` typed and written in turn, none collected.
 fn info_streamed(
     slab: &mut stored::Slab,
     def: &Decoding,
     one: &String,
+    fields: payload::InfoFields<'_>,
     created: Option<DateTime<Utc>>,
 ) -> Payload {
     slab.build_with(Some(def.shape.clone()), std::slice::from_ref(one), |w| {
-        let mut at = def.slot.iter().zip(&def.types);
-        payload::each_info_field(one, |v| {
-            if let Some((&slot, (_, ty))) = at.next()
-                && !v.is_empty()
-            {
+        for ((&slot, (_, ty)), v) in def.slot.iter().zip(&def.types).zip(fields) {
+            if !v.is_empty() {
                 w.put(slot, typed(*ty, v, created));
             }
-        });
+        }
     })
 }
 
@@ -865,12 +863,12 @@ mod tests {
             let def = rules.events().decoding(id).unwrap();
             for info in infos {
                 let strings = [info.to_owned()];
-                if payload::commas(info) >= def.types.len() {
+                let Some(fields) = payload::info_fields(&strings[0], def.types.len()) else {
                     continue;
-                }
+                };
                 compared += 1;
                 let mut slab = stored::Slab::default();
-                let mut streamed = info_streamed(&mut slab, def, &strings[0], created);
+                let mut streamed = info_streamed(&mut slab, def, &strings[0], fields, created);
                 let mut collected = decode_collected(&mut slab, def, &strings, created, None);
                 slab.seal([&mut streamed, &mut collected]);
                 assert_eq!(

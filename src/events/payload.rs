@@ -54,16 +54,69 @@ fn comma_words(b: &[u8]) -> impl Iterator<Item = u64> + '_ {
         .chain(std::iter::once(comma_mask(&tail)))
 }
 
-/// How many commas a string holds (its Info fields, less one), eight bytes a step.
-pub(crate) fn commas(s: &str) -> usize {
-    comma_words(s.as_bytes())
-        .map(|m| m.count_ones() as usize)
-        .sum()
+/// The most fields an `Info` string is cut into in one pass (the catalogue's events have at most
+/// ten); a layout with more is split by [`split_info`] instead.
+pub(crate) const CUT_FIELDS: usize = 32;
+
+/// The fields of an `Info` string, as [`split_info`] cuts them, when it has no more than `fields`
+/// (at most [`CUT_FIELDS`]): its commas found in one pass, eight bytes a step. `None` when it has
+/// more — a comma inside a text field, or a layout newer than the rules — and must be split whole.
+pub(crate) fn info_fields(s: &str, fields: usize) -> Option<InfoFields<'_>> {
+    if fields > CUT_FIELDS {
+        return None;
+    }
+    let most_commas = fields.checked_sub(1)?;
+    let mut ends = [0; CUT_FIELDS];
+    let mut n = 0;
+    for (w, mut found) in comma_words(s.as_bytes()).enumerate() {
+        while found != 0 {
+            if n == most_commas {
+                return None;
+            }
+            *ends.get_mut(n)? = w * 8 + (found.trailing_zeros() / 8) as usize;
+            n += 1;
+            found &= found - 1;
+        }
+    }
+    *ends.get_mut(n)? = s.len();
+    Some(InfoFields {
+        s,
+        ends,
+        count: n + 1,
+        next: 0,
+    })
+}
+
+/// The fields [`info_fields`] found, trimmed, in order.
+pub(crate) struct InfoFields<'a> {
+    s: &'a str,
+    /// Where each field ends (a comma, or the string's end for the last).
+    ends: [usize; CUT_FIELDS],
+    count: usize,
+    next: usize,
+}
+
+impl<'a> Iterator for InfoFields<'a> {
+    type Item = &'a str;
+
+    fn next(&mut self) -> Option<&'a str> {
+        if self.next >= self.count {
+            return None;
+        }
+        let start = match self.next.checked_sub(1) {
+            Some(prev) => self.ends.get(prev)? + 1,
+            None => 0,
+        };
+        let end = *self.ends.get(self.next)?;
+        self.next += 1;
+        // Commas are ASCII: every cut is a character boundary.
+        Some(trim(self.s.get(start..end).unwrap_or("")))
+    }
 }
 
 /// Calls `f` with each field of an `Info` string in order, as [`split_info`] splits it. The
 /// commas are found eight bytes a step, every comma of a word at once.
-pub(crate) fn each_info_field<'a>(s: &'a str, mut f: impl FnMut(&'a str)) {
+fn each_info_field<'a>(s: &'a str, mut f: impl FnMut(&'a str)) {
     let mut start = 0;
     for (w, mut found) in comma_words(s.as_bytes()).enumerate() {
         while found != 0 {
@@ -170,6 +223,19 @@ mod tests {
     use super::*;
     use chrono::TimeZone;
 
+    /// `info_fields` gives `expected` (the fields of `s`) under every limit that holds them all,
+    /// and refuses every limit that does not.
+    fn cut_like_split(s: &str, expected: &[&str]) {
+        for limit in 0..=CUT_FIELDS + 1 {
+            let cut: Option<Vec<&str>> = info_fields(s, limit).map(Iterator::collect);
+            if limit >= expected.len() && limit <= CUT_FIELDS {
+                assert_eq!(cut.as_deref(), Some(expected), "{s:?} within {limit}");
+            } else {
+                assert_eq!(cut, None, "{s:?} within {limit}");
+            }
+        }
+    }
+
     #[test]
     fn commas_are_found_wherever_they_stand() {
         for s in [
@@ -183,10 +249,12 @@ mod tests {
             "é,ü,,ß",
             "no commas at all in this one",
             "a,b,c,d,e,f,g,h,i,j,k,l,m,n,o,p",
+            ",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,",
+            ",,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,,",
         ] {
             let expected: Vec<&str> = s.split(',').map(str::trim).collect();
             assert_eq!(split_info(s), expected, "{s:?}");
-            assert_eq!(commas(s), expected.len() - 1, "{s:?}");
+            cut_like_split(s, &expected);
         }
         // Every string of up to 19 characters drawn from a comma, a letter, a space and a
         // two-byte letter (a comma in every byte position of a word, next to anything).
@@ -204,7 +272,7 @@ mod tests {
                     .collect();
                 let expected: Vec<&str> = s.split(',').map(str::trim).collect();
                 assert_eq!(split_info(&s), expected, "{s:?}");
-                assert_eq!(commas(&s), expected.len() - 1, "{s:?}");
+                cut_like_split(&s, &expected);
             }
         }
     }

@@ -558,15 +558,20 @@ fn substitutions<'a, 'v>(
     if count > 4096 {
         return None;
     }
-    let mut at = c.pos.checked_add(count.checked_mul(4)?)?;
+    // Each value's descriptor: its size (u16), its type, a pad byte; the values follow.
+    let table = c.bytes(count.checked_mul(4)?)?;
+    let mut at = c.pos;
     values.clear();
-    for _ in 0..count {
-        let size = usize::from(c.u16()?);
-        let ty = c.u8()?;
-        let _pad = c.u8()?;
-        values.push((at, size, ty));
-        at = at.checked_add(size)?;
-    }
+    values.extend(table.chunks_exact(4).map(|d| {
+        let (size, ty) = match *d {
+            [lo, hi, ty, _] => (usize::from(u16::from_le_bytes([lo, hi])), ty),
+            _ => (0, 0),
+        };
+        let start = at;
+        // At most 4096 values of at most 64 KiB each: no overflow.
+        at += size;
+        (start, size, ty)
+    }));
     if at > c.buf.len() {
         return None;
     }
@@ -585,10 +590,16 @@ impl<'a> Subs<'a, '_> {
         let (start, size, ty) = *self.values.get(usize::from(i))?;
         let raw = self.buf.get(start..start + size)?;
         let num = || -> u64 {
-            raw.iter()
-                .take(8)
-                .rev()
-                .fold(0u64, |acc, b| (acc << 8) | u64::from(*b))
+            match *raw {
+                [a, b, c, d, e, f, g, h] => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
+                [a, b, c, d] => u64::from(u32::from_le_bytes([a, b, c, d])),
+                [a, b] => u64::from(u16::from_le_bytes([a, b])),
+                _ => raw
+                    .iter()
+                    .take(8)
+                    .rev()
+                    .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)),
+            }
         };
         Some(match ty {
             0x00 => Value::Null,

@@ -590,10 +590,14 @@ impl<'a> Subs<'a, '_> {
         let (start, size, ty) = *self.values.get(usize::from(i))?;
         let raw = self.buf.get(start..start + size)?;
         let num = || -> u64 {
-            match *raw {
-                [a, b, c, d, e, f, g, h] => u64::from_le_bytes([a, b, c, d, e, f, g, h]),
-                [a, b, c, d] => u64::from(u32::from_le_bytes([a, b, c, d])),
-                [a, b] => u64::from(u16::from_le_bytes([a, b])),
+            match raw.len() {
+                8 => raw.try_into().map_or(0, u64::from_le_bytes),
+                4 => raw
+                    .try_into()
+                    .map_or(0, |w| u64::from(u32::from_le_bytes(w))),
+                2 => raw
+                    .try_into()
+                    .map_or(0, |w| u64::from(u16::from_le_bytes(w))),
                 _ => raw
                     .iter()
                     .take(8)

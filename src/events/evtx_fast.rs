@@ -202,7 +202,12 @@ fn name_at(chunk: &[u8], off: usize) -> Option<(Rc<str>, usize)> {
 /// The element and attribute names of one chunk's templates, by offset: the same few dozen
 /// names (`Event`, `System`, `Provider`, `Data`…) recur in every template, decoded once.
 #[derive(Default)]
-struct Names(HashMap<usize, (Rc<str>, usize), foldhash::fast::RandomState>);
+struct Names {
+    known: HashMap<usize, (Rc<str>, usize), foldhash::fast::RandomState>,
+    /// The first and last byte of the chunk the names read since [`Names::reach`] was cleared
+    /// stand in.
+    reach: Option<(usize, usize)>,
+}
 
 /// Distinct names kept per chunk (its string table cannot hold many more); past it, names are
 /// decoded each time.
@@ -211,15 +216,22 @@ const NAMES_KEPT: usize = 4096;
 /// Reads a name reference; skips the name when it is defined in place.
 fn name_ref(c: &mut Cursor<'_>, names: &mut Names) -> Option<Rc<str>> {
     let off = c.u32()? as usize;
-    let (name, n) = if let Some(known) = names.0.get(&off) {
+    let (name, n) = if let Some(known) = names.known.get(&off) {
         known.clone()
     } else {
         let found = name_at(c.buf, off)?;
-        if names.0.len() < NAMES_KEPT {
-            names.0.insert(off, found.clone());
+        if names.known.len() < NAMES_KEPT {
+            names.known.insert(off, found.clone());
         }
         found
     };
+    // next(4) hash(2) count(2) chars, NUL(2).
+    let last = off + 8 + n * 2 + 1;
+    names.reach = Some(
+        names
+            .reach
+            .map_or((off, last), |(lo, hi)| (lo.min(off), hi.max(last))),
+    );
     if off == c.pos {
         // In place: next(4) hash(2) count(2) chars, NUL(2).
         c.pos += 8 + n * 2 + 2;
@@ -324,8 +336,9 @@ fn text_value(c: &mut Cursor<'_>) -> Option<String> {
     }
 }
 
-/// A template definition at `off`: a cursor at its root element's token, and the token.
-fn template_start(chunk: &[u8], off: usize) -> Option<(Cursor<'_>, u8)> {
+/// A template definition at `off`: a cursor at its root element's token, the token, and where
+/// the definition ends.
+fn template_start(chunk: &[u8], off: usize) -> Option<(Cursor<'_>, u8, usize)> {
     let mut c = Cursor {
         buf: chunk,
         pos: off,
@@ -343,20 +356,25 @@ fn template_start(chunk: &[u8], off: usize) -> Option<(Cursor<'_>, u8)> {
         c.pos -= 1;
     }
     let t = c.u8()?;
-    (t & 0x0F == 0x01).then_some((c, t))
+    (t & 0x0F == 0x01).then_some((c, t, end))
 }
 
-/// A template definition at `off`: its root element.
-fn template_at(chunk: &[u8], off: usize, names: &mut Names) -> Option<Element> {
-    let (mut c, t) = template_start(chunk, off)?;
-    parse_element(&mut c, names, t, 0)
+/// A template definition at `off`: its root element, and — when it read nothing of the chunk
+/// but its own bytes — where it ends (the same bytes at the same offset in another chunk are
+/// then the same template).
+fn template_at(chunk: &[u8], off: usize, names: &mut Names) -> Option<(Element, Option<usize>)> {
+    let (mut c, t, end) = template_start(chunk, off)?;
+    names.reach = None;
+    let root = parse_element(&mut c, names, t, 0)?;
+    let own = c.pos <= end && names.reach.is_none_or(|(lo, hi)| lo >= off && hi < end);
+    Some((root, own.then_some(end)))
 }
 
 /// The attributes of a template's provider when the template opens the usual way,
 /// `<Event><System><Provider …>`: read without parsing the rest, so a template of a provider
 /// that is not wanted costs its first three tags (most of a busy log's templates are such).
 fn peek_provider(chunk: &[u8], off: usize, names: &mut Names) -> Option<Attrs> {
-    let (mut c, mut t) = template_start(chunk, off)?;
+    let (mut c, mut t, _) = template_start(chunk, off)?;
     for want in ["Event", "System"] {
         let (name, _, open) = start_tag(&mut c, names, t)?;
         if &*name != want || !open {
@@ -436,7 +454,23 @@ struct Templates {
     entries: Vec<Template>,
     last: usize,
     names: Names,
+    /// Templates of earlier chunks, reused where this one has the same bytes.
+    kept: Vec<Kept>,
 }
+
+/// A template parsed in an earlier chunk that read nothing but its own bytes, with those bytes
+/// (after the definition's first four, a link that differs from chunk to chunk). A log's chunks
+/// mostly define the same few templates at the same offsets — a KMS host's, one template in
+/// every chunk — which are then taken from here instead of parsed again.
+#[derive(Debug)]
+pub(crate) struct Kept {
+    at: usize,
+    bytes: Box<[u8]>,
+    root: Rc<Element>,
+}
+
+/// Templates kept from chunk to chunk (the oldest gives way).
+const KEPT: usize = 16;
 
 struct Template {
     /// Its offset in the chunk.
@@ -521,18 +555,45 @@ impl Templates {
                 let _ = provider.set(decided);
             }
             let unwanted = provider.get() == Some(&Some(false));
+            let root = if unwanted {
+                None
+            } else {
+                self.root_at(chunk, def)
+            };
             self.entries.push(Template {
                 at: def,
-                root: if unwanted {
-                    None
-                } else {
-                    template_at(chunk, def, &mut self.names).map(Rc::new)
-                },
+                root,
                 provider,
                 plan: std::cell::OnceCell::new(),
             });
             self.last = self.entries.len() - 1;
         }
+    }
+
+    /// The root of the template at `def`: one kept from an earlier chunk that has the same bytes
+    /// there, else parsed (and kept when it read nothing but its own bytes).
+    fn root_at(&mut self, chunk: &[u8], def: usize) -> Option<Rc<Element>> {
+        let from = def.checked_add(4)?;
+        if let Some(k) = self
+            .kept
+            .iter()
+            .find(|k| k.at == def && chunk.get(from..).is_some_and(|b| b.starts_with(&k.bytes)))
+        {
+            return Some(k.root.clone());
+        }
+        let (root, end) = template_at(chunk, def, &mut self.names)?;
+        let root = Rc::new(root);
+        if let Some(bytes) = end.and_then(|end| chunk.get(from..end)) {
+            if self.kept.len() >= KEPT {
+                self.kept.remove(0);
+            }
+            self.kept.push(Kept {
+                at: def,
+                bytes: bytes.into(),
+                root: root.clone(),
+            });
+        }
+        Some(root)
     }
 
     /// The template at `def`, if it was parsed and its shape is understood.
@@ -963,6 +1024,8 @@ pub struct Scratch {
     /// How many of `records` the last chunk wanted.
     wanted: usize,
     subs: [Vec<(usize, usize, u8)>; 2],
+    /// Templates kept from one chunk for the next.
+    kept: Vec<Kept>,
 }
 
 impl Scratch {
@@ -1101,7 +1164,13 @@ pub fn chunk<T>(
         }
         part.bad_sum = bad_checksums(buf)
             .map(|what| format!("chunk {number} at file offset 0x{at:x} ({what})"));
-        scan_chunk(buf, select, &mut Templates::default(), scratch)
+        let mut templates = Templates {
+            kept: std::mem::take(&mut scratch.kept),
+            ..Templates::default()
+        };
+        let n = scan_chunk(buf, select, &mut templates, scratch);
+        scratch.kept = templates.kept;
+        n
     } else {
         // A truncated last chunk: said, and the crate decides what can be read of it.
         part.damaged.push(Damage::said(format!(
@@ -1439,6 +1508,109 @@ mod tests {
         let (second, _) = scan_alone(&second, &select).unwrap();
         let data: Vec<&[String]> = second.iter().map(|e| e.data.as_slice()).collect();
         assert_eq!(data, [&["1"][..], &[], &["p", "q"], &["new", "", "third"]]);
+    }
+
+    #[test]
+    fn templates_are_kept_for_the_next_chunks_only_where_their_bytes_recur() {
+        use crate::evtx_writer::{EvtxWriter, FileState, Record};
+        let log = |provider: &str, n: u32| -> Vec<u8> {
+            let mut w = EvtxWriter::new(std::io::Cursor::new(Vec::new()), 1).unwrap();
+            for i in 0..n {
+                w.write(&Record {
+                    provider: provider.into(),
+                    event_id: 12290,
+                    channel: "Key Management Service".into(),
+                    computer: "kms01.contoso.com".into(),
+                    time_created: chrono::DateTime::from_timestamp(1_780_000_000 + i64::from(i), 0)
+                        .unwrap(),
+                    data: vec![format!("0x0,{i},pc{i}.contoso.com")],
+                    ..Record::default()
+                })
+                .unwrap();
+            }
+            w.finish(FileState::default()).unwrap().into_inner()
+        };
+        let chunk = |bytes: &[u8], i: usize| -> Vec<u8> {
+            bytes[FILE_HEADER + i * CHUNK..FILE_HEADER + (i + 1) * CHUNK].to_vec()
+        };
+        let select = Select {
+            provider: &|p: &str| p.starts_with("Wanted"),
+            event_id: &|_| true,
+        };
+        // Two providers in one chunk: the second template names its elements by pointing at
+        // the first's names (as Windows writes them), so it is not kept.
+        let mut w = EvtxWriter::new(std::io::Cursor::new(Vec::new()), 1).unwrap();
+        for (i, provider) in ["Wanted", "Wanted too", "Wanted"].into_iter().enumerate() {
+            w.write(&Record {
+                provider: provider.into(),
+                event_id: 12290,
+                time_created: chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
+                data: vec![format!("0x0,{i}")],
+                ..Record::default()
+            })
+            .unwrap();
+        }
+        let mixed = chunk(&w.finish(FileState::default()).unwrap().into_inner(), 0);
+        let mut templates = Templates::default();
+        let mut scratch = Scratch::default();
+        assert_eq!(
+            scan_chunk(&mixed, &select, &mut templates, &mut scratch),
+            Some(3)
+        );
+        let parsed: Vec<usize> = templates
+            .entries
+            .iter()
+            .filter(|t| t.root.is_some())
+            .map(|t| t.at)
+            .collect();
+        let kept: Vec<usize> = templates.kept.iter().map(|k| k.at).collect();
+        // The first record's template and its EventData (nested, names its own) are kept; the
+        // second provider's is not.
+        assert_eq!(parsed.len(), 3);
+        assert_eq!(kept, parsed[..2]);
+
+        let host = log("Wanted", 700);
+        let other = log("Wanted too", 5);
+        let (a0, a1, a2) = (chunk(&host, 0), chunk(&host, 1), chunk(&host, 2));
+        let b0 = chunk(&other, 0);
+        let mut scratch = Scratch::default();
+        let mut roots = Vec::new();
+        for c in [&a0, &a1, &b0, &a2] {
+            let mut templates = Templates {
+                kept: std::mem::take(&mut scratch.kept),
+                ..Templates::default()
+            };
+            let n = scan_chunk(c, &select, &mut templates, &mut scratch);
+            // Whatever was reused, the records are those of the chunk read on its own.
+            let (fresh, records) = scan_alone(c, &select).unwrap();
+            assert_eq!(n, Some(records));
+            assert!(!fresh.is_empty());
+            assert_eq!(scratch.wanted(), fresh.as_slice());
+            let outer: Vec<Rc<Element>> = templates
+                .entries
+                .iter()
+                .filter_map(|t| t.root.clone())
+                .filter(|r| &*r.name == "Event")
+                .collect();
+            assert_eq!(outer.len(), 1);
+            roots.extend(outer);
+            scratch.kept = templates.kept;
+        }
+        // The host's next chunks take its template as parsed from the first; the other
+        // provider's chunk, whose template differs, gets its own, and does not push it out.
+        assert!(Rc::ptr_eq(&roots[0], &roots[1]));
+        assert!(!Rc::ptr_eq(&roots[0], &roots[2]));
+        assert!(Rc::ptr_eq(&roots[0], &roots[3]));
+        // What is kept reads nothing but its own bytes: alone in an empty chunk, at the same
+        // offset, they parse to the same template.
+        assert!(scratch.kept.len() >= 2);
+        for k in &scratch.kept {
+            let mut alone = vec![0u8; CHUNK];
+            alone[k.at + 4..k.at + 4 + k.bytes.len()].copy_from_slice(&k.bytes);
+            let (root, end) = template_at(&alone, k.at, &mut Names::default()).unwrap();
+            assert_eq!(end, Some(k.at + 4 + k.bytes.len()));
+            assert_eq!(format!("{root:?}"), format!("{:?}", k.root));
+        }
     }
 
     #[test]

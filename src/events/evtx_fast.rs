@@ -1459,6 +1459,10 @@ mod tests {
                         String::from_utf16_lossy(&units),
                         "{units:x?}"
                     );
+                    // Appended to text already there, which a failed ASCII pass leaves as it was.
+                    let mut s = String::from("\u{e9}:");
+                    utf16_into(&le(&units), &mut s);
+                    assert_eq!(s, format!("\u{e9}:{}", String::from_utf16_lossy(&units)));
                 }
             }
         }

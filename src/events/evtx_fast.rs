@@ -204,8 +204,8 @@ fn name_at(chunk: &[u8], off: usize) -> Option<(Rc<str>, usize)> {
 #[derive(Default)]
 struct Names {
     known: HashMap<usize, (Rc<str>, usize), foldhash::fast::RandomState>,
-    /// The first and last byte of the chunk the names read since [`Names::reach`] was cleared
-    /// stand in.
+    /// Where in the chunk the names read since this was last cleared stand: their first byte
+    /// and their last.
     reach: Option<(usize, usize)>,
 }
 
@@ -225,16 +225,16 @@ fn name_ref(c: &mut Cursor<'_>, names: &mut Names) -> Option<Rc<str>> {
         }
         found
     };
-    // next(4) hash(2) count(2) chars, NUL(2).
-    let last = off + 8 + n * 2 + 1;
+    // A name is next(4) hash(2) count(2) chars, NUL(2).
+    let last = off.saturating_add(8 + n * 2 + 1);
     names.reach = Some(
         names
             .reach
             .map_or((off, last), |(lo, hi)| (lo.min(off), hi.max(last))),
     );
     if off == c.pos {
-        // In place: next(4) hash(2) count(2) chars, NUL(2).
-        c.pos += 8 + n * 2 + 2;
+        // Defined in place: read past it.
+        c.pos = last.saturating_add(1);
     }
     Some(name)
 }
@@ -463,7 +463,7 @@ struct Templates {
 /// mostly define the same few templates at the same offsets — a KMS host's, one template in
 /// every chunk — which are then taken from here instead of parsed again.
 #[derive(Debug)]
-pub(crate) struct Kept {
+struct Kept {
     at: usize,
     bytes: Box<[u8]>,
     root: Rc<Element>,

@@ -1433,6 +1433,35 @@ fn bad_checksums(chunk: &[u8]) -> Option<&'static str> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::evtx_writer::{EvtxWriter, FileState, Record};
+
+    /// A log the writer makes of `records`.
+    fn written(records: impl IntoIterator<Item = Record>) -> Vec<u8> {
+        let mut w = EvtxWriter::new(std::io::Cursor::new(Vec::new()), 1).unwrap();
+        for r in records {
+            w.write(&r).unwrap();
+        }
+        w.finish(FileState::default()).unwrap().into_inner()
+    }
+
+    /// Chunk `i` of a log.
+    fn chunk_of(log: &[u8], i: usize) -> Vec<u8> {
+        log[FILE_HEADER + i * CHUNK..FILE_HEADER + (i + 1) * CHUNK].to_vec()
+    }
+
+    /// A record of `provider`'s event `id`, `i` seconds into the day, with `data`.
+    fn record(provider: &str, id: u16, i: u32, data: Vec<String>) -> Record {
+        Record {
+            provider: provider.into(),
+            event_id: id,
+            channel: "Key Management Service".into(),
+            computer: "kms01.contoso.com".into(),
+            time_created: chrono::DateTime::from_timestamp(1_780_000_000 + i64::from(i), 0)
+                .unwrap(),
+            data,
+            ..Record::default()
+        }
+    }
 
     fn le(units: &[u16]) -> Vec<u8> {
         units.iter().flat_map(|u| u.to_le_bytes()).collect()
@@ -1477,31 +1506,25 @@ mod tests {
 
     #[test]
     fn records_written_over_the_last_chunks_read_as_if_fresh() {
-        use crate::evtx_writer::{EvtxWriter, FileState, Record};
         // A chunk of one record per data shape: the given strings, each record's own.
-        let chunk_of = |shapes: &[&[&str]]| -> Vec<u8> {
-            let mut w = EvtxWriter::new(std::io::Cursor::new(Vec::new()), 1).unwrap();
-            for (i, data) in shapes.iter().enumerate() {
-                let record = Record {
-                    provider: "Wanted".into(),
-                    event_id: 12290,
-                    channel: "Key Management Service".into(),
-                    computer: format!("kms{i}.contoso.com"),
-                    time_created: chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
-                    data: data.iter().map(|d| (*d).to_owned()).collect(),
-                    ..Record::default()
-                };
-                w.write(&record).unwrap();
-            }
-            let bytes = w.finish(FileState::default()).unwrap().into_inner();
-            bytes[FILE_HEADER..FILE_HEADER + CHUNK].to_vec()
+        let shaped = |shapes: &[&[&str]]| -> Vec<u8> {
+            let records = shapes.iter().enumerate().map(|(i, data)| Record {
+                computer: format!("kms{i}.contoso.com"),
+                ..record(
+                    "Wanted",
+                    12290,
+                    0,
+                    data.iter().map(|d| (*d).to_owned()).collect(),
+                )
+            });
+            chunk_of(&written(records), 0)
         };
         let select = Select {
             provider: &|p: &str| p == "Wanted",
             event_id: &|_| true,
         };
-        let first = chunk_of(&[&["a long first string", "b", "c"], &["x"; 4], &["only"]]);
-        let second = chunk_of(&[&["1"], &[], &["p", "q"], &["new", "", "third"]]);
+        let first = shaped(&[&["a long first string", "b", "c"], &["x"; 4], &["only"]]);
+        let second = shaped(&[&["1"], &[], &["p", "q"], &["new", "", "third"]]);
         let mut scratch = Scratch::default();
         for (chunk, records) in [(&first, 3), (&second, 4), (&first, 3)] {
             let n = scan_chunk(chunk, &select, &mut Templates::default(), &mut scratch);
@@ -1516,26 +1539,15 @@ mod tests {
 
     #[test]
     fn templates_are_kept_for_the_next_chunks_only_where_their_bytes_recur() {
-        use crate::evtx_writer::{EvtxWriter, FileState, Record};
         let log = |provider: &str, n: u32| -> Vec<u8> {
-            let mut w = EvtxWriter::new(std::io::Cursor::new(Vec::new()), 1).unwrap();
-            for i in 0..n {
-                w.write(&Record {
-                    provider: provider.into(),
-                    event_id: 12290,
-                    channel: "Key Management Service".into(),
-                    computer: "kms01.contoso.com".into(),
-                    time_created: chrono::DateTime::from_timestamp(1_780_000_000 + i64::from(i), 0)
-                        .unwrap(),
-                    data: vec![format!("0x0,{i},pc{i}.contoso.com")],
-                    ..Record::default()
-                })
-                .unwrap();
-            }
-            w.finish(FileState::default()).unwrap().into_inner()
-        };
-        let chunk = |bytes: &[u8], i: usize| -> Vec<u8> {
-            bytes[FILE_HEADER + i * CHUNK..FILE_HEADER + (i + 1) * CHUNK].to_vec()
+            written((0..n).map(|i| {
+                record(
+                    provider,
+                    12290,
+                    i,
+                    vec![format!("0x0,{i},pc{i}.contoso.com")],
+                )
+            }))
         };
         let select = Select {
             provider: &|p: &str| p.starts_with("Wanted"),
@@ -1543,18 +1555,11 @@ mod tests {
         };
         // Two providers in one chunk: the second template names its elements by pointing at
         // the first's names (as Windows writes them), so it is not kept.
-        let mut w = EvtxWriter::new(std::io::Cursor::new(Vec::new()), 1).unwrap();
-        for (i, provider) in ["Wanted", "Wanted too", "Wanted"].into_iter().enumerate() {
-            w.write(&Record {
-                provider: provider.into(),
-                event_id: 12290,
-                time_created: chrono::DateTime::from_timestamp(1_780_000_000, 0).unwrap(),
-                data: vec![format!("0x0,{i}")],
-                ..Record::default()
-            })
-            .unwrap();
-        }
-        let mixed = chunk(&w.finish(FileState::default()).unwrap().into_inner(), 0);
+        let mixed = ["Wanted", "Wanted too", "Wanted"]
+            .into_iter()
+            .zip(0..)
+            .map(|(provider, i)| record(provider, 12290, i, vec![format!("0x0,{i}")]));
+        let mixed = chunk_of(&written(mixed), 0);
         let mut templates = Templates::default();
         let mut scratch = Scratch::default();
         assert_eq!(
@@ -1575,8 +1580,8 @@ mod tests {
 
         let host = log("Wanted", 700);
         let other = log("Wanted too", 5);
-        let (a0, a1, a2) = (chunk(&host, 0), chunk(&host, 1), chunk(&host, 2));
-        let b0 = chunk(&other, 0);
+        let (a0, a1, a2) = (chunk_of(&host, 0), chunk_of(&host, 1), chunk_of(&host, 2));
+        let b0 = chunk_of(&other, 0);
         let mut scratch = Scratch::default();
         let mut roots = Vec::new();
         for c in [&a0, &a1, &b0, &a2] {
@@ -1619,24 +1624,15 @@ mod tests {
 
     #[test]
     fn templates_of_unwanted_literal_providers_are_skipped_unparsed() {
-        use crate::evtx_writer::{EvtxWriter, FileState, Record};
-        let record = |i: u32, provider: &str| Record {
-            provider: provider.into(),
-            event_id: 12288,
-            channel: "Application".into(),
-            computer: "ws01.contoso.com".into(),
-            time_created: chrono::DateTime::from_timestamp(1_780_000_000 + i64::from(i), 0)
-                .unwrap(),
-            data: vec![format!("0x0,{i}")],
-            ..Record::default()
-        };
-        let mut w = EvtxWriter::new(std::io::Cursor::new(Vec::new()), 1).unwrap();
-        for i in 0..30 {
+        let records = (0..30).map(|i| {
             let provider = if i % 3 == 0 { "Wanted" } else { "Noise" };
-            w.write(&record(i, provider)).unwrap();
-        }
-        let bytes = w.finish(FileState::default()).unwrap().into_inner();
-        let chunk = &bytes[FILE_HEADER..FILE_HEADER + CHUNK];
+            Record {
+                channel: "Application".into(),
+                computer: "ws01.contoso.com".into(),
+                ..record(provider, 12288, i, vec![format!("0x0,{i}")])
+            }
+        });
+        let chunk = &chunk_of(&written(records), 0);
         let provider = |p: &str| p == "Wanted";
         let select = Select {
             provider: &provider,

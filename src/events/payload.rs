@@ -68,6 +68,8 @@ pub(crate) fn info_fields(s: &str, fields: usize) -> Option<InfoFields<'_>> {
     let most_commas = fields.checked_sub(1)?;
     let mut ends = [0; CUT_FIELDS];
     let mut n = 0;
+    // The same walk as `each_info_field`'s, written out: a comma iterator the two share ran 3-4%
+    // more instructions on a host log (callgrind).
     for (w, mut found) in comma_words(s.as_bytes()).enumerate() {
         while found != 0 {
             if n == most_commas {

@@ -339,6 +339,7 @@ impl<S: AsRef<str>> Writer<'_, '_, S> {
     }
 }
 
+/// A text's place, `None` when it does not fit the buffer's 32-bit offsets.
 fn span(start: usize, len: usize) -> Option<Span> {
     Some(Span {
         start: u32::try_from(start).ok()?,

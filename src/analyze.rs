@@ -12,10 +12,10 @@ use crate::events::evtx_fast::{self, Part};
 use crate::events::{ActivationEvent, Keep};
 use crate::fleet;
 use crate::input::{self, InputFile};
+use crate::model::snapshot::LicenseSnapshot;
 use crate::model::{Evidence, Finding, InputSummary, Report, SCHEMA, Verdict};
 use crate::rules::{Rules, Severity};
 use crate::slmgr::{SlmgrError, SlmgrReader};
-use crate::snapshot::LicenseSnapshot;
 use crate::zone::Zone;
 
 /// How to analyze.

@@ -172,7 +172,7 @@ fn text_ref<'a>(e: &'a ActivationEvent, name: &str) -> Option<&'a str> {
 
 fn text_of(v: FieldValue<'_>) -> Option<&str> {
     match v {
-        FieldValue::Text(t) | FieldValue::Guid(t) => Some(crate::text::trim(t)),
+        FieldValue::Text(t) | FieldValue::Guid(t) => Some(crate::input::encoding::trim(t)),
         _ => None,
     }
 }

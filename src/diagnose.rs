@@ -8,10 +8,12 @@ use std::collections::BTreeMap;
 use chrono::{Duration, NaiveDateTime};
 
 use crate::hresult::Hresult;
+use crate::model::snapshot::{
+    CommandResult, LicenseSnapshot, ProductLicense, RemainingKind, TextLine,
+};
 use crate::model::{Evidence, Finding, Host, Machine, Product, Verdict};
 use crate::rules::slmgr::{FieldId, StatusId};
 use crate::rules::{Category, Rules, Severity};
-use crate::snapshot::{CommandResult, LicenseSnapshot, ProductLicense, RemainingKind, TextLine};
 
 /// Days before an activation or grace period ends at which kmsdiag starts warning.
 pub const DEFAULT_EXPIRY_WINDOW_DAYS: i64 = 30;

@@ -10,12 +10,12 @@ use chrono::{DateTime, Duration, Utc};
 use crate::correlate::{Attempt, ClientView, Correlation, HostSide, HostView, code, same_machine};
 use crate::events::{ActivationEvent, FieldValue};
 use crate::hresult::Hresult;
+use crate::model::snapshot::KmsRequests;
 use crate::model::{
     AttemptRecord, AttemptSummary, CountPoint, Evidence, Finding, Host, KmsUse,
     MAX_ATTEMPTS_PER_MACHINE, Machine, Verdict,
 };
 use crate::rules::{Category, Rules, Severity};
-use crate::snapshot::KmsRequests;
 use crate::zone::Zone;
 
 /// Evidence listed per finding (the first and the newest); the explanation gives the total.

@@ -21,9 +21,9 @@ pub mod output;
 pub mod report;
 pub mod rules;
 pub mod slmgr;
-pub mod snapshot;
+
 pub mod synth;
-pub mod text;
+
 pub mod zone;
 
 use std::ffi::OsString;

@@ -833,7 +833,7 @@ fn decode_record(
         match nth(system, n).map(|e| e.children.as_slice()) {
             None => Ok(None),
             Some([Child::Content(Content::Text(t))]) => Ok(Some(trimmed(t))),
-            Some(other) => Ok(Some(Cow::Owned(Arc::from(crate::text::trim(
+            Some(other) => Ok(Some(Cow::Owned(Arc::from(crate::input::encoding::trim(
                 &render(other, &values).ok_or(())?,
             ))))),
         }
@@ -969,7 +969,7 @@ fn put_optional_name(slot: &mut Option<Arc<str>>, name: Option<Name<'_>>) {
 
 /// A string without surrounding white space, copied only when it has some.
 fn trimmed(s: &Arc<str>) -> Name<'_> {
-    let t = crate::text::trim(s);
+    let t = crate::input::encoding::trim(s);
     if t.len() == s.len() {
         Cow::Borrowed(s)
     } else {

@@ -459,7 +459,7 @@ fn decode_collected(
         .zip(types)
         .zip(&values)
         .filter_map(|((&slot, (_, ty)), v)| {
-            let v = crate::text::trim(v);
+            let v = crate::input::encoding::trim(v);
             (!v.is_empty()).then(|| (slot, typed(*ty, v, created)))
         });
     slab.build(Some(def.shape.clone()), strings, fields)
@@ -550,7 +550,8 @@ pub fn detect(bytes: &[u8]) -> Option<&'static str> {
         return Some("evtx");
     }
     let head =
-        crate::text::decode(bytes.get(..bytes.len().min(8192)).unwrap_or(bytes), &|_| 0).text;
+        crate::input::encoding::decode(bytes.get(..bytes.len().min(8192)).unwrap_or(bytes), &|_| 0)
+            .text;
     if xml::looks_like(&head) {
         Some("xml")
     } else if json::looks_like(&head) {
@@ -681,7 +682,7 @@ pub fn read_input(
             .map_err(|e| format!("{path}: {e}"))?
         }
         "xml" | "json" => {
-            let (decoded, note) = crate::text::decode_utf8_standard(&bytes);
+            let (decoded, note) = crate::input::encoding::decode_utf8_standard(&bytes);
             notes.extend(note);
             let text = decoded.text;
             let (raws, damaged) = if format == "xml" {
@@ -693,8 +694,10 @@ pub fn read_input(
             (norm.convert(&raws), damaged, n)
         }
         _ => {
-            let text =
-                crate::text::decode(&bytes, &|t| usize::from(tabular::detect(t).is_some())).text;
+            let text = crate::input::encoding::decode(&bytes, &|t| {
+                usize::from(tabular::detect(t).is_some())
+            })
+            .text;
             notes.push(
                 "times are as the exporting machine displayed them (its local time, no zone); they are read as UTC"
                     .to_owned(),

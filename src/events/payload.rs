@@ -6,7 +6,7 @@ use std::borrow::Cow;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-use crate::text::trim;
+use crate::input::encoding::trim;
 use nom::bytes::complete::{take_till1, take_while};
 use nom::character::complete::char;
 use nom::combinator::rest;

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::{Style, sanitize};
-use crate::snapshot::{LicenseSnapshot, ProductLicense};
+use crate::model::snapshot::{LicenseSnapshot, ProductLicense};
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> Option<String> {
     v.map(|x| sanitize(&x.to_string(), true).into_owned())
@@ -193,7 +193,7 @@ fn write_product(w: &mut dyn Write, style: &Style, p: &ProductLicense) -> io::Re
     Ok(())
 }
 
-fn date_text(d: &crate::snapshot::DateValue) -> String {
+fn date_text(d: &crate::model::snapshot::DateValue) -> String {
     match d.parsed {
         Some(p) => {
             let note = if d.ambiguous {

@@ -182,7 +182,7 @@ impl Catalogue {
     /// [`Catalogue::provider`], as the shared name every event of the provider points at. A
     /// handful of names: a scan without allocating beats a lower-cased map key per record.
     pub fn provider_shared(&self, name: &str) -> Option<&Arc<str>> {
-        let name = crate::text::trim(name);
+        let name = crate::input::encoding::trim(name);
         self.providers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))

@@ -13,12 +13,12 @@ mod vocab;
 use std::collections::BTreeMap;
 
 use crate::hresult::Hresult;
-use crate::rules::Rules;
-use crate::rules::slmgr::{FieldId, PhraseId, StatusId, WordId};
-use crate::snapshot::{
+use crate::model::snapshot::{
     AdActivationInfo, AvmaInfo, CommandResult, DateValue, ExpiryLine, KmsClientInfo, KmsHostInfo,
     LicenseSnapshot, NotUnderstood, ProductLicense, Remaining, RemainingKind, TextLine,
 };
+use crate::rules::Rules;
+use crate::rules::slmgr::{FieldId, PhraseId, StatusId, WordId};
 use vocab::{Match, Prepared, Vocabulary, prepare};
 
 pub use values::channel as channel_of;
@@ -80,7 +80,7 @@ fn parse_with(
             size: bytes.len(),
         });
     }
-    let decoded = crate::text::decode(bytes, &|t| score(vocab, t));
+    let decoded = crate::input::encoding::decode(bytes, &|t| score(vocab, t));
     let mut snaps = parse_text(vocab, path, &decoded.text);
     for s in &mut snaps {
         decoded.encoding.clone_into(&mut s.encoding);
@@ -180,7 +180,7 @@ struct Parser<'v> {
 /// What an unlabelled value was recognised as.
 enum Recovered {
     Field(FieldId),
-    KmsHost(crate::snapshot::HostPort),
+    KmsHost(crate::model::snapshot::HostPort),
     Remaining(u64, Option<u64>),
 }
 

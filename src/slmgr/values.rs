@@ -12,7 +12,7 @@ use nom::combinator::{all_consuming, opt, recognize};
 use nom::sequence::preceded;
 
 use crate::hresult::{Hresult, read_number};
-use crate::snapshot::{DateValue, HostPort};
+use crate::model::snapshot::{DateValue, HostPort};
 
 /// A GUID (optionally in braces), lower-cased.
 pub fn guid(s: &str) -> Option<String> {
@@ -25,7 +25,7 @@ const GUID_HYPHENS: u64 = 1 << 8 | 1 << 13 | 1 << 18 | 1 << 23;
 /// [`guid`], borrowed from `s` when it is already lower-case (as Windows writes them).
 #[allow(clippy::needless_bitwise_bool)] // no short circuit: the check has no branch and vectorises
 pub fn guid_in(s: &str) -> Option<std::borrow::Cow<'_, str>> {
-    let t = crate::text::trim(s);
+    let t = crate::input::encoding::trim(s);
     let t = t
         .strip_prefix('{')
         .and_then(|r| r.strip_suffix('}'))
@@ -343,14 +343,14 @@ fn meridiem(i: &str) -> IResult<&str, bool> {
 pub fn date(input: &str) -> Option<RawDate> {
     let parts = date_parts(input)?;
     Some(RawDate {
-        text: crate::text::trim(input).to_owned(),
+        text: crate::input::encoding::trim(input).to_owned(),
         parts,
     })
 }
 
 /// [`date`]'s numbers, without copying the text (event payloads read millions).
 pub fn date_parts(input: &str) -> Option<DateParts> {
-    let text = crate::text::trim(input);
+    let text = crate::input::encoding::trim(input);
     plain_date(text).or_else(|| grammar_date(text))
 }
 

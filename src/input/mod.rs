@@ -5,6 +5,8 @@
 //! Zip entries are read in memory and never written anywhere, so names like `../x` or `/etc/x`
 //! are only labels. Bounds: entry count, total and per-entry size, compression ratio, nesting.
 
+pub mod encoding;
+
 use std::io::Read;
 use std::path::{Path, PathBuf};
 

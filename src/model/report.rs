@@ -5,8 +5,8 @@
 use serde::{Serialize, Serializer};
 
 use crate::hresult::Hresult;
+use crate::model::snapshot::{KmsRequests, NotUnderstood};
 use crate::rules::Severity;
-use crate::snapshot::{KmsRequests, NotUnderstood};
 
 /// The schema name written into every JSON report.
 pub const SCHEMA: &str = "kmsdiag.report/1";

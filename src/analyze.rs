@@ -310,7 +310,7 @@ fn read_inputs_in(
                     bytes,
                     ..
                 } => {
-                    let keep = Keep::Ids(correlate::EVENT_IDS);
+                    let keep = Keep::Ids(crate::model::ids::event::CORRELATED);
                     let r = crate::events::evtx_part(rules, path, disk, chunks.clone(), keep);
                     progress.advance(*bytes);
                     Outcome::Range(r)
@@ -403,7 +403,13 @@ fn read_events(
     bytes: Vec<u8>,
     summary: &mut InputSummary,
 ) -> Option<Vec<ActivationEvent>> {
-    let read = crate::events::read_input(rules, path, bytes, disk, Keep::Ids(correlate::EVENT_IDS));
+    let read = crate::events::read_input(
+        rules,
+        path,
+        bytes,
+        disk,
+        Keep::Ids(crate::model::ids::event::CORRELATED),
+    );
     summarize(read, summary)
 }
 
@@ -635,7 +641,7 @@ pub fn build_report(
     };
     let machines = diagnose::group_machines(snapshots);
     let d = diagnose::diagnose(rules, &machines, now, opts.window_days);
-    let corr = correlate::correlate(events, now.and_utc(), opts.threads);
+    let corr = correlate::correlate(events, now.and_utc(), opts.threads, rules.kms());
     let f = fleet::diagnose(
         rules,
         events,

@@ -578,7 +578,7 @@ pub fn host_count(
         report::diagnostic("error", "no readable event log among the inputs");
         return Ok(ExitStatus::Error);
     };
-    let corr = crate::correlate::correlate(&inputs.events, now, cpus());
+    let corr = crate::correlate::correlate(&inputs.events, now, cpus(), rules.kms());
     let hosts: Vec<&crate::correlate::HostView> = corr
         .hosts
         .iter()

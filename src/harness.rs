@@ -111,7 +111,7 @@ pub fn evtx(rules: &Rules, data: &[u8]) {
         "fuzz.evtx",
         bytes,
         None,
-        Keep::Ids(crate::correlate::EVENT_IDS),
+        Keep::Ids(crate::model::ids::event::CORRELATED),
     );
 }
 

@@ -466,7 +466,7 @@ fn all_evtx() -> Vec<std::path::PathBuf> {
 fn the_evtx_prefilter_gives_the_crates_answer() {
     let rules = kmsdiag::rules::Rules::load(None).unwrap();
     let cat = rules.events();
-    let ids: &[u32] = kmsdiag::correlate::EVENT_IDS;
+    let ids: &[u32] = kmsdiag::model::ids::event::CORRELATED;
     let analyze = kmsdiag::events::Keep::Ids(ids);
     kmsdiag::events::with_select(&rules, analyze, |select| {
         prefilter_matches_crate(select, cat, ids);
@@ -571,7 +571,7 @@ fn the_evtx_prefilter_reads_real_logs_without_the_crate() {
         return;
     }
     let rules = kmsdiag::rules::Rules::load(None).unwrap();
-    let analyze = kmsdiag::events::Keep::Ids(kmsdiag::correlate::EVENT_IDS);
+    let analyze = kmsdiag::events::Keep::Ids(kmsdiag::model::ids::event::CORRELATED);
     kmsdiag::events::with_select(&rules, analyze, real_logs_without_the_crate);
 }
 

@@ -1,0 +1,206 @@
+//! A client's side of the correlation: its attempts (each 12288 with the 12289 that answers it),
+//! its local failures and genuine state, and the join of each attempt to the host's 12290 record
+//! of it (by CMID, client time and client name).
+
+use std::collections::BTreeSet;
+use std::ops::Range;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+
+use crate::events::ActivationEvent;
+use crate::hresult::Hresult;
+
+use super::fields::{boolean, client_time, code, text};
+use super::host::HostView;
+use super::same_machine;
+
+/// A 12289 answers the 12288 before it when it follows within this long.
+const RESPONSE_WINDOW_MINUTES: i64 = 10;
+/// Client times of one request in 12288 and 12290 (the same clock, minute precision) are at
+/// most this far apart.
+const JOIN_WINDOW_MINUTES: i64 = 3;
+
+/// How the host side saw an attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(tag = "seen", rename_all = "kebab-case")]
+pub enum HostSide {
+    /// The host logged it (index of its 12290 in the event list).
+    Received { host: usize, record: usize },
+    /// The host's log covers the time and has no record of it.
+    NotReceived { host: usize },
+    /// The host's log does not cover the time.
+    NotCovered { host: usize },
+    /// Sent to a host whose logs were not supplied.
+    OtherHost,
+    /// No host logs at all, or no host named.
+    Unknown,
+}
+
+/// One activation attempt of a client.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Attempt {
+    /// Index of the 12288 in the event list.
+    pub request: usize,
+    /// Index of the 12289 that answered it.
+    pub response: Option<usize>,
+    pub time: Option<DateTime<Utc>>,
+    pub kms_host: Option<String>,
+    pub cmid: Option<String>,
+    /// The response's result, else the request's.
+    pub result: Option<Hresult>,
+    pub activated: bool,
+    pub host_side: HostSide,
+    /// How far the client's clock was from the host's for this request, in minutes (from the
+    /// client time both logged, each against its own `TimeCreated`); only for joined attempts.
+    pub skew_minutes: Option<i64>,
+}
+
+/// What the client logs say of one machine.
+#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+pub struct ClientView {
+    pub name: String,
+    pub attempts: Vec<Attempt>,
+    /// 8198 failures (event index, code).
+    pub local_failures: Vec<(usize, Hresult)>,
+    /// 8209 not followed by 12305 (event index, code).
+    pub genuine: Option<(usize, Option<Hresult>)>,
+    pub cmids: BTreeSet<String>,
+    /// The newest 12288 (event index).
+    pub last_request: Option<usize>,
+}
+
+#[allow(clippy::many_single_char_names)] // e: event, i: its index, v: the view, a: attempt
+pub(super) fn client_view(events: &[ActivationEvent], name: &str, idx: Range<usize>) -> ClientView {
+    let mut v = ClientView {
+        name: name.to_owned(),
+        ..ClientView::default()
+    };
+    let mut open: Option<usize> = None;
+    for i in idx {
+        let Some(e) = events.get(i) else { continue };
+        match e.event_id {
+            12288 => {
+                let cmid = text(e, "cmid");
+                if let Some(c) = &cmid {
+                    v.cmids.insert(c.to_ascii_lowercase());
+                }
+                v.attempts.push(Attempt {
+                    request: i,
+                    response: None,
+                    time: e.time,
+                    kms_host: text(e, "kms_host").filter(|h| !h.is_empty()),
+                    cmid,
+                    result: code(e, "result"),
+                    activated: false,
+                    host_side: HostSide::Unknown,
+                    skew_minutes: None,
+                });
+                open = Some(v.attempts.len() - 1);
+                v.last_request = Some(i);
+            }
+            12289 => {
+                let Some(a) = open.and_then(|o| v.attempts.get_mut(o)) else {
+                    continue;
+                };
+                let req_time = events.get(a.request).and_then(|r| r.time);
+                let close = match (req_time, e.time) {
+                    (Some(r), Some(t)) => {
+                        t >= r - Duration::minutes(1)
+                            && t - r <= Duration::minutes(RESPONSE_WINDOW_MINUTES)
+                    }
+                    _ => true,
+                };
+                if close {
+                    a.response = Some(i);
+                    let result = code(e, "result");
+                    a.result = result.or(a.result);
+                    a.activated =
+                        boolean(e, "activated").unwrap_or_else(|| result.is_some_and(|r| r.0 == 0));
+                    open = None;
+                }
+            }
+            // slui's failure (8198) and the rules engine's failed volume activation (8233, whose
+            // reason is often the real cause behind a 0xC004F074).
+            8198 | 8233 => {
+                if let Some(c) = code(e, "result").filter(|c| c.is_failure()) {
+                    v.local_failures.push((i, c));
+                }
+            }
+            8209 => v.genuine = Some((i, code(e, "result"))),
+            12305 => v.genuine = None,
+            _ => {}
+        }
+    }
+    v
+}
+
+/// The client clock's offset from the host's: each log's client time against its own
+/// `TimeCreated` (the client's local-time offset cancels out), in minutes.
+pub(super) fn skew(
+    request: Option<&ActivationEvent>,
+    record: Option<&ActivationEvent>,
+) -> Option<i64> {
+    let (req, rec) = (request?, record?);
+    let client_side = client_time(req)? - req.time?.naive_utc();
+    let host_side = client_time(rec)? - rec.time?.naive_utc();
+    Some((host_side - client_side).num_minutes())
+}
+
+pub(super) fn join(
+    events: &[ActivationEvent],
+    hosts: &[HostView],
+    client: &str,
+    a: &Attempt,
+    any_host: bool,
+) -> HostSide {
+    let Some(server) = &a.kms_host else {
+        return HostSide::Unknown;
+    };
+    let name = server.rsplit_once(':').map_or(server.as_str(), |(h, _)| h);
+    let Some(hi) = hosts.iter().position(|h| same_machine(&h.name, name)) else {
+        return if any_host {
+            HostSide::OtherHost
+        } else {
+            HostSide::Unknown
+        };
+    };
+    let Some(host) = hosts.get(hi) else {
+        return HostSide::Unknown;
+    };
+    let request = events.get(a.request);
+    let sent_clock = request.and_then(client_time);
+    let sent_at = request.and_then(|e| e.time);
+    let candidates = a
+        .cmid
+        .as_ref()
+        .and_then(|c| host.by_cmid.get(&c.to_ascii_lowercase()))
+        .map_or(&[][..], Vec::as_slice);
+    let found = candidates.iter().copied().find(|&r| {
+        let Some(e) = events.get(r) else { return false };
+        let name_ok = text(e, "client_name").is_none_or(|n| same_machine(&n, client));
+        let time_ok = match (sent_clock, client_time(e)) {
+            (Some(x), Some(y)) => (x - y).num_minutes().abs() <= JOIN_WINDOW_MINUTES,
+            _ => match (sent_at, e.time) {
+                (Some(x), Some(y)) => (x - y).num_minutes().abs() <= JOIN_WINDOW_MINUTES,
+                _ => false,
+            },
+        };
+        name_ok && time_ok
+    });
+    if let Some(r) = found {
+        return HostSide::Received {
+            host: hi,
+            record: r,
+        };
+    }
+    let covered = match (sent_at, host.first, host.last) {
+        (Some(t), Some(f), Some(l)) => t >= f && t <= l,
+        _ => false,
+    };
+    if covered {
+        HostSide::NotReceived { host: hi }
+    } else {
+        HostSide::NotCovered { host: hi }
+    }
+}

@@ -1,8 +1,9 @@
 //! Correlation of normalized activation events across a fleet: each client's attempts (12288
 //! with the 12289 that answers it), the join of attempts to the hosts' 12290 records (by CMID,
 //! client time and client name), host coverage, the host count replayed from 12290s, and the
-//! CMID → machine-name map. It knows events, not formats, and decides nothing: the diagnosis does. Its thresholds (count
-//! window, cap, activation thresholds) come from the rule table's `[kms]`.
+//! CMID → machine-name map. It knows events, not formats, and decides nothing: the diagnosis
+//! does. Its thresholds (count window, cap, activation thresholds) come from the rule table's
+//! `[kms]`.
 
 mod client;
 mod fields;

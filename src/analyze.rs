@@ -7,14 +7,13 @@ use std::path::PathBuf;
 use chrono::NaiveDateTime;
 
 use crate::correlate;
-use crate::diagnose::{self, DEFAULT_EXPIRY_WINDOW_DAYS, Diagnosis, stamp};
+use crate::diagnose::{self, DEFAULT_EXPIRY_WINDOW_DAYS, stamp};
 use crate::events::evtx_fast::{self, Part};
 use crate::events::{ActivationEvent, Keep};
-use crate::fleet;
 use crate::input::{self, InputFile};
 use crate::model::snapshot::LicenseSnapshot;
-use crate::model::{Evidence, Finding, InputSummary, Report, SCHEMA, Verdict};
-use crate::rules::{Rules, Severity};
+use crate::model::{InputSummary, Report, SCHEMA};
+use crate::rules::Rules;
 use crate::slmgr::{SlmgrError, SlmgrReader};
 use crate::zone::Zone;
 
@@ -640,19 +639,20 @@ pub fn build_report(
         (None, None) => (chrono::Local::now().naive_local(), "clock"),
     };
     let machines = diagnose::group_machines(snapshots);
-    let d = diagnose::diagnose(rules, &machines, now, opts.window_days);
     let corr = correlate::correlate(events, now.and_utc(), opts.threads, rules.kms());
-    let f = fleet::diagnose(
+    let mut d = diagnose::diagnose(
         rules,
-        events,
-        &corr,
-        now.and_utc(),
-        opts.window_days,
-        opts.zone,
+        &diagnose::Scope {
+            machines: &machines,
+            events,
+            correlation: &corr,
+            inputs: &inputs,
+            now,
+            window_days: opts.window_days,
+            zone: opts.zone,
+        },
     );
-    let (attempts, kms_inventory) = fleet::summarize(&corr);
-    let mut d = merge(d, f);
-    d.findings.extend(unreadable_findings(rules, &inputs));
+    let (attempts, kms_inventory) = diagnose::summarize(&corr);
     // Exact names first (one lookup each); only a name without a match is compared the slow way
     // (`ws01` and `ws01.contoso.com` are one machine).
     let by_name: std::collections::HashMap<String, usize> = corr
@@ -671,7 +671,7 @@ pub fn build_report(
                     .find(|c| correlate::same_machine(&c.name, &m.name))
             });
         if let Some(c) = client {
-            (m.attempts, m.attempts_omitted) = fleet::attempt_records(c);
+            (m.attempts, m.attempts_omitted) = diagnose::attempt_records(c);
         }
     }
     if !opts.machines.is_empty() {
@@ -692,176 +692,6 @@ pub fn build_report(
         attempts,
         kms_inventory,
     }
-}
-
-/// Joins the diagnosis from slmgr snapshots with the one from events: one machine per name, one
-/// finding per id and machines. Where a host's own KMS log was read, its count is judged from the
-/// requests it refused, not from the bare number slmgr printed.
-fn merge(mut d: Diagnosis, f: fleet::FleetDiagnosis) -> Diagnosis {
-    let event_hosts: Vec<String> = f.hosts.iter().map(|h| h.name.clone()).collect();
-    let mut touched: Vec<String> = Vec::new();
-    d.findings.retain(|x| {
-        let drop = x.id == "kms-count-insufficient"
-            && x.machines.len() == 1
-            && event_hosts
-                .iter()
-                .any(|h| x.machines.iter().any(|m| correlate::same_machine(m, h)));
-        if drop {
-            touched.extend(x.machines.iter().cloned());
-        }
-        !drop
-    });
-    for m in f.machines {
-        match d
-            .machines
-            .iter_mut()
-            .find(|x| correlate::same_machine(&x.name, &m.name))
-        {
-            Some(x) => {
-                if touched.iter().any(|t| correlate::same_machine(t, &x.name)) {
-                    x.verdict = Verdict::Ok;
-                }
-                // A host's own log says more about it than its license block.
-                let host_view = m.role == "kms-host" && m.verdict >= x.verdict;
-                if host_view
-                    || m.verdict > x.verdict
-                    || (m.verdict == x.verdict && !m.findings.is_empty() && x.findings.is_empty())
-                {
-                    x.reason = m.reason;
-                }
-                x.verdict = x.verdict.max(m.verdict);
-                if x.role == "unknown" {
-                    x.role = m.role;
-                }
-                if x.license_status == "unknown" {
-                    x.license_status = m.license_status;
-                }
-                x.kms_host = x.kms_host.take().or(m.kms_host);
-                x.cmid = x.cmid.take().or(m.cmid);
-            }
-            None => d.machines.push(m),
-        }
-    }
-    for h in f.hosts {
-        match d
-            .hosts
-            .iter_mut()
-            .find(|x| correlate::same_machine(&x.name, &h.name))
-        {
-            Some(x) => {
-                x.dns_publishing = x.dns_publishing.or(h.dns_publishing);
-                x.summary = format!("{}; from its log: {}", x.summary, h.summary);
-                x.count_timeline = h.count_timeline;
-                x.log_from = h.log_from;
-                x.log_to = h.log_to;
-                x.clients_seen = h.clients_seen;
-                x.below_client_threshold_on = h.below_client_threshold_on;
-                x.below_server_threshold_on = h.below_server_threshold_on;
-            }
-            None => d.hosts.push(h),
-        }
-    }
-    for nf in f.findings {
-        match d.findings.iter_mut().find(|x| {
-            x.id == nf.id
-                && x.machines.len() == 1
-                && nf.machines.len() == 1
-                && x.machines
-                    .iter()
-                    .zip(&nf.machines)
-                    .all(|(a, b)| correlate::same_machine(a, b))
-        }) {
-            Some(x) => {
-                for c in nf.codes {
-                    if !x.codes.contains(&c) {
-                        x.codes.push(c);
-                    }
-                }
-                x.evidence.extend(nf.evidence);
-                x.evidence.sort();
-                x.evidence.dedup();
-            }
-            None => d.findings.push(nf),
-        }
-    }
-    // Every machine: its findings' ids, and at least as bad as the worst of them.
-    for m in &mut d.machines {
-        let mine: Vec<&Finding> = d
-            .findings
-            .iter()
-            .filter(|f| {
-                f.machines
-                    .iter()
-                    .any(|n| correlate::same_machine(n, &m.name))
-            })
-            .collect();
-        let mut ids: Vec<String> = mine.iter().map(|f| f.id.clone()).collect();
-        ids.sort();
-        ids.dedup();
-        m.findings = ids;
-        let floor = match mine.iter().map(|f| f.severity).max() {
-            Some(Severity::Error) => Verdict::Failing,
-            Some(Severity::Warning) => Verdict::Warning,
-            _ => Verdict::Ok,
-        };
-        m.verdict = m.verdict.max(floor);
-    }
-    for h in &mut d.hosts {
-        if !event_hosts
-            .iter()
-            .any(|e| correlate::same_machine(e, &h.name))
-        {
-            continue;
-        }
-        if let Some(m) = d
-            .machines
-            .iter()
-            .find(|m| correlate::same_machine(&m.name, &h.name))
-        {
-            h.health = match m.verdict {
-                Verdict::Failing => "failing",
-                Verdict::Warning => "warning",
-                _ => "ok",
-            };
-        }
-    }
-    d.machines.sort_by(|a, b| a.name.cmp(&b.name));
-    d.hosts.sort_by(|a, b| a.name.cmp(&b.name));
-    crate::model::sort_findings(&mut d.findings);
-    d
-}
-
-fn unreadable_findings(rules: &Rules, inputs: &[InputSummary]) -> Vec<Finding> {
-    let rule = rules.finding("input-unreadable");
-    inputs
-        .iter()
-        .filter(|i| i.status == "unreadable")
-        .map(|i| {
-            let why = i
-                .error
-                .clone()
-                .unwrap_or_else(|| "could not be read".to_owned());
-            Finding {
-                id: "input-unreadable".to_owned(),
-                severity: rule.map_or(Severity::Error, |r| r.severity),
-                machines: Vec::new(),
-                codes: Vec::new(),
-                title: rule.map_or_else(
-                    || "An input could not be read".to_owned(),
-                    |r| r.title.clone(),
-                ),
-                explanation: format!("{why}. {}", rule.map_or("", |r| r.explanation.as_str())),
-                next_steps: rule.map_or_else(Vec::new, |r| r.next_steps.clone()),
-                evidence: vec![Evidence {
-                    path: i.path.clone(),
-                    line: None,
-                    record_id: None,
-                    time: None,
-                    excerpt: crate::report::sanitize(&why, true).into_owned(),
-                }],
-            }
-        })
-        .collect()
 }
 
 /// Whether anything at all was read.

@@ -47,7 +47,7 @@ fn judged_at() -> chrono::NaiveDateTime {
 pub fn slmgr(rules: &Rules, reader: &SlmgrReader, data: &[u8]) {
     if let Ok(snaps) = reader.parse("fuzz.txt", data) {
         let machines = crate::diagnose::group_machines(snaps);
-        let _ = crate::diagnose::diagnose(rules, &machines, judged_at(), 30);
+        let _ = crate::diagnose::diagnose_snapshots(rules, &machines, judged_at(), 30);
     }
 }
 

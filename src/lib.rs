@@ -11,7 +11,6 @@ pub mod correlate;
 pub mod diagnose;
 pub mod events;
 pub mod evtx_writer;
-pub mod fleet;
 pub mod harness;
 pub mod hresult;
 pub mod input;

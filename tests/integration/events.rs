@@ -260,12 +260,14 @@ fn all_shared_samples_when_present() {
     for i in v["inputs"].as_array().unwrap() {
         assert_eq!(i["format"], "evtx", "{i}");
         assert!(i["records"].as_u64().unwrap() > 0, "{i}");
-        let expected = if i["path"]
-            .as_str()
-            .unwrap()
-            .ends_with("samples_Application_no_crc32.evtx")
-        {
+        let path = i["path"].as_str().unwrap();
+        // Two of the real logs are Application logs of machines whose licensing service logged:
+        // a desktop's Microsoft-Windows-Security-SPP events (1003 x45, 8198 x3, 16394 x2, 900,
+        // 902, 903, 1066, 8230, 16384, 16388).
+        let expected = if path.ends_with("samples_Application_no_crc32.evtx") {
             6
+        } else if path.ends_with("fukusuket_evtx-parser_Application.evtx") {
+            57
         } else {
             0
         };
@@ -598,7 +600,13 @@ fn real_logs_without_the_crate(select: &kmsdiag::events::evtx_fast::Select<'_>) 
         .unwrap();
         let size = std::fs::metadata(&f).unwrap().len();
         chunks += kmsdiag::events::evtx_fast::chunk_count(size);
-        // The one sample with a record whose size field is zero is damaged in that chunk.
+        // The one sample with a record whose size field is zero is damaged in that chunk. A real
+        // desktop Application log has two chunks whose templates the fast reader does not take
+        // yet (issue 28): pinned, so the day it reads them this test asks to be told.
+        if name.contains("fukusuket_evtx-parser_Application") {
+            assert_eq!(handed, [1, 2], "{name}: chunks the crate reads changed");
+            continue;
+        }
         let allowed = usize::from(name.contains("zero-data-size"));
         assert!(
             handed.len() <= allowed,

@@ -103,7 +103,7 @@ fn mutated_fixtures_never_panic() {
             if let Ok(snaps) = kmsdiag::slmgr::parse_bytes(&rules, "mutated.txt", &input) {
                 parsed += 1;
                 let machines = kmsdiag::diagnose::group_machines(snaps);
-                let d = kmsdiag::diagnose::diagnose(&rules, &machines, now, 30);
+                let d = kmsdiag::diagnose::diagnose_snapshots(&rules, &machines, now, 30);
                 // Rendering must not panic either.
                 let report = kmsdiag::model::Report {
                     schema: kmsdiag::model::SCHEMA,
@@ -144,7 +144,12 @@ fn extreme_values_are_handled() {
         .unwrap();
     let text = "Name: Windows(R), Enterprise edition\nDescription: Windows(R) Operating System, VOLUME_KMSCLIENT channel\nPartial Product Key: 2YT43\nLicense Status: Licensed\nVolume activation expiration: 18446744073709551615 minute(s) (1 day(s))\nTrusted time: 12/31/9999 11:59:59 PM\n";
     let snaps = kmsdiag::slmgr::parse_bytes(&rules, "x.txt", text.as_bytes()).unwrap();
-    let d = kmsdiag::diagnose::diagnose(&rules, &kmsdiag::diagnose::group_machines(snaps), now, 30);
+    let d = kmsdiag::diagnose::diagnose_snapshots(
+        &rules,
+        &kmsdiag::diagnose::group_machines(snaps),
+        now,
+        30,
+    );
     assert_eq!(d.machines.len(), 1);
     // A megabyte-long line is cut, not choked on: the product name is bounded.
     let long =

@@ -1,0 +1,188 @@
+//! A KMS host from its own log: DNS publishing (12293/12294), client names cycling through CMIDs,
+//! machines refused for the count, and the count replayed from its 12290s against the thresholds.
+
+use chrono::Duration;
+
+use crate::correlate::{Correlation, HostView, code, same_machine};
+use crate::events::FieldValue;
+use crate::hresult::Hresult;
+use crate::model::ids::{NOT_ENOUGH_COUNT, event};
+use crate::model::snapshot::KmsRequests;
+use crate::model::{CountPoint, Host, Machine, Verdict};
+
+use super::super::registry::FindingId;
+use super::{Builder, stamp, when};
+
+pub(super) fn host(b: &mut Builder<'_>, corr: &Correlation, h: &HostView) -> (Machine, Host) {
+    let kms = b.rules().kms().clone();
+    let events = b.events;
+    let me = vec![h.name.clone()];
+    let mut health = "ok";
+    let mut notes = vec![format!(
+        "count {}{} from {} request(s) of {} client(s) since {}",
+        h.count_now,
+        if h.count_complete {
+            ""
+        } else {
+            " or more (the log covers less than 30 days)"
+        },
+        h.requests.len(),
+        h.clients.len(),
+        when(b.zone, h.first)
+    )];
+    if let Some((n, t)) = h.reported_count {
+        notes.push(format!(
+            "it told clients count {n} on {}",
+            when(b.zone, Some(t))
+        ));
+    }
+    let dns_event = h.dns.and_then(|i| events.get(i).map(|e| (i, e)));
+    let mut dns_publishing = None;
+    if let Some((i, e)) = dns_event {
+        if e.event_id == event::KMS_DNS_PUBLISH_FAILED {
+            health = "failing";
+            dns_publishing = Some(false);
+            let c = code(e, "result");
+            let domain = match e.payload.get("domain") {
+                Some(FieldValue::Text(d)) => d.to_string(),
+                _ => "its".to_owned(),
+            };
+            let detail = format!(
+                "{} could not publish its _vlmcs._tcp SRV record in the {domain} domain (event 12293 on {}{}); clients that find their host through DNS cannot find it.",
+                h.name,
+                when(b.zone, e.time),
+                c.map(|c| format!(", {}", b.words(c))).unwrap_or_default()
+            );
+            let proof: Vec<usize> = std::iter::once(i).collect();
+            let codes: Vec<Hresult> = c.into_iter().collect();
+            notes.push("DNS publishing failing".to_owned());
+            b.raise(FindingId::KmsDnsPublishFailed, &me, &codes, detail, &proof);
+        } else {
+            dns_publishing = Some(true);
+        }
+    }
+    // A name cycling through CMIDs: counted again and again.
+    for (name, cmids) in &h.cmids_by_name {
+        if cmids.len() < 3 {
+            continue;
+        }
+        let proof: Vec<usize> = cmids
+            .iter()
+            .filter_map(|c| h.by_cmid.get(c).and_then(|v| v.last().copied()))
+            .collect();
+        let display = corr
+            .clients
+            .iter()
+            .find(|c| same_machine(&c.name, name))
+            .map_or_else(|| name.clone(), |c| c.name.clone());
+        let detail = format!(
+            "{display} reached {} with {} different CMIDs in the last 30 days ({}).",
+            h.name,
+            cmids.len(),
+            cmids.iter().cloned().collect::<Vec<_>>().join(", ")
+        );
+        b.raise(FindingId::CmidChanging, &[display], &[], detail, &proof);
+    }
+    if !h.stuck.is_empty() {
+        health = "failing";
+        let npol = h.n_policy.unwrap_or(i64::from(kms.client_os_threshold));
+        let detail = format!(
+            "KMS host {}: {} machine(s) were last refused for the count (0xC004F038, N-policy {npol}); the count replayed from its log is {} (newest request {}).",
+            h.name,
+            h.stuck.len(),
+            h.count_now,
+            when(b.zone, h.last)
+        );
+        notes.push(format!(
+            "{} machine(s) refused for the count",
+            h.stuck.len()
+        ));
+        b.raise(
+            FindingId::KmsCountInsufficient,
+            &me,
+            &[NOT_ENOUGH_COUNT],
+            detail,
+            &h.stuck,
+        );
+    }
+    let used_by: usize = corr
+        .kms_hosts_used
+        .iter()
+        .filter(|(k, _)| {
+            let n = k.rsplit_once(':').map_or(k.as_str(), |(n, _)| n);
+            same_machine(n, &h.name)
+        })
+        .map(|(_, v)| v.len())
+        .sum();
+    if used_by > 0 {
+        notes.push(format!("named by {used_by} client log(s)"));
+    }
+    // The correlation gives no date when the count is already below.
+    if let Some(d) = h.below_client_threshold {
+        notes.push(format!(
+            "falls below {} on {d} if no new machine asks",
+            kms.client_os_threshold
+        ));
+    }
+    let need = |t: u32, current: u64| Some(u64::from(t).saturating_sub(current));
+    let summary = notes.join("; ");
+    let verdict = match health {
+        "failing" => Verdict::Failing,
+        "warning" => Verdict::Warning,
+        _ => Verdict::Ok,
+    };
+    let machine = Machine {
+        name: h.name.clone(),
+        name_source: "text",
+        role: "kms-host",
+        license_status: "unknown",
+        channel: None,
+        verdict,
+        reason: format!("KMS host: {summary}."),
+        products: Vec::new(),
+        kms_host: None,
+        cmid: None,
+        findings: Vec::new(),
+        attempts: Vec::new(),
+        attempts_omitted: 0,
+    };
+    // What the host itself last said beats a replay of a log shorter than 30 days.
+    let current = match h.reported_count {
+        Some((n, t)) if !h.count_complete && h.last.is_none_or(|l| t >= l - Duration::days(1)) => {
+            u64::try_from(n).unwrap_or(0).max(h.count_now as u64)
+        }
+        _ => h.count_now as u64,
+    };
+    let host = Host {
+        name: h.name.clone(),
+        current_count: Some(current),
+        client_threshold: kms.client_os_threshold,
+        server_threshold: kms.server_os_threshold,
+        needed_for_client: need(kms.client_os_threshold, current),
+        needed_for_server: need(kms.server_os_threshold, current),
+        listening_port: None,
+        dns_publishing,
+        requests: KmsRequests::default(),
+        health,
+        summary,
+        count_timeline: h
+            .timeline
+            .iter()
+            .map(|d| CountPoint {
+                day: d.day.format("%Y-%m-%d").to_string(),
+                count: d.count as u64,
+                partial: d.partial,
+            })
+            .collect(),
+        log_from: h.first.map(stamp),
+        log_to: h.last.map(stamp),
+        clients_seen: Some(h.clients.len() as u64),
+        below_client_threshold_on: h
+            .below_client_threshold
+            .map(|d| d.format("%Y-%m-%d").to_string()),
+        below_server_threshold_on: h
+            .below_server_threshold
+            .map(|d| d.format("%Y-%m-%d").to_string()),
+    };
+    (machine, host)
+}

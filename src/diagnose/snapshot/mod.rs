@@ -1,0 +1,321 @@
+//! The diagnosis of machines from their license snapshots (`slmgr` output): a verdict per
+//! machine, a summary per KMS host, and findings raised through the one finding builder. Each
+//! part of a snapshot has its file: the license state (`license`), `/xpr` alone (`expiry`), the
+//! channel and key (`channel`), a KMS host's count (`kms_host`), slmgr commands (`commands`) and
+//! what the report shows of the machine (`summary`).
+//!
+//! It knows snapshots and rules, not file formats or report layouts.
+
+mod channel;
+mod commands;
+mod expiry;
+mod kms_host;
+mod license;
+mod summary;
+
+use chrono::NaiveDateTime;
+
+use crate::hresult::Hresult;
+use crate::model::snapshot::{LicenseSnapshot, ProductLicense, TextLine};
+use crate::model::{Evidence, Finding, Host, Machine, Verdict};
+use crate::rules::slmgr::{FieldId, StatusId};
+use crate::rules::{Rules, Severity};
+
+use super::Diagnosis;
+use super::findings::{FindingSet, Raise};
+use super::registry::FindingId;
+use super::verdict;
+pub use summary::{add_minutes, day, group_machines, stamp};
+use summary::{product_summary, role_from_commands, role_of};
+use summary::{status_from_commands, status_from_xpr};
+
+/// Days before an activation or grace period ends at which kmsdiag starts warning.
+pub const DEFAULT_EXPIRY_WINDOW_DAYS: i64 = 30;
+
+/// The snapshots of one machine, with the name the report will use.
+#[derive(Debug, Clone)]
+pub struct MachineInput {
+    pub name: String,
+    /// `text` or `file-name`.
+    pub name_source: &'static str,
+    pub snapshots: Vec<LicenseSnapshot>,
+}
+
+/// Diagnoses every machine as of `now`.
+pub fn diagnose_snapshots(
+    rules: &Rules,
+    inputs: &[MachineInput],
+    now: NaiveDateTime,
+    window_days: i64,
+) -> Diagnosis {
+    let mut out = Diagnosis::default();
+    for m in inputs {
+        let mut d = MachineDiag::new(rules, m, now, window_days);
+        d.run();
+        let (machine, host, findings) = d.finish();
+        out.machines.push(machine);
+        out.hosts.extend(host);
+        out.findings.extend(findings);
+    }
+    out.machines.sort_by(|a, b| a.name.cmp(&b.name));
+    out.hosts.sort_by(|a, b| a.name.cmp(&b.name));
+    crate::model::sort_findings(&mut out.findings);
+    out
+}
+
+/// One machine's diagnosis as it is made.
+struct MachineDiag<'a> {
+    rules: &'a Rules,
+    input: &'a MachineInput,
+    now: NaiveDateTime,
+    /// Days before an end at which to warn.
+    window: i64,
+    findings: FindingSet<'a>,
+    verdict: Verdict,
+    /// Why, the worst reason first.
+    reasons: Vec<String>,
+    host: Option<Host>,
+}
+
+impl<'a> MachineDiag<'a> {
+    fn new(rules: &'a Rules, input: &'a MachineInput, now: NaiveDateTime, window: i64) -> Self {
+        MachineDiag {
+            rules,
+            input,
+            now,
+            window,
+            findings: FindingSet::new(rules),
+            verdict: Verdict::Ok,
+            reasons: Vec::new(),
+            host: None,
+        }
+    }
+
+    /// The snapshot to judge by: the newest (by trusted time), else the last given.
+    pub(super) fn latest(&self) -> Option<&'a LicenseSnapshot> {
+        let snaps = &self.input.snapshots;
+        snaps
+            .iter()
+            .filter(|s| s.windows_product().is_some())
+            .max_by_key(|s| s.observed_at())
+            .or_else(|| snaps.last())
+    }
+
+    pub(super) fn worse(&mut self, v: Verdict, reason: String) {
+        if v > self.verdict {
+            self.verdict = v;
+            self.reasons.insert(0, reason);
+        } else {
+            self.reasons.push(reason);
+        }
+    }
+
+    pub(super) fn evidence(path: &str, line: &TextLine) -> Evidence {
+        Evidence {
+            path: path.to_owned(),
+            line: Some(line.line),
+            record_id: None,
+            time: None,
+            excerpt: crate::report::sanitize(&line.text, true).into_owned(),
+        }
+    }
+
+    /// Raises a finding about this machine. `detail` is what is true of it; the finding's text
+    /// and next steps come from the one finding builder.
+    pub(super) fn raise(
+        &mut self,
+        id: FindingId,
+        severity: Option<Severity>,
+        codes: Vec<Hresult>,
+        detail: String,
+        evidence: Vec<Evidence>,
+    ) {
+        self.findings.raise(
+            Raise::about(id, &self.input.name, detail)
+                .codes(codes)
+                .evidence(evidence)
+                .severity(severity),
+        );
+    }
+
+    fn run(&mut self) {
+        let Some(snap) = self.latest() else {
+            self.worse(
+                Verdict::Unknown,
+                "No license information was found for this machine.".to_owned(),
+            );
+            return;
+        };
+        let base = snap.observed_at();
+        let products: Vec<&ProductLicense> = snap
+            .products
+            .iter()
+            .filter(|p| p.in_use && (p.partial_product_key.is_some() || p.license_status.is_some()))
+            .collect();
+        if products.is_empty()
+            && snap.products.iter().all(|p| !p.in_use)
+            && !snap.products.is_empty()
+        {
+            self.raise(
+                FindingId::WrongKeyOrChannel,
+                None,
+                vec![Hresult(0xC004_F014)],
+                format!("{}: no product on this machine has a key installed (every license says it is not in use).", self.input.name),
+                snap.products.iter().filter_map(|p| p.lines.get(&FieldId::PartialProductKey)).map(|l| Self::evidence(&snap.path, l)).collect(),
+            );
+            self.worse(Verdict::Failing, "No product key is installed.".to_owned());
+        }
+        for p in &products {
+            self.product(snap, p, base);
+        }
+        self.commands(snap);
+        self.expiry_lines(snap);
+        if products.is_empty() && snap.commands.is_empty() && snap.expiry.is_empty() {
+            self.worse(
+                Verdict::Unknown,
+                "The output shows no product in use and no command result.".to_owned(),
+            );
+        }
+    }
+
+    fn finish(mut self) -> (Machine, Option<Host>, Vec<Finding>) {
+        // A machine is at least as bad as its worst finding.
+        let worst = self.findings.all().iter().map(|f| f.severity).max();
+        let floor = verdict::floor(worst);
+        if floor > self.verdict {
+            self.verdict = floor;
+            if let Some(f) = self
+                .findings
+                .all()
+                .iter()
+                .find(|f| f.severity == worst.unwrap_or(Severity::Error))
+            {
+                let title = format!("{}.", f.title);
+                match self.reasons.first_mut() {
+                    Some(first) => *first = format!("{title} {first}"),
+                    None => self.reasons.push(title),
+                }
+            }
+        }
+        let snap = self.latest();
+        let win = snap.and_then(LicenseSnapshot::windows_product);
+        let role = match win.map_or("unknown", |p| role_of(p, snap)) {
+            "unknown" => snap.map_or("unknown", |s| role_from_commands(self.rules, s)),
+            r => r,
+        };
+        let status = win
+            .and_then(|p| {
+                p.license_status
+                    .or_else(|| p.notification_reason.map(|_| StatusId::Notification))
+            })
+            .or_else(|| snap.and_then(status_from_xpr))
+            .or_else(|| snap.and_then(status_from_commands))
+            .unwrap_or(StatusId::Unknown);
+        let base = snap.and_then(LicenseSnapshot::observed_at);
+        let products = snap.map_or_else(Vec::new, |s| {
+            s.products
+                .iter()
+                .map(|p| product_summary(p, base, self.now))
+                .collect()
+        });
+        let client = win.and_then(|p| p.kms_client.as_ref());
+        let mut ids: Vec<String> = self.findings.all().iter().map(|f| f.id.clone()).collect();
+        ids.sort();
+        ids.dedup();
+        let reason = self
+            .reasons
+            .first()
+            .cloned()
+            .unwrap_or_else(|| "Nothing to report.".to_owned());
+        let machine = Machine {
+            name: self.input.name.clone(),
+            name_source: self.input.name_source,
+            role,
+            license_status: status.as_str(),
+            channel: win.and_then(|p| p.channel.clone()),
+            verdict: self.verdict,
+            reason,
+            products,
+            kms_host: client.and_then(|c| c.kms_host()).map(ToString::to_string),
+            cmid: client.and_then(|c| c.cmid.clone()),
+            findings: ids,
+            attempts: Vec::new(),
+            attempts_omitted: 0,
+        };
+        (machine, self.host, self.findings.into_sorted())
+    }
+}
+
+/// The machine name a path suggests: the file name without extension, or the folder's name when
+/// the file is only named after the command (`PC042/dlv.txt` → `PC042`).
+pub fn machine_from_path(full: &str) -> String {
+    // Inside a zip (`bundle.zip!PC042/dlv.txt`) the inner path names the machine; an entry at the
+    // archive's top level is named after the archive.
+    let (archive, path) = match full.rsplit_once('!') {
+        Some((outer, inner)) => (Some(outer), inner),
+        None => (None, full),
+    };
+    let p = std::path::Path::new(path);
+    let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("stdin");
+    let generic = {
+        let s = stem.to_ascii_lowercase();
+        let s = s
+            .trim_start_matches("slmgr")
+            .trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        let s = s
+            .trim_start_matches("vbs")
+            .trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        s.is_empty()
+            || [
+                "dli",
+                "dlv",
+                "dlvall",
+                "dlv_all",
+                "dlv-all",
+                "xpr",
+                "ato",
+                "ipk",
+                "output",
+                "out",
+                "license",
+                "licence",
+                "activation",
+                "status",
+                "all",
+            ]
+            .contains(&s)
+    };
+    if generic
+        && let Some(dir) = p
+            .parent()
+            .and_then(|d| d.file_name())
+            .and_then(|d| d.to_str())
+        && !dir.is_empty()
+    {
+        return dir.to_owned();
+    }
+    if generic && let Some(outer) = archive {
+        return machine_from_path(outer);
+    }
+    stem.to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn machine_names_from_paths() {
+        assert_eq!(machine_from_path("bundle/PC042/dlv.txt"), "PC042");
+        assert_eq!(machine_from_path("bundle/PC042/slmgr-dli.txt"), "PC042");
+        assert_eq!(machine_from_path("PC042.txt"), "PC042");
+        assert_eq!(machine_from_path("tickets/LAPTOP-7.log"), "LAPTOP-7");
+        assert_eq!(machine_from_path("-"), "-");
+        assert_eq!(machine_from_path("/tmp/ticket.zip!PC042/dlv.txt"), "PC042");
+        assert_eq!(
+            machine_from_path("/tmp/ticket.zip!more/inner.zip!PC077/slmgr-dlv.txt"),
+            "PC077"
+        );
+        assert_eq!(machine_from_path("/tmp/ticket.zip!dlv.txt"), "ticket");
+    }
+}

@@ -1,0 +1,170 @@
+//! What a machine's snapshots say of it for the report: its role, license state and products,
+//! dates as people and machines read them, and its snapshots grouped by machine name.
+
+use std::collections::BTreeMap;
+
+use chrono::{Duration, NaiveDateTime};
+
+use crate::model::Product;
+use crate::model::snapshot::{CommandResult, LicenseSnapshot, ProductLicense, RemainingKind};
+use crate::rules::Rules;
+use crate::rules::slmgr::StatusId;
+
+use super::{MachineInput, machine_from_path};
+
+/// `t` plus a number of minutes read from the input; `None` when that is beyond any date.
+pub fn add_minutes(t: NaiveDateTime, minutes: u64) -> Option<NaiveDateTime> {
+    i64::try_from(minutes)
+        .ok()
+        .and_then(Duration::try_minutes)
+        .and_then(|d| t.checked_add_signed(d))
+}
+
+/// A date for people: `2025-04-10`.
+pub fn day(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%d").to_string()
+}
+
+/// A time for machines: `2025-04-10T10:20:31`.
+pub fn stamp(t: NaiveDateTime) -> String {
+    t.format("%Y-%m-%dT%H:%M:%S").to_string()
+}
+
+/// The state `/xpr` printed, when no `/dli` says it.
+pub(super) fn status_from_xpr(s: &LicenseSnapshot) -> Option<StatusId> {
+    s.expiry.last().map(|e| match e.kind {
+        "permanent" | "volume-activation" | "timebased-activation" | "automatic-vm-activation" => {
+            StatusId::Licensed
+        }
+        "initial-grace" => StatusId::InitialGrace,
+        "additional-grace" => StatusId::AdditionalGrace,
+        "non-genuine-grace" => StatusId::NonGenuineGrace,
+        "extended-grace" => StatusId::ExtendedGrace,
+        "notification" => StatusId::Notification,
+        _ => StatusId::Unlicensed,
+    })
+}
+
+/// A successful last `/ato` means the machine was activated when it ran.
+pub(super) fn status_from_commands(s: &LicenseSnapshot) -> Option<StatusId> {
+    s.commands
+        .iter()
+        .rev()
+        .find(|c| c.command == "ato")
+        .filter(|c| c.succeeded)
+        .map(|_| StatusId::Licensed)
+}
+
+/// Commands only a KMS client runs or gets (`/skms`, a KMS-client-only result code) tell its role.
+pub(super) fn role_from_commands(rules: &Rules, s: &LicenseSnapshot) -> &'static str {
+    let kms_only = |c: &CommandResult| {
+        c.code
+            .and_then(|code| rules.code(code))
+            .is_some_and(|e| e.applies_to == [crate::rules::Role::KmsClient])
+    };
+    if s.commands
+        .iter()
+        .any(|c| c.command == "skms" || c.command == "ckms" || kms_only(c))
+    {
+        "kms-client"
+    } else {
+        "unknown"
+    }
+}
+
+pub(super) fn product_label(p: &ProductLicense) -> String {
+    p.name.as_deref().map_or_else(
+        || "The product".to_owned(),
+        |n| crate::report::sanitize(n, true).into_owned(),
+    )
+}
+
+pub(super) fn role_of(p: &ProductLicense, snap: Option<&LicenseSnapshot>) -> &'static str {
+    let is_host = snap.is_some_and(|s| {
+        s.products
+            .iter()
+            .any(|q| q.kms_host.as_ref().is_some_and(|h| h.enabled))
+    });
+    if is_host {
+        return "kms-host";
+    }
+    let channel = p.channel.as_deref().unwrap_or("");
+    let key = p.product_key_channel.as_deref().unwrap_or("");
+    match (channel, key) {
+        ("VOLUME_KMSCLIENT", _) | (_, "Volume:GVLK") => "kms-client",
+        (c, _) if c.starts_with("VOLUME_KMS") => "kms-host",
+        (_, "Volume:CSVLK") => "kms-host",
+        ("VOLUME_MAK", _) | (_, "Volume:MAK") => "mak",
+        (c, _) if c.starts_with("TIMEBASED_EVAL") => "evaluation",
+        (_, k) if k.starts_with("Retail:TB:Eval") => "evaluation",
+        (c, _) if c.starts_with("RETAIL") => "retail",
+        (c, _) if c.starts_with("OEM") => "oem",
+        (_, k) if k.starts_with("OEM") => "oem",
+        (_, k) if k.starts_with("Retail") => "retail",
+        ("VIRTUAL_MACHINE_ACTIVATION", _) => "avma",
+        _ => "unknown",
+    }
+}
+
+pub(super) fn product_summary(
+    p: &ProductLicense,
+    base: Option<NaiveDateTime>,
+    now: NaiveDateTime,
+) -> Product {
+    let from = base.unwrap_or(now);
+    let end = p
+        .remaining
+        .as_ref()
+        .and_then(|r| add_minutes(from, r.minutes).map(|t| (r.kind, t)));
+    let status = p
+        .license_status
+        .or_else(|| p.notification_reason.map(|_| StatusId::Notification));
+    let grace = status.is_some_and(StatusId::is_grace);
+    Product {
+        name: p.name.clone(),
+        description: p.description.clone(),
+        channel: p.channel.clone(),
+        product_key_channel: p.product_key_channel.clone(),
+        license_status: status.unwrap_or(StatusId::Unknown).as_str(),
+        license_status_text: if p.license_status.is_none() {
+            p.license_status_text.clone()
+        } else {
+            None
+        },
+        partial_key: p.partial_product_key.clone(),
+        in_use: p.in_use,
+        notification_reason: p.notification_reason,
+        remaining_minutes: p.remaining.as_ref().map(|r| r.minutes),
+        activation_ends: end
+            .filter(|(k, _)| *k != RemainingKind::Grace && !grace)
+            .map(|(_, t)| stamp(t)),
+        grace_ends: end
+            .filter(|(k, _)| *k == RemainingKind::Grace || grace)
+            .map(|(_, t)| stamp(t)),
+        evaluation_ends: p.evaluation_end.as_ref().and_then(|d| d.parsed).map(stamp),
+        observed_at: p.trusted_time.as_ref().and_then(|d| d.parsed).map(stamp),
+    }
+}
+
+/// Groups snapshots by machine: named machines by name, unnamed ones by the name their path
+/// suggests.
+pub fn group_machines(snapshots: Vec<LicenseSnapshot>) -> Vec<MachineInput> {
+    let mut by_name: BTreeMap<String, MachineInput> = BTreeMap::new();
+    for s in snapshots {
+        let (name, source) = match &s.machine {
+            Some(m) => (m.clone(), "text"),
+            None => (machine_from_path(&s.path), "file-name"),
+        };
+        let key = name.to_ascii_lowercase();
+        let entry = by_name.entry(key).or_insert_with(|| MachineInput {
+            name,
+            name_source: source,
+            snapshots: Vec::new(),
+        });
+        if source == "text" {
+            entry.name_source = "text";
+        }
+        entry.snapshots.push(s);
+    }
+    by_name.into_values().collect()
+}

@@ -5,183 +5,33 @@
 //! distinct CMIDs it saw in 30 days (capped at 50) and answers 0xC004F038 below the client's
 //! N-policy (25 client editions, 5 server editions), 0xC004F06C beyond 4 hours of clock skew.
 //!
+//! The numbers above are in `facts`, the fleet handed to the writer in `machine`, the
+//! randomness in `rng`, and what time does to a license and an office machine in `time`.
+//!
 //! Indexing: every index here is a position the simulation itself pushed (machines, hosts,
 //! clients), never a number read from input.
 #![allow(clippy::indexing_slicing)]
 
+mod facts;
+mod machine;
+mod rng;
+mod time;
+
 use std::cmp::Reverse;
 use std::collections::{BTreeMap, BTreeSet, BinaryHeap, HashMap, VecDeque};
 
-use chrono::{DateTime, Datelike, Duration, Timelike, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, Timelike, Utc};
+
+use facts::{
+    CLIENT_ACT_ID, COUNT_CAP, COUNT_WINDOW_DAYS, GRACE_DAYS, MAX_SKEW_MINUTES, SERVER_ACT_ID,
+    VALIDITY_DAYS,
+};
+pub use facts::{WINDOWS_APP_ID, codes};
+pub use machine::{Fleet, License, Log, Role, SimEvent, SimMachine};
+pub use rng::Rng;
+use time::{on_time, settle};
 
 use super::scenario::{Collected, FaultKind, Scenario, machine_name, matches, parse_code};
-
-/// Windows' application id, written into 8198/8209/12305.
-pub const WINDOWS_APP_ID: &str = "55c92734-d682-4d71-983e-d6ec3f16059f";
-/// Activation id used for client editions (Windows Enterprise, KMS client channel).
-const CLIENT_ACT_ID: &str = "73111121-5638-40f6-bc11-f1d7b0d64300";
-/// Activation id used for server editions.
-const SERVER_ACT_ID: &str = "de32eafd-aaee-4662-9444-c1befb41bde2";
-/// Minutes of validity a KMS activation gives.
-const VALIDITY_DAYS: i64 = 180;
-/// Days of initial and out-of-tolerance grace.
-const GRACE_DAYS: i64 = 30;
-/// Days a host remembers a CMID for its count.
-const COUNT_WINDOW_DAYS: i64 = 30;
-/// The host keeps twice the largest threshold.
-const COUNT_CAP: usize = 50;
-/// Beyond this clock difference the host rejects the request (KB 974998: "more than 4 hours").
-const MAX_SKEW_MINUTES: i64 = 240;
-
-/// Result codes the simulation writes.
-pub mod codes {
-    pub const OK: u32 = 0;
-    pub const NOT_ENOUGH_COUNT: u32 = 0xC004_F038;
-    pub const TIMESTAMP_INVALID: u32 = 0xC004_F06C;
-    pub const RPC_UNAVAILABLE: u32 = 0x8007_06BA;
-    pub const TIMEOUT: u32 = 0x8007_05B4;
-    pub const DNS_NAME_NOT_FOUND: u32 = 0x8007_232B;
-    pub const BIOS_BAD_FORMAT: u32 = 0xC004_F059;
-    pub const TAMPERED: u32 = 0x8004_C40B;
-    pub const BLOCKED_KEY: u32 = 0x8004_C465;
-}
-
-/// `SplitMix64`: small, fast, and its output never changes with a dependency's version.
-#[derive(Debug, Clone)]
-pub struct Rng(u64);
-
-impl Rng {
-    pub fn new(seed: u64) -> Self {
-        Rng(seed)
-    }
-    /// A stream of its own for `name`, so adding a machine never changes the others.
-    pub fn derive(seed: u64, name: &str) -> Self {
-        let h = name.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
-            (h ^ u64::from(b)).wrapping_mul(0x0000_0100_0000_01B3)
-        });
-        Rng(seed ^ h.rotate_left(17))
-    }
-    pub fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in `0..n` (0 when `n` is 0).
-    pub fn below(&mut self, n: u64) -> u64 {
-        if n == 0 { 0 } else { self.next_u64() % n }
-    }
-    pub fn guid(&mut self) -> String {
-        let a = self.next_u64();
-        let b = self.next_u64();
-        format!(
-            "{:08x}-{:04x}-4{:03x}-{:04x}-{:012x}",
-            a >> 32,
-            (a >> 16) & 0xFFFF,
-            a & 0x0FFF,
-            ((b >> 48) & 0x3FFF) | 0x8000,
-            b & 0xFFFF_FFFF_FFFF
-        )
-    }
-}
-
-/// Which log an event goes to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Log {
-    Application,
-    KeyManagementService,
-}
-
-/// One activation-provider event a machine logs.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SimEvent {
-    /// As the machine's own clock wrote it (skewed clocks included), UTC.
-    pub time: DateTime<Utc>,
-    pub log: Log,
-    pub event_id: u16,
-    pub data: Vec<String>,
-}
-
-/// What a machine is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
-    KmsHost,
-    KmsClient,
-    Mak,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::KmsHost => "kms-host",
-            Role::KmsClient => "kms-client",
-            Role::Mak => "mak",
-        }
-    }
-}
-
-/// The license state at the end, as slmgr would print it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct License {
-    /// 0 unlicensed, 1 licensed, 2 initial grace, 3 additional grace, 5 notification.
-    pub status: u8,
-    /// When the current state ends (`None`: permanent).
-    pub ends: Option<DateTime<Utc>>,
-}
-
-/// A simulated machine and everything the simulation knows of it.
-#[allow(clippy::struct_excessive_bools)]
-#[derive(Debug, Clone)]
-pub struct SimMachine {
-    pub short: String,
-    pub fqdn: String,
-    pub role: Role,
-    /// Whether its logs are part of the collected set (written to the output).
-    pub collected: bool,
-    pub server_os: bool,
-    pub vm: bool,
-    pub cmid: String,
-    pub activation_id: &'static str,
-    pub utc_offset: i32,
-    /// The host it is configured for (`name:port`), or `None` for DNS discovery.
-    pub kms_configured: Option<String>,
-    /// The host it last talked to (`name:port`).
-    pub kms_used: Option<String>,
-    /// Its clock's error in minutes (clock-skew fault).
-    pub skew_minutes: i64,
-    /// Activation events of its Application log (and, for a host, its KMS log), in time order.
-    pub events: Vec<SimEvent>,
-    /// First boot.
-    pub boot: DateTime<Utc>,
-    pub office_hours: bool,
-    pub license: License,
-    /// Host only: the count at the end, the first retained 12290's time, records rolled off.
-    pub host_count: Option<usize>,
-    pub log_starts: Option<DateTime<Utc>>,
-    pub rolled_off: u64,
-    pub dns_publishing: Option<String>,
-    pub port: u16,
-    /// The faults applied to it, for the ground truth.
-    pub faults: Vec<String>,
-    /// Finding ids a correct analysis raises for it.
-    pub expected: BTreeSet<&'static str>,
-}
-
-impl SimMachine {
-    pub fn n_policy(&self) -> usize {
-        if self.server_os { 5 } else { 25 }
-    }
-}
-
-/// The simulated fleet.
-#[derive(Debug, Clone)]
-pub struct Fleet {
-    pub start: DateTime<Utc>,
-    pub now: DateTime<Utc>,
-    pub seed: u64,
-    pub machines: Vec<SimMachine>,
-}
 
 /// How an attempt ended, for the ground truth.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -535,59 +385,6 @@ pub fn simulate(s: &Scenario, seed: u64, scale: f64) -> Fleet {
         seed,
         machines,
     }
-}
-
-/// Applies the state changes time brings: validity runs out into grace, grace into notification.
-fn settle(mut l: License, t: DateTime<Utc>) -> License {
-    loop {
-        match (l.status, l.ends) {
-            (1, Some(e)) if t >= e => {
-                l = License {
-                    status: 3,
-                    ends: Some(e + Duration::days(GRACE_DAYS)),
-                };
-            }
-            (2 | 3, Some(e)) if t >= e => {
-                l = License {
-                    status: 5,
-                    ends: None,
-                };
-            }
-            _ => return l,
-        }
-    }
-}
-
-/// The next moment at or after `t` the machine is running.
-fn on_time(t: DateTime<Utc>, m: &SimMachine) -> DateTime<Utc> {
-    if !m.office_hours {
-        return t;
-    }
-    let off = Duration::minutes(i64::from(m.utc_offset));
-    let mut local = t + off;
-    for _ in 0..8 {
-        let workday = !matches!(local.weekday(), Weekday::Sat | Weekday::Sun);
-        if workday && (8..18).contains(&local.hour()) {
-            return local - off;
-        }
-        let day_start = local
-            .date_naive()
-            .and_hms_opt(8, 0, 0)
-            .map_or(local, |d| d.and_utc());
-        local = if workday && local.hour() < 8 {
-            day_start
-        } else {
-            day_start + Duration::days(1)
-        };
-        // A few minutes after the machine is switched on.
-        let jitter = m
-            .short
-            .bytes()
-            .fold(0u32, |a, b| a.wrapping_add(u32::from(b)))
-            % 40;
-        local += Duration::minutes(i64::from(jitter));
-    }
-    local - off
 }
 
 /// The host a DNS-discovering client finds: the first that publishes.

@@ -30,20 +30,7 @@ pub const NOT_ENOUGH_COUNT: Hresult = Hresult(0xC004_F038);
 /// Result code a host gives for a bad client timestamp.
 pub const TIMESTAMP_INVALID: Hresult = Hresult(0xC004_F06C);
 
-/// A machine name for comparing: case ignored; `ws01` and `ws01.contoso.com` are the same
-/// machine.
-pub fn same_machine(a: &str, b: &str) -> bool {
-    fn first(s: &str) -> &str {
-        s.split('.').next().unwrap_or("")
-    }
-    let (a, b) = (a.trim(), b.trim());
-    if a.eq_ignore_ascii_case(b) {
-        return true;
-    }
-    (!a.contains('.') || !b.contains('.'))
-        && !a.is_empty()
-        && first(a).eq_ignore_ascii_case(first(b))
-}
+pub use crate::model::names::same_machine;
 
 /// A name (CMID, client name) hashed and compared ignoring ASCII case, borrowed from its event:
 /// the host views count hundreds of thousands of requests by a few hundred names without

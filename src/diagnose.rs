@@ -15,6 +15,8 @@ use crate::model::{Evidence, Finding, Host, Machine, Product, Verdict};
 use crate::rules::slmgr::{FieldId, StatusId};
 use crate::rules::{Category, Rules, Severity};
 
+pub use crate::model::names::machine_from_path;
+
 /// Days before an activation or grace period ends at which kmsdiag starts warning.
 pub const DEFAULT_EXPIRY_WINDOW_DAYS: i64 = 30;
 
@@ -1085,60 +1087,6 @@ pub fn group_machines(snapshots: Vec<LicenseSnapshot>) -> Vec<MachineInput> {
         entry.snapshots.push(s);
     }
     by_name.into_values().collect()
-}
-
-/// The machine name a path suggests: the file name without extension, or the folder's name when
-/// the file is only named after the command (`PC042/dlv.txt` → `PC042`).
-pub fn machine_from_path(full: &str) -> String {
-    // Inside a zip (`bundle.zip!PC042/dlv.txt`) the inner path names the machine; an entry at the
-    // archive's top level is named after the archive.
-    let (archive, path) = match full.rsplit_once('!') {
-        Some((outer, inner)) => (Some(outer), inner),
-        None => (None, full),
-    };
-    let p = std::path::Path::new(path);
-    let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("stdin");
-    let generic = {
-        let s = stem.to_ascii_lowercase();
-        let s = s
-            .trim_start_matches("slmgr")
-            .trim_matches(|c: char| !c.is_ascii_alphanumeric());
-        let s = s
-            .trim_start_matches("vbs")
-            .trim_matches(|c: char| !c.is_ascii_alphanumeric());
-        s.is_empty()
-            || [
-                "dli",
-                "dlv",
-                "dlvall",
-                "dlv_all",
-                "dlv-all",
-                "xpr",
-                "ato",
-                "ipk",
-                "output",
-                "out",
-                "license",
-                "licence",
-                "activation",
-                "status",
-                "all",
-            ]
-            .contains(&s)
-    };
-    if generic
-        && let Some(dir) = p
-            .parent()
-            .and_then(|d| d.file_name())
-            .and_then(|d| d.to_str())
-        && !dir.is_empty()
-    {
-        return dir.to_owned();
-    }
-    if generic && let Some(outer) = archive {
-        return machine_from_path(outer);
-    }
-    stem.to_owned()
 }
 
 #[cfg(test)]

@@ -20,9 +20,11 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
+use crate::model::names::machine_from_path;
 use crate::rules::Rules;
 use crate::rules::events::{Decoding, FieldType, Layout};
 
+pub use crate::model::names::{cmp_ignore_case, same_machine_name};
 pub use payload::{client_time, split_info};
 pub use stored::{Draft, FieldValue, Fields, Payload};
 
@@ -220,7 +222,7 @@ impl Shared {
                 path: Arc::from(path),
                 format,
             }),
-            fallback_machine: Arc::from(crate::diagnose::machine_from_path(path)),
+            fallback_machine: Arc::from(machine_from_path(path)),
             names: Vec::new(),
             contexts: Vec::new(),
             slab: stored::Slab::default(),
@@ -529,19 +531,6 @@ fn same_name(a: &Arc<str>, b: &Arc<str>) -> std::cmp::Ordering {
     } else {
         cmp_ignore_case(a, b)
     }
-}
-
-/// Whether two events' machine names are one name (case ignored). The events of one input share
-/// one `Arc` per name, so the pointer answers first.
-pub fn same_machine_name(a: &Arc<str>, b: &Arc<str>) -> bool {
-    Arc::ptr_eq(a, b) || a.eq_ignore_ascii_case(b)
-}
-
-/// Compares two names as ASCII-case-insensitive, without allocating.
-pub fn cmp_ignore_case(a: &str, b: &str) -> std::cmp::Ordering {
-    a.bytes()
-        .map(|c| c.to_ascii_lowercase())
-        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
 }
 
 /// The format of an event-log input, recognised by content.

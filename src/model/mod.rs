@@ -2,6 +2,7 @@
 //! snapshots, activation events) and what diagnosis hands the renderers (the report), with the
 //! machine-name rules every stage compares names by. Plain data, no decisions.
 
+pub mod event;
 pub mod names;
 pub mod report;
 pub mod snapshot;

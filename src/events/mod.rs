@@ -6,7 +6,8 @@
 //! that format turns it into [`RawEvent`]s (the System fields and the `<Data>` strings, nothing
 //! decoded), and the normalizer (`normalize`) keeps the activation providers' events and decodes
 //! their payloads by the catalogue in `rules/events.toml`. Readers know formats, not events. The
-//! event types are the model's (`model::event`), re-exported here.
+//! event types are the model's (`model::event`), re-exported here; a read that fails is an
+//! [`EventReadError`].
 
 mod detect;
 pub mod evtx;
@@ -124,6 +125,40 @@ pub fn with_select<R>(
     })
 }
 
+/// Why an input could not be read as an event log. Each names its input, and its message starts
+/// with the path: the path is said once, here.
+#[derive(Debug, thiserror::Error)]
+pub enum EventReadError {
+    /// The content is none of the formats [`detect`] recognises.
+    #[error(
+        "{path}: not an event log export kmsdiag reads (.evtx, event XML, evtx_dump or Get-WinEvent JSON, Event Viewer CSV/text, Export-Csv, Format-List)"
+    )]
+    NotAnEventLog { path: String },
+    /// The `.evtx` file on disk could not be opened to read its header.
+    #[error("{path}: cannot open: {source}")]
+    Open {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// The `.evtx` reader refused the file: its header, or the file itself, unreadable (the
+    /// reader's reason, which says where when it knows).
+    #[error("{path}: {reason}")]
+    Evtx { path: String, reason: String },
+}
+
+impl EventReadError {
+    fn evtx(path: &str) -> impl FnOnce(String) -> EventReadError {
+        move |reason| EventReadError::Evtx {
+            path: path.to_owned(),
+            reason,
+        }
+    }
+}
+
+/// What reading an event log gave: its events, what reading them found, and its format.
+pub type EventsRead = (Vec<ActivationEvent>, ReadStats, &'static str);
+
 /// Reads one event-log input: the events `keep` selects and what reading it found. `Err` when
 /// the input is not an event log kmsdiag reads, or its header is unreadable.
 pub fn read_input(
@@ -132,12 +167,10 @@ pub fn read_input(
     bytes: Vec<u8>,
     disk: Option<&std::path::Path>,
     keep: Keep<'_>,
-) -> Result<(Vec<ActivationEvent>, ReadStats, &'static str), String> {
+) -> Result<EventsRead, EventReadError> {
     let wanted = |r: &RawEvent| keep.wants(r.event_id);
-    let format = detect(&bytes).ok_or_else(|| {
-        format!(
-            "{path}: not an event log export kmsdiag reads (.evtx, event XML, evtx_dump or Get-WinEvent JSON, Event Viewer CSV/text, Export-Csv, Format-List)"
-        )
+    let format = detect(&bytes).ok_or_else(|| EventReadError::NotAnEventLog {
+        path: path.to_owned(),
     })?;
     let mut notes = Vec::new();
     let mut norm = Normalizer::new(rules, path, format, keep);
@@ -157,7 +190,7 @@ pub fn read_input(
                     evtx::read_selected(input, select, &wanted, &mut convert, &mut notes)
                 }),
             }
-            .map_err(|e| format!("{path}: {e}"))?
+            .map_err(EventReadError::evtx(path))?
         }
         "xml" | "json" => {
             let (decoded, note) = crate::input::encoding::decode_utf8_standard(&bytes);
@@ -215,7 +248,7 @@ pub fn evtx_part(
     file: &std::path::Path,
     chunks: std::ops::Range<u64>,
     keep: Keep<'_>,
-) -> Result<Vec<evtx_fast::Part<ActivationEvent>>, String> {
+) -> Result<Vec<evtx_fast::Part<ActivationEvent>>, EventReadError> {
     let wanted = |r: &RawEvent| keep.wants(r.event_id);
     let mut norm = Normalizer::new(rules, path, "evtx", keep);
     with_select(rules, keep, |select| {
@@ -223,7 +256,7 @@ pub fn evtx_part(
             norm.convert(raws)
         })
     })
-    .map_err(|e| format!("{path}: {e}"))
+    .map_err(EventReadError::evtx(path))
 }
 
 /// A large `.evtx` file read in parts by [`evtx_part`] over consecutive chunk ranges, put back
@@ -232,12 +265,12 @@ pub fn evtx_part(
 #[derive(Default)]
 pub struct EvtxParts {
     tally: evtx_fast::Tally<ActivationEvent>,
-    failed: Option<String>,
+    failed: Option<EventReadError>,
 }
 
 impl EvtxParts {
     /// The next range of the file.
-    pub fn add(&mut self, range: Result<Vec<evtx_fast::Part<ActivationEvent>>, String>) {
+    pub fn add(&mut self, range: Result<Vec<evtx_fast::Part<ActivationEvent>>, EventReadError>) {
         match range {
             Ok(parts) => {
                 for p in parts {
@@ -251,19 +284,16 @@ impl EvtxParts {
     }
 
     /// The file's events and what reading it produced, or the first range's failure.
-    pub fn finish(
-        self,
-        path: &str,
-        file: &std::path::Path,
-    ) -> Result<(Vec<ActivationEvent>, ReadStats, &'static str), String> {
+    pub fn finish(self, path: &str, file: &std::path::Path) -> Result<EventsRead, EventReadError> {
         if let Some(e) = self.failed {
             return Err(e);
         }
         let mut notes = Vec::new();
-        let header = std::fs::File::open(file)
-            .map_err(|e| format!("cannot open: {e}"))
-            .and_then(|f| evtx_fast::header(f, &mut notes))
-            .map_err(|e| format!("{path}: {e}"))?;
+        let input = std::fs::File::open(file).map_err(|source| EventReadError::Open {
+            path: path.to_owned(),
+            source,
+        })?;
+        let header = evtx_fast::header(input, &mut notes).map_err(EventReadError::evtx(path))?;
         let (mut events, damaged, n) = self.tally.finish(&header, &mut notes);
         events.shrink_to_fit();
         let stats = stats(n, damaged, notes, &events);

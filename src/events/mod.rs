@@ -2,7 +2,7 @@
 //! `Get-WinEvent` and Event Viewer exports — read into one stream of normalized,
 //! source-referenced [`ActivationEvent`]s.
 //!
-//! [`read_input`] reads one input: [`detect`] (`detect`) names its format by content, the reader of
+//! [`read_input`] reads one input: [`detect()`] names its format by content, the reader of
 //! that format turns it into [`RawEvent`]s (the System fields and the `<Data>` strings, nothing
 //! decoded), and the normalizer (`normalize`) keeps the activation providers' events and decodes
 //! their payloads by the catalogue in `rules/events.toml`. Readers know formats, not events. The
@@ -129,7 +129,7 @@ pub fn with_select<R>(
 /// with the path: the path is said once, here.
 #[derive(Debug, thiserror::Error)]
 pub enum EventReadError {
-    /// The content is none of the formats [`detect`] recognises.
+    /// The content is none of the formats [`detect()`] recognises.
     #[error(
         "{path}: not an event log export kmsdiag reads (.evtx, event XML, evtx_dump or Get-WinEvent JSON, Event Viewer CSV/text, Export-Csv, Format-List)"
     )]

@@ -116,7 +116,7 @@ enum Unit {
 /// What a unit gave.
 enum Outcome {
     File(Box<ReadOne>),
-    Range(Result<Vec<Part<ActivationEvent>>, String>),
+    Range(Result<Vec<Part<ActivationEvent>>, crate::events::EventReadError>),
 }
 
 /// The units' outcomes put together in unit order as soon as each one and all before it are
@@ -414,7 +414,7 @@ fn read_events(
 
 /// Fills an event log's input summary from what reading it gave; its events.
 fn summarize(
-    read: Result<(Vec<ActivationEvent>, crate::events::ReadStats, &'static str), String>,
+    read: Result<crate::events::EventsRead, crate::events::EventReadError>,
     summary: &mut InputSummary,
 ) -> Option<Vec<ActivationEvent>> {
     match read {
@@ -451,7 +451,7 @@ fn summarize(
         }
         Err(e) => {
             summary.format = "event-log";
-            summary.error = Some(e);
+            summary.error = Some(e.to_string());
             None
         }
     }

@@ -429,6 +429,7 @@ pub fn events(
                         crate::events::Keep::Activation
                     },
                 )
+                .map_err(|e| e.to_string())
             });
         match result {
             Ok((evs, stats, format)) => {

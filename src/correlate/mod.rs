@@ -29,20 +29,7 @@ use client::{client_view, join, skew};
 use fields::int;
 use host::host_view;
 
-/// A machine name for comparing: case ignored; `ws01` and `ws01.contoso.com` are the same
-/// machine.
-pub fn same_machine(a: &str, b: &str) -> bool {
-    fn first(s: &str) -> &str {
-        s.split('.').next().unwrap_or("")
-    }
-    let (a, b) = (a.trim(), b.trim());
-    if a.eq_ignore_ascii_case(b) {
-        return true;
-    }
-    (!a.contains('.') || !b.contains('.'))
-        && !a.is_empty()
-        && first(a).eq_ignore_ascii_case(first(b))
-}
+pub use crate::model::names::same_machine;
 
 /// The whole correlation.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

@@ -9,8 +9,8 @@ use serde_json::Value;
 
 use std::sync::Arc;
 
-use super::RawEvent;
 use super::xml::parse_system_time;
+use crate::model::event::RawEvent;
 
 /// Whether a text looks like `evtx_dump` JSON.
 pub fn looks_like(text: &str) -> bool {

@@ -3,71 +3,10 @@
 //! only the message (Event Viewer CSV and text, `Get-WinEvent` without `Properties`) need it.
 //!
 //! Whitespace, including line breaks (`%n`), is compared loosely: exports render them as CRLF,
-//! LF, or spaces.
+//! LF, or spaces. The templates themselves are parsed where the catalogue holds them
+//! (`rules::events`).
 
-/// A template split into literal text and numbered placeholders.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Piece {
-    Text(String),
-    Slot(usize),
-}
-
-/// Parses `%1`…`%99` placeholders and `%n` line breaks; `None` for a malformed `%`.
-pub(crate) fn parse_template(t: &str) -> Option<Vec<Piece>> {
-    let mut pieces = Vec::new();
-    let mut text = String::new();
-    let mut chars = t.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '%' {
-            text.push(c);
-            continue;
-        }
-        match chars.peek().copied() {
-            Some('n') => {
-                chars.next();
-                text.push(' ');
-            }
-            Some(d) if d.is_ascii_digit() => {
-                let mut n = String::new();
-                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
-                    n.push(d);
-                    chars.next();
-                }
-                if !text.is_empty() {
-                    pieces.push(Piece::Text(squash_keep_edges(&std::mem::take(&mut text))));
-                }
-                let n: usize = n.parse().ok().filter(|n| (1..=99).contains(n))?;
-                pieces.push(Piece::Slot(n));
-            }
-            _ => return None,
-        }
-    }
-    if !text.is_empty() {
-        pieces.push(Piece::Text(squash_keep_edges(&text)));
-    }
-    Some(pieces)
-}
-
-/// Whitespace runs to one space.
-fn squash(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
-}
-
-/// Whitespace runs to one space, keeping one space at either edge where there was whitespace.
-fn squash_keep_edges(s: &str) -> String {
-    let inner = squash(s);
-    let lead = if s.starts_with(char::is_whitespace) {
-        " "
-    } else {
-        ""
-    };
-    let trail = if s.ends_with(char::is_whitespace) && !inner.is_empty() {
-        " "
-    } else {
-        ""
-    };
-    format!("{lead}{inner}{trail}")
-}
+use crate::rules::events::{Piece, parse_template, squash};
 
 /// Matches a rendered message against a template. Returns the payload strings by placeholder
 /// number (`%1` first); `None` when the message is not this template.
@@ -176,12 +115,5 @@ mod tests {
             ),
             None
         );
-    }
-
-    #[test]
-    fn malformed_templates_are_refused() {
-        assert!(parse_template("bad %x").is_none());
-        assert!(parse_template("bad %").is_none());
-        assert!(parse_template("ok %1 and %n and %12").is_some());
     }
 }

@@ -11,7 +11,7 @@ use chrono::{DateTime, Utc};
 
 use std::sync::Arc;
 
-use super::RawEvent;
+use crate::model::event::RawEvent;
 
 /// Which text form a text is, if any.
 pub fn detect(text: &str) -> Option<&'static str> {

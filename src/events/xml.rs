@@ -10,7 +10,7 @@ use quick_xml::events::{BytesStart, Event};
 
 use std::sync::Arc;
 
-use super::RawEvent;
+use crate::model::event::RawEvent;
 
 /// Whether a text looks like event XML.
 pub fn looks_like(text: &str) -> bool {

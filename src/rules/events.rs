@@ -1,5 +1,7 @@
 //! The event catalogue of `rules/events.toml`: which providers are activation providers (and the
-//! names exports give them), and for each event its name, log, level and payload layout.
+//! names exports give them), and for each event its name, log, level and payload layout, with
+//! its message-table templates parsed into text and placeholders (what the linter checks and the
+//! readers of rendered messages match).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -197,5 +199,81 @@ impl Catalogue {
     /// The definition of an event id with its parsed field layout.
     pub fn decoding(&self, id: u32) -> Option<&Decoding> {
         self.events.get(&id)
+    }
+}
+
+/// A template split into literal text and numbered placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Piece {
+    Text(String),
+    Slot(usize),
+}
+
+/// Parses `%1`…`%99` placeholders and `%n` line breaks; `None` for a malformed `%`.
+pub(crate) fn parse_template(t: &str) -> Option<Vec<Piece>> {
+    let mut pieces = Vec::new();
+    let mut text = String::new();
+    let mut chars = t.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '%' {
+            text.push(c);
+            continue;
+        }
+        match chars.peek().copied() {
+            Some('n') => {
+                chars.next();
+                text.push(' ');
+            }
+            Some(d) if d.is_ascii_digit() => {
+                let mut n = String::new();
+                while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+                    n.push(d);
+                    chars.next();
+                }
+                if !text.is_empty() {
+                    pieces.push(Piece::Text(squash_keep_edges(&std::mem::take(&mut text))));
+                }
+                let n: usize = n.parse().ok().filter(|n| (1..=99).contains(n))?;
+                pieces.push(Piece::Slot(n));
+            }
+            _ => return None,
+        }
+    }
+    if !text.is_empty() {
+        pieces.push(Piece::Text(squash_keep_edges(&text)));
+    }
+    Some(pieces)
+}
+
+/// Whitespace runs to one space: how a template's text and a rendered message are compared.
+pub(crate) fn squash(s: &str) -> String {
+    s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Whitespace runs to one space, keeping one space at either edge where there was whitespace.
+fn squash_keep_edges(s: &str) -> String {
+    let inner = squash(s);
+    let lead = if s.starts_with(char::is_whitespace) {
+        " "
+    } else {
+        ""
+    };
+    let trail = if s.ends_with(char::is_whitespace) && !inner.is_empty() {
+        " "
+    } else {
+        ""
+    };
+    format!("{lead}{inner}{trail}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn malformed_templates_are_refused() {
+        assert!(parse_template("bad %x").is_none());
+        assert!(parse_template("bad %").is_none());
+        assert!(parse_template("ok %1 and %n and %12").is_some());
     }
 }

@@ -1,11 +1,13 @@
 //! The rule table: the typed contents of `rules/*.toml`, embedded at build time, optionally
 //! extended from a directory (`--rules DIR`), and indexed for lookups.
 //!
-//! Loading always goes through the linter (`lint`), so a table that loads is a table that lints
-//! clean. What the entries mean for a diagnosis is decided elsewhere; this module only holds facts.
+//! Loading (`load`) always goes through the linter (`lint`), so a table that loads is a table
+//! that lints clean. What the entries mean for a diagnosis is decided elsewhere; this module only
+//! holds facts.
 
 pub mod events;
 mod lint;
+mod load;
 pub mod slmgr;
 
 use std::collections::{BTreeMap, HashMap};
@@ -16,7 +18,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::hresult::Hresult;
 
-pub use lint::{Level, Problem, lint_dir, lint_embedded};
+pub use lint::{Level, Problem};
+pub use load::{lint_dir, lint_embedded};
 pub use slmgr::SlmgrLanguage;
 
 /// The rule files kmsdiag knows, in the order they are checked.
@@ -27,16 +30,6 @@ pub const FILE_NAMES: &[&str] = &[
     "licensing.toml",
     "slmgr.toml",
     "events.toml",
-];
-
-/// The rule files compiled into the binary.
-pub(crate) const EMBEDDED: &[(&str, &str)] = &[
-    ("findings.toml", include_str!("../../rules/findings.toml")),
-    ("codes.toml", include_str!("../../rules/codes.toml")),
-    ("win32.toml", include_str!("../../rules/win32.toml")),
-    ("licensing.toml", include_str!("../../rules/licensing.toml")),
-    ("slmgr.toml", include_str!("../../rules/slmgr.toml")),
-    ("events.toml", include_str!("../../rules/events.toml")),
 ];
 
 /// How serious a code is when it shows up as a result.
@@ -321,24 +314,7 @@ impl Rules {
     /// The embedded rules, extended by the rule files found in `dir`: an entry in `dir` replaces
     /// the embedded entry with the same key (code, error number, status value) and adds the rest.
     pub fn load(dir: Option<&Path>) -> Result<Rules, RulesError> {
-        let (base, mut problems) = lint::check_files(
-            EMBEDDED
-                .iter()
-                .map(|(name, text)| ((*name).to_owned(), Some((*text).to_owned())))
-                .collect(),
-            "rules/",
-        );
-        let overlay = match dir {
-            Some(dir) => {
-                let (set, more) = lint_dir_contents(dir)?;
-                problems.extend(more);
-                Some(set)
-            }
-            None => None,
-        };
-        if problems.iter().any(|p| p.level == Level::Error) {
-            return Err(RulesError::Invalid { problems });
-        }
+        let (base, overlay) = load::checked_sets(dir)?;
         Ok(Rules::merge(base, overlay))
     }
 
@@ -393,7 +369,7 @@ impl Rules {
                 .collect(),
             status_flags: flags.into_iter().collect(),
             // The embedded licensing.toml always has [kms]; the linter checks it.
-            kms: set.kms.unwrap_or_else(lint::fallback_kms),
+            kms: set.kms.unwrap_or_else(fallback_kms),
             facilities: set.facilities.into_iter().map(|e| (e.value, e)).collect(),
             findings: set
                 .findings
@@ -477,9 +453,21 @@ impl Rules {
     }
 }
 
-fn lint_dir_contents(dir: &Path) -> Result<(RuleSet, Vec<Problem>), RulesError> {
-    let files = lint::read_dir_files(dir)?;
-    Ok(lint::check_files(files, &format!("{}/", dir.display())))
+/// Used only if a rules directory replaced nothing and the embedded table somehow lacked `[kms]`,
+/// which the linter reports as an error before this is ever reached.
+fn fallback_kms() -> KmsParams {
+    KmsParams {
+        client_os_threshold: 25,
+        server_os_threshold: 5,
+        count_window_days: 30,
+        count_cap: 50,
+        activation_interval_minutes: 120,
+        renewal_interval_minutes: 10080,
+        validity_days: 180,
+        oot_grace_days: 30,
+        default_port: 1688,
+        sources: Vec::new(),
+    }
 }
 
 #[cfg(test)]

@@ -132,6 +132,19 @@ pub enum StatusId {
 }
 
 impl StatusId {
+    /// Every state, in `LicenseStatus` number order (`Unknown` last): the ids `licensing.toml`
+    /// may use.
+    pub const ALL: [StatusId; 8] = [
+        StatusId::Unlicensed,
+        StatusId::Licensed,
+        StatusId::InitialGrace,
+        StatusId::AdditionalGrace,
+        StatusId::NonGenuineGrace,
+        StatusId::Notification,
+        StatusId::ExtendedGrace,
+        StatusId::Unknown,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             StatusId::Unlicensed => "unlicensed",

@@ -21,6 +21,8 @@ use crate::model::{Evidence, Finding, Host, Machine, Verdict};
 use crate::rules::slmgr::{FieldId, StatusId};
 use crate::rules::{Rules, Severity};
 
+pub use crate::model::names::machine_from_path;
+
 use super::Diagnosis;
 use super::findings::{FindingSet, Raise};
 use super::registry::FindingId;
@@ -243,79 +245,5 @@ impl<'a> MachineDiag<'a> {
             attempts_omitted: 0,
         };
         (machine, self.host, self.findings.into_sorted())
-    }
-}
-
-/// The machine name a path suggests: the file name without extension, or the folder's name when
-/// the file is only named after the command (`PC042/dlv.txt` → `PC042`).
-pub fn machine_from_path(full: &str) -> String {
-    // Inside a zip (`bundle.zip!PC042/dlv.txt`) the inner path names the machine; an entry at the
-    // archive's top level is named after the archive.
-    let (archive, path) = match full.rsplit_once('!') {
-        Some((outer, inner)) => (Some(outer), inner),
-        None => (None, full),
-    };
-    let p = std::path::Path::new(path);
-    let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("stdin");
-    let generic = {
-        let s = stem.to_ascii_lowercase();
-        let s = s
-            .trim_start_matches("slmgr")
-            .trim_matches(|c: char| !c.is_ascii_alphanumeric());
-        let s = s
-            .trim_start_matches("vbs")
-            .trim_matches(|c: char| !c.is_ascii_alphanumeric());
-        s.is_empty()
-            || [
-                "dli",
-                "dlv",
-                "dlvall",
-                "dlv_all",
-                "dlv-all",
-                "xpr",
-                "ato",
-                "ipk",
-                "output",
-                "out",
-                "license",
-                "licence",
-                "activation",
-                "status",
-                "all",
-            ]
-            .contains(&s)
-    };
-    if generic
-        && let Some(dir) = p
-            .parent()
-            .and_then(|d| d.file_name())
-            .and_then(|d| d.to_str())
-        && !dir.is_empty()
-    {
-        return dir.to_owned();
-    }
-    if generic && let Some(outer) = archive {
-        return machine_from_path(outer);
-    }
-    stem.to_owned()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn machine_names_from_paths() {
-        assert_eq!(machine_from_path("bundle/PC042/dlv.txt"), "PC042");
-        assert_eq!(machine_from_path("bundle/PC042/slmgr-dli.txt"), "PC042");
-        assert_eq!(machine_from_path("PC042.txt"), "PC042");
-        assert_eq!(machine_from_path("tickets/LAPTOP-7.log"), "LAPTOP-7");
-        assert_eq!(machine_from_path("-"), "-");
-        assert_eq!(machine_from_path("/tmp/ticket.zip!PC042/dlv.txt"), "PC042");
-        assert_eq!(
-            machine_from_path("/tmp/ticket.zip!more/inner.zip!PC077/slmgr-dlv.txt"),
-            "PC077"
-        );
-        assert_eq!(machine_from_path("/tmp/ticket.zip!dlv.txt"), "ticket");
     }
 }

@@ -1,0 +1,127 @@
+//! Machine names as inputs give them: the name a file's path suggests, and the two ways names are
+//! compared (the loose [`same_machine`], where `ws01` is `ws01.contoso.com`, and the exact
+//! [`same_machine_name`] for events that name their machine). Plain functions of strings: every
+//! stage that meets a machine name asks here.
+
+use std::cmp::Ordering;
+use std::sync::Arc;
+
+/// The machine name a path suggests: the file name without extension, or the folder's name when
+/// the file is only named after the command (`PC042/dlv.txt` → `PC042`).
+pub fn machine_from_path(full: &str) -> String {
+    // Inside a zip (`bundle.zip!PC042/dlv.txt`) the inner path names the machine; an entry at the
+    // archive's top level is named after the archive.
+    let (archive, path) = match full.rsplit_once('!') {
+        Some((outer, inner)) => (Some(outer), inner),
+        None => (None, full),
+    };
+    let p = std::path::Path::new(path);
+    let stem = p.file_stem().and_then(|s| s.to_str()).unwrap_or("stdin");
+    let generic = {
+        let s = stem.to_ascii_lowercase();
+        let s = s
+            .trim_start_matches("slmgr")
+            .trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        let s = s
+            .trim_start_matches("vbs")
+            .trim_matches(|c: char| !c.is_ascii_alphanumeric());
+        s.is_empty()
+            || [
+                "dli",
+                "dlv",
+                "dlvall",
+                "dlv_all",
+                "dlv-all",
+                "xpr",
+                "ato",
+                "ipk",
+                "output",
+                "out",
+                "license",
+                "licence",
+                "activation",
+                "status",
+                "all",
+            ]
+            .contains(&s)
+    };
+    if generic
+        && let Some(dir) = p
+            .parent()
+            .and_then(|d| d.file_name())
+            .and_then(|d| d.to_str())
+        && !dir.is_empty()
+    {
+        return dir.to_owned();
+    }
+    if generic && let Some(outer) = archive {
+        return machine_from_path(outer);
+    }
+    stem.to_owned()
+}
+
+/// A machine name for comparing: case ignored; `ws01` and `ws01.contoso.com` are the same
+/// machine.
+pub fn same_machine(a: &str, b: &str) -> bool {
+    fn first(s: &str) -> &str {
+        s.split('.').next().unwrap_or("")
+    }
+    let (a, b) = (a.trim(), b.trim());
+    if a.eq_ignore_ascii_case(b) {
+        return true;
+    }
+    (!a.contains('.') || !b.contains('.'))
+        && !a.is_empty()
+        && first(a).eq_ignore_ascii_case(first(b))
+}
+
+/// Whether two events' machine names are one name (case ignored). The events of one input share
+/// one `Arc` per name, so the pointer answers first.
+pub fn same_machine_name(a: &Arc<str>, b: &Arc<str>) -> bool {
+    Arc::ptr_eq(a, b) || a.eq_ignore_ascii_case(b)
+}
+
+/// Compares two names as ASCII-case-insensitive, without allocating.
+pub fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
+    a.bytes()
+        .map(|c| c.to_ascii_lowercase())
+        .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exact_names_ignore_case_only() {
+        let (a, b): (Arc<str>, Arc<str>) = ("WS01".into(), "ws01".into());
+        assert!(same_machine_name(&a, &b));
+        assert!(same_machine_name(&a, &a.clone()));
+        assert!(!same_machine_name(&a, &"ws01.contoso.com".into()));
+        assert_eq!(cmp_ignore_case("PC-A", "pc-b"), Ordering::Less);
+        assert_eq!(cmp_ignore_case("pc-a", "PC-A"), Ordering::Equal);
+    }
+
+    #[test]
+    fn machine_names_compare_loosely() {
+        assert!(same_machine("WS01", "ws01.contoso.com"));
+        assert!(same_machine("ws01.contoso.com", "WS01.CONTOSO.COM"));
+        assert!(!same_machine("ws01.a.com", "ws01.b.com"));
+        assert!(!same_machine("ws01", "ws02"));
+    }
+
+    #[test]
+    fn machine_names_from_paths() {
+        assert_eq!(machine_from_path("bundle/PC042/dlv.txt"), "PC042");
+        assert_eq!(machine_from_path("bundle/PC042/slmgr-dli.txt"), "PC042");
+        assert_eq!(machine_from_path("PC042.txt"), "PC042");
+        assert_eq!(machine_from_path("tickets/LAPTOP-7.log"), "LAPTOP-7");
+        assert_eq!(machine_from_path("-"), "-");
+        assert_eq!(machine_from_path("/tmp/ticket.zip!PC042/dlv.txt"), "PC042");
+        assert_eq!(
+            machine_from_path("/tmp/ticket.zip!more/inner.zip!PC077/slmgr-dlv.txt"),
+            "PC077"
+        );
+        assert_eq!(machine_from_path("/tmp/ticket.zip!dlv.txt"), "ticket");
+    }
+}

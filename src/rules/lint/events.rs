@@ -1,0 +1,87 @@
+//! Checks of `events.toml`: providers named once with their sources, and each event's id, name,
+//! typed payload fields and message templates.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::{FileCtx, check_sources, is_kebab_id};
+use crate::rules::RuleSet;
+use crate::rules::events::{EventDef, FieldType, ProviderDef, parse_template};
+
+/// Checks the providers and events; the sound ones go into `set`.
+pub(in crate::rules) fn check(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSet) {
+    ctx.unknown_keys(table, &["provider", "event"]);
+    let mut names = BTreeSet::new();
+    for (i, line, p) in ctx.entries::<ProviderDef>(table, "provider") {
+        let label = format!("provider[{i}] {}", p.name);
+        let before = ctx.problems.len();
+        if !names.insert(p.name.to_ascii_lowercase()) {
+            ctx.error(
+                line,
+                Some(&label),
+                Some("name"),
+                "duplicate provider".to_owned(),
+            );
+        }
+        check_sources(ctx, line, &label, &p.sources);
+        if ctx.problems.len() == before {
+            set.providers.push(p);
+        }
+    }
+    let mut ids = BTreeMap::new();
+    for (i, line, e) in ctx.entries::<EventDef>(table, "event") {
+        let label = format!("event[{i}] {}", e.id);
+        let before = ctx.problems.len();
+        if let Some(first) = ids.insert(e.id, i) {
+            ctx.error(
+                line,
+                Some(&label),
+                Some("id"),
+                format!("duplicate event id: event[{first}] already defines it"),
+            );
+        }
+        if !is_kebab_id(&e.name) {
+            let l = ctx.field_line(line, "name");
+            ctx.error(
+                l,
+                Some(&label),
+                Some("name"),
+                "an event name is lower-case words joined by `-`".to_owned(),
+            );
+        }
+        let mut seen = BTreeSet::new();
+        for f in &e.fields {
+            match f.split_once(':') {
+                Some((name, ty)) if !name.is_empty() && FieldType::parse(ty).is_some() => {
+                    if !seen.insert(name) {
+                        let l = ctx.field_line(line, "fields");
+                        ctx.error(
+                            l,
+                            Some(&label),
+                            Some("fields"),
+                            format!("field `{name}` appears twice"),
+                        );
+                    }
+                }
+                _ => {
+                    let l = ctx.field_line(line, "fields");
+                    ctx.error(l, Some(&label), Some("fields"), format!("`{f}` is not name:type (types: code, flags, int, bool, time, guid, hostport, text)"));
+                }
+            }
+        }
+        for m in &e.messages {
+            if parse_template(m).is_none() {
+                let l = ctx.field_line(line, "messages");
+                ctx.error(
+                    l,
+                    Some(&label),
+                    Some("messages"),
+                    format!("`{m}` has a malformed placeholder (use %1, %2, … and %n)"),
+                );
+            }
+        }
+        check_sources(ctx, line, &label, &e.sources);
+        if ctx.problems.len() == before {
+            set.events.push(e);
+        }
+    }
+}

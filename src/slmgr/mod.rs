@@ -7,12 +7,12 @@
 //! what it is, and the line is listed as not understood with what it was taken as. This module
 //! knows the format, not what the values mean for a diagnosis.
 
-pub mod values;
 mod vocab;
 
 use std::collections::BTreeMap;
 
 use crate::hresult::Hresult;
+use crate::input::values;
 use crate::model::snapshot::{
     AdActivationInfo, AvmaInfo, CommandResult, DateValue, ExpiryLine, KmsClientInfo, KmsHostInfo,
     LicenseSnapshot, NotUnderstood, ProductLicense, Remaining, RemainingKind, TextLine,
@@ -20,8 +20,6 @@ use crate::model::snapshot::{
 use crate::rules::Rules;
 use crate::rules::slmgr::{FieldId, PhraseId, StatusId, WordId};
 use vocab::{Match, Prepared, Vocabulary, prepare};
-
-pub use values::channel as channel_of;
 
 /// Inputs larger than this are not slmgr output; they are refused before decoding.
 pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;

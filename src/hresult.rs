@@ -1,7 +1,9 @@
 //! HRESULT values: reading the many spellings people paste, canonical printing, and the bit layout.
 //!
 //! This module knows numbers, not meanings: symbol names and texts live in the rule table
-//! (`rules`), and the lookup command (`lookup`) joins the two.
+//! (`rules`), and the lookup command (`lookup`) joins the two. The few codes a reader assigns
+//! itself (slmgr prints some results as text without a number) are named here as constants,
+//! with the names `rules/codes.toml` gives them.
 
 use std::fmt;
 use std::sync::OnceLock;
@@ -54,6 +56,15 @@ impl Hresult {
         i32::from_ne_bytes(self.0.to_ne_bytes())
     }
 }
+
+/// `SL_E_NOT_GENUINE`: the licensing service reports the current state as not genuine (the
+/// reason behind slmgr's "non-genuine notification period" result).
+pub const SL_E_NOT_GENUINE: Hresult = Hresult(0xC004_F200);
+
+/// The non-genuine grace period, as Microsoft's documents and slmgr write it (0xC004F065).
+/// `rules/codes.toml` gives this spelling no symbol: the SDK defines the same message as the
+/// informational 0x4004F065, `SL_I_NONGENUINE_GRACE_PERIOD`, hence the name without a prefix.
+pub const NONGENUINE_GRACE_PERIOD: Hresult = Hresult(0xC004_F065);
 
 impl fmt::Display for Hresult {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

@@ -11,7 +11,7 @@ mod vocab;
 
 use std::collections::BTreeMap;
 
-use crate::hresult::Hresult;
+use crate::hresult::{Hresult, NONGENUINE_GRACE_PERIOD, SL_E_NOT_GENUINE};
 use crate::input::values;
 use crate::model::snapshot::{
     AdActivationInfo, AvmaInfo, CommandResult, DateValue, ExpiryLine, KmsClientInfo, KmsHostInfo,
@@ -646,9 +646,9 @@ impl<'v> Parser<'v> {
             PhraseId::NongenuineGraceError | PhraseId::NongenuineNotificationError => {
                 let cmd = self.command.clone().unwrap_or_else(|| "ato".to_owned());
                 let code = if id == PhraseId::NongenuineGraceError {
-                    Hresult(0xC004_F065)
+                    NONGENUINE_GRACE_PERIOD
                 } else {
-                    Hresult(0xC004_F200)
+                    SL_E_NOT_GENUINE
                 };
                 self.outcome(&cmd, false, Some(code), text);
             }
@@ -1288,5 +1288,16 @@ Key Management Service client information
         assert!(c.text.ends_with("could be contacted."), "{}", c.text);
         assert_eq!(s[1].machine.as_deref(), Some("PC002"));
         assert_eq!(s[1].expiry[0].kind, "permanent");
+    }
+
+    #[test]
+    fn named_codes_are_the_rule_tables() {
+        let rules = Rules::embedded().unwrap();
+        assert_eq!(rules.symbol("SL_E_NOT_GENUINE"), Some(SL_E_NOT_GENUINE));
+        assert!(rules.code(NONGENUINE_GRACE_PERIOD).is_some());
+        assert_eq!(
+            rules.symbol("SL_I_NONGENUINE_GRACE_PERIOD"),
+            Some(Hresult(NONGENUINE_GRACE_PERIOD.0 & !0x8000_0000))
+        );
     }
 }

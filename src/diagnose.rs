@@ -9,7 +9,7 @@ use chrono::{Duration, NaiveDateTime};
 
 use crate::hresult::Hresult;
 use crate::model::snapshot::{
-    CommandResult, LicenseSnapshot, ProductLicense, RemainingKind, TextLine,
+    CommandResult, ExpiryKind, LicenseSnapshot, ProductLicense, RemainingKind, TextLine,
 };
 use crate::model::{Evidence, Finding, Host, Machine, Product, Verdict};
 use crate::rules::slmgr::{FieldId, StatusId};
@@ -813,11 +813,13 @@ impl<'a> MachineDiag<'a> {
             let ev = vec![Self::evidence(&snap.path, &e.line)];
             let date = e.date.as_ref().and_then(|d| d.parsed);
             match e.kind {
-                "permanent" => self.worse(
+                ExpiryKind::Permanent => self.worse(
                     Verdict::Ok,
                     "Windows is permanently activated (slmgr /xpr).".to_owned(),
                 ),
-                "volume-activation" | "timebased-activation" | "automatic-vm-activation" => {
+                ExpiryKind::VolumeActivation
+                | ExpiryKind::TimebasedActivation
+                | ExpiryKind::AutomaticVmActivation => {
                     if let Some(d) = date {
                         let left = (d - self.now).num_days();
                         if left <= self.window {
@@ -848,7 +850,7 @@ impl<'a> MachineDiag<'a> {
                         }
                     }
                 }
-                "notification" | "unlicensed" => {
+                ExpiryKind::Notification | ExpiryKind::Unlicensed => {
                     self.raise(
                         "unlicensed-rfm",
                         None,
@@ -858,7 +860,10 @@ impl<'a> MachineDiag<'a> {
                     );
                     self.worse(Verdict::Failing, "Not activated (slmgr /xpr).".to_owned());
                 }
-                _ => {
+                ExpiryKind::InitialGrace
+                | ExpiryKind::AdditionalGrace
+                | ExpiryKind::NonGenuineGrace
+                | ExpiryKind::ExtendedGrace => {
                     let when = date.map_or_else(String::new, |d| format!(", ending {}", day(d)));
                     let over = date.is_some_and(|d| d < self.now);
                     self.raise(
@@ -955,15 +960,16 @@ impl<'a> MachineDiag<'a> {
 /// The state `/xpr` printed, when no `/dli` says it.
 fn status_from_xpr(s: &LicenseSnapshot) -> Option<StatusId> {
     s.expiry.last().map(|e| match e.kind {
-        "permanent" | "volume-activation" | "timebased-activation" | "automatic-vm-activation" => {
-            StatusId::Licensed
-        }
-        "initial-grace" => StatusId::InitialGrace,
-        "additional-grace" => StatusId::AdditionalGrace,
-        "non-genuine-grace" => StatusId::NonGenuineGrace,
-        "extended-grace" => StatusId::ExtendedGrace,
-        "notification" => StatusId::Notification,
-        _ => StatusId::Unlicensed,
+        ExpiryKind::Permanent
+        | ExpiryKind::VolumeActivation
+        | ExpiryKind::TimebasedActivation
+        | ExpiryKind::AutomaticVmActivation => StatusId::Licensed,
+        ExpiryKind::InitialGrace => StatusId::InitialGrace,
+        ExpiryKind::AdditionalGrace => StatusId::AdditionalGrace,
+        ExpiryKind::NonGenuineGrace => StatusId::NonGenuineGrace,
+        ExpiryKind::ExtendedGrace => StatusId::ExtendedGrace,
+        ExpiryKind::Notification => StatusId::Notification,
+        ExpiryKind::Unlicensed => StatusId::Unlicensed,
     })
 }
 

@@ -14,8 +14,9 @@ use std::collections::BTreeMap;
 use crate::hresult::{Hresult, NONGENUINE_GRACE_PERIOD, SL_E_NOT_GENUINE};
 use crate::input::values;
 use crate::model::snapshot::{
-    AdActivationInfo, AvmaInfo, CommandResult, DateValue, ExpiryLine, KmsClientInfo, KmsHostInfo,
-    LicenseSnapshot, NotUnderstood, ProductLicense, Remaining, RemainingKind, TextLine,
+    AdActivationInfo, AvmaInfo, CommandResult, DateValue, ExpiryKind, ExpiryLine, KmsClientInfo,
+    KmsHostInfo, LicenseSnapshot, NotUnderstood, ProductLicense, Remaining, RemainingKind,
+    TextLine,
 };
 use crate::rules::Rules;
 use crate::rules::slmgr::{FieldId, PhraseId, StatusId, WordId};
@@ -652,16 +653,20 @@ impl<'v> Parser<'v> {
                 };
                 self.outcome(&cmd, false, Some(code), text);
             }
-            PhraseId::PermanentlyActivated => self.expiry("permanent", None, text),
-            PhraseId::XprVolume => self.expiry("volume-activation", Some(cap), text),
-            PhraseId::XprTimebased => self.expiry("timebased-activation", Some(cap), text),
-            PhraseId::XprAvma => self.expiry("automatic-vm-activation", Some(cap), text),
-            PhraseId::XprInitialGrace => self.expiry("initial-grace", Some(cap), text),
-            PhraseId::XprAdditionalGrace => self.expiry("additional-grace", Some(cap), text),
-            PhraseId::XprNongenuineGrace => self.expiry("non-genuine-grace", Some(cap), text),
-            PhraseId::XprExtendedGrace => self.expiry("extended-grace", Some(cap), text),
-            PhraseId::XprNotification => self.expiry("notification", None, text),
-            PhraseId::XprUnlicensed => self.expiry("unlicensed", None, text),
+            PhraseId::PermanentlyActivated => self.expiry(ExpiryKind::Permanent, None, text),
+            PhraseId::XprVolume => self.expiry(ExpiryKind::VolumeActivation, Some(cap), text),
+            PhraseId::XprTimebased => self.expiry(ExpiryKind::TimebasedActivation, Some(cap), text),
+            PhraseId::XprAvma => self.expiry(ExpiryKind::AutomaticVmActivation, Some(cap), text),
+            PhraseId::XprInitialGrace => self.expiry(ExpiryKind::InitialGrace, Some(cap), text),
+            PhraseId::XprAdditionalGrace => {
+                self.expiry(ExpiryKind::AdditionalGrace, Some(cap), text)
+            }
+            PhraseId::XprNongenuineGrace => {
+                self.expiry(ExpiryKind::NonGenuineGrace, Some(cap), text)
+            }
+            PhraseId::XprExtendedGrace => self.expiry(ExpiryKind::ExtendedGrace, Some(cap), text),
+            PhraseId::XprNotification => self.expiry(ExpiryKind::Notification, None, text),
+            PhraseId::XprUnlicensed => self.expiry(ExpiryKind::Unlicensed, None, text),
         }
     }
 
@@ -696,7 +701,7 @@ impl<'v> Parser<'v> {
         }
     }
 
-    fn expiry(&mut self, kind: &'static str, date: Option<&str>, text: &TextLine) {
+    fn expiry(&mut self, kind: ExpiryKind, date: Option<&str>, text: &TextLine) {
         let idx = self.snap.expiry.len();
         self.snap.expiry.push(ExpiryLine {
             kind,
@@ -1287,7 +1292,7 @@ Key Management Service client information
         );
         assert!(c.text.ends_with("could be contacted."), "{}", c.text);
         assert_eq!(s[1].machine.as_deref(), Some("PC002"));
-        assert_eq!(s[1].expiry[0].kind, "permanent");
+        assert_eq!(s[1].expiry[0].kind, ExpiryKind::Permanent);
     }
 
     #[test]

@@ -220,43 +220,7 @@ impl Parser<'_> {
             };
         }
         if values::whole_number(v).is_some() {
-            return match self.section {
-                Section::KmsHostRequests => {
-                    let r = product
-                        .and_then(|p| p.kms_host.as_ref())
-                        .map(|h| h.requests.clone())
-                        .unwrap_or_default();
-                    [
-                        (r.total, FieldId::RequestsTotal),
-                        (r.failed, FieldId::RequestsFailed),
-                        (r.unlicensed, FieldId::RequestsUnlicensed),
-                        (r.licensed, FieldId::RequestsLicensed),
-                        (r.initial_grace, FieldId::RequestsInitialGrace),
-                        (r.expired_or_out_of_tolerance, FieldId::RequestsOot),
-                        (r.non_genuine_grace, FieldId::RequestsNongenuineGrace),
-                        (r.notification, FieldId::RequestsNotification),
-                    ]
-                    .into_iter()
-                    .find(|(n, _)| n.is_none())
-                    .and_then(|(_, id)| field(id))
-                }
-                Section::KmsHost => {
-                    let counted = product
-                        .and_then(|p| p.kms_host.as_ref())
-                        .is_some_and(|h| h.current_count.is_some());
-                    field(if counted {
-                        FieldId::ListeningPort
-                    } else {
-                        FieldId::CurrentCount
-                    })
-                }
-                _ if product.is_some() => field(if has(&|p| p.rearm_windows.is_some()) {
-                    FieldId::RearmSku
-                } else {
-                    FieldId::RearmWindows
-                }),
-                _ => None,
-            };
+            return self.bare_number().map(Recovered::Field);
         }
         if self.section == Section::KmsClient && values::minutes(v).is_some() {
             let c = product.and_then(|p| p.kms_client.as_ref());
@@ -283,6 +247,50 @@ impl Parser<'_> {
             return field(FieldId::LicenseStatus);
         }
         None
+    }
+
+    /// What a bare number is, by the section it stands in: the next empty request counter of a
+    /// KMS host, its current count and then its port, or a product's Windows and then SKU rearm
+    /// count.
+    fn bare_number(&self) -> Option<FieldId> {
+        let product = self.product.as_ref();
+        match self.section {
+            Section::KmsHostRequests => {
+                let r = product
+                    .and_then(|p| p.kms_host.as_ref())
+                    .map(|h| h.requests.clone())
+                    .unwrap_or_default();
+                [
+                    (r.total, FieldId::RequestsTotal),
+                    (r.failed, FieldId::RequestsFailed),
+                    (r.unlicensed, FieldId::RequestsUnlicensed),
+                    (r.licensed, FieldId::RequestsLicensed),
+                    (r.initial_grace, FieldId::RequestsInitialGrace),
+                    (r.expired_or_out_of_tolerance, FieldId::RequestsOot),
+                    (r.non_genuine_grace, FieldId::RequestsNongenuineGrace),
+                    (r.notification, FieldId::RequestsNotification),
+                ]
+                .into_iter()
+                .find(|(n, _)| n.is_none())
+                .map(|(_, id)| id)
+            }
+            Section::KmsHost => {
+                let counted = product
+                    .and_then(|p| p.kms_host.as_ref())
+                    .is_some_and(|h| h.current_count.is_some());
+                Some(if counted {
+                    FieldId::ListeningPort
+                } else {
+                    FieldId::CurrentCount
+                })
+            }
+            _ if product.is_some() => Some(if product.is_some_and(|p| p.rearm_windows.is_some()) {
+                FieldId::RearmSku
+            } else {
+                FieldId::RearmWindows
+            }),
+            _ => None,
+        }
     }
 }
 

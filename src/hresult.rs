@@ -1,7 +1,9 @@
 //! HRESULT values: reading the many spellings people paste, canonical printing, and the bit layout.
 //!
 //! This module knows numbers, not meanings: symbol names and texts live in the rule table
-//! (`rules`), and the lookup command (`lookup`) joins the two.
+//! (`rules`), and the lookup command (`lookup`) joins the two. The few codes a reader assigns
+//! itself (slmgr prints some results as text without a number) are named here as constants,
+//! with the names `rules/codes.toml` gives them.
 
 use std::fmt;
 use std::sync::OnceLock;

@@ -245,7 +245,7 @@ fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> Draft<'_> {
     match ty {
         FieldType::Code => {
             let v = v.strip_prefix("hr=").unwrap_or(v);
-            crate::slmgr::values::leading_code(v).map_or_else(text, Draft::Code)
+            crate::input::values::leading_code(v).map_or_else(text, Draft::Code)
         }
         FieldType::Flags => crate::hresult::read_raw(v)
             .ok()
@@ -258,7 +258,7 @@ fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> Draft<'_> {
             _ => text(),
         },
         FieldType::Time => client_time(v, created).map_or_else(text, Draft::Time),
-        FieldType::Guid => crate::slmgr::values::guid_in(v).map_or_else(text, Draft::Guid),
+        FieldType::Guid => crate::input::values::guid_in(v).map_or_else(text, Draft::Guid),
         FieldType::HostPort | FieldType::Text => text(),
     }
 }

@@ -206,7 +206,7 @@ pub fn key_values(s: &str) -> Vec<(String, String)> {
 /// `1/14/2006 2:30`, day-first locales). When day and month could be swapped, the reading closest
 /// to the event's `TimeCreated` wins (the client writes its local time, minute precision).
 pub fn client_time(v: &str, created: Option<DateTime<Utc>>) -> Option<NaiveDateTime> {
-    let raw = crate::slmgr::values::date_parts(v)?;
+    let raw = crate::input::values::date_parts(v)?;
     if let Some(order) = raw.forced_order() {
         return raw.datetime(order).0;
     }

@@ -67,7 +67,7 @@ fn local_time(s: &str) -> Option<DateTime<Utc>> {
     if let Some(t) = super::xml::parse_system_time(s) {
         return Some(t);
     }
-    let raw = crate::slmgr::values::date_parts(s)?;
+    let raw = crate::input::values::date_parts(s)?;
     let order = raw.forced_order().unwrap_or_else(|| raw.default_order());
     raw.datetime(order).0.map(|n| n.and_utc())
 }

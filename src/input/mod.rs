@@ -6,6 +6,7 @@
 //! are only labels. Bounds: entry count, total and per-entry size, compression ratio, nesting.
 
 pub mod encoding;
+pub mod values;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};

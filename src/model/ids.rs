@@ -1,5 +1,5 @@
 //! Numbers of the protocol named once: the event ids the correlation and diagnosis read, and the
-//! result codes they test for. Their meanings and messages live in the rule table
+//! result codes the readers and the diagnosis test for. Their meanings and messages live in the rule table
 //! (`rules/events.toml`, `rules/codes.toml`); these are only the names code matches on.
 
 use crate::hresult::Hresult;
@@ -39,7 +39,22 @@ pub mod event {
     ];
 }
 
+/// `SL_E_PKEY_NOT_INSTALLED`: no product key is installed.
+pub const PKEY_NOT_INSTALLED: Hresult = Hresult(0xC004_F014);
+/// `SL_E_VL_KEY_MANAGEMENT_SERVICE_NOT_ACTIVATED`: a KMS host whose own host key is not
+/// activated refuses every client.
+pub const KMS_HOST_NOT_ACTIVATED: Hresult = Hresult(0xC004_F041);
+
 /// `SL_E_VL_NOT_ENOUGH_COUNT`: a host refused the request, its count is below the threshold.
 pub const NOT_ENOUGH_COUNT: Hresult = Hresult(0xC004_F038);
 /// `SL_E_VL_INVALID_TIMESTAMP`: a host refused a request whose client time is too far from its own.
 pub const INVALID_TIMESTAMP: Hresult = Hresult(0xC004_F06C);
+
+/// `SL_E_NOT_GENUINE`: the licensing service reports the current state as not genuine (the
+/// reason behind slmgr's "non-genuine notification period" result).
+pub const SL_E_NOT_GENUINE: Hresult = Hresult(0xC004_F200);
+
+/// The non-genuine grace period, as Microsoft's documents and slmgr write it (0xC004F065).
+/// `rules/codes.toml` gives this spelling no symbol: the SDK defines the same message as the
+/// informational 0x4004F065, `SL_I_NONGENUINE_GRACE_PERIOD`, hence the name without a prefix.
+pub const NONGENUINE_GRACE_PERIOD: Hresult = Hresult(0xC004_F065);

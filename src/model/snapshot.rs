@@ -205,13 +205,60 @@ pub struct CommandResult {
     pub line: u32,
 }
 
+/// What a line of `/xpr` output says the license state is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExpiryKind {
+    /// "Volume activation will expire …" (KMS).
+    VolumeActivation,
+    /// "Timebased activation will expire …".
+    TimebasedActivation,
+    /// "Automatic VM activation will expire …".
+    AutomaticVmActivation,
+    /// "The machine is permanently activated."
+    Permanent,
+    /// "Initial grace period ends …".
+    InitialGrace,
+    /// "Additional grace period ends …".
+    AdditionalGrace,
+    /// "Non-genuine grace period ends …".
+    NonGenuineGrace,
+    /// "Extended grace period ends …".
+    ExtendedGrace,
+    /// "Windows is in Notification mode".
+    Notification,
+    /// "Unlicensed".
+    Unlicensed,
+}
+
+impl ExpiryKind {
+    /// The kebab-case word the reports print (the same as the JSON spelling).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExpiryKind::VolumeActivation => "volume-activation",
+            ExpiryKind::TimebasedActivation => "timebased-activation",
+            ExpiryKind::AutomaticVmActivation => "automatic-vm-activation",
+            ExpiryKind::Permanent => "permanent",
+            ExpiryKind::InitialGrace => "initial-grace",
+            ExpiryKind::AdditionalGrace => "additional-grace",
+            ExpiryKind::NonGenuineGrace => "non-genuine-grace",
+            ExpiryKind::ExtendedGrace => "extended-grace",
+            ExpiryKind::Notification => "notification",
+            ExpiryKind::Unlicensed => "unlicensed",
+        }
+    }
+}
+
+impl std::fmt::Display for ExpiryKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// A line of `/xpr` output.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct ExpiryLine {
-    /// `volume-activation`, `timebased-activation`, `automatic-vm-activation`, `permanent`,
-    /// `initial-grace`, `additional-grace`, `non-genuine-grace`, `extended-grace`,
-    /// `notification`, `unlicensed`.
-    pub kind: &'static str,
+    pub kind: ExpiryKind,
     pub date: Option<DateValue>,
     pub line: TextLine,
 }

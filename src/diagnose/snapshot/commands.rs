@@ -1,7 +1,7 @@
 //! The slmgr commands a transcript shows (`/ato`, `/ipk`, `/skms`…): a failure not followed by a
 //! success raises the finding its result code names.
 
-use crate::hresult::Hresult;
+use crate::model::ids::PKEY_NOT_INSTALLED;
 use crate::model::snapshot::{CommandResult, LicenseSnapshot};
 use crate::model::{Evidence, Verdict};
 use crate::rules::Severity;
@@ -40,7 +40,7 @@ impl MachineDiag<'_> {
             c.text
                 .to_ascii_lowercase()
                 .contains("product key not found")
-                .then_some(Hresult(0xC004_F014))
+                .then_some(PKEY_NOT_INSTALLED)
         });
         let ev = vec![Evidence {
             path: path.to_owned(),

@@ -1,7 +1,7 @@
 //! `slmgr /xpr` alone (no `/dli` in the same output): the state and end date it prints.
 
 use crate::model::Verdict;
-use crate::model::snapshot::LicenseSnapshot;
+use crate::model::snapshot::{ExpiryKind, LicenseSnapshot};
 use crate::rules::Severity;
 
 use super::super::registry::FindingId;
@@ -18,11 +18,13 @@ impl MachineDiag<'_> {
             let ev = vec![Self::evidence(&snap.path, &e.line)];
             let date = e.date.as_ref().and_then(|d| d.parsed);
             match e.kind {
-                "permanent" => self.worse(
+                ExpiryKind::Permanent => self.worse(
                     Verdict::Ok,
                     "Windows is permanently activated (slmgr /xpr).".to_owned(),
                 ),
-                "volume-activation" | "timebased-activation" | "automatic-vm-activation" => {
+                ExpiryKind::VolumeActivation
+                | ExpiryKind::TimebasedActivation
+                | ExpiryKind::AutomaticVmActivation => {
                     if let Some(d) = date {
                         let left = (d - self.now).num_days();
                         if left <= self.window {
@@ -53,7 +55,7 @@ impl MachineDiag<'_> {
                         }
                     }
                 }
-                "notification" | "unlicensed" => {
+                ExpiryKind::Notification | ExpiryKind::Unlicensed => {
                     self.raise(
                         FindingId::UnlicensedRfm,
                         None,
@@ -63,7 +65,10 @@ impl MachineDiag<'_> {
                     );
                     self.worse(Verdict::Failing, "Not activated (slmgr /xpr).".to_owned());
                 }
-                _ => {
+                ExpiryKind::InitialGrace
+                | ExpiryKind::AdditionalGrace
+                | ExpiryKind::NonGenuineGrace
+                | ExpiryKind::ExtendedGrace => {
                     let when = date.map_or_else(String::new, |d| format!(", ending {}", day(d)));
                     let over = date.is_some_and(|d| d < self.now);
                     self.raise(

@@ -1,7 +1,7 @@
 //! A KMS host's own `slmgr /dlv`: its count against the thresholds, its request statistics, DNS
 //! publishing and whether its host key is activated.
 
-use crate::hresult::Hresult;
+use crate::model::ids::{KMS_HOST_NOT_ACTIVATED, NOT_ENOUGH_COUNT};
 use crate::model::snapshot::{LicenseSnapshot, ProductLicense};
 use crate::model::{Evidence, Host, Verdict};
 use crate::rules::Severity;
@@ -39,7 +39,7 @@ impl MachineDiag<'_> {
                 self.raise(
                     FindingId::KmsCountInsufficient,
                     None,
-                    vec![Hresult(0xC004_F038)],
+                    vec![NOT_ENOUGH_COUNT],
                     format!(
                         "KMS host {}: current count {c}. It needs {} more distinct machine(s) to activate Windows Server and volume Office ({}), and {} more for Windows client editions ({}); until then every client gets 0xC004F038.",
                         self.input.name,
@@ -55,7 +55,7 @@ impl MachineDiag<'_> {
                 self.raise(
                     FindingId::KmsCountInsufficient,
                     Some(Severity::Warning),
-                    vec![Hresult(0xC004_F038)],
+                    vec![NOT_ENOUGH_COUNT],
                     format!(
                         "KMS host {}: current count {c}. Windows Server and volume Office activate (threshold {}), but Windows client editions need {} more distinct machine(s) (threshold {}) and get 0xC004F038 until then.",
                         self.input.name,
@@ -101,7 +101,7 @@ impl MachineDiag<'_> {
             self.raise(
                 FindingId::ActivationError,
                 None,
-                vec![Hresult(0xC004_F041)],
+                vec![KMS_HOST_NOT_ACTIVATED],
                 format!("KMS host {}: its own KMS host key is not activated, so it refuses every client (they get 0xC004F041).", self.input.name),
                 ev,
             );

@@ -3,7 +3,7 @@
 
 use chrono::NaiveDateTime;
 
-use crate::hresult::Hresult;
+use crate::model::ids::NONGENUINE_GRACE_PERIOD;
 use crate::model::snapshot::{LicenseSnapshot, ProductLicense, RemainingKind};
 use crate::model::{Evidence, Verdict};
 use crate::rules::slmgr::{FieldId, StatusId};
@@ -214,7 +214,7 @@ impl MachineDiag<'_> {
             self.raise(
                 FindingId::NonGenuine,
                 None,
-                vec![Hresult(0xC004_F065)],
+                vec![NONGENUINE_GRACE_PERIOD],
                 format!("{name} runs in the non-genuine grace period."),
                 evidence,
             );

@@ -16,6 +16,7 @@ mod summary;
 use chrono::NaiveDateTime;
 
 use crate::hresult::Hresult;
+use crate::model::ids::PKEY_NOT_INSTALLED;
 use crate::model::snapshot::{LicenseSnapshot, ProductLicense, TextLine};
 use crate::model::{Evidence, Finding, Host, Machine, Verdict};
 use crate::rules::slmgr::{FieldId, StatusId};
@@ -161,7 +162,7 @@ impl<'a> MachineDiag<'a> {
             self.raise(
                 FindingId::WrongKeyOrChannel,
                 None,
-                vec![Hresult(0xC004_F014)],
+                vec![PKEY_NOT_INSTALLED],
                 format!("{}: no product on this machine has a key installed (every license says it is not in use).", self.input.name),
                 snap.products.iter().filter_map(|p| p.lines.get(&FieldId::PartialProductKey)).map(|l| Self::evidence(&snap.path, l)).collect(),
             );

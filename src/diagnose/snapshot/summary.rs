@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use chrono::{Duration, NaiveDateTime};
 
 use crate::model::Product;
-use crate::model::snapshot::{CommandResult, LicenseSnapshot, ProductLicense, RemainingKind};
+use crate::model::snapshot::{
+    CommandResult, ExpiryKind, LicenseSnapshot, ProductLicense, RemainingKind,
+};
 use crate::rules::Rules;
 use crate::rules::slmgr::StatusId;
 
@@ -33,15 +35,16 @@ pub fn stamp(t: NaiveDateTime) -> String {
 /// The state `/xpr` printed, when no `/dli` says it.
 pub(super) fn status_from_xpr(s: &LicenseSnapshot) -> Option<StatusId> {
     s.expiry.last().map(|e| match e.kind {
-        "permanent" | "volume-activation" | "timebased-activation" | "automatic-vm-activation" => {
-            StatusId::Licensed
-        }
-        "initial-grace" => StatusId::InitialGrace,
-        "additional-grace" => StatusId::AdditionalGrace,
-        "non-genuine-grace" => StatusId::NonGenuineGrace,
-        "extended-grace" => StatusId::ExtendedGrace,
-        "notification" => StatusId::Notification,
-        _ => StatusId::Unlicensed,
+        ExpiryKind::Permanent
+        | ExpiryKind::VolumeActivation
+        | ExpiryKind::TimebasedActivation
+        | ExpiryKind::AutomaticVmActivation => StatusId::Licensed,
+        ExpiryKind::InitialGrace => StatusId::InitialGrace,
+        ExpiryKind::AdditionalGrace => StatusId::AdditionalGrace,
+        ExpiryKind::NonGenuineGrace => StatusId::NonGenuineGrace,
+        ExpiryKind::ExtendedGrace => StatusId::ExtendedGrace,
+        ExpiryKind::Notification => StatusId::Notification,
+        ExpiryKind::Unlicensed => StatusId::Unlicensed,
     })
 }
 

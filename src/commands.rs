@@ -297,7 +297,7 @@ pub fn analyze(
         threads: args.threads.map_or_else(cpus, usize::from),
         zone: args.tz,
     };
-    let bar = report::progress::Bar::for_stderr();
+    let bar = crate::cli::progress::Bar::for_stderr();
     let report = crate::analyze::analyze_with_progress(rules, &args.paths, &opts, &bar);
     for i in report.inputs.iter().filter(|i| i.status == "unreadable") {
         // Errors name their file; say it once.
@@ -323,7 +323,7 @@ pub fn analyze(
     if let Some(path) = &args.output {
         let mut bytes = Vec::new();
         report::render(&mut bytes, args.format, &view, &report)?;
-        if let Err(e) = crate::output::write_atomic(path, &bytes) {
+        if let Err(e) = crate::cli::output::write_atomic(path, &bytes) {
             report::diagnostic(
                 "error",
                 &format!(

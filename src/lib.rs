@@ -17,7 +17,6 @@ pub mod hresult;
 pub mod input;
 pub mod lookup;
 pub mod model;
-pub mod output;
 pub mod report;
 pub mod rules;
 pub mod slmgr;

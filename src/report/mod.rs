@@ -1,8 +1,9 @@
-//! Rendering for people and machines: terminal style (colour, width), making hostile strings
-//! harmless, and one renderer module per kind of answer.
+//! Rendering for people and machines: terminal style (colour, width) and one renderer module per
+//! kind of answer; hostile strings are made harmless in [`escape`]. Renderers know the report
+//! model and the answers they are given, not the command line or the pipeline that made them.
 
-pub mod analyze;
 pub mod csv;
+pub mod escape;
 pub mod events;
 pub mod html;
 pub mod json;
@@ -10,12 +11,10 @@ pub mod jsonl;
 pub mod lookup;
 pub mod markdown;
 pub mod problems;
-pub mod progress;
 pub mod snapshot;
 pub mod svg;
+pub mod text;
 
-use std::borrow::Cow;
-use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use owo_colors::OwoColorize;
@@ -23,6 +22,8 @@ use owo_colors::OwoColorize;
 use crate::model::Report;
 use crate::rules::Severity;
 use crate::zone::Zone;
+
+pub use escape::{sanitize, spreadsheet_safe};
 
 /// The formats of an analysis report (`kmsdiag analyze --format`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -73,7 +74,7 @@ pub fn render(
     report: &Report,
 ) -> io::Result<()> {
     match format {
-        ReportFormat::Text => analyze::write_text(w, view, report),
+        ReportFormat::Text => text::write_text(w, view, report),
         ReportFormat::Json => {
             json::write_pretty(w, report)?;
             writeln!(w)
@@ -82,23 +83,6 @@ pub fn render(
         ReportFormat::Csv => csv::write_csv(w, view, report),
         ReportFormat::Md => markdown::write_markdown(w, view, report),
         ReportFormat::Html => html::write_html(w, view, report),
-    }
-}
-
-/// Makes a cell safe to open in a spreadsheet: a cell that starts (after spaces) with `=`, `+`,
-/// `-`, `@`, a tab or a carriage return, or their full-width forms, would be read as a formula,
-/// so it gets a leading apostrophe.
-pub fn spreadsheet_safe(s: &str) -> Cow<'_, str> {
-    let first = s.trim_start_matches(' ').chars().next();
-    if first.is_some_and(|c| {
-        matches!(
-            c,
-            '=' | '+' | '-' | '@' | '\t' | '\r' | '\u{FF1D}' | '\u{FF0B}' | '\u{FF0D}' | '\u{FF20}'
-        )
-    }) {
-        Cow::Owned(format!("'{s}"))
-    } else {
-        Cow::Borrowed(s)
     }
 }
 
@@ -201,28 +185,6 @@ impl Style {
     }
 }
 
-/// Makes a string safe to print on a terminal: control characters (C0, C1, DEL), escape
-/// sequences and bidirectional overrides are shown as `\u{..}` instead of being interpreted.
-/// Newlines and tabs are kept unless `single_line`.
-pub fn sanitize(s: &str, single_line: bool) -> Cow<'_, str> {
-    let bad = |c: char| {
-        (c.is_control() && (single_line || (c != '\n' && c != '\t')))
-            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
-    };
-    if !s.chars().any(bad) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if bad(c) {
-            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
 /// Writes a warning or error line to stderr (the only place kmsdiag writes to stderr).
 pub fn diagnostic(level: &str, message: &str) {
     let mut err = io::stderr().lock();
@@ -250,32 +212,5 @@ mod tests {
         assert!(Style::decide(ColorChoice::Always, None, true).color);
         assert!(!Style::decide(ColorChoice::Never, Some(80), false).color);
         assert_eq!(Style::decide(ColorChoice::Never, Some(10), false).width, 40);
-    }
-
-    #[test]
-    fn formula_cells_are_neutralised() {
-        assert_eq!(
-            spreadsheet_safe("=HYPERLINK(\"http://x\")"),
-            "'=HYPERLINK(\"http://x\")"
-        );
-        assert_eq!(spreadsheet_safe("+1"), "'+1");
-        assert_eq!(spreadsheet_safe("-2+3"), "'-2+3");
-        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(spreadsheet_safe("  =1+1"), "'  =1+1");
-        assert_eq!(spreadsheet_safe("\u{FF1D}1+1"), "'\u{FF1D}1+1");
-        assert_eq!(spreadsheet_safe("\tx"), "'\tx");
-        assert_eq!(spreadsheet_safe("PC01"), "PC01");
-        assert_eq!(spreadsheet_safe("a=b"), "a=b");
-    }
-
-    #[test]
-    fn sanitize_neutralises_escapes_and_bidi() {
-        assert_eq!(sanitize("plain", true), "plain");
-        assert_eq!(sanitize("a\u{1b}[31mb", true), "a\\u{1b}[31mb");
-        assert_eq!(sanitize("x\ry", true), "x\\u{d}y");
-        assert_eq!(sanitize("evil\u{202E}txt", true), "evil\\u{202e}txt");
-        assert_eq!(sanitize("two\nlines", false), "two\nlines");
-        assert_eq!(sanitize("two\nlines", true), "two\\u{a}lines");
-        assert_eq!(sanitize("c1\u{9b}x", true), "c1\\u{9b}x");
     }
 }

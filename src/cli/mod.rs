@@ -1,4 +1,9 @@
-//! The command line, declared with clap derive. No I/O and no decisions here: `commands` acts on it.
+//! The command line, declared with clap derive: every subcommand and flag, with the help text and
+//! the exit-status table. No I/O and no decisions in this file: `commands` acts on it. Beneath
+//! it sit the report file ([`output`]) and the progress bar ([`progress`]).
+
+pub mod output;
+pub mod progress;
 
 use std::path::PathBuf;
 

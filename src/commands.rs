@@ -162,16 +162,6 @@ pub fn rules_command(
     }
 }
 
-/// One sample's outcome.
-#[derive(Debug, serde::Serialize)]
-struct SampleResult {
-    finding: String,
-    sample: String,
-    passed: bool,
-    /// The findings the sample raised, `id@machine`.
-    raised: Vec<String>,
-}
-
 /// `kmsdiag rules test`: every finding's samples through the real analysis.
 pub fn rules_test(
     rules: &Rules,
@@ -205,7 +195,7 @@ pub fn rules_test(
                 .iter()
                 .map(|x| format!("{}@{}", x.id, x.machines.join(",")))
                 .collect();
-            results.push(SampleResult {
+            results.push(report::rules_test::SampleResult {
                 finding: f.id.clone(),
                 sample: s.name.clone(),
                 passed,
@@ -219,20 +209,8 @@ pub fn rules_test(
     }
     let failed = results.iter().filter(|r| !r.passed).count();
     match format {
-        Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &results)?;
-            writeln!(out)?;
-        }
-        Format::Text => {
-            for r in &results {
-                let mark = if r.passed { "ok  " } else { "FAIL" };
-                writeln!(out, "{mark}  {}  {}", r.finding, r.sample)?;
-                if !r.passed {
-                    writeln!(out, "      raised instead: {}", r.raised.join("; "))?;
-                }
-            }
-            writeln!(out, "{} passed, {failed} failed", results.len() - failed)?;
-        }
+        Format::Json => report::rules_test::write_json(out, &results)?,
+        Format::Text => report::rules_test::write_text(out, &results)?,
     }
     Ok(if failed == 0 {
         ExitStatus::Ok
@@ -384,22 +362,9 @@ pub fn slmgr(
     }
     match args.format {
         Format::Text => report::snapshot::write_text(out, style, &snapshots)?,
-        Format::Json => {
-            report::json::write_pretty(out, &snapshots)?;
-            writeln!(out)?;
-        }
+        Format::Json => report::snapshot::write_json(out, &snapshots)?,
     }
     Ok(status)
-}
-
-/// What `kmsdiag events` read from one input.
-#[derive(Debug, serde::Serialize)]
-struct EventsInput {
-    path: String,
-    format: Option<&'static str>,
-    #[serde(flatten)]
-    stats: crate::events::ReadStats,
-    error: Option<String>,
 }
 
 /// `kmsdiag events`.
@@ -433,7 +398,7 @@ pub fn events(
         match result {
             Ok((evs, stats, format)) => {
                 all.extend(evs);
-                inputs.push(EventsInput {
+                inputs.push(report::events::EventsInput {
                     path: f.path,
                     format: Some(format),
                     stats,
@@ -446,7 +411,7 @@ pub fn events(
                 if f.explicit || read_failed {
                     report::diagnostic("error", &e);
                 }
-                inputs.push(EventsInput {
+                inputs.push(report::events::EventsInput {
                     path: f.path,
                     format: None,
                     stats: crate::events::ReadStats::default(),
@@ -457,45 +422,13 @@ pub fn events(
     }
     crate::events::sort(&mut all);
     match args.format {
-        EventsFormat::Jsonl => {
-            for e in &all {
-                report::json::write_compact(out, e)?;
-                writeln!(out)?;
-            }
-        }
-        EventsFormat::Json => {
-            let doc = serde_json::json!({ "inputs": inputs, "events": all });
-            report::json::write_pretty(out, &doc)?;
-            writeln!(out)?;
-        }
+        EventsFormat::Jsonl => report::events::write_jsonl(out, &all)?,
+        EventsFormat::Json => report::events::write_json(out, &inputs, &all)?,
         EventsFormat::Text => report::events::write_text(out, style, &all)?,
         EventsFormat::Csv => report::events::write_csv(out, &all)?,
     }
     if args.format != EventsFormat::Json {
-        for i in &inputs {
-            let Some(format) = i.format else {
-                report::diagnostic(
-                    "note",
-                    &format!(
-                        "{}: skipped: {}",
-                        i.path,
-                        i.error.as_deref().unwrap_or("not an event log")
-                    ),
-                );
-                continue;
-            };
-            let mut line = format!(
-                "{}: {format}, {} record(s), {} activation event(s)",
-                i.path, i.stats.records, i.stats.activation_events
-            );
-            if i.stats.damaged_count > 0 {
-                line = format!("{line}, {} damaged item(s) skipped", i.stats.damaged_count);
-            }
-            report::diagnostic("note", &line);
-            for d in &i.stats.damaged {
-                report::diagnostic("note", &format!("{}: {d}", i.path));
-            }
-        }
+        report::events::write_notes(&inputs);
     }
     let readable = inputs.iter().any(|i| i.format.is_some());
     let named_failed = inputs
@@ -540,15 +473,7 @@ pub fn synth(args: &SynthArgs, rules: &Rules, out: &mut dyn Write) -> io::Result
     };
     match crate::synth::generate(rules, &scenario, &opts, &args.out) {
         Ok((expected, written)) => {
-            writeln!(
-                out,
-                "wrote {} machine(s), {} record(s), {} file(s), {} bytes to {}",
-                expected.machines.len(),
-                written.records,
-                written.files.len(),
-                written.bytes,
-                args.out.display()
-            )?;
+            report::synth::write_summary(out, expected.machines.len(), &written, &args.out)?;
             Ok(ExitStatus::Ok)
         }
         Err(e) => {
@@ -589,68 +514,9 @@ pub fn host_count(
         return Ok(ExitStatus::Error);
     }
     match args.format {
-        CountFormat::Json => {
-            let v: Vec<serde_json::Value> = hosts
-                .iter()
-                .map(|h| {
-                    serde_json::json!({
-                        "host": h.name,
-                        "count_now": h.count_now,
-                        "complete": h.count_complete,
-                        "below_client_threshold_on": h.below_client_threshold.map(|d| d.to_string()),
-                        "below_server_threshold_on": h.below_server_threshold.map(|d| d.to_string()),
-                        "days": h.timeline,
-                    })
-                })
-                .collect();
-            report::json::write_pretty(out, &v)?;
-            writeln!(out)?;
-        }
-        CountFormat::Csv => {
-            let mut w = csv::Writer::from_writer(&mut *out);
-            w.write_record(["host", "day", "count", "partial"])?;
-            for h in &hosts {
-                for d in &h.timeline {
-                    w.write_record([
-                        report::spreadsheet_safe(&h.name).as_ref(),
-                        &d.day.to_string(),
-                        &d.count.to_string(),
-                        if d.partial { "true" } else { "false" },
-                    ])?;
-                }
-            }
-            w.flush()?;
-        }
-        CountFormat::Text => {
-            for h in &hosts {
-                writeln!(
-                    out,
-                    "{}: count {} now ({} request(s) from {} client(s))",
-                    report::sanitize(&h.name, true),
-                    h.count_now,
-                    h.requests.len(),
-                    h.clients.len()
-                )?;
-                writeln!(out, "  day         count")?;
-                for d in &h.timeline {
-                    let bar = "#".repeat(d.count.min(50));
-                    writeln!(
-                        out,
-                        "  {}  {:>5}{}  {bar}",
-                        d.day,
-                        d.count,
-                        if d.partial { "*" } else { " " }
-                    )?;
-                }
-                if h.timeline.iter().any(|d| d.partial) {
-                    writeln!(
-                        out,
-                        "  * less than 30 days of log before this day: the host may count more machines"
-                    )?;
-                }
-                writeln!(out)?;
-            }
-        }
+        CountFormat::Text => report::host_count::write_text(out, &hosts)?,
+        CountFormat::Csv => report::host_count::write_csv(out, &hosts)?,
+        CountFormat::Json => report::host_count::write_json(out, &hosts)?,
     }
     Ok(ExitStatus::Ok)
 }

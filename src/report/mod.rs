@@ -5,14 +5,17 @@
 pub mod csv;
 pub mod escape;
 pub mod events;
+pub mod host_count;
 pub mod html;
 pub mod json;
 pub mod jsonl;
 pub mod lookup;
 pub mod markdown;
 pub mod problems;
+pub mod rules_test;
 pub mod snapshot;
 pub mod svg;
+pub mod synth;
 pub mod text;
 
 use std::io::{self, Write};

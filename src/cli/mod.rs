@@ -1,9 +1,12 @@
 //! The command line, declared with clap derive: every subcommand and flag, with the help text and
-//! the exit-status table. No I/O and no decisions in this file: `commands` acts on it. Beneath
-//! it sit the report file ([`output`]) and the progress bar ([`progress`]).
+//! the exit-status table. No I/O and no decisions in this file. Beneath it: [`run`] parses a
+//! command line and dispatches it, [`commands`] holds one handler per subcommand, [`output`]
+//! writes a report file atomically and [`progress`] draws the progress bar.
 
+pub mod commands;
 pub mod output;
 pub mod progress;
+pub mod run;
 
 use std::path::PathBuf;
 

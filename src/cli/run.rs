@@ -41,10 +41,10 @@ where
         .filter(|w| *w > 0);
     let no_color = std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty());
     let styles = Styles {
-        stdout: Style::decide(cli.global.color, width, no_color),
+        stdout: Style::decide(cli.global.color.into(), width, no_color),
         // A report written to a file is coloured only when asked for, and not wrapped to the
         // terminal.
-        file: Style::decide(cli.global.color, None, no_color),
+        file: Style::decide(cli.global.color.into(), None, no_color),
     };
     let mut out = io::BufWriter::new(stdout.lock());
     let result = dispatch(&cli, &styles, &mut out);

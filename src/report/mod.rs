@@ -28,8 +28,9 @@ use crate::zone::Zone;
 
 pub use escape::{sanitize, spreadsheet_safe};
 
-/// The formats of an analysis report (`kmsdiag analyze --format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+/// The formats of an analysis report (`kmsdiag analyze --format`; the command line maps its
+/// words to these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {
     Text,
     Json,
@@ -37,6 +38,18 @@ pub enum ReportFormat {
     Csv,
     Md,
     Html,
+}
+
+impl ReportFormat {
+    /// Every format, in the order `--help` lists them.
+    pub const ALL: [ReportFormat; 6] = [
+        ReportFormat::Text,
+        ReportFormat::Json,
+        ReportFormat::Jsonl,
+        ReportFormat::Csv,
+        ReportFormat::Md,
+        ReportFormat::Html,
+    ];
 }
 
 /// How much of the report to show.
@@ -89,8 +102,8 @@ pub fn render(
     }
 }
 
-/// Whether to colour output, as the user asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+/// Whether to colour output, as the user asked (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ColorChoice {
     /// Colour when writing to a terminal and `NO_COLOR` is not set.
     #[default]

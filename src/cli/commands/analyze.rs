@@ -40,7 +40,7 @@ pub fn run(
     };
     if let Some(path) = &args.output {
         let mut bytes = Vec::new();
-        report::render(&mut bytes, args.format, &view, &report)?;
+        report::render(&mut bytes, args.format.into(), &view, &report)?;
         if let Err(e) = write_atomic(path, &bytes) {
             return Ok(error(&format!(
                 "cannot write {}: {e}; check that the directory exists and is writable",
@@ -48,7 +48,7 @@ pub fn run(
             )));
         }
     } else {
-        report::render(out, args.format, &view, &report)?;
+        report::render(out, args.format.into(), &view, &report)?;
     }
     // The report (saying what could not be read) is still written.
     if !has_readable_input(&report) {

@@ -76,3 +76,58 @@ pub fn write_json(out: &mut dyn Write, hosts: &[&HostView]) -> io::Result<()> {
     json::write_pretty(out, &v)?;
     writeln!(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::correlate::CountDay;
+
+    fn host() -> HostView {
+        let day = |d: u32, count: usize, partial: bool| CountDay {
+            day: chrono::NaiveDate::from_ymd_opt(2025, 6, d).unwrap(),
+            count,
+            partial,
+        };
+        HostView {
+            name: "=KMS01".to_owned(),
+            requests: vec![0, 1, 2],
+            clients: ["pc01".to_owned(), "pc02".to_owned()].into(),
+            count_now: 2,
+            timeline: vec![day(1, 1, true), day(2, 2, false)],
+            ..HostView::default()
+        }
+    }
+
+    fn written(write: fn(&mut dyn Write, &[&HostView]) -> io::Result<()>) -> String {
+        let h = host();
+        let mut out = Vec::new();
+        write(&mut out, &[&h]).unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn text_draws_a_bar_per_day_and_marks_partial_days() {
+        assert_eq!(
+            written(write_text),
+            "=KMS01: count 2 now (3 request(s) from 2 client(s))\n  day         count\n  \
+             2025-06-01      1*  #\n  2025-06-02      2   ##\n  * less than 30 days of log \
+             before this day: the host may count more machines\n\n"
+        );
+    }
+
+    #[test]
+    fn csv_rows_are_spreadsheet_safe() {
+        assert_eq!(
+            written(write_csv),
+            "host,day,count,partial\n'=KMS01,2025-06-01,1,true\n'=KMS01,2025-06-02,2,false\n"
+        );
+    }
+
+    #[test]
+    fn json_has_one_object_per_host() {
+        let v: serde_json::Value = serde_json::from_str(&written(write_json)).unwrap();
+        assert_eq!(v[0]["host"], "=KMS01");
+        assert_eq!(v[0]["count_now"], 2);
+        assert_eq!(v[0]["days"][1]["count"], 2);
+    }
+}

@@ -32,3 +32,33 @@ pub fn write_json(out: &mut dyn Write, results: &[SampleResult]) -> io::Result<(
     serde_json::to_writer_pretty(&mut *out, results)?;
     writeln!(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_says_what_a_failed_sample_raised_instead() {
+        let results = [
+            SampleResult {
+                finding: "kms-unreachable".to_owned(),
+                sample: "firewall".to_owned(),
+                passed: true,
+                raised: vec!["kms-unreachable@PC01".to_owned()],
+            },
+            SampleResult {
+                finding: "dns-no-srv".to_owned(),
+                sample: "empty zone".to_owned(),
+                passed: false,
+                raised: vec!["a@PC01".to_owned(), "b@".to_owned()],
+            },
+        ];
+        let mut out = Vec::new();
+        write_text(&mut out, &results).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "ok    kms-unreachable  firewall\nFAIL  dns-no-srv  empty zone\n      raised \
+             instead: a@PC01; b@\n1 passed, 1 failed\n"
+        );
+    }
+}

@@ -1,6 +1,6 @@
 //! Inline SVG charts for the HTML report: a KMS host's count per day against its activation
 //! thresholds, and a client's activation attempts over time. Plain SVG text, no scripts; every
-//! label is escaped with [`esc`](super::escape::esc).
+//! label is escaped with [`esc`].
 
 use std::fmt::Write as _;
 

@@ -68,3 +68,32 @@ fn error(message: &str) -> ExitStatus {
 fn cpus() -> usize {
     std::thread::available_parallelism().map_or(1, std::num::NonZero::get)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_flags_read_every_spelling_and_name_a_bad_one() {
+        let noon = NaiveDate::from_ymd_opt(2025, 6, 1)
+            .and_then(|d| d.and_hms_opt(12, 30, 0))
+            .unwrap();
+        assert_eq!(time_flag("--now", None).unwrap(), None);
+        for v in [
+            "2025-06-01T12:30",
+            "2025-06-01 12:30:00",
+            " 2025-06-01T12:30:00 ",
+        ] {
+            assert_eq!(time_flag("--now", Some(v)).unwrap(), Some(noon), "{v}");
+        }
+        assert_eq!(
+            parse_now("2025-06-01"),
+            NaiveDate::from_ymd_opt(2025, 6, 1).and_then(|d| d.and_hms_opt(0, 0, 0))
+        );
+        let e = time_flag("--since", Some("yesterday")).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "--since `yesterday` is not a time: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS"
+        );
+    }
+}

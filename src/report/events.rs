@@ -1,10 +1,22 @@
-//! Rendering normalized events as text: one line per event (machine, time, id, name, decoded
-//! fields), for a person reading a terminal.
+//! Rendering what `kmsdiag events` read: the normalized events as text (one line per event:
+//! machine, time, id, name, decoded fields, for a person reading a terminal), CSV, JSON or JSONL,
+//! and a note per input on stderr (its format and counts, or why it was skipped).
 
 use std::io::{self, Write};
 
-use super::{Style, sanitize, spreadsheet_safe};
-use crate::events::ActivationEvent;
+use super::{Style, diagnostic, json, sanitize, spreadsheet_safe};
+use crate::events::{ActivationEvent, ReadStats};
+
+/// What `kmsdiag events` read from one input.
+#[derive(Debug, serde::Serialize)]
+pub struct EventsInput {
+    pub path: String,
+    /// The format it was read as; `None` when it was not read.
+    pub format: Option<&'static str>,
+    #[serde(flatten)]
+    pub stats: ReadStats,
+    pub error: Option<String>,
+}
 
 /// Longest value shown in text mode; JSON output always carries the whole value.
 const MAX_VALUE_CHARS: usize = 120;
@@ -137,4 +149,53 @@ pub fn write_csv(w: &mut dyn Write, events: &[ActivationEvent]) -> io::Result<()
         )?;
     }
     out.flush()
+}
+
+/// Writes the events as JSON lines: one compact object per event.
+pub fn write_jsonl(w: &mut dyn Write, events: &[ActivationEvent]) -> io::Result<()> {
+    for e in events {
+        json::write_compact(w, e)?;
+        writeln!(w)?;
+    }
+    Ok(())
+}
+
+/// Writes one JSON document: what was read from each input, and the events.
+pub fn write_json(
+    w: &mut dyn Write,
+    inputs: &[EventsInput],
+    events: &[ActivationEvent],
+) -> io::Result<()> {
+    let doc = serde_json::json!({ "inputs": inputs, "events": events });
+    json::write_pretty(w, &doc)?;
+    writeln!(w)
+}
+
+/// Says on stderr what was read from each input: its format and counts and the damaged items
+/// skipped, or why it was skipped.
+pub fn write_notes(inputs: &[EventsInput]) {
+    for i in inputs {
+        let Some(format) = i.format else {
+            diagnostic(
+                "note",
+                &format!(
+                    "{}: skipped: {}",
+                    i.path,
+                    i.error.as_deref().unwrap_or("not an event log")
+                ),
+            );
+            continue;
+        };
+        let mut line = format!(
+            "{}: {format}, {} record(s), {} activation event(s)",
+            i.path, i.stats.records, i.stats.activation_events
+        );
+        if i.stats.damaged_count > 0 {
+            line = format!("{line}, {} damaged item(s) skipped", i.stats.damaged_count);
+        }
+        diagnostic("note", &line);
+        for d in &i.stats.damaged {
+            diagnostic("note", &format!("{}: {d}", i.path));
+        }
+    }
 }

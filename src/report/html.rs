@@ -6,28 +6,11 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::analyze::severity_word;
-use super::{View, sanitize, svg};
+use super::escape::esc;
+use super::text::severity_word;
+use super::{View, svg};
 use crate::model::{AttemptRecord, Finding, Machine, Report, Verdict, severity_name};
 use crate::rules::Severity;
-
-/// Escapes text for HTML element content and quoted attribute values; control characters and
-/// bidi overrides are made visible first.
-pub fn esc(s: &str) -> String {
-    let s = sanitize(s, true);
-    let mut out = String::with_capacity(s.len() + 16);
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
 
 /// An id usable as a fragment: only `[a-z0-9-]`.
 fn anchor(prefix: &str, s: &str) -> String {
@@ -419,16 +402,6 @@ pub fn write_html(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn escapes_markup_and_quotes() {
-        assert_eq!(
-            esc(r#"<script>alert("x")</script>"#),
-            "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;"
-        );
-        assert_eq!(esc("a'b&c"), "a&#39;b&amp;c");
-        assert_eq!(esc("pc\u{1b}]0;owned\u{7}"), "pc\\u{1b}]0;owned\\u{7}");
-    }
 
     #[test]
     fn anchors_are_plain() {

@@ -45,22 +45,7 @@ fn write_answer(w: &mut dyn Write, style: &Style, a: &Answer) -> io::Result<()> 
             )
         )?;
     }
-    let read_as = match a.interpreted_as {
-        crate::hresult::Spelling::SignedDecimal => {
-            Some(format!("read `{}` as a signed decimal", clean(&a.input)))
-        }
-        crate::hresult::Spelling::UnsignedDecimal => {
-            Some(format!("read `{}` as an unsigned decimal", clean(&a.input)))
-        }
-        crate::hresult::Spelling::Win32Number => Some(format!(
-            "read `{}` as Win32 error {}",
-            clean(&a.input),
-            a.structure.code
-        )),
-        crate::hresult::Spelling::Symbol => Some(format!("read `{}` as a symbol", clean(&a.input))),
-        crate::hresult::Spelling::Hex => None,
-    };
-    if let Some(r) = read_as {
+    if let Some(r) = read_as(a) {
         writeln!(w, "  {}", style.dim(&r))?;
     }
     if let Some(m) = &a.message {
@@ -105,6 +90,46 @@ fn write_answer(w: &mut dyn Write, style: &Style, a: &Answer) -> io::Result<()> 
     if let Some(f) = &a.finding {
         writeln!(w, "  kmsdiag finding: {}", clean(f))?;
     }
+    write_structure(w, style, a)?;
+    if let Some(n) = &a.notes {
+        writeln!(
+            w,
+            "{}",
+            style.dim(&style.wrap(&format!("Note: {}", clean(n)), "  ", "    "))
+        )?;
+    }
+    if !a.sources.is_empty() {
+        writeln!(w, "  {}", style.dim("Sources:"))?;
+        for s in &a.sources {
+            writeln!(w, "{}", style.dim(&style.wrap(&clean(s), "    ", "      ")))?;
+        }
+    }
+    Ok(())
+}
+
+/// How the input was read, when it was not written as hex.
+fn read_as(a: &Answer) -> Option<String> {
+    let clean = |s: &str| sanitize(s, true).into_owned();
+    match a.interpreted_as {
+        crate::hresult::Spelling::SignedDecimal => {
+            Some(format!("read `{}` as a signed decimal", clean(&a.input)))
+        }
+        crate::hresult::Spelling::UnsignedDecimal => {
+            Some(format!("read `{}` as an unsigned decimal", clean(&a.input)))
+        }
+        crate::hresult::Spelling::Win32Number => Some(format!(
+            "read `{}` as Win32 error {}",
+            clean(&a.input),
+            a.structure.code
+        )),
+        crate::hresult::Spelling::Symbol => Some(format!("read `{}` as a symbol", clean(&a.input))),
+        crate::hresult::Spelling::Hex => None,
+    }
+}
+
+/// The code's bit layout, and the Win32 error inside it.
+fn write_structure(w: &mut dyn Write, style: &Style, a: &Answer) -> io::Result<()> {
+    let clean = |s: &str| sanitize(s, true).into_owned();
     let s = &a.structure;
     let facility = match &s.facility_name {
         Some(n) => format!("{} {n}", s.facility),
@@ -131,19 +156,6 @@ fn write_answer(w: &mut dyn Write, style: &Style, a: &Answer) -> io::Result<()> 
             let _ = write!(line, ": {}", clean(m));
         }
         writeln!(w, "{}", style.wrap(&line, "  ", "    "))?;
-    }
-    if let Some(n) = &a.notes {
-        writeln!(
-            w,
-            "{}",
-            style.dim(&style.wrap(&format!("Note: {}", clean(n)), "  ", "    "))
-        )?;
-    }
-    if !a.sources.is_empty() {
-        writeln!(w, "  {}", style.dim("Sources:"))?;
-        for s in &a.sources {
-            writeln!(w, "{}", style.dim(&style.wrap(&clean(s), "    ", "      ")))?;
-        }
     }
     Ok(())
 }

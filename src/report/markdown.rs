@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::analyze::severity_word;
+use super::text::severity_word;
 use super::{Detail, View, sanitize};
 use crate::model::{Finding, Machine, Report, Verdict};
 

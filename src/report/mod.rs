@@ -1,21 +1,23 @@
-//! Rendering for people and machines: terminal style (colour, width), making hostile strings
-//! harmless, and one renderer module per kind of answer.
+//! Rendering for people and machines: terminal style (colour, width) and one renderer module per
+//! kind of answer; hostile strings are made harmless in [`escape`]. Renderers know the report
+//! model and the answers they are given, not the command line or the pipeline that made them.
 
-pub mod analyze;
 pub mod csv;
+pub mod escape;
 pub mod events;
+pub mod host_count;
 pub mod html;
 pub mod json;
 pub mod jsonl;
 pub mod lookup;
 pub mod markdown;
 pub mod problems;
-pub mod progress;
+pub mod rules_test;
 pub mod snapshot;
 pub mod svg;
+pub mod synth;
+pub mod text;
 
-use std::borrow::Cow;
-use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use owo_colors::OwoColorize;
@@ -24,8 +26,11 @@ use crate::model::Report;
 use crate::rules::Severity;
 use crate::zone::Zone;
 
-/// The formats of an analysis report (`kmsdiag analyze --format`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub use escape::{sanitize, spreadsheet_safe};
+
+/// The formats of an analysis report (`kmsdiag analyze --format`; the command line maps its
+/// words to these).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ReportFormat {
     Text,
     Json,
@@ -33,6 +38,18 @@ pub enum ReportFormat {
     Csv,
     Md,
     Html,
+}
+
+impl ReportFormat {
+    /// Every format, in the order `--help` lists them.
+    pub const ALL: [ReportFormat; 6] = [
+        ReportFormat::Text,
+        ReportFormat::Json,
+        ReportFormat::Jsonl,
+        ReportFormat::Csv,
+        ReportFormat::Md,
+        ReportFormat::Html,
+    ];
 }
 
 /// How much of the report to show.
@@ -73,7 +90,7 @@ pub fn render(
     report: &Report,
 ) -> io::Result<()> {
     match format {
-        ReportFormat::Text => analyze::write_text(w, view, report),
+        ReportFormat::Text => text::write_text(w, view, report),
         ReportFormat::Json => {
             json::write_pretty(w, report)?;
             writeln!(w)
@@ -85,25 +102,8 @@ pub fn render(
     }
 }
 
-/// Makes a cell safe to open in a spreadsheet: a cell that starts (after spaces) with `=`, `+`,
-/// `-`, `@`, a tab or a carriage return, or their full-width forms, would be read as a formula,
-/// so it gets a leading apostrophe.
-pub fn spreadsheet_safe(s: &str) -> Cow<'_, str> {
-    let first = s.trim_start_matches(' ').chars().next();
-    if first.is_some_and(|c| {
-        matches!(
-            c,
-            '=' | '+' | '-' | '@' | '\t' | '\r' | '\u{FF1D}' | '\u{FF0B}' | '\u{FF0D}' | '\u{FF20}'
-        )
-    }) {
-        Cow::Owned(format!("'{s}"))
-    } else {
-        Cow::Borrowed(s)
-    }
-}
-
-/// Whether to colour output, as the user asked.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+/// Whether to colour output, as the user asked (`--color`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum ColorChoice {
     /// Colour when writing to a terminal and `NO_COLOR` is not set.
     #[default]
@@ -201,28 +201,6 @@ impl Style {
     }
 }
 
-/// Makes a string safe to print on a terminal: control characters (C0, C1, DEL), escape
-/// sequences and bidirectional overrides are shown as `\u{..}` instead of being interpreted.
-/// Newlines and tabs are kept unless `single_line`.
-pub fn sanitize(s: &str, single_line: bool) -> Cow<'_, str> {
-    let bad = |c: char| {
-        (c.is_control() && (single_line || (c != '\n' && c != '\t')))
-            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
-    };
-    if !s.chars().any(bad) {
-        return Cow::Borrowed(s);
-    }
-    let mut out = String::with_capacity(s.len() + 8);
-    for c in s.chars() {
-        if bad(c) {
-            let _ = write!(out, "\\u{{{:x}}}", u32::from(c));
-        } else {
-            out.push(c);
-        }
-    }
-    Cow::Owned(out)
-}
-
 /// Writes a warning or error line to stderr (the only place kmsdiag writes to stderr).
 pub fn diagnostic(level: &str, message: &str) {
     let mut err = io::stderr().lock();
@@ -250,32 +228,5 @@ mod tests {
         assert!(Style::decide(ColorChoice::Always, None, true).color);
         assert!(!Style::decide(ColorChoice::Never, Some(80), false).color);
         assert_eq!(Style::decide(ColorChoice::Never, Some(10), false).width, 40);
-    }
-
-    #[test]
-    fn formula_cells_are_neutralised() {
-        assert_eq!(
-            spreadsheet_safe("=HYPERLINK(\"http://x\")"),
-            "'=HYPERLINK(\"http://x\")"
-        );
-        assert_eq!(spreadsheet_safe("+1"), "'+1");
-        assert_eq!(spreadsheet_safe("-2+3"), "'-2+3");
-        assert_eq!(spreadsheet_safe("@SUM(A1)"), "'@SUM(A1)");
-        assert_eq!(spreadsheet_safe("  =1+1"), "'  =1+1");
-        assert_eq!(spreadsheet_safe("\u{FF1D}1+1"), "'\u{FF1D}1+1");
-        assert_eq!(spreadsheet_safe("\tx"), "'\tx");
-        assert_eq!(spreadsheet_safe("PC01"), "PC01");
-        assert_eq!(spreadsheet_safe("a=b"), "a=b");
-    }
-
-    #[test]
-    fn sanitize_neutralises_escapes_and_bidi() {
-        assert_eq!(sanitize("plain", true), "plain");
-        assert_eq!(sanitize("a\u{1b}[31mb", true), "a\\u{1b}[31mb");
-        assert_eq!(sanitize("x\ry", true), "x\\u{d}y");
-        assert_eq!(sanitize("evil\u{202E}txt", true), "evil\\u{202e}txt");
-        assert_eq!(sanitize("two\nlines", false), "two\nlines");
-        assert_eq!(sanitize("two\nlines", true), "two\\u{a}lines");
-        assert_eq!(sanitize("c1\u{9b}x", true), "c1\\u{9b}x");
     }
 }

@@ -1,13 +1,19 @@
 //! Rendering parsed slmgr snapshots (`kmsdiag slmgr`): every value read, where it came from, and
-//! every line that was not understood.
+//! every line that was not understood; or the snapshots as JSON.
 
 use std::io::{self, Write};
 
-use super::{Style, sanitize};
+use super::{Style, json, sanitize};
 use crate::model::snapshot::{LicenseSnapshot, ProductLicense};
 
 fn opt<T: std::fmt::Display>(v: Option<T>) -> Option<String> {
     v.map(|x| sanitize(&x.to_string(), true).into_owned())
+}
+
+/// Writes the snapshots as one pretty-printed JSON array.
+pub fn write_json(w: &mut dyn Write, snaps: &[LicenseSnapshot]) -> io::Result<()> {
+    json::write_pretty(w, snaps)?;
+    writeln!(w)
 }
 
 /// Writes the snapshots as text.

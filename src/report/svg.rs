@@ -1,12 +1,12 @@
 //! Inline SVG charts for the HTML report: a KMS host's count per day against its activation
 //! thresholds, and a client's activation attempts over time. Plain SVG text, no scripts; every
-//! label is escaped by the caller's escaper.
+//! label is escaped with [`esc`].
 
 use std::fmt::Write as _;
 
 use chrono::{DateTime, Utc};
 
-use super::html::esc;
+use super::escape::esc;
 use crate::model::{AttemptRecord, CountPoint};
 use crate::zone::Zone;
 

@@ -116,7 +116,7 @@ fn mutated_fixtures_never_panic() {
                     attempts: kmsdiag::model::AttemptSummary::default(),
                     kms_inventory: Vec::new(),
                 };
-                for format in <kmsdiag::report::ReportFormat as clap::ValueEnum>::value_variants() {
+                for format in &kmsdiag::report::ReportFormat::ALL {
                     let mut out = Vec::new();
                     kmsdiag::report::render(
                         &mut out,

@@ -1,6 +1,6 @@
-//! Rendering an analysis report as text for a terminal or a ticket: a verdict line per machine,
-//! then the findings with their evidence and next steps, KMS hosts, what was read, and a closing
-//! summary table.
+//! The text renderer of an analysis report, for a terminal or a ticket: a verdict line per
+//! machine, then the findings with their evidence and next steps, KMS hosts, what was read, and a
+//! closing summary table. One function per section; the other formats sit beside it.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -9,7 +9,7 @@ use tabled::builder::Builder;
 use tabled::settings::{Style as TableStyle, Width, peaker::Priority};
 
 use super::{Detail, Style, View, sanitize};
-use crate::model::{Machine, Report, Verdict};
+use crate::model::{Evidence, Finding, Machine, Report, Verdict};
 use crate::rules::Severity;
 
 fn verdict_style(style: &Style, v: Verdict) -> String {
@@ -93,10 +93,40 @@ fn write_attempts(w: &mut dyn Write, view: &View, m: &Machine) -> io::Result<()>
     Ok(())
 }
 
-/// Writes the whole report.
+/// Writes the whole report: the headline, then (unless quiet) a block per machine, the findings,
+/// the KMS hosts and the inputs, and the summary table.
 pub fn write_text(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
     let style = &view.style;
-    let clean = |s: &str| sanitize(s, true).into_owned();
+    write_headline(w, view, r)?;
+    if view.detail == Detail::Quiet {
+        if !r.machines.is_empty() {
+            writeln!(w)?;
+            writeln!(w, "{}", summary_table(style, r))?;
+        }
+        return Ok(());
+    }
+    write_machines(w, view, r)?;
+    if !r.findings.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "{}", style.heading("Findings"))?;
+        for f in &r.findings {
+            write_finding(w, view, f)?;
+        }
+    }
+    write_hosts(w, style, r)?;
+    write_inputs(w, style, r)?;
+    if !r.machines.is_empty() {
+        writeln!(w)?;
+        writeln!(w, "{}", style.heading("Summary"))?;
+        writeln!(w, "{}", summary_table(style, r))?;
+    }
+    Ok(())
+}
+
+/// The first line: machines by verdict and the time judged by; then the display zone when it
+/// is not UTC.
+fn write_headline(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
+    let style = &view.style;
     let count = |v: Verdict| r.machines.iter().filter(|m| m.verdict == v).count();
     let now_day = r.now.get(..10).unwrap_or(&r.now);
     let as_of = match r.now_source {
@@ -123,13 +153,14 @@ pub fn write_text(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> 
             style.dim(&format!("times in {}", view.zone.label()))
         )?;
     }
-    if view.detail == Detail::Quiet {
-        if !r.machines.is_empty() {
-            writeln!(w)?;
-            writeln!(w, "{}", summary_table(style, r))?;
-        }
-        return Ok(());
-    }
+    Ok(())
+}
+
+/// A block per machine: name, verdict and facts, the reason, the KMS host it used, and (verbose)
+/// its attempts.
+fn write_machines(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
+    let style = &view.style;
+    let clean = |s: &str| sanitize(s, true).into_owned();
     let name_width = r
         .machines
         .iter()
@@ -163,83 +194,105 @@ pub fn write_text(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> 
             write_attempts(w, view, m)?;
         }
     }
-    if !r.findings.is_empty() {
-        writeln!(w)?;
-        writeln!(w, "{}", style.heading("Findings"))?;
-        for f in &r.findings {
-            writeln!(w)?;
-            let sev = severity_word(f.severity);
-            let who = if f.machines.is_empty() {
-                String::new()
-            } else {
-                format!("  [{}]", clean(&f.machines.join(", ")))
-            };
-            writeln!(
-                w,
-                "  {}  {}  {}{who}",
-                style.severity(f.severity, &sev),
-                style.bold(&f.id),
-                clean(&f.title)
-            )?;
-            if !f.codes.is_empty() {
-                let codes: Vec<String> = f.codes.iter().map(ToString::to_string).collect();
-                writeln!(w, "    Codes: {}", codes.join(", "))?;
-            }
-            writeln!(w, "{}", style.wrap(&clean(&f.explanation), "    ", "    "))?;
-            if !f.evidence.is_empty() {
-                writeln!(w, "    {}", style.dim("Evidence:"))?;
-                for e in &f.evidence {
-                    let mut at = match e.line {
-                        Some(l) => format!("{}:{l}", clean(&e.path)),
-                        None => clean(&e.path),
-                    };
-                    if let Some(id) = e.record_id {
-                        let _ = write!(at, " #{id}");
-                    }
-                    if let Some(t) = &e.time {
-                        let _ = write!(at, " {}", clean(&view.zone.show(t)));
-                    }
-                    writeln!(
-                        w,
-                        "{}",
-                        style.wrap(
-                            &format!("{at}  {}", clean(&e.excerpt)),
-                            "      ",
-                            "        "
-                        )
-                    )?;
-                }
-            }
-            writeln!(w, "    {}", style.dim("Next steps:"))?;
-            for (i, s) in f.next_steps.iter().enumerate() {
-                writeln!(
-                    w,
-                    "{}",
-                    style.wrap(&clean(s), &format!("      {}. ", i + 1), "         ")
-                )?;
-            }
+    Ok(())
+}
+
+/// One finding: severity, id, title and machines, its codes, the explanation, the evidence and
+/// the numbered next steps.
+fn write_finding(w: &mut dyn Write, view: &View, f: &Finding) -> io::Result<()> {
+    let style = &view.style;
+    let clean = |s: &str| sanitize(s, true).into_owned();
+    writeln!(w)?;
+    let sev = severity_word(f.severity);
+    let who = if f.machines.is_empty() {
+        String::new()
+    } else {
+        format!("  [{}]", clean(&f.machines.join(", ")))
+    };
+    writeln!(
+        w,
+        "  {}  {}  {}{who}",
+        style.severity(f.severity, &sev),
+        style.bold(&f.id),
+        clean(&f.title)
+    )?;
+    if !f.codes.is_empty() {
+        let codes: Vec<String> = f.codes.iter().map(ToString::to_string).collect();
+        writeln!(w, "    Codes: {}", codes.join(", "))?;
+    }
+    writeln!(w, "{}", style.wrap(&clean(&f.explanation), "    ", "    "))?;
+    if !f.evidence.is_empty() {
+        writeln!(w, "    {}", style.dim("Evidence:"))?;
+        for e in &f.evidence {
+            write_evidence(w, view, e)?;
         }
     }
-    if !r.hosts.is_empty() {
-        writeln!(w)?;
-        writeln!(w, "{}", style.heading("KMS hosts"))?;
-        for h in &r.hosts {
-            let count = h
-                .current_count
-                .map_or_else(|| "count unknown".to_owned(), |c| format!("count {c}"));
-            writeln!(
-                w,
-                "  {}  {}  {count} (activates servers at {}, clients at {})",
-                style.bold(&clean(&h.name)),
-                h.health.to_ascii_uppercase(),
-                h.server_threshold,
-                h.client_threshold
-            )?;
-            if !h.summary.is_empty() {
-                writeln!(w, "{}", style.wrap(&clean(&h.summary), "    ", "    "))?;
-            }
+    writeln!(w, "    {}", style.dim("Next steps:"))?;
+    for (i, s) in f.next_steps.iter().enumerate() {
+        writeln!(
+            w,
+            "{}",
+            style.wrap(&clean(s), &format!("      {}. ", i + 1), "         ")
+        )?;
+    }
+    Ok(())
+}
+
+/// One piece of evidence: where (path, line, record, time) and the excerpt.
+fn write_evidence(w: &mut dyn Write, view: &View, e: &Evidence) -> io::Result<()> {
+    let clean = |s: &str| sanitize(s, true).into_owned();
+    let mut at = match e.line {
+        Some(l) => format!("{}:{l}", clean(&e.path)),
+        None => clean(&e.path),
+    };
+    if let Some(id) = e.record_id {
+        let _ = write!(at, " #{id}");
+    }
+    if let Some(t) = &e.time {
+        let _ = write!(at, " {}", clean(&view.zone.show(t)));
+    }
+    writeln!(
+        w,
+        "{}",
+        view.style.wrap(
+            &format!("{at}  {}", clean(&e.excerpt)),
+            "      ",
+            "        "
+        )
+    )
+}
+
+/// The KMS hosts: health, count and thresholds, and what their logs say.
+fn write_hosts(w: &mut dyn Write, style: &Style, r: &Report) -> io::Result<()> {
+    if r.hosts.is_empty() {
+        return Ok(());
+    }
+    let clean = |s: &str| sanitize(s, true).into_owned();
+    writeln!(w)?;
+    writeln!(w, "{}", style.heading("KMS hosts"))?;
+    for h in &r.hosts {
+        let count = h
+            .current_count
+            .map_or_else(|| "count unknown".to_owned(), |c| format!("count {c}"));
+        writeln!(
+            w,
+            "  {}  {}  {count} (activates servers at {}, clients at {})",
+            style.bold(&clean(&h.name)),
+            h.health.to_ascii_uppercase(),
+            h.server_threshold,
+            h.client_threshold
+        )?;
+        if !h.summary.is_empty() {
+            writeln!(w, "{}", style.wrap(&clean(&h.summary), "    ", "    "))?;
         }
     }
+    Ok(())
+}
+
+/// What was read: each input's format, status, encoding, languages and lines not understood,
+/// with its error and warnings.
+fn write_inputs(w: &mut dyn Write, style: &Style, r: &Report) -> io::Result<()> {
+    let clean = |s: &str| sanitize(s, true).into_owned();
     writeln!(w)?;
     writeln!(w, "{}", style.heading("Inputs"))?;
     for i in &r.inputs {
@@ -273,11 +326,6 @@ pub fn write_text(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> 
                 style.wrap(&format!("warning: {}", clean(warning)), "    ", "    ")
             )?;
         }
-    }
-    if !r.machines.is_empty() {
-        writeln!(w)?;
-        writeln!(w, "{}", style.heading("Summary"))?;
-        writeln!(w, "{}", summary_table(style, r))?;
     }
     Ok(())
 }

@@ -1,4 +1,12 @@
-//! The command line, declared with clap derive. No I/O and no decisions here: `commands` acts on it.
+//! The command line, declared with clap derive: every subcommand and flag, with the help text and
+//! the exit-status table. No I/O and no decisions in this file. Beneath it: [`run`] parses a
+//! command line and dispatches it, [`commands`] holds one handler per subcommand, [`output`]
+//! writes a report file atomically and [`progress`] draws the progress bar.
+
+pub mod commands;
+pub mod output;
+pub mod progress;
+pub mod run;
 
 use std::path::PathBuf;
 
@@ -33,8 +41,8 @@ pub struct Cli {
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
     /// When to colour output: auto colours on a terminal unless `NO_COLOR` is set.
-    #[arg(long, value_enum, default_value_t = ColorChoice::Auto, global = true)]
-    pub color: ColorChoice,
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, global = true)]
+    pub color: ColorArg,
     /// Extend the built-in rule table with the rule files in DIR (codes.toml, win32.toml,
     /// licensing.toml); an entry there replaces the built-in entry with the same key.
     #[arg(long, value_name = "DIR", global = true)]
@@ -142,8 +150,8 @@ pub struct AnalyzeArgs {
     /// Output format: text (terminal, ticket), json (`kmsdiag.report/1`, docs/report-schema.md),
     /// jsonl (one finding per line, for SIEM ingestion), csv (one row per finding and machine,
     /// spreadsheet-safe), md (Markdown for a ticket), html (one self-contained page).
-    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
-    pub format: ReportFormat,
+    #[arg(long, value_enum, default_value_t = ReportFormatArg::Text)]
+    pub format: ReportFormatArg,
     /// Write the report to FILE instead of standard output. The file is replaced atomically: an
     /// interrupted run leaves the previous report in place.
     #[arg(short, long, value_name = "FILE")]
@@ -277,6 +285,49 @@ pub enum RulesCommand {
     },
 }
 
+/// `--color`, as clap reads it: the words of [`ColorChoice`], which knows no clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    /// Colour when writing to a terminal and `NO_COLOR` is not set.
+    Auto,
+    Always,
+    Never,
+}
+
+impl From<ColorArg> for ColorChoice {
+    fn from(c: ColorArg) -> ColorChoice {
+        match c {
+            ColorArg::Auto => ColorChoice::Auto,
+            ColorArg::Always => ColorChoice::Always,
+            ColorArg::Never => ColorChoice::Never,
+        }
+    }
+}
+
+/// `analyze --format`, as clap reads it: the words of [`ReportFormat`], which knows no clap.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormatArg {
+    Text,
+    Json,
+    Jsonl,
+    Csv,
+    Md,
+    Html,
+}
+
+impl From<ReportFormatArg> for ReportFormat {
+    fn from(f: ReportFormatArg) -> ReportFormat {
+        match f {
+            ReportFormatArg::Text => ReportFormat::Text,
+            ReportFormatArg::Json => ReportFormat::Json,
+            ReportFormatArg::Jsonl => ReportFormat::Jsonl,
+            ReportFormatArg::Csv => ReportFormat::Csv,
+            ReportFormatArg::Md => ReportFormat::Md,
+            ReportFormatArg::Html => ReportFormat::Html,
+        }
+    }
+}
+
 /// Output formats of the lookup and rules commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Format {
@@ -292,5 +343,15 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn every_report_format_has_its_word() {
+        let read: Vec<ReportFormat> = ReportFormatArg::value_variants()
+            .iter()
+            .map(|&f| f.into())
+            .collect();
+        assert_eq!(read, ReportFormat::ALL);
+        assert_eq!(ColorChoice::from(ColorArg::Auto), ColorChoice::default());
     }
 }

@@ -1,5 +1,6 @@
-//! The progress bar on stderr while large inputs are read: only when stderr is a terminal, so
-//! pipes, files and CI logs never see it.
+//! The progress bar on stderr while `analyze` reads large inputs: only when stderr is a terminal,
+//! so pipes, files and CI logs never see it. It implements the pipeline's [`Progress`]; the
+//! pipeline only calls it.
 
 use std::io::IsTerminal;
 

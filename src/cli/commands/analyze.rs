@@ -1,0 +1,113 @@
+//! `kmsdiag analyze`: reads the time and filter flags into the pipeline's options, runs the
+//! analysis with a progress bar, and writes the report (to stdout or atomically to `-o FILE`)
+//! through [`report::render`]. The exit status follows `--fail-on`.
+
+use std::io::{self, Write};
+
+use super::{cpus, error, time_flag};
+use crate::ExitStatus;
+use crate::analyze::{Options, analyze_with_progress, has_readable_input};
+use crate::cli::output::write_atomic;
+use crate::cli::progress::Bar;
+use crate::cli::{AnalyzeArgs, FailOn};
+use crate::model::Report;
+use crate::report::{self, Detail, Style, View};
+use crate::rules::{Rules, Severity};
+
+/// `kmsdiag analyze`. `style` is the one for where the report goes (stdout or the `-o` file).
+pub fn run(
+    args: &AnalyzeArgs,
+    rules: &Rules,
+    style: &Style,
+    out: &mut dyn Write,
+) -> io::Result<ExitStatus> {
+    let opts = match options(args) {
+        Ok(opts) => opts,
+        Err(status) => return Ok(status),
+    };
+    let report = analyze_with_progress(rules, &args.paths, &opts, &Bar::for_stderr());
+    warn_unreadable(&report);
+    let view = View {
+        style: *style,
+        zone: args.tz,
+        detail: if args.quiet {
+            Detail::Quiet
+        } else if args.verbose {
+            Detail::Verbose
+        } else {
+            Detail::Normal
+        },
+    };
+    if let Some(path) = &args.output {
+        let mut bytes = Vec::new();
+        report::render(&mut bytes, args.format.into(), &view, &report)?;
+        if let Err(e) = write_atomic(path, &bytes) {
+            return Ok(error(&format!(
+                "cannot write {}: {e}; check that the directory exists and is writable",
+                path.display()
+            )));
+        }
+    } else {
+        report::render(out, args.format.into(), &view, &report)?;
+    }
+    // The report (saying what could not be read) is still written.
+    if !has_readable_input(&report) {
+        return Ok(error(
+            "no readable input: none of the given paths holds anything kmsdiag reads (event logs: .evtx, event XML, JSON, CSV or text exports; slmgr /dli, /dlv, /xpr, /ato output)",
+        ));
+    }
+    let threshold = match args.fail_on {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Info => Some(Severity::Informational),
+        FailOn::Never => None,
+    };
+    let fails = threshold.is_some_and(|t| report.findings.iter().any(|f| f.severity >= t));
+    Ok(if fails {
+        ExitStatus::Findings
+    } else {
+        ExitStatus::Ok
+    })
+}
+
+/// The pipeline's options from the flags; `Err` (after saying why) when a time flag is not a
+/// time.
+fn options(args: &AnalyzeArgs) -> Result<Options, ExitStatus> {
+    let now = time_flag("--now", args.now.as_deref()).map_err(|e| error(&e.to_string()))?;
+    let (since, until) = match (
+        time_flag("--since", args.since.as_deref()),
+        time_flag("--until", args.until.as_deref()),
+    ) {
+        (Ok(since), Ok(until)) => (since, until),
+        // Both are said, so one run shows every bad bound.
+        (since, until) => {
+            for e in [since.err(), until.err()].into_iter().flatten() {
+                report::diagnostic("error", &e.to_string());
+            }
+            return Err(ExitStatus::Error);
+        }
+    };
+    Ok(Options {
+        now,
+        window_days: i64::from(args.expiry_window),
+        since,
+        until,
+        machines: args.machines.clone(),
+        threads: args.threads.map_or_else(cpus, usize::from),
+        zone: args.tz,
+    })
+}
+
+/// A warning on stderr for each input that could not be read, naming its file once.
+fn warn_unreadable(report: &Report) {
+    for i in report.inputs.iter().filter(|i| i.status == "unreadable") {
+        // Errors name their file; say it once.
+        let e = i.error.as_deref().unwrap_or("could not be read");
+        let line = if e.starts_with(&i.path) {
+            e.to_owned()
+        } else {
+            format!("{}: {e}", i.path)
+        };
+        report::diagnostic("warning", &line);
+    }
+}

@@ -1,0 +1,89 @@
+//! `kmsdiag events`: reads event logs and lists their activation events (or all events with
+//! `--all`), sorted, through [`report::events`], with a note per input on stderr. A named input
+//! that is no event log is an error; a file inside a directory or zip that is none is skipped.
+
+use std::io::{self, Write};
+
+use crate::ExitStatus;
+use crate::cli::{EventsArgs, EventsFormat};
+use crate::events::{self, ActivationEvent, Keep, ReadStats};
+use crate::input;
+use crate::report::events::EventsInput;
+use crate::report::{self, Style};
+use crate::rules::Rules;
+
+/// `kmsdiag events`.
+pub fn run(
+    args: &EventsArgs,
+    rules: &Rules,
+    style: &Style,
+    out: &mut dyn Write,
+) -> io::Result<ExitStatus> {
+    let (all, inputs) = read(args, rules);
+    match args.format {
+        EventsFormat::Jsonl => report::events::write_jsonl(out, &all)?,
+        EventsFormat::Json => report::events::write_json(out, &inputs, &all)?,
+        EventsFormat::Text => report::events::write_text(out, style, &all)?,
+        EventsFormat::Csv => report::events::write_csv(out, &all)?,
+    }
+    if args.format != EventsFormat::Json {
+        report::events::write_notes(&inputs);
+    }
+    let readable = inputs.iter().any(|i| i.format.is_some());
+    let named_failed = inputs
+        .iter()
+        .any(|i| i.format.is_none() && args.paths.iter().any(|p| p.to_string_lossy() == i.path));
+    Ok(if !readable || named_failed {
+        ExitStatus::Error
+    } else {
+        ExitStatus::Ok
+    })
+}
+
+/// Reads every input: the events of all of them in sorted order, and what was read from each.
+fn read(args: &EventsArgs, rules: &Rules) -> (Vec<ActivationEvent>, Vec<EventsInput>) {
+    let keep = if args.all {
+        Keep::All
+    } else {
+        Keep::Activation
+    };
+    let mut all = Vec::new();
+    let mut inputs = Vec::new();
+    for mut f in input::collect(&args.paths) {
+        f.load();
+        let read_failed = f.bytes.is_err();
+        let result = f
+            .bytes
+            .map_err(|e| format!("{}: {e}", f.path))
+            .and_then(|b| {
+                events::read_input(rules, &f.path, b, f.disk.as_deref(), keep)
+                    .map_err(|e| e.to_string())
+            });
+        match result {
+            Ok((evs, stats, format)) => {
+                all.extend(evs);
+                inputs.push(EventsInput {
+                    path: f.path,
+                    format: Some(format),
+                    stats,
+                    error: None,
+                });
+            }
+            Err(e) => {
+                // A file in a directory or zip that is no event log is skipped quietly; a named
+                // one, or one that could not be read at all, is an error.
+                if f.explicit || read_failed {
+                    report::diagnostic("error", &e);
+                }
+                inputs.push(EventsInput {
+                    path: f.path,
+                    format: None,
+                    stats: ReadStats::default(),
+                    error: Some(e),
+                });
+            }
+        }
+    }
+    events::sort(&mut all);
+    (all, inputs)
+}

@@ -1,0 +1,40 @@
+//! `kmsdiag synth`: reads a scenario file, checks `--scale`, simulates the fleet and writes its
+//! logs through [`crate::synth`], then says what was written ([`report::synth`]).
+
+use std::io::{self, Write};
+
+use super::error;
+use crate::ExitStatus;
+use crate::cli::{AlsoForm, SynthArgs};
+use crate::report;
+use crate::rules::Rules;
+use crate::synth::{self, Options, Scenario};
+
+/// `kmsdiag synth`.
+pub fn run(args: &SynthArgs, rules: &Rules, out: &mut dyn Write) -> io::Result<ExitStatus> {
+    let path = args.scenario.display().to_string();
+    let text = match std::fs::read_to_string(&args.scenario) {
+        Ok(t) => t,
+        Err(e) => return Ok(error(&format!("{path}: {e}"))),
+    };
+    let scenario = match Scenario::parse(&path, &text) {
+        Ok(s) => s,
+        Err(e) => return Ok(error(&e.to_string())),
+    };
+    if !(args.scale.is_finite() && args.scale > 0.0 && args.scale <= 10_000.0) {
+        return Ok(error("--scale must be a number above 0 and at most 10000"));
+    }
+    let opts = Options {
+        seed: args.seed,
+        scale: args.scale,
+        xml: args.also.contains(&AlsoForm::Xml),
+        noise_per_day: args.noise_per_day,
+    };
+    match synth::generate(rules, &scenario, &opts, &args.out) {
+        Ok((expected, written)) => {
+            report::synth::write_summary(out, expected.machines.len(), &written, &args.out)?;
+            Ok(ExitStatus::Ok)
+        }
+        Err(e) => Ok(error(&e.to_string())),
+    }
+}

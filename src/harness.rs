@@ -118,11 +118,11 @@ pub fn evtx(rules: &Rules, data: &[u8]) {
 /// Bytes as a whole input: format detection, every decoder it picks, the diagnosis, every
 /// renderer.
 pub fn analyze(rules: &Rules, data: &[u8]) {
-    let opts = crate::analyze::Options {
+    let opts = crate::pipeline::Options {
         now: Some(judged_at()),
-        ..crate::analyze::Options::default()
+        ..crate::pipeline::Options::default()
     };
-    let report = crate::analyze::analyze_input(rules, "fuzz", data, &opts);
+    let report = crate::pipeline::analyze_input(rules, "fuzz", data, &opts);
     for format in [
         ReportFormat::Text,
         ReportFormat::Json,

@@ -5,7 +5,6 @@
 //! The binary is a thin wrapper around [`run`] (in [`cli::run`]); [`ExitStatus`] is what it
 //! exits with.
 
-pub mod analyze;
 pub mod cli;
 pub mod correlate;
 pub mod diagnose;
@@ -16,6 +15,7 @@ pub mod hresult;
 pub mod input;
 pub mod lookup;
 pub mod model;
+pub mod pipeline;
 pub mod report;
 pub mod rules;
 pub mod slmgr;

@@ -6,7 +6,7 @@ use std::io::IsTerminal;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::analyze::Progress;
+use crate::pipeline::Progress;
 
 /// Inputs at least this large (bytes) or this many files get a bar.
 const MIN_BYTES: u64 = 64 * 1024 * 1024;

@@ -201,11 +201,11 @@ fn damaged_evtx_never_panics_the_prefilter_or_the_analysis() {
         let original = std::fs::read(path).unwrap();
         for _ in 0..200 {
             let bytes = damage_evtx(&mut rng, &original);
-            let report = kmsdiag::analyze::analyze_input(
+            let report = kmsdiag::pipeline::analyze_input(
                 &rules,
                 "damaged.evtx",
                 &bytes,
-                &kmsdiag::analyze::Options::default(),
+                &kmsdiag::pipeline::Options::default(),
             );
             if report
                 .inputs

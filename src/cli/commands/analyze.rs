@@ -6,11 +6,11 @@ use std::io::{self, Write};
 
 use super::{cpus, error, time_flag};
 use crate::ExitStatus;
-use crate::analyze::{Options, analyze_with_progress, has_readable_input};
 use crate::cli::output::write_atomic;
 use crate::cli::progress::Bar;
 use crate::cli::{AnalyzeArgs, FailOn};
 use crate::model::Report;
+use crate::pipeline::{Options, analyze_with_progress, has_readable_input};
 use crate::report::{self, Detail, Style, View};
 use crate::rules::{Rules, Severity};
 

@@ -6,9 +6,9 @@ use std::io::{self, Write};
 
 use super::{cpus, error, time_flag};
 use crate::ExitStatus;
-use crate::analyze::read_inputs;
 use crate::cli::{CountFormat, HostCountArgs};
 use crate::correlate::{HostView, correlate};
+use crate::pipeline::read_inputs;
 use crate::report;
 use crate::rules::Rules;
 

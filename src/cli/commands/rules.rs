@@ -7,9 +7,9 @@ use std::path::Path;
 
 use super::{error, parse_now};
 use crate::ExitStatus;
-use crate::analyze::{Options, analyze_input};
 use crate::cli::Format;
 use crate::correlate::same_machine;
+use crate::pipeline::{Options, analyze_input};
 use crate::report::rules_test::SampleResult;
 use crate::report::{self, Style};
 use crate::rules::{self, Level, Rules};

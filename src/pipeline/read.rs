@@ -1,0 +1,219 @@
+//! Which reader takes an input, by its content: an `.evtx` log, slmgr text, or an event export
+//! (XML, JSON, CSV/text); why none did when an input is unreadable; what became of each input;
+//! and the same record read twice (two exports of one log) counted once.
+
+use crate::events::{ActivationEvent, Keep};
+use crate::input::InputFile;
+use crate::model::InputSummary;
+use crate::model::snapshot::LicenseSnapshot;
+use crate::rules::Rules;
+use crate::slmgr::{SlmgrError, SlmgrReader};
+
+/// Drops events read twice (an `.evtx` and its XML export, two copies of one log): same machine,
+/// provider, id, record id and time, or, without a record id, the same payload at the same time.
+pub(super) fn dedup_events(events: &mut Vec<ActivationEvent>) {
+    // Sorted by machine, time and record id: copies of one record sit in one run of equal keys.
+    // In place: the events kept are moved to the front.
+    let same_slot = |a: &ActivationEvent, b: &ActivationEvent| {
+        a.time == b.time
+            && a.record_id == b.record_id
+            && crate::events::same_machine_name(a.machine(), b.machine())
+    };
+    let same_event = |a: &ActivationEvent, b: &ActivationEvent| {
+        a.provider() == b.provider()
+            && a.event_id == b.event_id
+            && a.log() == b.log()
+            && (a.record_id.is_some() || a.payload.raw().eq(b.payload.raw()))
+    };
+    let mut kept = 0;
+    let mut run_start = 0;
+    for i in 0..events.len() {
+        let (front, rest) = events.split_at_mut(i);
+        let Some(e) = rest.first() else { break };
+        let front = front.get(..kept).unwrap_or(&[]);
+        if front.last().is_none_or(|l| !same_slot(l, e)) {
+            run_start = kept;
+        }
+        let dup = front
+            .get(run_start..)
+            .is_some_and(|run| run.iter().any(|k| same_event(k, e)));
+        if !dup {
+            // Nearly every event is kept where it is: no swap (a write) for those.
+            if kept != i {
+                events.swap(kept, i);
+            }
+            kept += 1;
+        }
+    }
+    events.truncate(kept);
+}
+
+pub(super) fn read_events(
+    rules: &Rules,
+    path: &str,
+    disk: Option<&std::path::Path>,
+    bytes: Vec<u8>,
+    summary: &mut InputSummary,
+) -> Option<Vec<ActivationEvent>> {
+    let read = crate::events::read_input(
+        rules,
+        path,
+        bytes,
+        disk,
+        Keep::Ids(crate::model::ids::event::CORRELATED),
+    );
+    summarize(read, summary)
+}
+
+/// Fills an event log's input summary from what reading it gave; its events.
+pub(super) fn summarize(
+    read: Result<crate::events::EventsRead, crate::events::EventReadError>,
+    summary: &mut InputSummary,
+) -> Option<Vec<ActivationEvent>> {
+    match read {
+        Ok((events, stats, format)) => {
+            summary.format = format;
+            summary.status = if stats.damaged_count > 0 {
+                "partial"
+            } else {
+                "read"
+            };
+            // The events of an input share one `Arc` per machine name: a run of one is taken
+            // once (a host log's hundreds of thousands of events name one machine).
+            let mut machines: Vec<&str> = Vec::new();
+            let mut last: Option<&std::sync::Arc<str>> = None;
+            for m in events.iter().map(ActivationEvent::machine) {
+                if last.is_none_or(|l| !std::sync::Arc::ptr_eq(l, m)) {
+                    machines.push(m);
+                    last = Some(m);
+                }
+            }
+            machines.sort_unstable();
+            machines.dedup();
+            summary.machines = machines.into_iter().map(str::to_owned).collect();
+            summary.lines = u32::try_from(stats.records).unwrap_or(u32::MAX);
+            summary.warnings.extend(stats.notes);
+            if stats.damaged_count > 0 {
+                summary.warnings.push(format!(
+                    "{} damaged record(s) or chunk(s) could not be read; the rest was analyzed",
+                    stats.damaged_count
+                ));
+                summary.warnings.extend(stats.damaged);
+            }
+            Some(events)
+        }
+        Err(e) => {
+            summary.format = "event-log";
+            summary.error = Some(e.to_string());
+            None
+        }
+    }
+}
+
+/// The summary of an input before anything is known of it.
+pub(super) fn blank_summary(path: &str) -> InputSummary {
+    InputSummary {
+        path: path.to_owned(),
+        format: "unknown",
+        status: "unreadable",
+        encoding: None,
+        languages: Vec::new(),
+        machines: Vec::new(),
+        lines: 0,
+        not_understood: Vec::new(),
+        warnings: Vec::new(),
+        error: None,
+    }
+}
+
+pub(super) fn read_one(
+    rules: &Rules,
+    reader: &SlmgrReader,
+    f: InputFile,
+) -> (Vec<LicenseSnapshot>, Vec<ActivationEvent>, InputSummary) {
+    let mut summary = blank_summary(&f.path);
+    let mut f = f;
+    f.load();
+    let InputFile {
+        path,
+        explicit,
+        bytes,
+        disk,
+        deferred: _,
+    } = f;
+    let bytes = match bytes {
+        Ok(b) => b,
+        Err(e) => {
+            summary.error = Some(e);
+            return (Vec::new(), Vec::new(), summary);
+        }
+    };
+    // Binary event logs never go through the text decoders.
+    if bytes.starts_with(crate::events::evtx::MAGIC) {
+        let events =
+            read_events(rules, &path, disk.as_deref(), bytes, &mut summary).unwrap_or_default();
+        return (Vec::new(), events, summary);
+    }
+    match reader.parse(&path, &bytes) {
+        Ok(snaps) => {
+            summary.format = "slmgr";
+            summary.encoding = snaps.first().map(|s| s.encoding.clone());
+            for s in &snaps {
+                for l in &s.languages {
+                    if !summary.languages.contains(l) {
+                        summary.languages.push(l.clone());
+                    }
+                }
+                summary.machines.push(
+                    s.machine
+                        .clone()
+                        .unwrap_or_else(|| crate::model::names::machine_from_path(&s.path)),
+                );
+                summary.lines = summary.lines.saturating_add(s.lines_read);
+                summary
+                    .not_understood
+                    .extend(s.not_understood.iter().cloned());
+                summary.warnings.extend(s.warnings.iter().cloned());
+            }
+            summary.status = if summary.not_understood.iter().any(|n| n.taken_as.is_none()) {
+                "partial"
+            } else {
+                "read"
+            };
+            (snaps, Vec::new(), summary)
+        }
+        Err(e) => {
+            if crate::events::detect(&bytes).is_some() {
+                let events = read_events(rules, &path, disk.as_deref(), bytes, &mut summary)
+                    .unwrap_or_default();
+                return (Vec::new(), events, summary);
+            }
+            if matches!(e, SlmgrError::NotSlmgr { .. }) && !explicit {
+                summary.status = "skipped";
+            }
+            summary.error = Some(match e {
+                SlmgrError::NotSlmgr { .. } => unrecognized(&path, &bytes),
+                other @ SlmgrError::TooLarge { .. } => other.to_string(),
+            });
+            (Vec::new(), Vec::new(), summary)
+        }
+    }
+}
+
+/// Why an input is neither slmgr output nor an event log, in words that say what to do.
+pub(super) fn unrecognized(path: &str, bytes: &[u8]) -> String {
+    let evtx_name = std::path::Path::new(path)
+        .extension()
+        .is_some_and(|x| x.eq_ignore_ascii_case("evtx"));
+    if bytes.is_empty() {
+        format!("{path}: the file is empty")
+    } else if evtx_name {
+        format!(
+            "{path}: named .evtx but not an event log file (no ElfFile signature at its start); export the log again with Event Viewer or `wevtutil epl`"
+        )
+    } else {
+        format!(
+            "{path}: neither slmgr output (/dli, /dlv, /xpr, /ato) nor an event log export kmsdiag reads (.evtx, event XML, evtx_dump or Get-WinEvent JSON, Event Viewer CSV/text, Export-Csv, Format-List)"
+        )
+    }
+}

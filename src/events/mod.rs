@@ -170,6 +170,9 @@ pub struct ReadStats {
     pub damaged_count: u64,
     /// What the reader had to assume (for example local times read as UTC).
     pub notes: Vec<String>,
+    /// `.evtx` chunks the pre-filter handed to the `evtx` crate, counted by why (not reported).
+    #[serde(skip)]
+    pub declined: evtx::Declines,
 }
 
 /// Most damage messages listed per input; the count is always complete.
@@ -662,6 +665,7 @@ pub fn read_input(
         )
     })?;
     let mut notes = Vec::new();
+    let mut declined = evtx::Declines::default();
     let mut norm = Normalizer::new(rules, path, format, keep);
     let (events, damaged, counted) = match format {
         "evtx" => {
@@ -673,10 +677,18 @@ pub fn read_input(
                     .map(|(raws, damaged, n)| (convert(&raws), damaged, n)),
                 (Some(file), _) => with_select(rules, keep, |select| {
                     evtx::read_file_selected_with(file, select, &wanted, &mut convert, &mut notes)
+                })
+                .map(|r| {
+                    declined = r.declined;
+                    (r.events, r.damaged, r.records)
                 }),
                 (None, _) => with_select(rules, keep, |select| {
                     let input = std::io::Cursor::new(bytes);
                     evtx::read_selected(input, select, &wanted, &mut convert, &mut notes)
+                })
+                .map(|r| {
+                    declined = r.declined;
+                    (r.events, r.damaged, r.records)
                 }),
             }
             .map_err(|e| format!("{path}: {e}"))?
@@ -707,7 +719,8 @@ pub fn read_input(
             (norm.convert(&raws), damaged, n)
         }
     };
-    let stats = stats(counted, damaged, notes, &events);
+    let mut stats = stats(counted, damaged, notes, &events);
+    stats.declined = declined;
     Ok((events, stats, format))
 }
 
@@ -786,9 +799,11 @@ impl EvtxParts {
             .map_err(|e| format!("cannot open: {e}"))
             .and_then(|f| evtx_fast::header(f, &mut notes))
             .map_err(|e| format!("{path}: {e}"))?;
-        let (mut events, damaged, n) = self.tally.finish(&header, &mut notes);
+        let read = self.tally.finish(&header, &mut notes);
+        let mut events = read.events;
         events.shrink_to_fit();
-        let stats = stats(n, damaged, notes, &events);
+        let mut stats = stats(read.records, read.damaged, notes, &events);
+        stats.declined = read.declined;
         Ok((events, stats, "evtx"))
     }
 }

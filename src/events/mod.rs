@@ -11,7 +11,6 @@
 
 mod detect;
 pub mod evtx;
-pub mod evtx_fast;
 pub mod json;
 pub mod message;
 mod normalize;
@@ -45,6 +44,9 @@ pub struct ReadStats {
     pub damaged_count: u64,
     /// What the reader had to assume (for example local times read as UTC).
     pub notes: Vec<String>,
+    /// `.evtx` chunks the pre-filter handed to the `evtx` crate, counted by why (not reported).
+    #[serde(skip)]
+    pub declined: evtx::Declines,
 }
 
 /// Most damage messages listed per input; the count is always complete.
@@ -104,22 +106,18 @@ impl Keep<'_> {
     }
 }
 
-impl evtx_fast::Positioned for ActivationEvent {
+impl evtx::Positioned for ActivationEvent {
     fn shift(&mut self, by: u64) {
         self.source.index += by;
     }
 }
 
 /// Calls `f` with the `.evtx` pre-filter's choice for `keep`: activation providers, the ids kept.
-pub fn with_select<R>(
-    rules: &Rules,
-    keep: Keep<'_>,
-    f: impl FnOnce(&evtx_fast::Select<'_>) -> R,
-) -> R {
+pub fn with_select<R>(rules: &Rules, keep: Keep<'_>, f: impl FnOnce(&evtx::Select<'_>) -> R) -> R {
     let cat = rules.events();
     let provider = |p: &str| cat.provider(p).is_some();
     let event_id = |id: u32| keep.wants(id);
-    f(&evtx_fast::Select {
+    f(&evtx::Select {
         provider: &provider,
         event_id: &event_id,
     })
@@ -173,6 +171,7 @@ pub fn read_input(
         path: path.to_owned(),
     })?;
     let mut notes = Vec::new();
+    let mut declined = evtx::Declines::default();
     let mut norm = Normalizer::new(rules, path, format, keep);
     let (events, damaged, counted) = match format {
         "evtx" => {
@@ -184,10 +183,18 @@ pub fn read_input(
                     .map(|(raws, damaged, n)| (convert(&raws), damaged, n)),
                 (Some(file), _) => with_select(rules, keep, |select| {
                     evtx::read_file_selected_with(file, select, &wanted, &mut convert, &mut notes)
+                })
+                .map(|r| {
+                    declined = r.declined;
+                    (r.events, r.damaged, r.records)
                 }),
                 (None, _) => with_select(rules, keep, |select| {
                     let input = std::io::Cursor::new(bytes);
                     evtx::read_selected(input, select, &wanted, &mut convert, &mut notes)
+                })
+                .map(|r| {
+                    declined = r.declined;
+                    (r.events, r.damaged, r.records)
                 }),
             }
             .map_err(EventReadError::evtx(path))?
@@ -218,7 +225,8 @@ pub fn read_input(
             (norm.convert(&raws), damaged, n)
         }
     };
-    let stats = stats(counted, damaged, notes, &events);
+    let mut stats = stats(counted, damaged, notes, &events);
+    stats.declined = declined;
     Ok((events, stats, format))
 }
 
@@ -248,7 +256,7 @@ pub fn evtx_part(
     file: &std::path::Path,
     chunks: std::ops::Range<u64>,
     keep: Keep<'_>,
-) -> Result<Vec<evtx_fast::Part<ActivationEvent>>, EventReadError> {
+) -> Result<Vec<evtx::Part<ActivationEvent>>, EventReadError> {
     let wanted = |r: &RawEvent| keep.wants(r.event_id);
     let mut norm = Normalizer::new(rules, path, "evtx", keep);
     with_select(rules, keep, |select| {
@@ -264,13 +272,13 @@ pub fn evtx_part(
 /// next): the same answer [`read_input`] gives for the whole file.
 #[derive(Default)]
 pub struct EvtxParts {
-    tally: evtx_fast::Tally<ActivationEvent>,
+    tally: evtx::Tally<ActivationEvent>,
     failed: Option<EventReadError>,
 }
 
 impl EvtxParts {
     /// The next range of the file.
-    pub fn add(&mut self, range: Result<Vec<evtx_fast::Part<ActivationEvent>>, EventReadError>) {
+    pub fn add(&mut self, range: Result<Vec<evtx::Part<ActivationEvent>>, EventReadError>) {
         match range {
             Ok(parts) => {
                 for p in parts {
@@ -293,10 +301,12 @@ impl EvtxParts {
             path: path.to_owned(),
             source,
         })?;
-        let header = evtx_fast::header(input, &mut notes).map_err(EventReadError::evtx(path))?;
-        let (mut events, damaged, n) = self.tally.finish(&header, &mut notes);
+        let header = evtx::header(input, &mut notes).map_err(EventReadError::evtx(path))?;
+        let read = self.tally.finish(&header, &mut notes);
+        let mut events = read.events;
         events.shrink_to_fit();
-        let stats = stats(n, damaged, notes, &events);
+        let mut stats = stats(read.records, read.damaged, notes, &events);
+        stats.declined = read.declined;
         Ok((events, stats, "evtx"))
     }
 }

@@ -7,18 +7,9 @@
 
 use std::collections::HashMap;
 
-/// The value types of substitutions this encoder writes (MS-EVEN6 §2.2.18).
-pub(crate) mod ty {
-    pub(crate) const NULL: u8 = 0x00;
-    pub(crate) const STRING: u8 = 0x01;
-    pub(crate) const UINT8: u8 = 0x04;
-    pub(crate) const UINT16: u8 = 0x06;
-    pub(crate) const UINT32: u8 = 0x08;
-    pub(crate) const UINT64: u8 = 0x0A;
-    pub(crate) const FILETIME: u8 = 0x11;
-    pub(crate) const HEXINT64: u8 = 0x15;
-    pub(crate) const BINXML: u8 = 0x21;
-}
+use crate::events::evtx::layout::token;
+/// The value types of substitutions (MS-EVEN6 §2.2.18), as the readers know them.
+pub(crate) use crate::events::evtx::layout::value_type as ty;
 
 /// A node of a template definition.
 #[derive(Debug, Clone)]
@@ -244,12 +235,16 @@ impl<'t> Encoder<'t> {
     fn content(&mut self, c: &Content) -> Result<(), EncodeError> {
         match c {
             Content::Text(t) => {
-                self.u8(0x05);
+                self.u8(token::VALUE);
                 self.u8(ty::STRING);
                 self.counted(t)
             }
             Content::Sub { id, ty, optional } => {
-                self.u8(if *optional { 0x0E } else { 0x0D });
+                self.u8(if *optional {
+                    token::OPTIONAL_SUBSTITUTION
+                } else {
+                    token::NORMAL_SUBSTITUTION
+                });
                 self.u16(*id);
                 self.u8(*ty);
                 Ok(())
@@ -265,7 +260,11 @@ impl<'t> Encoder<'t> {
                 attributes,
                 children,
             } => {
-                self.u8(if attributes.is_empty() { 0x01 } else { 0x41 });
+                self.u8(if attributes.is_empty() {
+                    token::OPEN_START_ELEMENT
+                } else {
+                    token::OPEN_START_ELEMENT_MORE
+                });
                 // Dependency identifier: none.
                 self.u16(0xFFFF);
                 let size_at = self.out.len();
@@ -277,8 +276,11 @@ impl<'t> Encoder<'t> {
                     let start = self.out.len();
                     let last = attributes.len() - 1;
                     for (i, (attr, value)) in attributes.iter().enumerate() {
-                        // 0x46: more attributes follow; 0x06: the last one.
-                        self.u8(if i == last { 0x06 } else { 0x46 });
+                        self.u8(if i == last {
+                            token::ATTRIBUTE
+                        } else {
+                            token::ATTRIBUTE_MORE
+                        });
                         self.name(attr)?;
                         self.content(value)?;
                     }
@@ -286,13 +288,13 @@ impl<'t> Encoder<'t> {
                     self.patch_u32(list_at, len);
                 }
                 if children.is_empty() {
-                    self.u8(0x03);
+                    self.u8(token::CLOSE_EMPTY_ELEMENT);
                 } else {
-                    self.u8(0x02);
+                    self.u8(token::CLOSE_START_ELEMENT);
                     for c in children {
                         self.node(c)?;
                     }
-                    self.u8(0x04);
+                    self.u8(token::END_ELEMENT);
                 }
                 let len = pos_u32(self.out.len() - size_at - 4);
                 self.patch_u32(size_at, len);
@@ -304,10 +306,11 @@ impl<'t> Encoder<'t> {
     /// A `BinXml` fragment holding one template instance: fragment header, the instance (its
     /// definition in place on first use in the chunk), then the substitution array.
     pub(crate) fn fragment(&mut self, inst: &Instance<'_>) -> Result<(), EncodeError> {
-        self.out.extend_from_slice(&[0x0F, 0x01, 0x01, 0x00]);
+        self.out.extend_from_slice(&token::FRAGMENT_HEADER_BYTES);
         let guid = template_guid(&inst.key);
         let id = u32::from_le_bytes([guid[0], guid[1], guid[2], guid[3]]);
-        self.u8(0x0C);
+        self.u8(token::TEMPLATE_INSTANCE);
+        // Unknown; Windows writes 1.
         self.u8(0x01);
         self.u32(id);
         if let Some(off) = self.tables.templates.get(&inst.key) {
@@ -323,9 +326,9 @@ impl<'t> Encoder<'t> {
             let size_at = self.out.len();
             self.u32(0);
             let start = self.out.len();
-            self.out.extend_from_slice(&[0x0F, 0x01, 0x01, 0x00]);
+            self.out.extend_from_slice(&token::FRAGMENT_HEADER_BYTES);
             self.node(&(inst.definition)(&inst.spec))?;
-            self.u8(0x00);
+            self.u8(token::END_OF_STREAM);
             let len = pos_u32(self.out.len() - start);
             self.patch_u32(size_at, len);
             if let Some(head) = self.tables.template_heads.get_mut(bucket) {

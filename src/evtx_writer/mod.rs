@@ -30,16 +30,13 @@ use std::io::{Seek, SeekFrom, Write};
 
 use chrono::{DateTime, Utc};
 
+use crate::events::evtx::layout::{
+    CHUNK_HEADER_SIZE, CHUNK_MAGIC, CHUNK_SIZE, FILE_HEADER_SIZE, FILETIME_TICKS,
+    FILETIME_UNIX_OFFSET, MAGIC, RECORD_HEADER_SIZE, RECORD_MAGIC, RECORD_OVERHEAD, chunk_header,
+    file_header,
+};
 use binxml::{Content, EncodeError, Encoder, Instance, Node, Tables, TemplateSpec, Value, ty};
 
-/// Size of the file header block.
-pub const FILE_HEADER_SIZE: usize = 4096;
-/// Size of every chunk.
-pub const CHUNK_SIZE: usize = 65536;
-/// Where records start inside a chunk (after its header and tables).
-const CHUNK_DATA_START: usize = 512;
-/// Record header (signature, size, id, time) plus the trailing size copy.
-const RECORD_OVERHEAD: usize = 28;
 /// The event schema namespace every record's root element declares.
 const EVENT_NS: &str = "http://schemas.microsoft.com/win/2004/08/events/event";
 /// Keywords of classic (ReportEvent-style) events, as SPP's records carry them.
@@ -112,15 +109,12 @@ pub enum WriteError {
     TooManyChunks,
 }
 
-/// Seconds between 1601-01-01 (FILETIME's epoch) and 1970-01-01.
-const FILETIME_UNIX_OFFSET: i64 = 11_644_473_600;
-
 /// A UTC time as a FILETIME (100 ns ticks since 1601-01-01); times before 1601 become 0.
 pub fn filetime(t: DateTime<Utc>) -> u64 {
     let secs = t.timestamp().saturating_add(FILETIME_UNIX_OFFSET);
     u64::try_from(secs)
         .ok()
-        .and_then(|s| s.checked_mul(10_000_000))
+        .and_then(|s| s.checked_mul(FILETIME_TICKS))
         .and_then(|s| s.checked_add(u64::from(t.timestamp_subsec_nanos() / 100)))
         .unwrap_or(0)
 }
@@ -138,12 +132,12 @@ impl Chunk {
     fn new() -> Self {
         let mut buf = vec![0u8; CHUNK_SIZE];
         if let Some(magic) = buf.get_mut(..8) {
-            magic.copy_from_slice(b"ElfChnk\0");
+            magic.copy_from_slice(CHUNK_MAGIC);
         }
         Chunk {
             buf,
-            free: CHUNK_DATA_START,
-            last_record: CHUNK_DATA_START,
+            free: CHUNK_HEADER_SIZE,
+            last_record: CHUNK_HEADER_SIZE,
             first_id: None,
             last_id: 0,
             tables: Tables::default(),
@@ -169,19 +163,30 @@ impl Chunk {
         put(b, 32, &self.last_id.to_le_bytes());
         put(b, 40, &128u32.to_le_bytes());
         put(b, 44, &offset(self.last_record).to_le_bytes());
-        put(b, 48, &offset(self.free).to_le_bytes());
+        put(
+            b,
+            chunk_header::FREE_SPACE,
+            &offset(self.free).to_le_bytes(),
+        );
         for (i, h) in self.tables.name_heads.iter().enumerate() {
             put(b, 128 + i * 4, &h.to_le_bytes());
         }
         for (i, h) in self.tables.template_heads.iter().enumerate() {
             put(b, 384 + i * 4, &h.to_le_bytes());
         }
-        let data = crc32fast::hash(b.get(CHUNK_DATA_START..self.free).unwrap_or(&[]));
-        put(b, 52, &data.to_le_bytes());
+        let data = crc32fast::hash(b.get(CHUNK_HEADER_SIZE..self.free).unwrap_or(&[]));
+        put(b, chunk_header::DATA_CHECKSUM, &data.to_le_bytes());
         let mut h = crc32fast::Hasher::new();
-        h.update(b.get(..120).unwrap_or(&[]));
-        h.update(b.get(128..CHUNK_DATA_START).unwrap_or(&[]));
-        put(b, 124, &h.finalize().to_le_bytes());
+        h.update(b.get(..chunk_header::CHECKSUMMED_HEAD).unwrap_or(&[]));
+        h.update(
+            b.get(chunk_header::CHECKSUMMED_TABLES..CHUNK_HEADER_SIZE)
+                .unwrap_or(&[]),
+        );
+        put(
+            b,
+            chunk_header::HEADER_CHECKSUM,
+            &h.finalize().to_le_bytes(),
+        );
         &self.buf
     }
 }
@@ -276,7 +281,7 @@ impl<W: Write + Seek> EvtxWriter<W> {
             self.flush_chunk()?;
         }
         let mut h = [0u8; 128];
-        h[..8].copy_from_slice(b"ElfFile\0");
+        h[..8].copy_from_slice(MAGIC);
         h[8..16].copy_from_slice(&0u64.to_le_bytes());
         h[16..24].copy_from_slice(&self.chunks_written.saturating_sub(1).to_le_bytes());
         h[24..32].copy_from_slice(&self.next_id.to_le_bytes());
@@ -285,11 +290,13 @@ impl<W: Write + Seek> EvtxWriter<W> {
         h[38..40].copy_from_slice(&3u16.to_le_bytes());
         h[40..42].copy_from_slice(&4096u16.to_le_bytes());
         let count = u16::try_from(self.chunks_written).map_err(|_| WriteError::TooManyChunks)?;
-        h[42..44].copy_from_slice(&count.to_le_bytes());
-        let flags = u32::from(state.dirty) | (u32::from(state.full) << 1);
-        h[120..124].copy_from_slice(&flags.to_le_bytes());
-        let sum = crc32fast::hash(&h[..120]);
-        h[124..128].copy_from_slice(&sum.to_le_bytes());
+        h[file_header::CHUNK_COUNT..file_header::CHUNK_COUNT + 2]
+            .copy_from_slice(&count.to_le_bytes());
+        let flag = |on: bool, bit: u32| if on { bit } else { 0 };
+        let flags = flag(state.dirty, file_header::DIRTY) | flag(state.full, file_header::FULL);
+        h[file_header::FLAGS..file_header::FLAGS + 4].copy_from_slice(&flags.to_le_bytes());
+        let sum = crc32fast::hash(&h[..file_header::CHECKSUMMED]);
+        h[file_header::CHECKSUM..file_header::CHECKSUM + 4].copy_from_slice(&sum.to_le_bytes());
         self.out.seek(SeekFrom::Start(0))?;
         self.out.write_all(&h)?;
         self.out.seek(SeekFrom::End(0))?;
@@ -302,7 +309,7 @@ impl<W: Write + Seek> EvtxWriter<W> {
 /// tables are then as before).
 fn encode(chunk: &mut Chunk, r: &Record, id: u64) -> Result<Option<Vec<u8>>, EncodeError> {
     let start = chunk.free;
-    let base = offset(start + 24);
+    let base = offset(start + RECORD_HEADER_SIZE);
     chunk.tables.begin();
     let data: Vec<Value<'_>> = r.data.iter().map(|d| Value::Str(d)).collect();
     let event_data = Instance {
@@ -364,7 +371,7 @@ fn encode(chunk: &mut Chunk, r: &Record, id: u64) -> Result<Option<Vec<u8>>, Enc
     chunk.tables.commit();
     let size32 = offset(size);
     let mut rec = Vec::with_capacity(size);
-    rec.extend_from_slice(&[0x2A, 0x2A, 0x00, 0x00]);
+    rec.extend_from_slice(&RECORD_MAGIC);
     rec.extend_from_slice(&size32.to_le_bytes());
     rec.extend_from_slice(&id.to_le_bytes());
     rec.extend_from_slice(&filetime(r.time_created).to_le_bytes());

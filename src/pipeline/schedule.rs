@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::events::evtx_fast::{self, Part};
+use crate::events::evtx::{self, Part};
 use crate::events::{ActivationEvent, Keep};
 use crate::input::{self, InputFile};
 use crate::model::InputSummary;
@@ -160,7 +160,7 @@ fn plan(files: &[InputFile], range: u64) -> Vec<Unit> {
             continue;
         };
         let size = f.size();
-        let chunks = evtx_fast::chunk_count(size);
+        let chunks = evtx::chunk_count(size);
         if chunks <= range || !head.starts_with(crate::events::evtx::MAGIC) {
             units.push(Unit::File(i));
             continue;
@@ -173,14 +173,14 @@ fn plan(files: &[InputFile], range: u64) -> Vec<Unit> {
             let from = if start == 0 {
                 0
             } else {
-                evtx_fast::chunk_offset(start)
+                evtx::chunk_offset(start)
             };
             units.push(Unit::Range {
                 file: i,
                 path: path.clone(),
                 disk: disk.clone(),
                 chunks: start..end,
-                bytes: evtx_fast::chunk_offset(end).min(size).saturating_sub(from),
+                bytes: evtx::chunk_offset(end).min(size).saturating_sub(from),
             });
             start = end;
         }

@@ -476,7 +476,7 @@ fn the_evtx_prefilter_gives_the_crates_answer() {
 }
 
 fn prefilter_matches_crate(
-    select: &kmsdiag::events::evtx_fast::Select<'_>,
+    select: &kmsdiag::events::evtx::Select<'_>,
     cat: &kmsdiag::rules::events::Catalogue,
     ids: &[u32],
 ) {
@@ -532,7 +532,7 @@ fn prefilter_matches_crate(
 fn the_evtx_prefilter_reads_every_record_as_the_crate_does() {
     let provider = |_: &str| true;
     let event_id = |_: u32| true;
-    let select = kmsdiag::events::evtx_fast::Select {
+    let select = kmsdiag::events::evtx::Select {
         provider: &provider,
         event_id: &event_id,
     };
@@ -577,7 +577,7 @@ fn the_evtx_prefilter_reads_real_logs_without_the_crate() {
     kmsdiag::events::with_select(&rules, analyze, real_logs_without_the_crate);
 }
 
-fn real_logs_without_the_crate(select: &kmsdiag::events::evtx_fast::Select<'_>) {
+fn real_logs_without_the_crate(select: &kmsdiag::events::evtx::Select<'_>) {
     let mut chunks = 0;
     for f in all_evtx() {
         let name = f.display().to_string();
@@ -590,7 +590,7 @@ fn real_logs_without_the_crate(select: &kmsdiag::events::evtx_fast::Select<'_>) 
             (Vec::new(), Vec::new(), 0)
         };
         let file = std::fs::File::open(&f).unwrap();
-        kmsdiag::events::evtx_fast::read(
+        kmsdiag::events::evtx::file::read(
             std::io::BufReader::new(file),
             select,
             &mut fallback,
@@ -599,7 +599,7 @@ fn real_logs_without_the_crate(select: &kmsdiag::events::evtx_fast::Select<'_>) 
         )
         .unwrap();
         let size = std::fs::metadata(&f).unwrap().len();
-        chunks += kmsdiag::events::evtx_fast::chunk_count(size);
+        chunks += kmsdiag::events::evtx::chunk_count(size);
         // The one sample with a record whose size field is zero is damaged in that chunk. A real
         // desktop Application log has two chunks whose templates the fast reader does not take
         // yet (issue 28): pinned, so the day it reads them this test asks to be told.

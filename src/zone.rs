@@ -56,7 +56,7 @@ impl Zone {
     }
 
     /// How reports name the zone: `UTC`, `+02:00`, `Europe/Berlin`, `local (+01:00)`.
-    pub fn label(&self) -> String {
+    pub fn label(self) -> String {
         match self {
             Zone::Utc => "UTC".to_owned(),
             Zone::Local => format!("local ({})", Local::now().format("%:z")),
@@ -66,7 +66,7 @@ impl Zone {
     }
 
     /// `t` (RFC 3339) in this zone, RFC 3339 again (`…Z` for UTC); any other text unchanged.
-    pub fn show(&self, t: &str) -> String {
+    pub fn show(self, t: &str) -> String {
         match DateTime::parse_from_rfc3339(t) {
             Ok(dt) => self.rfc3339(dt.with_timezone(&Utc)),
             Err(_) => t.to_owned(),
@@ -74,7 +74,7 @@ impl Zone {
     }
 
     /// `t` in this zone, as `2026-10-05 10:14` — for prose and tables.
-    pub fn short(&self, t: &str) -> String {
+    pub fn short(self, t: &str) -> String {
         match DateTime::parse_from_rfc3339(t) {
             Ok(dt) => self.format(dt.with_timezone(&Utc), "%Y-%m-%d %H:%M"),
             Err(_) => t.replacen('T', " ", 1),
@@ -82,7 +82,7 @@ impl Zone {
     }
 
     /// A UTC instant in this zone, RFC 3339.
-    pub fn rfc3339(&self, t: DateTime<Utc>) -> String {
+    pub fn rfc3339(self, t: DateTime<Utc>) -> String {
         match self {
             Zone::Utc => t.to_rfc3339_opts(SecondsFormat::Secs, true),
             Zone::Local => t
@@ -98,7 +98,7 @@ impl Zone {
     }
 
     /// A UTC instant in this zone with a `chrono` format string.
-    pub fn format(&self, t: DateTime<Utc>, fmt: &str) -> String {
+    pub fn format(self, t: DateTime<Utc>, fmt: &str) -> String {
         match self {
             Zone::Utc => t.format(fmt).to_string(),
             Zone::Local => t.with_timezone(&Local).format(fmt).to_string(),

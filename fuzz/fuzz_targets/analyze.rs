@@ -3,7 +3,7 @@
 
 use std::sync::OnceLock;
 
-use kmsdiag::rules::Rules;
+use kmsdiag::Rules;
 use libfuzzer_sys::fuzz_target;
 
 static RULES: OnceLock<Rules> = OnceLock::new();

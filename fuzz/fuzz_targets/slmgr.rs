@@ -3,8 +3,8 @@
 
 use std::sync::OnceLock;
 
-use kmsdiag::rules::Rules;
-use kmsdiag::slmgr::SlmgrReader;
+use kmsdiag::Rules;
+use kmsdiag::SlmgrReader;
 use libfuzzer_sys::fuzz_target;
 
 static RULES: OnceLock<Rules> = OnceLock::new();

@@ -3,10 +3,10 @@
 //! command line and dispatches it, [`commands`] holds one handler per subcommand, [`output`]
 //! writes a report file atomically and [`progress`] draws the progress bar.
 
-pub mod commands;
-pub mod output;
-pub mod progress;
-pub mod run;
+pub(crate) mod commands;
+pub(crate) mod output;
+pub(crate) mod progress;
+pub(crate) mod run;
 
 use std::path::PathBuf;
 
@@ -30,7 +30,7 @@ Exit status:
 /// means, why activation fails, and what to do next.
 #[derive(Debug, Parser)]
 #[command(name = "kmsdiag", version, about, after_help = EXIT_HELP)]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
@@ -39,7 +39,7 @@ pub struct Cli {
 
 /// Options every subcommand takes.
 #[derive(Debug, Args)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// When to colour output: auto colours on a terminal unless `NO_COLOR` is set.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto, global = true)]
     pub color: ColorArg,
@@ -50,7 +50,7 @@ pub struct GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Explain activation error codes: meaning, causes, next steps, related events.
     ///
     /// Codes can be pasted in any spelling: 0xC004F038, C004F038, hr=0xC004F038,
@@ -92,7 +92,7 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct SynthArgs {
+pub(crate) struct SynthArgs {
     /// The scenario file (TOML).
     #[arg(value_name = "SCENARIO")]
     pub scenario: PathBuf,
@@ -115,12 +115,12 @@ pub struct SynthArgs {
 
 /// Extra output forms of `kmsdiag synth`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum AlsoForm {
+pub(crate) enum AlsoForm {
     Xml,
 }
 
 #[derive(Debug, Args)]
-pub struct EventsArgs {
+pub(crate) struct EventsArgs {
     /// Files, directories or - (standard input).
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
@@ -135,7 +135,7 @@ pub struct EventsArgs {
 
 /// Output formats of `kmsdiag events`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum EventsFormat {
+pub(crate) enum EventsFormat {
     Text,
     Json,
     Jsonl,
@@ -143,7 +143,7 @@ pub enum EventsFormat {
 }
 
 #[derive(Debug, Args)]
-pub struct AnalyzeArgs {
+pub(crate) struct AnalyzeArgs {
     /// Files, directories or - (standard input).
     #[arg(value_name = "PATH", required = true)]
     pub paths: Vec<PathBuf>,
@@ -192,7 +192,7 @@ pub struct AnalyzeArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct HostCountArgs {
+pub(crate) struct HostCountArgs {
     /// Files, directories or - (standard input): the hosts' Key Management Service logs (and
     /// anything else; only 12290 records count).
     #[arg(value_name = "PATH", required = true)]
@@ -207,14 +207,14 @@ pub struct HostCountArgs {
 
 /// Output formats of `kmsdiag host-count`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum CountFormat {
+pub(crate) enum CountFormat {
     Text,
     Csv,
     Json,
 }
 
 #[derive(Debug, Args)]
-pub struct SlmgrArgs {
+pub(crate) struct SlmgrArgs {
     /// Files or - (standard input).
     #[arg(value_name = "FILE", required = true)]
     pub paths: Vec<PathBuf>,
@@ -225,7 +225,7 @@ pub struct SlmgrArgs {
 
 /// The least severe finding that makes `analyze` exit with status 1.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum FailOn {
+pub(crate) enum FailOn {
     Error,
     Warning,
     Info,
@@ -233,7 +233,7 @@ pub enum FailOn {
 }
 
 #[derive(Debug, Args)]
-pub struct LookupArgs {
+pub(crate) struct LookupArgs {
     /// Codes to explain.
     #[arg(
         value_name = "CODE",
@@ -259,7 +259,7 @@ pub struct LookupArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum RulesCommand {
+pub(crate) enum RulesCommand {
     /// Check rule files and report every problem (file, line, entry, field, why).
     ///
     /// Without DIR the built-in rules are checked. Exit 0 when there are no problems, 2 otherwise.
@@ -330,7 +330,7 @@ impl From<ReportFormatArg> for ReportFormat {
 
 /// Output formats of the lookup and rules commands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
-pub enum Format {
+pub(crate) enum Format {
     Text,
     Json,
 }

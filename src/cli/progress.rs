@@ -13,14 +13,14 @@ const MIN_BYTES: u64 = 64 * 1024 * 1024;
 const MIN_FILES: usize = 200;
 
 /// A bar over the bytes to read, drawn on stderr when it is a terminal and the input is large.
-pub struct Bar {
+pub(crate) struct Bar {
     bar: ProgressBar,
     enabled: bool,
 }
 
 impl Bar {
     /// A bar that draws only if stderr is a terminal.
-    pub fn for_stderr() -> Bar {
+    pub(crate) fn for_stderr() -> Bar {
         Bar {
             bar: ProgressBar::hidden(),
             enabled: std::io::stderr().is_terminal(),

@@ -8,8 +8,8 @@ use std::ops::Range;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
+use crate::codes::hresult::Hresult;
 use crate::events::ActivationEvent;
-use crate::hresult::Hresult;
 
 use super::fields::{boolean, client_time, code, text};
 use super::host::HostView;
@@ -24,7 +24,7 @@ const JOIN_WINDOW_MINUTES: i64 = 3;
 /// How the host side saw an attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(tag = "seen", rename_all = "kebab-case")]
-pub enum HostSide {
+pub(crate) enum HostSide {
     /// The host logged it (index of its 12290 in the event list).
     Received { host: usize, record: usize },
     /// The host's log covers the time and has no record of it.
@@ -39,7 +39,7 @@ pub enum HostSide {
 
 /// One activation attempt of a client.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Attempt {
+pub(crate) struct Attempt {
     /// Index of the 12288 in the event list.
     pub request: usize,
     /// Index of the 12289 that answered it.
@@ -58,7 +58,7 @@ pub struct Attempt {
 
 /// What the client logs say of one machine.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ClientView {
+pub(crate) struct ClientView {
     pub name: String,
     pub attempts: Vec<Attempt>,
     /// 8198 failures (event index, code).

@@ -3,15 +3,15 @@
 
 use chrono::NaiveDateTime;
 
+use crate::codes::hresult::Hresult;
 use crate::events::{ActivationEvent, FieldValue};
-use crate::hresult::Hresult;
 
 pub(super) fn field<'a>(e: &'a ActivationEvent, name: &str) -> Option<FieldValue<'a>> {
     e.payload.get(name)
 }
 
 /// A decoded result code of an event.
-pub fn code(e: &ActivationEvent, name: &str) -> Option<Hresult> {
+pub(crate) fn code(e: &ActivationEvent, name: &str) -> Option<Hresult> {
     code_of(field(e, name)?)
 }
 

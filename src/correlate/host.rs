@@ -18,7 +18,7 @@ use super::{Arrival, Run};
 
 /// One day of a host's replayed count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub struct CountDay {
+pub(crate) struct CountDay {
     pub day: NaiveDate,
     pub count: usize,
     /// Less than 30 days of log before this day: the host may remember more machines.
@@ -27,7 +27,7 @@ pub struct CountDay {
 
 /// What the logs say of one KMS host.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct HostView {
+pub(crate) struct HostView {
     pub name: String,
     /// Indices of its 12290s, in time order.
     pub requests: Vec<usize>,

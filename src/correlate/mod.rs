@@ -21,19 +21,21 @@ use crate::events::ActivationEvent;
 use crate::model::ids::event;
 use crate::rules::KmsParams;
 
-pub use client::{Attempt, ClientView, HostSide};
-pub use fields::code;
-pub use host::{CountDay, HostView};
+pub(crate) use client::{Attempt, ClientView, HostSide};
+pub(crate) use fields::code;
+#[cfg(test)]
+pub(crate) use host::CountDay;
+pub(crate) use host::HostView;
 
 use client::{client_view, join, skew};
 use fields::int;
 use host::host_view;
 
-pub use crate::model::names::same_machine;
+pub(crate) use crate::model::names::same_machine;
 
 /// The whole correlation.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct Correlation {
+pub(crate) struct Correlation {
     pub clients: Vec<ClientView>,
     pub hosts: Vec<HostView>,
     /// CMID → the machine names it was seen under (client logs and host logs).
@@ -44,14 +46,14 @@ pub struct Correlation {
 
 impl Correlation {
     /// The host view for a `server:port` a client named, if its logs were supplied.
-    pub fn host_for(&self, server: &str) -> Option<usize> {
+    pub(crate) fn host_for(&self, server: &str) -> Option<usize> {
         host_index(&self.hosts, server)
     }
 }
 
 /// Correlates events sorted by machine and time (see [`crate::events::sort`]), on up to `threads`
 /// threads (the answer is the same at any count).
-pub fn correlate(
+pub(crate) fn correlate(
     events: &[ActivationEvent],
     now: DateTime<Utc>,
     threads: usize,

@@ -20,12 +20,10 @@ use crate::model::{Evidence, Finding, Host, InputSummary, Machine, Verdict};
 use crate::rules::Rules;
 use crate::zone::Zone;
 
-pub use events::{attempt_records, evidence, summarize};
-pub use registry::FindingId;
-pub use snapshot::{
-    DEFAULT_EXPIRY_WINDOW_DAYS, MachineInput, add_minutes, day, diagnose_snapshots, group_machines,
-    machine_from_path, stamp,
-};
+pub(crate) use events::{attempt_records, summarize};
+pub(crate) use registry::FindingId;
+pub(crate) use snapshot::{DEFAULT_EXPIRY_WINDOW_DAYS, MachineInput, stamp};
+pub use snapshot::{diagnose_snapshots, group_machines};
 
 use findings::{FindingSet, Raise};
 
@@ -39,7 +37,7 @@ pub struct Diagnosis {
 
 /// What the diagnosis is asked about, and as of when.
 #[derive(Debug, Clone, Copy)]
-pub struct Scope<'a> {
+pub(crate) struct Scope<'a> {
     /// The snapshots, grouped by machine.
     pub machines: &'a [MachineInput],
     /// The events, sorted, and their correlation.
@@ -56,7 +54,7 @@ pub struct Scope<'a> {
 
 /// Diagnoses everything read: each machine from its snapshots and its events, each KMS host from
 /// its `slmgr /dlv` and its log, and the fleet from the correlation.
-pub fn diagnose(rules: &Rules, scope: &Scope<'_>) -> Diagnosis {
+pub(crate) fn diagnose(rules: &Rules, scope: &Scope<'_>) -> Diagnosis {
     let from_snapshots = diagnose_snapshots(rules, scope.machines, scope.now, scope.window_days);
     let from_events = events::diagnose(
         rules,

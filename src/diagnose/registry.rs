@@ -10,24 +10,26 @@ macro_rules! findings {
     ($($(#[$doc:meta])* $variant:ident = $id:literal, decided_in: [$($file:literal),*];)+) => {
         /// A finding's stable id (the report contract: `docs/report-schema.md`).
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum FindingId {
+        pub(crate) enum FindingId {
             $($(#[$doc])* $variant,)+
         }
 
         impl FindingId {
             /// Every finding, in the order of this table.
-            pub const ALL: &[FindingId] = &[$(FindingId::$variant,)+];
+            pub(crate) const ALL: &[FindingId] = &[$(FindingId::$variant,)+];
 
             /// The id as reports and rule files write it.
-            pub fn as_str(self) -> &'static str {
+            pub(crate) fn as_str(self) -> &'static str {
                 match self {
                     $(FindingId::$variant => $id,)+
                 }
             }
 
             /// The source files (under `src/diagnose/`) whose code decides it; empty when only
-            /// result codes raise it (through `rules/codes.toml`).
-            pub fn decided_in(self) -> &'static [&'static str] {
+            /// result codes raise it (through `rules/codes.toml`). Read by the tests, which hold
+            /// the table to the code.
+            #[cfg(test)]
+            pub(crate) fn decided_in(self) -> &'static [&'static str] {
                 match self {
                     $(FindingId::$variant => &[$($file),*],)+
                 }
@@ -89,7 +91,7 @@ findings! {
 
 impl FindingId {
     /// The finding with this id, if kmsdiag has one.
-    pub fn from_id(id: &str) -> Option<FindingId> {
+    pub(crate) fn from_id(id: &str) -> Option<FindingId> {
         FindingId::ALL.iter().copied().find(|f| f.as_str() == id)
     }
 }

@@ -5,7 +5,7 @@
 use super::{evtx, json, tabular, xml};
 
 /// The format of an event-log input, recognised by content.
-pub fn detect(bytes: &[u8]) -> Option<&'static str> {
+pub(crate) fn detect(bytes: &[u8]) -> Option<&'static str> {
     if bytes.starts_with(evtx::MAGIC) {
         return Some("evtx");
     }

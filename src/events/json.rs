@@ -13,7 +13,7 @@ use super::xml::parse_system_time;
 use crate::model::event::RawEvent;
 
 /// Whether a text looks like `evtx_dump` JSON.
-pub fn looks_like(text: &str) -> bool {
+pub(crate) fn looks_like(text: &str) -> bool {
     let head: String = text.chars().take(4096).collect();
     // It must start like JSON (or like `evtx_dump -o json`'s "Record N" lines): a CSV header that
     // names the same properties is not JSON.
@@ -27,7 +27,7 @@ pub fn looks_like(text: &str) -> bool {
 
 /// Reads every JSON object of a text (JSON lines, `Record N` separated objects, one object, or
 /// an array of objects). Returns the events and what could not be read.
-pub fn read(text: &str) -> (Vec<RawEvent>, Vec<String>) {
+pub(crate) fn read(text: &str) -> (Vec<RawEvent>, Vec<String>) {
     let mut events = Vec::new();
     let mut damaged = Vec::new();
     let mut index: u64 = 0;
@@ -140,7 +140,7 @@ fn as_u64(v: &Value) -> Option<u64> {
 }
 
 /// Maps one `evtx_dump`-style or `Get-WinEvent`-style object to a raw event.
-pub fn from_value(root: &Value) -> Option<RawEvent> {
+pub(crate) fn from_value(root: &Value) -> Option<RawEvent> {
     if root.get("ProviderName").is_some() && root.get("Id").is_some() {
         return from_powershell(root);
     }

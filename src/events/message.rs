@@ -10,7 +10,7 @@ use crate::rules::events::{Piece, parse_template, squash};
 
 /// Matches a rendered message against a template. Returns the payload strings by placeholder
 /// number (`%1` first); `None` when the message is not this template.
-pub fn extract(template: &str, message: &str) -> Option<Vec<String>> {
+pub(crate) fn extract(template: &str, message: &str) -> Option<Vec<String>> {
     let pieces = parse_template(template)?;
     let msg = squash(message);
     let lower = msg.to_ascii_lowercase();

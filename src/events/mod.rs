@@ -10,14 +10,14 @@
 //! [`EventReadError`].
 
 mod detect;
-pub mod evtx;
-pub mod json;
-pub mod message;
+pub(crate) mod evtx;
+pub(crate) mod json;
+pub(crate) mod message;
 mod normalize;
-pub mod payload;
-pub mod stored;
-pub mod tabular;
-pub mod xml;
+pub(crate) mod payload;
+pub(crate) mod stored;
+pub(crate) mod tabular;
+pub(crate) mod xml;
 
 use std::sync::Arc;
 
@@ -26,16 +26,17 @@ use serde::Serialize;
 use crate::rules::Rules;
 use normalize::Normalizer;
 
-pub use crate::model::event::{ActivationEvent, Context, EventSource, Origin, RawEvent};
-pub use crate::model::names::{cmp_ignore_case, same_machine_name};
-pub use detect::detect;
-pub use normalize::normalize_all;
-pub use payload::{client_time, split_info};
-pub use stored::{Draft, FieldValue, Fields, Payload};
+pub use crate::model::event::RawEvent;
+pub(crate) use crate::model::event::{ActivationEvent, Context, EventSource, Origin};
+pub(crate) use crate::model::names::{cmp_ignore_case, same_machine_name};
+pub(crate) use detect::detect;
+pub(crate) use normalize::normalize_all;
+
+pub(crate) use stored::{FieldValue, Fields};
 
 /// What reading one input produced, for the per-input summary.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct ReadStats {
+pub(crate) struct ReadStats {
     pub records: u64,
     pub activation_events: u64,
     /// Records or chunks that could not be read, each with where and why.
@@ -64,7 +65,7 @@ impl ReadStats {
 /// Sorts events by machine, time and record id (then source), so output never depends on the
 /// order inputs were read in. No two events share a source position, so the order is total and
 /// an unstable sort (no buffer of half the events) gives the one answer.
-pub fn sort(events: &mut [ActivationEvent]) {
+pub(crate) fn sort(events: &mut [ActivationEvent]) {
     events.sort_unstable_by(|a, b| {
         same_name(a.machine(), b.machine())
             .then_with(|| a.time.cmp(&b.time))
@@ -126,7 +127,7 @@ pub fn with_select<R>(rules: &Rules, keep: Keep<'_>, f: impl FnOnce(&evtx::Selec
 /// Why an input could not be read as an event log. Each names its input, and its message starts
 /// with the path: the path is said once, here.
 #[derive(Debug, thiserror::Error)]
-pub enum EventReadError {
+pub(crate) enum EventReadError {
     /// The content is none of the formats [`detect()`] recognises.
     #[error(
         "{path}: not an event log export kmsdiag reads (.evtx, event XML, evtx_dump or Get-WinEvent JSON, Event Viewer CSV/text, Export-Csv, Format-List)"
@@ -155,11 +156,11 @@ impl EventReadError {
 }
 
 /// What reading an event log gave: its events, what reading them found, and its format.
-pub type EventsRead = (Vec<ActivationEvent>, ReadStats, &'static str);
+pub(crate) type EventsRead = (Vec<ActivationEvent>, ReadStats, &'static str);
 
 /// Reads one event-log input: the events `keep` selects and what reading it found. `Err` when
 /// the input is not an event log kmsdiag reads, or its header is unreadable.
-pub fn read_input(
+pub(crate) fn read_input(
     rules: &Rules,
     path: &str,
     bytes: Vec<u8>,
@@ -250,7 +251,7 @@ fn stats(
 
 /// One chunk range of a large `.evtx` file on disk, read on its own (on any thread) for
 /// [`EvtxParts`]: the parts of the file's chunks `chunks`, their events normalized.
-pub fn evtx_part(
+pub(crate) fn evtx_part(
     rules: &Rules,
     path: &str,
     file: &std::path::Path,
@@ -271,14 +272,14 @@ pub fn evtx_part(
 /// together range by range as they are read, in file order (each range's memory is freed for the
 /// next): the same answer [`read_input`] gives for the whole file.
 #[derive(Default)]
-pub struct EvtxParts {
+pub(crate) struct EvtxParts {
     tally: evtx::Tally<ActivationEvent>,
     failed: Option<EventReadError>,
 }
 
 impl EvtxParts {
     /// The next range of the file.
-    pub fn add(&mut self, range: Result<Vec<evtx::Part<ActivationEvent>>, EventReadError>) {
+    pub(crate) fn add(&mut self, range: Result<Vec<evtx::Part<ActivationEvent>>, EventReadError>) {
         match range {
             Ok(parts) => {
                 for p in parts {
@@ -292,7 +293,11 @@ impl EvtxParts {
     }
 
     /// The file's events and what reading it produced, or the first range's failure.
-    pub fn finish(self, path: &str, file: &std::path::Path) -> Result<EventsRead, EventReadError> {
+    pub(crate) fn finish(
+        self,
+        path: &str,
+        file: &std::path::Path,
+    ) -> Result<EventsRead, EventReadError> {
         if let Some(e) = self.failed {
             return Err(e);
         }

@@ -19,7 +19,7 @@ use crate::rules::events::{Decoding, FieldType, Layout};
 
 /// A reader's raw events of the input at `path`, normalized: the activation events, or with
 /// [`Keep::All`] every event (other providers' decoded as raw strings only).
-pub fn normalize_all(
+pub(crate) fn normalize_all(
     rules: &Rules,
     raws: &[RawEvent],
     path: &str,
@@ -247,7 +247,7 @@ fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> Draft<'_> {
             let v = v.strip_prefix("hr=").unwrap_or(v);
             crate::input::values::leading_code(v).map_or_else(text, Draft::Code)
         }
-        FieldType::Flags => crate::hresult::read_raw(v)
+        FieldType::Flags => crate::codes::hresult::read_raw(v)
             .ok()
             .flatten()
             .map_or_else(text, Draft::Flags),

@@ -21,7 +21,7 @@ fn fields(sep: char) -> impl FnMut(&str) -> IResult<&str, Vec<&str>> {
 
 /// Splits an `Info` string at commas, trimming each field and keeping empty ones, including a
 /// trailing one (`…, 5,` has an empty last field): positions never shift.
-pub fn split_info(s: &str) -> Vec<String> {
+pub(crate) fn split_info(s: &str) -> Vec<String> {
     split_borrowed(s).into_iter().map(Cow::into_owned).collect()
 }
 
@@ -159,7 +159,7 @@ pub(crate) fn info_values<'a>(
 /// so every field after it keeps its position. Only when the value after the text field does not
 /// read as what belongs there (`next_fits`) while the one `surplus` places later does: a newer
 /// Windows appending a field at the end is left alone.
-pub fn rejoin_text_field<S: AsRef<str> + From<String>>(
+pub(crate) fn rejoin_text_field<S: AsRef<str> + From<String>>(
     mut values: Vec<S>,
     expected: usize,
     text_at: usize,
@@ -185,7 +185,7 @@ pub fn rejoin_text_field<S: AsRef<str> + From<String>>(
 
 /// `key=value;` pairs (8230's kernel policies, 8198's command line); segments without `=` are
 /// skipped.
-pub fn key_values(s: &str) -> Vec<(String, String)> {
+pub(crate) fn key_values(s: &str) -> Vec<(String, String)> {
     let pair = |seg: &str| -> Option<(String, String)> {
         let (_, (k, v)) = separated_pair(
             take_till1(|c| c == '='),
@@ -205,7 +205,7 @@ pub fn key_values(s: &str) -> Vec<(String, String)> {
 /// A client time as written inside 12288/12289/12290 (`2010/09/29 17:52`, `2010/9/29 21:46`,
 /// `1/14/2006 2:30`, day-first locales). When day and month could be swapped, the reading closest
 /// to the event's `TimeCreated` wins (the client writes its local time, minute precision).
-pub fn client_time(v: &str, created: Option<DateTime<Utc>>) -> Option<NaiveDateTime> {
+pub(crate) fn client_time(v: &str, created: Option<DateTime<Utc>>) -> Option<NaiveDateTime> {
     let raw = crate::input::values::date_parts(v)?;
     if let Some(order) = raw.forced_order() {
         return raw.datetime(order).0;

@@ -12,14 +12,14 @@ use std::sync::Arc;
 use chrono::NaiveDateTime;
 use serde::ser::{Serialize, Serializer};
 
-use crate::hresult::Hresult;
+use crate::codes::hresult::Hresult;
 use crate::rules::events::Shape;
 
 /// A decoded payload value, its text of type `T`. Serialized as JSON scalars: codes and flags as
 /// `0x` + 8 hex digits, times as `YYYY-MM-DDTHH:MM:SS` (the client's local clock), the rest as
 /// printed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Value<T> {
+pub(crate) enum Value<T> {
     Code(Hresult),
     Flags(u32),
     Int(i64),
@@ -30,11 +30,11 @@ pub enum Value<T> {
 }
 
 /// A value as read from an event, borrowed from it.
-pub type FieldValue<'a> = Value<&'a str>;
+pub(crate) type FieldValue<'a> = Value<&'a str>;
 
 /// A value on its way into a payload: its text borrowed from the raw strings when it is a piece
 /// of them (it is then not copied again), else owned.
-pub type Draft<'a> = Value<Cow<'a, str>>;
+pub(crate) type Draft<'a> = Value<Cow<'a, str>>;
 
 impl<T: AsRef<str>> Serialize for Value<T> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -157,7 +157,7 @@ fn whole([lo, hi]: [u32; 2]) -> i64 {
 /// An event's payload: its original data strings, in order with empty ones kept, and its decoded
 /// fields by name.
 #[derive(Debug, Clone, Default)]
-pub struct Payload {
+pub(crate) struct Payload {
     /// The event's name and field names (none for an event the catalogue does not decode).
     shape: Option<Arc<Shape>>,
     /// The buffers the payload is in, shared by the events read in one batch (one allocation
@@ -181,7 +181,7 @@ struct Sealed {
 
 /// Payloads being written for a batch of events, then sealed into buffers they share.
 #[derive(Debug, Default)]
-pub struct Slab {
+pub(crate) struct Slab {
     slots: Vec<u8>,
     text: String,
 }
@@ -190,7 +190,7 @@ impl Slab {
     /// Writes a payload of `raw` strings and `fields` (slot index in the shape's names, value);
     /// it reads as empty until [`Slab::seal`]. A field given twice keeps the later value; an
     /// index outside the names is ignored.
-    pub fn build<'a, S: AsRef<str>>(
+    pub(crate) fn build<'a, S: AsRef<str>>(
         &mut self,
         shape: Option<Arc<Shape>>,
         raw: &[S],
@@ -205,7 +205,7 @@ impl Slab {
 
     /// [`Slab::build`], the fields given by `fields` through [`Writer::put`] as it finds them
     /// (a decoder that splits a string writes each piece as it is cut, collecting none).
-    pub fn build_with<S: AsRef<str>>(
+    pub(crate) fn build_with<S: AsRef<str>>(
         &mut self,
         shape: Option<Arc<Shape>>,
         raw: &[S],
@@ -248,13 +248,13 @@ impl Slab {
 
     /// Makes room for a batch's raw strings, `text` bytes in all: the text buffer is then handed
     /// over at its size (only text decoded anew, rare, makes it grow).
-    pub fn reserve(&mut self, text: usize) {
+    pub(crate) fn reserve(&mut self, text: usize) {
         self.text.reserve_exact(text);
     }
 
     /// Gives the payloads written since the last seal their buffers, shared: the slots copied
     /// out to their length (their room is kept for the next batch), the text handed over.
-    pub fn seal<'p>(&mut self, payloads: impl IntoIterator<Item = &'p mut Payload>) {
+    pub(crate) fn seal<'p>(&mut self, payloads: impl IntoIterator<Item = &'p mut Payload>) {
         if self.slots.is_empty() {
             return;
         }
@@ -273,7 +273,7 @@ impl Slab {
 
 /// A payload being written by [`Slab::build_with`]: its raw strings are in place, its fields
 /// are put one by one.
-pub struct Writer<'s, 'r, S> {
+pub(crate) struct Writer<'s, 'r, S> {
     slab: &'s mut Slab,
     raw: &'r [S],
     /// How many named slots come before the raw strings'.
@@ -290,7 +290,7 @@ impl<S: AsRef<str>> Writer<'_, '_, S> {
     /// Sets field `i` (a slot index in the shape's names; one outside them is ignored). Text that
     /// is a piece of a raw string is not copied again.
     #[inline(always)]
-    pub fn put(&mut self, i: usize, d: Draft<'_>) {
+    pub(crate) fn put(&mut self, i: usize, d: Draft<'_>) {
         if i >= self.n {
             return;
         }
@@ -383,17 +383,17 @@ impl Payload {
     }
 
     /// The catalogue's name for the event, when the catalogue decodes it.
-    pub fn name(&self) -> Option<&str> {
+    pub(crate) fn name(&self) -> Option<&str> {
         self.shape.as_deref().map(|s| &*s.name)
     }
 
     /// The value of a field.
-    pub fn get(&self, name: &str) -> Option<FieldValue<'_>> {
+    pub(crate) fn get(&self, name: &str) -> Option<FieldValue<'_>> {
         self.value(self.slot(self.shape.as_deref()?.slot(name)?))
     }
 
     /// The decoded fields, by name.
-    pub fn fields(&self) -> impl Iterator<Item = (&str, FieldValue<'_>)> {
+    pub(crate) fn fields(&self) -> impl Iterator<Item = (&str, FieldValue<'_>)> {
         self.names()
             .iter()
             .enumerate()
@@ -401,7 +401,7 @@ impl Payload {
     }
 
     /// The original data strings, in order, empty ones kept.
-    pub fn raw(&self) -> impl ExactSizeIterator<Item = &str> {
+    pub(crate) fn raw(&self) -> impl ExactSizeIterator<Item = &str> {
         (self.names().len()..self.slots as usize).map(|i| match self.slot(i) {
             Slot::Text(s) => self.text(s),
             _ => "",
@@ -409,7 +409,7 @@ impl Payload {
     }
 
     /// The raw strings joined by `sep`.
-    pub fn raw_joined(&self, sep: &str) -> String {
+    pub(crate) fn raw_joined(&self, sep: &str) -> String {
         self.raw().collect::<Vec<_>>().join(sep)
     }
 }
@@ -418,19 +418,19 @@ impl Payload {
 /// events of a log share a handful), not once per event, so a pass over a host's hundreds of
 /// thousands of requests compares no names.
 #[derive(Debug)]
-pub struct Fields<const N: usize> {
+pub(crate) struct Fields<const N: usize> {
     names: [&'static str; N],
     /// The layout last met (held, so its address cannot be reused) and where each name is in it.
     last: Option<(Arc<Shape>, [Option<usize>; N])>,
 }
 
 impl<const N: usize> Fields<N> {
-    pub fn new(names: [&'static str; N]) -> Fields<N> {
+    pub(crate) fn new(names: [&'static str; N]) -> Fields<N> {
         Fields { names, last: None }
     }
 
     /// The values of the names, in their order (`None` where the payload has none).
-    pub fn get<'p>(&mut self, p: &'p Payload) -> [Option<FieldValue<'p>>; N] {
+    pub(crate) fn get<'p>(&mut self, p: &'p Payload) -> [Option<FieldValue<'p>>; N] {
         let Some(shape) = &p.shape else {
             return [None; N];
         };
@@ -456,7 +456,7 @@ impl PartialEq for Payload {
 }
 
 /// A payload's fields as a JSON object, by name.
-pub struct FieldsJson<'a>(pub &'a Payload);
+pub(crate) struct FieldsJson<'a>(pub &'a Payload);
 
 impl Serialize for FieldsJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
@@ -465,7 +465,7 @@ impl Serialize for FieldsJson<'_> {
 }
 
 /// A payload's raw strings as a JSON array.
-pub struct RawJson<'a>(pub &'a Payload);
+pub(crate) struct RawJson<'a>(pub &'a Payload);
 
 impl Serialize for RawJson<'_> {
     fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {

@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::model::event::RawEvent;
 
 /// Which text form a text is, if any.
-pub fn detect(text: &str) -> Option<&'static str> {
+pub(crate) fn detect(text: &str) -> Option<&'static str> {
     let head: String = text.chars().take(8192).collect();
     let first = head
         .lines()
@@ -53,7 +53,7 @@ pub fn detect(text: &str) -> Option<&'static str> {
 }
 
 /// Reads events from a text form. The second list says what could not be read.
-pub fn read(form: &str, text: &str) -> (Vec<RawEvent>, Vec<String>) {
+pub(crate) fn read(form: &str, text: &str) -> (Vec<RawEvent>, Vec<String>) {
     match form {
         "csv" | "tsv" => read_table(text, form == "tsv"),
         "eventviewer-text" => read_blocks(text, "log name", ':'),

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use crate::model::event::RawEvent;
 
 /// Whether a text looks like event XML.
-pub fn looks_like(text: &str) -> bool {
+pub(crate) fn looks_like(text: &str) -> bool {
     let head: String = text.chars().take(4096).collect();
     head.contains("<Event")
         && (head.contains("<System") || head.contains("schemas.microsoft.com/win/2004/08/events"))
@@ -21,7 +21,7 @@ pub fn looks_like(text: &str) -> bool {
 
 /// Reads every `<Event>` of a text. Returns the events and, for each event that could not be
 /// read, where and why.
-pub fn read(text: &str) -> (Vec<RawEvent>, Vec<String>) {
+pub(crate) fn read(text: &str) -> (Vec<RawEvent>, Vec<String>) {
     let mut events = Vec::new();
     let mut damaged = Vec::new();
     let line_starts: Vec<usize> = std::iter::once(0)
@@ -181,7 +181,7 @@ fn start_element(ev: &mut RawEvent, e: &BytesStart<'_>, name: &str) {
 }
 
 /// `2010-09-29T21:52:00.000000000Z`, with any number of fraction digits.
-pub fn parse_system_time(s: &str) -> Option<DateTime<Utc>> {
+pub(crate) fn parse_system_time(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s.trim())
         .ok()
         .map(|t| t.with_timezone(&Utc))

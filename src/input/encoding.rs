@@ -11,7 +11,7 @@ use encoding_rs::{
 
 /// Text decoded from an input, with the encoding that was used.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decoded {
+pub(crate) struct Decoded {
     pub text: String,
     /// `UTF-8`, `UTF-8 (BOM)`, `UTF-16LE`, `windows-1252`, `IBM850`, `GBK`, …
     pub encoding: &'static str,
@@ -42,7 +42,7 @@ const CANDIDATES: &[(&str, Candidate)] = &[
 
 /// `str::trim`, answering at once when both ends are visible ASCII (nearly every field of a
 /// log): only then is there nothing to trim, so the answer is always `str::trim`'s.
-pub fn trim(s: &str) -> &str {
+pub(crate) fn trim(s: &str) -> &str {
     match (s.as_bytes().first(), s.as_bytes().last()) {
         (Some(a), Some(b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => s,
         _ => s.trim(),
@@ -51,7 +51,7 @@ pub fn trim(s: &str) -> &str {
 
 /// Decodes `bytes`. `score` rates a candidate text (higher reads better); it is only consulted
 /// when the encoding cannot be told from a BOM or from valid UTF-8 / UTF-16.
-pub fn decode(bytes: &[u8], score: &dyn Fn(&str) -> usize) -> Decoded {
+pub(crate) fn decode(bytes: &[u8], score: &dyn Fn(&str) -> usize) -> Decoded {
     if let Some(rest) = bytes.strip_prefix(&[0xEF, 0xBB, 0xBF]) {
         return whatwg(UTF_8, rest, "UTF-8 (BOM)");
     }
@@ -141,7 +141,7 @@ fn plausibility(text: &str) -> i64 {
 /// UTF-16 as [`decode`] finds them, an XML declaration's `encoding`, else UTF-8 — with bytes that
 /// are not UTF-8 replaced by U+FFFD rather than the whole file taken for a legacy code page. The
 /// note says where the first bad byte was.
-pub fn decode_utf8_standard(bytes: &[u8]) -> (Decoded, Option<String>) {
+pub(crate) fn decode_utf8_standard(bytes: &[u8]) -> (Decoded, Option<String>) {
     let d = decode(bytes, &|_| 0);
     if d.encoding.starts_with("UTF-") {
         let note = d.lossy.then(|| {

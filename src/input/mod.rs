@@ -5,14 +5,14 @@
 //! Zip entries are read in memory and never written anywhere, so names like `../x` or `/etc/x`
 //! are only labels. Bounds: entry count, total and per-entry size, compression ratio, nesting.
 
-pub mod encoding;
-pub mod values;
+pub(crate) mod encoding;
+pub(crate) mod values;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
 
 /// Files larger than this are not read (no export kmsdiag reads as a whole is this large).
-pub const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
+pub(crate) const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 /// How deep directories are followed.
 const MAX_DEPTH: usize = 32;
 /// The first bytes of a zip archive.
@@ -29,7 +29,7 @@ const MAX_ZIP_DEPTH: usize = 2;
 
 /// One input file as found.
 #[derive(Debug)]
-pub struct InputFile {
+pub(crate) struct InputFile {
     /// As given or found (`-` is shown as `<stdin>`).
     pub path: String,
     /// Named on the command line (an unrecognised named file is an error; an unrecognised file
@@ -47,14 +47,14 @@ pub struct InputFile {
 
 impl InputFile {
     /// Reads a deferred file's content (bounded by [`MAX_FILE_BYTES`]); does nothing otherwise.
-    pub fn load(&mut self) {
+    pub(crate) fn load(&mut self) {
         if let Some(p) = self.deferred.take() {
             self.bytes = read_file(&p);
         }
     }
 
     /// How many bytes the file has (for progress), without reading it.
-    pub fn size(&self) -> u64 {
+    pub(crate) fn size(&self) -> u64 {
         match (self.disk.as_ref().or(self.deferred.as_ref()), &self.bytes) {
             (Some(p), _) => std::fs::metadata(p).map_or(0, |m| m.len()),
             (None, Ok(b)) => b.len() as u64,
@@ -68,7 +68,7 @@ const EVTX_MAGIC: &[u8] = b"ElfFile\0";
 
 /// Expands the command-line paths into files, in a deterministic order: named files in the order
 /// given, each directory's files sorted by path.
-pub fn collect(paths: &[PathBuf]) -> Vec<InputFile> {
+pub(crate) fn collect(paths: &[PathBuf]) -> Vec<InputFile> {
     let mut out = Vec::new();
     for p in paths {
         if p.as_os_str() == "-" {

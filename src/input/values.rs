@@ -12,11 +12,11 @@ use nom::character::complete::{char, digit1, space0, space1};
 use nom::combinator::{all_consuming, opt, recognize};
 use nom::sequence::preceded;
 
-use crate::hresult::{Hresult, read_number};
+use crate::codes::hresult::{Hresult, read_number};
 use crate::model::snapshot::{DateValue, HostPort};
 
 /// A GUID (optionally in braces), lower-cased.
-pub fn guid(s: &str) -> Option<String> {
+pub(crate) fn guid(s: &str) -> Option<String> {
     guid_in(s).map(std::borrow::Cow::into_owned)
 }
 
@@ -25,7 +25,7 @@ const GUID_HYPHENS: u64 = 1 << 8 | 1 << 13 | 1 << 18 | 1 << 23;
 
 /// [`guid`], borrowed from `s` when it is already lower-case (as Windows writes them).
 #[allow(clippy::needless_bitwise_bool)] // no short circuit: the check has no branch and vectorises
-pub fn guid_in(s: &str) -> Option<std::borrow::Cow<'_, str>> {
+pub(crate) fn guid_in(s: &str) -> Option<std::borrow::Cow<'_, str>> {
     let t = crate::input::encoding::trim(s);
     let t = t
         .strip_prefix('{')
@@ -59,7 +59,7 @@ fn digits_n(n: usize) -> impl FnMut(&str) -> IResult<&str, &str> {
 }
 
 /// An extended PID (`55041-00140-015-871562-03-1033-7078.0000-0992009`).
-pub fn is_extended_pid(s: &str) -> bool {
+pub(crate) fn is_extended_pid(s: &str) -> bool {
     let build = |i| take_while_m_n(4, 5, |c: char| c.is_ascii_digit()).parse(i);
     all_consuming((
         digits_n(5),
@@ -85,13 +85,13 @@ pub fn is_extended_pid(s: &str) -> bool {
 }
 
 /// An installation ID: a long run of digits (54 or 63 of them).
-pub fn is_installation_id(s: &str) -> bool {
+pub(crate) fn is_installation_id(s: &str) -> bool {
     let t = s.trim();
     t.len() >= 40 && t.chars().all(|c| c.is_ascii_digit())
 }
 
 /// A partial product key: the last five characters of a key.
-pub fn partial_key(s: &str) -> Option<String> {
+pub(crate) fn partial_key(s: &str) -> Option<String> {
     let t = s.trim();
     (t.len() == 5
         && t.chars()
@@ -102,7 +102,7 @@ pub fn partial_key(s: &str) -> Option<String> {
 
 /// A product key channel (`Volume:GVLK`, `Volume:MAK`, `Volume:CSVLK`, `Retail`, `OEM:DM`,
 /// `Retail:TB:Eval`, …).
-pub fn is_product_key_channel(s: &str) -> bool {
+pub(crate) fn is_product_key_channel(s: &str) -> bool {
     let t = s.trim();
     let mut parts = t.split(':');
     let first = parts.next().unwrap_or("");
@@ -111,7 +111,7 @@ pub fn is_product_key_channel(s: &str) -> bool {
 }
 
 /// A software licensing service version (`10.0.17763.1039`).
-pub fn is_version(s: &str) -> bool {
+pub(crate) fn is_version(s: &str) -> bool {
     let t = s.trim();
     let parts: Vec<&str> = t.split('.').collect();
     parts.len() == 4
@@ -134,7 +134,7 @@ fn bracketed_v6(i: &str) -> IResult<&str, &str> {
 }
 
 /// `server:port` (`kms01.contoso.com:1688`, `10.0.0.5:1688`, `[fe80::1]:1688`).
-pub fn host_port(s: &str) -> Option<HostPort> {
+pub(crate) fn host_port(s: &str) -> Option<HostPort> {
     let t = s.trim();
     let (_, (host, _, port)) = all_consuming((
         nom::branch::alt((bracketed_v6, host_name)),
@@ -155,7 +155,7 @@ pub fn host_port(s: &str) -> Option<HostPort> {
 }
 
 /// An IPv4 or IPv6 address.
-pub fn ip_address(s: &str) -> Option<String> {
+pub(crate) fn ip_address(s: &str) -> Option<String> {
     s.trim()
         .parse::<std::net::IpAddr>()
         .ok()
@@ -163,7 +163,7 @@ pub fn ip_address(s: &str) -> Option<String> {
 }
 
 /// A result code at the start of a value (`0xC004F00F.`, `0xC004F009 (grace time expired).`).
-pub fn leading_code(s: &str) -> Option<Hresult> {
+pub(crate) fn leading_code(s: &str) -> Option<Hresult> {
     let t = s.trim_start();
     let (Some(b'0'), Some(b'x' | b'X'), Some(digits)) = (
         t.as_bytes().first(),
@@ -188,7 +188,7 @@ pub fn leading_code(s: &str) -> Option<Hresult> {
 }
 
 /// Any `0x` code inside a text (`Error: 0xC004F074 The Software …`).
-pub fn code_in(s: &str) -> Option<Hresult> {
+pub(crate) fn code_in(s: &str) -> Option<Hresult> {
     let pos = s.to_ascii_lowercase().find("0x")?;
     leading_code(s.get(pos..)?)
 }
@@ -199,7 +199,7 @@ fn number(i: &str) -> IResult<&str, u64> {
 
 /// "243720 minute(s) (169 day(s))", "43162 minutes (29 days)", "259197 分钟(180天)",
 /// "11820 minute(s)": the minutes and, when printed, the days.
-pub fn minutes(s: &str) -> Option<(u64, Option<u64>)> {
+pub(crate) fn minutes(s: &str) -> Option<(u64, Option<u64>)> {
     let t = s.trim();
     let (rest, mins) = number(t).ok()?;
     // "12" alone is a count, not a duration: a unit word must follow the number.
@@ -216,14 +216,14 @@ pub fn minutes(s: &str) -> Option<(u64, Option<u64>)> {
 }
 
 /// The first whole number in a value ("120 minutes" → 120).
-pub fn first_number(s: &str) -> Option<u64> {
+pub(crate) fn first_number(s: &str) -> Option<u64> {
     let t = s.trim_start();
     let start = t.find(|c: char| c.is_ascii_digit())?;
     number(t.get(start..)?).ok().map(|(_, n)| n)
 }
 
 /// A value that is a whole number and nothing else.
-pub fn whole_number(s: &str) -> Option<i64> {
+pub(crate) fn whole_number(s: &str) -> Option<i64> {
     let t = s.trim();
     let digits = t.strip_prefix('-').unwrap_or(t);
     if digits.is_empty() || digits.len() > 18 || !digits.chars().all(|c| c.is_ascii_digit()) {
@@ -234,14 +234,14 @@ pub fn whole_number(s: &str) -> Option<i64> {
 
 /// A date as printed, before day/month order is decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RawDate {
+pub(crate) struct RawDate {
     pub text: String,
     parts: DateParts,
 }
 
 /// The numbers of a printed date, without its text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct DateParts {
+pub(crate) struct DateParts {
     a: u32,
     b: u32,
     c: u32,
@@ -253,7 +253,7 @@ pub struct DateParts {
 
 impl DateParts {
     /// The order this date's numbers force, if they force one.
-    pub fn forced_order(&self) -> Option<&'static str> {
+    pub(crate) fn forced_order(&self) -> Option<&'static str> {
         if self.a > 31 {
             Some("ymd")
         } else if self.a > 12 {
@@ -267,12 +267,12 @@ impl DateParts {
 
     /// The order to guess when nothing forces one: 12-hour clocks are US style, dots are
     /// European, dashes and slashes with a 24-hour clock are taken as day first.
-    pub fn default_order(&self) -> &'static str {
+    pub(crate) fn default_order(&self) -> &'static str {
         if self.pm.is_some() { "mdy" } else { "dmy" }
     }
 
     /// The date and time read in `order` (a forced order wins), and the order used.
-    pub fn datetime(&self, order: &'static str) -> (Option<NaiveDateTime>, &'static str) {
+    pub(crate) fn datetime(&self, order: &'static str) -> (Option<NaiveDateTime>, &'static str) {
         let order = self.forced_order().unwrap_or(order);
         let (year, month, day) = match order {
             "ymd" => (self.a, self.b, self.c),
@@ -296,17 +296,17 @@ impl DateParts {
 
 impl RawDate {
     /// The order this date's numbers force, if they force one.
-    pub fn forced_order(&self) -> Option<&'static str> {
+    pub(crate) fn forced_order(&self) -> Option<&'static str> {
         self.parts.forced_order()
     }
 
     /// See [`DateParts::default_order`].
-    pub fn default_order(&self) -> &'static str {
+    pub(crate) fn default_order(&self) -> &'static str {
         self.parts.default_order()
     }
 
     /// Reads the date in the given order (`forced_order` wins over `order`).
-    pub fn resolve(&self, order: &'static str) -> DateValue {
+    pub(crate) fn resolve(&self, order: &'static str) -> DateValue {
         let (parsed, order) = self.parts.datetime(order);
         DateValue {
             text: self.text.clone(),
@@ -341,7 +341,7 @@ fn meridiem(i: &str) -> IResult<&str, bool> {
 
 /// A date with an optional time (`7/5/2025 9:13:33 AM`, `05.07.2025 09:13:33`, `2020/2/27 11:48:43`,
 /// `2025-07-05 09:13 UTC`, `2020/2/27 上午 11:48:43`).
-pub fn date(input: &str) -> Option<RawDate> {
+pub(crate) fn date(input: &str) -> Option<RawDate> {
     let parts = date_parts(input)?;
     Some(RawDate {
         text: crate::input::encoding::trim(input).to_owned(),
@@ -350,7 +350,7 @@ pub fn date(input: &str) -> Option<RawDate> {
 }
 
 /// [`date`]'s numbers, without copying the text (event payloads read millions).
-pub fn date_parts(input: &str) -> Option<DateParts> {
+pub(crate) fn date_parts(input: &str) -> Option<DateParts> {
     let text = crate::input::encoding::trim(input);
     plain_date(text).or_else(|| grammar_date(text))
 }
@@ -436,7 +436,7 @@ fn plain_date(text: &str) -> Option<DateParts> {
 
 /// The channel token at the end of a description ("…, `VOLUME_KMSCLIENT` channel"), repaired when
 /// a copy mangled it (`VOLUME\_KMSCLIENT`, `VOLUME-KMSCLIENT`).
-pub fn channel(description: &str) -> Option<String> {
+pub(crate) fn channel(description: &str) -> Option<String> {
     let words: Vec<&str> = description.split_whitespace().collect();
     let idx = words.iter().rposition(|w| {
         w.trim_end_matches(['.', ','])
@@ -475,7 +475,7 @@ fn looks_like_channel(token: &str) -> bool {
 }
 
 /// Undoes what Markdown escaping and retyping do to channel names.
-pub fn repair_channel(token: &str) -> String {
+pub(crate) fn repair_channel(token: &str) -> String {
     let mut t = token.replace("\\_", "_").to_ascii_uppercase();
     for prefix in ["VOLUME", "OEM", "TIMEBASED"] {
         for bad in ['-', ' '] {

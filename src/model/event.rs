@@ -37,7 +37,7 @@ pub struct RawEvent {
 
 /// Where a normalized event came from. Serialized as `path`, `format`, `index`, `line`.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
-pub struct EventSource {
+pub(crate) struct EventSource {
     /// The input, shared by its events.
     pub origin: Arc<Origin>,
     /// The record's position in the input (0-based).
@@ -47,18 +47,18 @@ pub struct EventSource {
 
 /// An input as its events name it.
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
-pub struct Origin {
+pub(crate) struct Origin {
     pub path: Arc<str>,
     /// `evtx`, `xml`, `json`.
     pub format: &'static str,
 }
 
 impl EventSource {
-    pub fn path(&self) -> &str {
+    pub(crate) fn path(&self) -> &str {
         &self.origin.path
     }
 
-    pub fn format(&self) -> &'static str {
+    pub(crate) fn format(&self) -> &'static str {
         self.origin.format
     }
 }
@@ -78,7 +78,7 @@ impl Serialize for EventSource {
 /// An event of an activation provider, decoded. Serialized with its catalogue `name`, `fields`
 /// and `raw` strings.
 #[derive(Debug, Clone, PartialEq)]
-pub struct ActivationEvent {
+pub(crate) struct ActivationEvent {
     /// Its machine, provider and log, shared by the events of one input that name the same.
     pub context: Arc<Context>,
     /// `TimeCreated`, in UTC.
@@ -93,7 +93,7 @@ pub struct ActivationEvent {
 
 /// What the events of an input repeat: the machine, the provider and the log.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Context {
+pub(crate) struct Context {
     /// The `Computer` field, else the machine the file name suggests.
     pub machine: Arc<str>,
     /// The canonical provider name (shared with the catalogue).
@@ -104,21 +104,21 @@ pub struct Context {
 impl ActivationEvent {
     /// The `Computer` field, else the machine the file name suggests (one `Arc` for the events
     /// of one input that name the same machine).
-    pub fn machine(&self) -> &Arc<str> {
+    pub(crate) fn machine(&self) -> &Arc<str> {
         &self.context.machine
     }
 
     /// The canonical provider name.
-    pub fn provider(&self) -> &Arc<str> {
+    pub(crate) fn provider(&self) -> &Arc<str> {
         &self.context.provider
     }
 
-    pub fn log(&self) -> Option<&str> {
+    pub(crate) fn log(&self) -> Option<&str> {
         self.context.log.as_deref()
     }
 
     /// The catalogue name of the event (`kms-request-sent`, …), when it is in the catalogue.
-    pub fn name(&self) -> Option<&str> {
+    pub(crate) fn name(&self) -> Option<&str> {
         self.payload.name()
     }
 }

@@ -2,10 +2,10 @@
 //! snapshots, activation events) and what diagnosis hands the renderers (the report), with the
 //! machine-name rules every stage compares names by. Plain data, no decisions.
 
-pub mod event;
-pub mod ids;
-pub mod names;
-pub mod report;
-pub mod snapshot;
+pub(crate) mod event;
+pub(crate) mod ids;
+pub(crate) mod names;
+pub(crate) mod report;
+pub(crate) mod snapshot;
 
 pub use report::*;

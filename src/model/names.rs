@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 /// The machine name a path suggests: the file name without extension, or the folder's name when
 /// the file is only named after the command (`PC042/dlv.txt` → `PC042`).
-pub fn machine_from_path(full: &str) -> String {
+pub(crate) fn machine_from_path(full: &str) -> String {
     // Inside a zip (`bundle.zip!PC042/dlv.txt`) the inner path names the machine; an entry at the
     // archive's top level is named after the archive.
     let (archive, path) = match full.rsplit_once('!') {
@@ -62,7 +62,7 @@ pub fn machine_from_path(full: &str) -> String {
 
 /// A machine name for comparing: case ignored; `ws01` and `ws01.contoso.com` are the same
 /// machine.
-pub fn same_machine(a: &str, b: &str) -> bool {
+pub(crate) fn same_machine(a: &str, b: &str) -> bool {
     fn first(s: &str) -> &str {
         s.split('.').next().unwrap_or("")
     }
@@ -77,12 +77,12 @@ pub fn same_machine(a: &str, b: &str) -> bool {
 
 /// Whether two events' machine names are one name (case ignored). The events of one input share
 /// one `Arc` per name, so the pointer answers first.
-pub fn same_machine_name(a: &Arc<str>, b: &Arc<str>) -> bool {
+pub(crate) fn same_machine_name(a: &Arc<str>, b: &Arc<str>) -> bool {
     Arc::ptr_eq(a, b) || a.eq_ignore_ascii_case(b)
 }
 
 /// Compares two names as ASCII-case-insensitive, without allocating.
-pub fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
+pub(crate) fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
     a.bytes()
         .map(|c| c.to_ascii_lowercase())
         .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))

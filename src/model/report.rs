@@ -4,7 +4,7 @@
 
 use serde::{Serialize, Serializer};
 
-use crate::hresult::Hresult;
+use crate::codes::hresult::Hresult;
 use crate::model::snapshot::{KmsRequests, NotUnderstood};
 use crate::rules::Severity;
 
@@ -152,7 +152,7 @@ pub struct Machine {
 
 /// How many attempts a machine's entry keeps: a machine retrying every two hours for a month
 /// makes about 360.
-pub const MAX_ATTEMPTS_PER_MACHINE: usize = 500;
+pub(crate) const MAX_ATTEMPTS_PER_MACHINE: usize = 500;
 
 #[allow(clippy::trivially_copy_pass_by_ref)] // serde's `skip_serializing_if` passes a reference
 fn is_zero(n: &u64) -> bool {
@@ -177,6 +177,7 @@ pub struct AttemptRecord {
 
 /// One licensed product of a machine.
 #[derive(Debug, Clone, PartialEq, Serialize)]
+#[allow(clippy::struct_field_names)] // `product_key_channel` is the report contract's name
 pub struct Product {
     pub name: Option<String>,
     pub description: Option<String>,
@@ -265,7 +266,7 @@ fn finding_severity<S: Serializer>(s: &Severity, ser: S) -> Result<S::Ok, S::Err
 }
 
 /// A finding's severity as every report writes it: `error`, `warning`, `info`.
-pub fn severity_name(s: Severity) -> &'static str {
+pub(crate) fn severity_name(s: Severity) -> &'static str {
     match s {
         Severity::Error => "error",
         Severity::Warning => "warning",
@@ -274,7 +275,7 @@ pub fn severity_name(s: Severity) -> &'static str {
 }
 
 /// The report's name for a `LicenseStatus` number (0–6), as events 12288 and 12290 carry it.
-pub fn license_status_name(status: u8) -> &'static str {
+pub(crate) fn license_status_name(status: u8) -> &'static str {
     match status {
         0 => "unlicensed",
         1 => "licensed",
@@ -288,7 +289,7 @@ pub fn license_status_name(status: u8) -> &'static str {
 }
 
 /// Orders findings for every report: most severe first, then by id, machines and codes.
-pub fn sort_findings(findings: &mut [Finding]) {
+pub(crate) fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)

@@ -19,7 +19,7 @@ use crate::rules::Rules;
 use crate::slmgr::SlmgrReader;
 use crate::zone::Zone;
 
-pub use schedule::{Inputs, read_inputs, read_inputs_with};
+pub(crate) use schedule::{Inputs, read_inputs, read_inputs_with};
 
 use read::{dedup_events, read_one};
 
@@ -71,7 +71,7 @@ fn window(events: &mut Vec<ActivationEvent>, opts: &Options) {
 }
 
 /// Told how reading the inputs goes (for a progress bar). Called from the reading threads.
-pub trait Progress: Sync {
+pub(crate) trait Progress: Sync {
     /// Before the first file: how many files and bytes there are to read.
     fn begin(&self, _files: usize, _bytes: u64) {}
     /// After each file, with its size.
@@ -81,17 +81,12 @@ pub trait Progress: Sync {
 }
 
 /// No progress reporting.
-pub struct Silent;
+pub(crate) struct Silent;
 
 impl Progress for Silent {}
 
-/// The full analysis of the given inputs.
-pub fn analyze(rules: &Rules, paths: &[PathBuf], opts: &Options) -> Report {
-    analyze_with_progress(rules, paths, opts, &Silent)
-}
-
 /// [`analyze`], telling `progress` how reading goes.
-pub fn analyze_with_progress(
+pub(crate) fn analyze_with_progress(
     rules: &Rules,
     paths: &[PathBuf],
     opts: &Options,
@@ -136,7 +131,7 @@ pub fn analyze_input(rules: &Rules, name: &str, bytes: &[u8], opts: &Options) ->
 }
 
 /// Diagnoses decoded snapshots and events into a report.
-pub fn build_report(
+pub(crate) fn build_report(
     rules: &Rules,
     snapshots: Vec<LicenseSnapshot>,
     events: &[ActivationEvent],
@@ -215,7 +210,7 @@ pub fn build_report(
 }
 
 /// Whether anything at all was read.
-pub fn has_readable_input(report: &Report) -> bool {
+pub(crate) fn has_readable_input(report: &Report) -> bool {
     report
         .inputs
         .iter()

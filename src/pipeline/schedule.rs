@@ -16,7 +16,7 @@ use super::{Progress, Silent};
 
 /// What the inputs hold, decoded.
 #[derive(Debug, Clone, Default)]
-pub struct Inputs {
+pub(crate) struct Inputs {
     pub snapshots: Vec<LicenseSnapshot>,
     /// Activation events of every event log, sorted (machine, time, record id) and without
     /// duplicates (the same record read from two exports of one log counts once).
@@ -25,7 +25,7 @@ pub struct Inputs {
 }
 
 /// Reads every input and decodes what it can, on one thread.
-pub fn read_inputs(rules: &Rules, paths: &[PathBuf]) -> Inputs {
+pub(crate) fn read_inputs(rules: &Rules, paths: &[PathBuf]) -> Inputs {
     read_inputs_with(rules, paths, 1, &Silent)
 }
 
@@ -191,7 +191,7 @@ fn plan(files: &[InputFile], range: u64) -> Vec<Unit> {
 /// Reads every input on up to `threads` threads. Files are read whole, or — large `.evtx` files —
 /// in chunk ranges put back together in file order, so the answer is the same whatever the
 /// thread count.
-pub fn read_inputs_with(
+pub(crate) fn read_inputs_with(
     rules: &Rules,
     paths: &[PathBuf],
     threads: usize,

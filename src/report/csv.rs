@@ -8,7 +8,7 @@ use super::{View, sanitize, spreadsheet_safe};
 use crate::model::{Finding, Machine, Report, severity_name};
 
 /// The header row.
-pub const COLUMNS: [&str; 15] = [
+pub(crate) const COLUMNS: [&str; 15] = [
     "as_of",
     "machine",
     "verdict",
@@ -50,7 +50,7 @@ fn evidence_cell(view: &View, f: &Finding, last: bool) -> String {
 }
 
 /// Writes the report as CSV.
-pub fn write_csv(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
+pub(crate) fn write_csv(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
     let mut out = csv::Writer::from_writer(w);
     // Control characters (escape sequences, bidi overrides) are made visible, then formula
     // starts neutralised.

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 /// Makes a string safe to print on a terminal: control characters (C0, C1, DEL), escape
 /// sequences and bidirectional overrides are shown as `\u{..}` instead of being interpreted.
 /// Newlines and tabs are kept unless `single_line`.
-pub fn sanitize(s: &str, single_line: bool) -> Cow<'_, str> {
+pub(crate) fn sanitize(s: &str, single_line: bool) -> Cow<'_, str> {
     let bad = |c: char| {
         (c.is_control() && (single_line || (c != '\n' && c != '\t')))
             || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
@@ -30,7 +30,7 @@ pub fn sanitize(s: &str, single_line: bool) -> Cow<'_, str> {
 /// Makes a cell safe to open in a spreadsheet: a cell that starts (after spaces) with `=`, `+`,
 /// `-`, `@`, a tab or a carriage return, or their full-width forms, would be read as a formula,
 /// so it gets a leading apostrophe.
-pub fn spreadsheet_safe(s: &str) -> Cow<'_, str> {
+pub(crate) fn spreadsheet_safe(s: &str) -> Cow<'_, str> {
     let first = s.trim_start_matches(' ').chars().next();
     if first.is_some_and(|c| {
         matches!(
@@ -46,7 +46,7 @@ pub fn spreadsheet_safe(s: &str) -> Cow<'_, str> {
 
 /// Escapes text for HTML element content and quoted attribute values; control characters and
 /// bidi overrides are made visible first.
-pub fn esc(s: &str) -> String {
+pub(crate) fn esc(s: &str) -> String {
     let s = sanitize(s, true);
     let mut out = String::with_capacity(s.len() + 16);
     for c in s.chars() {

@@ -9,7 +9,7 @@ use crate::events::{ActivationEvent, ReadStats};
 
 /// What `kmsdiag events` read from one input.
 #[derive(Debug, serde::Serialize)]
-pub struct EventsInput {
+pub(crate) struct EventsInput {
     pub path: String,
     /// The format it was read as; `None` when it was not read.
     pub format: Option<&'static str>,
@@ -32,7 +32,11 @@ fn cut(s: &str, max: usize) -> String {
 }
 
 /// Writes the events, one per line.
-pub fn write_text(w: &mut dyn Write, style: &Style, events: &[ActivationEvent]) -> io::Result<()> {
+pub(crate) fn write_text(
+    w: &mut dyn Write,
+    style: &Style,
+    events: &[ActivationEvent],
+) -> io::Result<()> {
     for e in events {
         let time = e.time.map_or_else(
             || "-".to_owned(),
@@ -80,7 +84,7 @@ pub fn write_text(w: &mut dyn Write, style: &Style, events: &[ActivationEvent]) 
 
 /// Writes the events as CSV: one row per event, fields as `name=value` joined by `; `, the raw
 /// strings joined by ` | `.
-pub fn write_csv(w: &mut dyn Write, events: &[ActivationEvent]) -> io::Result<()> {
+pub(crate) fn write_csv(w: &mut dyn Write, events: &[ActivationEvent]) -> io::Result<()> {
     let mut out = csv::Writer::from_writer(w);
     let row = |out: &mut csv::Writer<&mut dyn Write>, cells: &[&str]| -> io::Result<()> {
         out.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned()))
@@ -152,7 +156,7 @@ pub fn write_csv(w: &mut dyn Write, events: &[ActivationEvent]) -> io::Result<()
 }
 
 /// Writes the events as JSON lines: one compact object per event.
-pub fn write_jsonl(w: &mut dyn Write, events: &[ActivationEvent]) -> io::Result<()> {
+pub(crate) fn write_jsonl(w: &mut dyn Write, events: &[ActivationEvent]) -> io::Result<()> {
     for e in events {
         json::write_compact(w, e)?;
         writeln!(w)?;
@@ -161,7 +165,7 @@ pub fn write_jsonl(w: &mut dyn Write, events: &[ActivationEvent]) -> io::Result<
 }
 
 /// Writes one JSON document: what was read from each input, and the events.
-pub fn write_json(
+pub(crate) fn write_json(
     w: &mut dyn Write,
     inputs: &[EventsInput],
     events: &[ActivationEvent],
@@ -173,7 +177,7 @@ pub fn write_json(
 
 /// Says on stderr what was read from each input: its format and counts and the damaged items
 /// skipped, or why it was skipped.
-pub fn write_notes(inputs: &[EventsInput]) {
+pub(crate) fn write_notes(inputs: &[EventsInput]) {
     for i in inputs {
         let Some(format) = i.format else {
             diagnostic(

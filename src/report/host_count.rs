@@ -8,7 +8,7 @@ use super::{json, sanitize, spreadsheet_safe};
 use crate::correlate::HostView;
 
 /// Writes each host's count now and its timeline, a `#` per machine counted (at most 50).
-pub fn write_text(out: &mut dyn Write, hosts: &[&HostView]) -> io::Result<()> {
+pub(crate) fn write_text(out: &mut dyn Write, hosts: &[&HostView]) -> io::Result<()> {
     for h in hosts {
         writeln!(
             out,
@@ -41,7 +41,7 @@ pub fn write_text(out: &mut dyn Write, hosts: &[&HostView]) -> io::Result<()> {
 }
 
 /// Writes one row per host and day: `host,day,count,partial`.
-pub fn write_csv(out: &mut dyn Write, hosts: &[&HostView]) -> io::Result<()> {
+pub(crate) fn write_csv(out: &mut dyn Write, hosts: &[&HostView]) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
     w.write_record(["host", "day", "count", "partial"])?;
     for h in hosts {
@@ -59,7 +59,7 @@ pub fn write_csv(out: &mut dyn Write, hosts: &[&HostView]) -> io::Result<()> {
 
 /// Writes one object per host: its count now, whether the replay covers 30 days, when the count
 /// falls below the thresholds, and its timeline.
-pub fn write_json(out: &mut dyn Write, hosts: &[&HostView]) -> io::Result<()> {
+pub(crate) fn write_json(out: &mut dyn Write, hosts: &[&HostView]) -> io::Result<()> {
     let v: Vec<serde_json::Value> = hosts
         .iter()
         .map(|h| {

@@ -356,7 +356,7 @@ fn write_inputs(s: &mut String, r: &Report) {
 }
 
 /// Writes the report as one HTML page.
-pub fn write_html(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
+pub(crate) fn write_html(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
     let mut s = String::with_capacity(64 * 1024);
     s.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
     s.push_str(r#"<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">"#);

@@ -65,13 +65,13 @@ impl<F: Formatter> Formatter for Safe<F> {
 }
 
 /// Writes `value` as indented JSON.
-pub fn write_pretty<T: Serialize + ?Sized>(w: &mut dyn Write, value: &T) -> io::Result<()> {
+pub(crate) fn write_pretty<T: Serialize + ?Sized>(w: &mut dyn Write, value: &T) -> io::Result<()> {
     let mut ser = serde_json::Serializer::with_formatter(w, Safe(PrettyFormatter::new()));
     value.serialize(&mut ser).map_err(io::Error::other)
 }
 
 /// Writes `value` as JSON on one line.
-pub fn write_compact<T: Serialize + ?Sized>(w: &mut dyn Write, value: &T) -> io::Result<()> {
+pub(crate) fn write_compact<T: Serialize + ?Sized>(w: &mut dyn Write, value: &T) -> io::Result<()> {
     let mut ser = serde_json::Serializer::with_formatter(w, Safe(CompactFormatter));
     value.serialize(&mut ser).map_err(io::Error::other)
 }

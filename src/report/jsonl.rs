@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::model::{Finding, Report};
 
 /// The schema name of every line.
-pub const SCHEMA: &str = "kmsdiag.finding/1";
+pub(crate) const SCHEMA: &str = "kmsdiag.finding/1";
 
 #[derive(Serialize)]
 struct Line<'a> {
@@ -20,7 +20,7 @@ struct Line<'a> {
 }
 
 /// Writes one line per finding, in the report's order (most severe first).
-pub fn write_jsonl(w: &mut dyn Write, r: &Report) -> io::Result<()> {
+pub(crate) fn write_jsonl(w: &mut dyn Write, r: &Report) -> io::Result<()> {
     for f in &r.findings {
         let line = Line {
             schema: SCHEMA,

@@ -7,11 +7,15 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{Style, sanitize};
-use crate::lookup::{Answer, FlagsAnswer};
+use crate::codes::lookup::{Answer, FlagsAnswer};
 use crate::rules::Severity;
 
 /// One full block per answer, separated by blank lines.
-pub fn write_answers(w: &mut dyn Write, style: &Style, answers: &[Answer]) -> io::Result<()> {
+pub(crate) fn write_answers(
+    w: &mut dyn Write,
+    style: &Style,
+    answers: &[Answer],
+) -> io::Result<()> {
     for (i, a) in answers.iter().enumerate() {
         if i > 0 {
             writeln!(w)?;
@@ -111,19 +115,21 @@ fn write_answer(w: &mut dyn Write, style: &Style, a: &Answer) -> io::Result<()> 
 fn read_as(a: &Answer) -> Option<String> {
     let clean = |s: &str| sanitize(s, true).into_owned();
     match a.interpreted_as {
-        crate::hresult::Spelling::SignedDecimal => {
+        crate::codes::hresult::Spelling::SignedDecimal => {
             Some(format!("read `{}` as a signed decimal", clean(&a.input)))
         }
-        crate::hresult::Spelling::UnsignedDecimal => {
+        crate::codes::hresult::Spelling::UnsignedDecimal => {
             Some(format!("read `{}` as an unsigned decimal", clean(&a.input)))
         }
-        crate::hresult::Spelling::Win32Number => Some(format!(
+        crate::codes::hresult::Spelling::Win32Number => Some(format!(
             "read `{}` as Win32 error {}",
             clean(&a.input),
             a.structure.code
         )),
-        crate::hresult::Spelling::Symbol => Some(format!("read `{}` as a symbol", clean(&a.input))),
-        crate::hresult::Spelling::Hex => None,
+        crate::codes::hresult::Spelling::Symbol => {
+            Some(format!("read `{}` as a symbol", clean(&a.input)))
+        }
+        crate::codes::hresult::Spelling::Hex => None,
     }
 }
 
@@ -161,7 +167,11 @@ fn write_structure(w: &mut dyn Write, style: &Style, a: &Answer) -> io::Result<(
 }
 
 /// One line per code: code, severity, category, symbol, message (cut to the width).
-pub fn write_listing(w: &mut dyn Write, style: &Style, answers: &[Answer]) -> io::Result<()> {
+pub(crate) fn write_listing(
+    w: &mut dyn Write,
+    style: &Style,
+    answers: &[Answer],
+) -> io::Result<()> {
     let sym_width = answers
         .iter()
         .map(|a| a.symbol.as_deref().map_or(1, |s| s.chars().count()))
@@ -204,7 +214,7 @@ pub fn write_listing(w: &mut dyn Write, style: &Style, answers: &[Answer]) -> io
 }
 
 /// The status-flag breakdown.
-pub fn write_flags(w: &mut dyn Write, style: &Style, f: &FlagsAnswer) -> io::Result<()> {
+pub(crate) fn write_flags(w: &mut dyn Write, style: &Style, f: &FlagsAnswer) -> io::Result<()> {
     writeln!(
         w,
         "{}  status flags (field 2 of events 12288/12289)",
@@ -230,7 +240,7 @@ pub fn write_flags(w: &mut dyn Write, style: &Style, f: &FlagsAnswer) -> io::Res
 }
 
 /// JSON: a single value as an object, several as an array.
-pub fn write_json<T: Serialize>(
+pub(crate) fn write_json<T: Serialize>(
     w: &mut dyn Write,
     items: &[T],
     always_array: bool,

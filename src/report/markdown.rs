@@ -159,7 +159,7 @@ fn write_machine(w: &mut String, view: &View, r: &Report, m: &Machine) {
 }
 
 /// Writes the report as Markdown.
-pub fn write_markdown(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
+pub(crate) fn write_markdown(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
     let mut s = String::new();
     let count = |v: Verdict| r.machines.iter().filter(|m| m.verdict == v).count();
     let _ = writeln!(s, "## kmsdiag: activation report\n");

@@ -2,21 +2,21 @@
 //! kind of answer; hostile strings are made harmless in [`escape`]. Renderers know the report
 //! model and the answers they are given, not the command line or the pipeline that made them.
 
-pub mod csv;
-pub mod escape;
-pub mod events;
-pub mod host_count;
-pub mod html;
-pub mod json;
-pub mod jsonl;
-pub mod lookup;
-pub mod markdown;
-pub mod problems;
-pub mod rules_test;
-pub mod snapshot;
-pub mod svg;
-pub mod synth;
-pub mod text;
+pub(crate) mod csv;
+pub(crate) mod escape;
+pub(crate) mod events;
+pub(crate) mod host_count;
+pub(crate) mod html;
+pub(crate) mod json;
+pub(crate) mod jsonl;
+pub(crate) mod lookup;
+pub(crate) mod markdown;
+pub(crate) mod problems;
+pub(crate) mod rules_test;
+pub(crate) mod snapshot;
+pub(crate) mod svg;
+pub(crate) mod synth;
+pub(crate) mod text;
 
 use std::io::{self, Write};
 
@@ -26,7 +26,7 @@ use crate::model::Report;
 use crate::rules::Severity;
 use crate::zone::Zone;
 
-pub use escape::{sanitize, spreadsheet_safe};
+pub(crate) use escape::{sanitize, spreadsheet_safe};
 
 /// The formats of an analysis report (`kmsdiag analyze --format`; the command line maps its
 /// words to these).
@@ -121,7 +121,7 @@ pub struct Style {
 }
 
 /// Width used when output is not a terminal: wide enough for tickets, stable for tests.
-pub const DEFAULT_WIDTH: usize = 100;
+pub(crate) const DEFAULT_WIDTH: usize = 100;
 
 impl Style {
     /// `no_color` is whether `NO_COLOR` is set to a non-empty value; `terminal_width` is the
@@ -202,7 +202,7 @@ impl Style {
 }
 
 /// Writes a warning or error line to stderr (the only place kmsdiag writes to stderr).
-pub fn diagnostic(level: &str, message: &str) {
+pub(crate) fn diagnostic(level: &str, message: &str) {
     let mut err = io::stderr().lock();
     // Nothing useful can be done if stderr itself is gone.
     // Newlines are kept (a parse error quotes its line), continuation lines indented.
@@ -211,7 +211,7 @@ pub fn diagnostic(level: &str, message: &str) {
 }
 
 /// Writes a line that already carries its level (such as a rule [`Problem`](crate::rules::Problem)).
-pub fn diagnostic_raw(message: &str) {
+pub(crate) fn diagnostic_raw(message: &str) {
     let mut err = io::stderr().lock();
     let _ = writeln!(err, "{}", sanitize(message, true));
 }

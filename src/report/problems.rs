@@ -6,7 +6,7 @@ use super::{Style, sanitize};
 use crate::rules::{Level, Problem};
 
 /// Writes the problems and a closing line that says what was checked.
-pub fn write_text(
+pub(crate) fn write_text(
     w: &mut dyn Write,
     style: &Style,
     checked: &str,
@@ -40,7 +40,7 @@ pub fn write_text(
 }
 
 /// Writes the problems as a JSON document.
-pub fn write_json(w: &mut dyn Write, checked: &str, problems: &[Problem]) -> io::Result<()> {
+pub(crate) fn write_json(w: &mut dyn Write, checked: &str, problems: &[Problem]) -> io::Result<()> {
     let doc = serde_json::json!({
         "checked": checked,
         "errors": problems.iter().filter(|p| p.level == Level::Error).count(),

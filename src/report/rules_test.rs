@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 /// One sample's outcome.
 #[derive(Debug, serde::Serialize)]
-pub struct SampleResult {
+pub(crate) struct SampleResult {
     pub finding: String,
     pub sample: String,
     pub passed: bool,
@@ -15,7 +15,7 @@ pub struct SampleResult {
 }
 
 /// Writes a line per sample and a closing count of passed and failed samples.
-pub fn write_text(out: &mut dyn Write, results: &[SampleResult]) -> io::Result<()> {
+pub(crate) fn write_text(out: &mut dyn Write, results: &[SampleResult]) -> io::Result<()> {
     for r in results {
         let mark = if r.passed { "ok  " } else { "FAIL" };
         writeln!(out, "{mark}  {}  {}", r.finding, r.sample)?;
@@ -28,7 +28,7 @@ pub fn write_text(out: &mut dyn Write, results: &[SampleResult]) -> io::Result<(
 }
 
 /// Writes the results as a pretty-printed JSON array.
-pub fn write_json(out: &mut dyn Write, results: &[SampleResult]) -> io::Result<()> {
+pub(crate) fn write_json(out: &mut dyn Write, results: &[SampleResult]) -> io::Result<()> {
     serde_json::to_writer_pretty(&mut *out, results)?;
     writeln!(out)
 }

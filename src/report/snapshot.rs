@@ -11,13 +11,17 @@ fn opt<T: std::fmt::Display>(v: Option<T>) -> Option<String> {
 }
 
 /// Writes the snapshots as one pretty-printed JSON array.
-pub fn write_json(w: &mut dyn Write, snaps: &[LicenseSnapshot]) -> io::Result<()> {
+pub(crate) fn write_json(w: &mut dyn Write, snaps: &[LicenseSnapshot]) -> io::Result<()> {
     json::write_pretty(w, snaps)?;
     writeln!(w)
 }
 
 /// Writes the snapshots as text.
-pub fn write_text(w: &mut dyn Write, style: &Style, snaps: &[LicenseSnapshot]) -> io::Result<()> {
+pub(crate) fn write_text(
+    w: &mut dyn Write,
+    style: &Style,
+    snaps: &[LicenseSnapshot],
+) -> io::Result<()> {
     for (i, s) in snaps.iter().enumerate() {
         if i > 0 {
             writeln!(w)?;

@@ -18,7 +18,12 @@ const RIGHT: f64 = 12.0;
 /// Days whose count may be low because the log holds less than 30 days before them are drawn
 /// lighter.
 #[allow(clippy::many_single_char_names)] // x, y: the chart's coordinates
-pub fn count_timeline(points: &[CountPoint], client: u32, server: u32, host: &str) -> String {
+pub(crate) fn count_timeline(
+    points: &[CountPoint],
+    client: u32,
+    server: u32,
+    host: &str,
+) -> String {
     let height = 200.0;
     let (top, bottom) = (14.0, 28.0);
     let max_count = points.iter().map(|p| p.count).max().unwrap_or(0);
@@ -133,7 +138,7 @@ pub fn count_timeline(points: &[CountPoint], client: u32, server: u32, host: &st
 }
 
 /// The time span covered by a set of attempts (for a shared axis).
-pub fn span(attempts: &[&AttemptRecord]) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
+pub(crate) fn span(attempts: &[&AttemptRecord]) -> Option<(DateTime<Utc>, DateTime<Utc>)> {
     let times = attempts
         .iter()
         .filter_map(|a| a.time.as_deref())
@@ -151,7 +156,7 @@ pub fn span(attempts: &[&AttemptRecord]) -> Option<(DateTime<Utc>, DateTime<Utc>
 /// One client's attempts as marks on a time axis from `from` to `to`: filled green when it
 /// activated, red when refused, grey when no answer came; hollow when the host's log covers the
 /// time and has no record of the request.
-pub fn attempts_strip(
+pub(crate) fn attempts_strip(
     attempts: &[AttemptRecord],
     from: DateTime<Utc>,
     to: DateTime<Utc>,

@@ -7,7 +7,7 @@ use std::path::Path;
 use crate::synth::Written;
 
 /// Writes the one-line summary of a generated fleet of `machines` machines.
-pub fn write_summary(
+pub(crate) fn write_summary(
     out: &mut dyn Write,
     machines: usize,
     written: &Written,

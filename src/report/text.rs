@@ -23,7 +23,7 @@ fn verdict_style(style: &Style, v: Verdict) -> String {
 }
 
 /// `severity` as reports print it.
-pub fn severity_word(s: Severity) -> String {
+pub(crate) fn severity_word(s: Severity) -> String {
     crate::model::severity_name(s).to_ascii_uppercase()
 }
 
@@ -95,7 +95,7 @@ fn write_attempts(w: &mut dyn Write, view: &View, m: &Machine) -> io::Result<()>
 
 /// Writes the whole report: the headline, then (unless quiet) a block per machine, the findings,
 /// the KMS hosts and the inputs, and the summary table.
-pub fn write_text(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
+pub(crate) fn write_text(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
     let style = &view.style;
     write_headline(w, view, r)?;
     if view.detail == Detail::Quiet {

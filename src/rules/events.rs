@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 /// One `[[provider]]`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
-pub struct ProviderDef {
+pub(crate) struct ProviderDef {
     pub name: String,
     pub guid: Option<String>,
     #[serde(default)]

@@ -80,12 +80,12 @@ pub(crate) fn checked_sets(dir: Option<&Path>) -> Result<(RuleSet, Option<RuleSe
 }
 
 /// Lints the embedded rule files.
-pub fn lint_embedded() -> Vec<Problem> {
+pub(crate) fn lint_embedded() -> Vec<Problem> {
     check_files(embedded_files(), "rules/").1
 }
 
 /// Lints the rule files in a directory (files it does not have are not required).
-pub fn lint_dir(dir: &Path) -> Result<Vec<Problem>, RulesError> {
+pub(crate) fn lint_dir(dir: &Path) -> Result<Vec<Problem>, RulesError> {
     let files = read_dir_files(dir)?;
     Ok(check_files(files, &dir_prefix(dir)).1)
 }

@@ -5,10 +5,10 @@
 //! that lints clean. What the entries mean for a diagnosis is decided elsewhere; this module only
 //! holds facts.
 
-pub mod events;
+pub(crate) mod events;
 mod lint;
 mod load;
-pub mod slmgr;
+pub(crate) mod slmgr;
 
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
@@ -16,14 +16,14 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::hresult::Hresult;
+use crate::codes::hresult::Hresult;
 
-pub use lint::{Level, Problem};
-pub use load::{lint_dir, lint_embedded};
-pub use slmgr::SlmgrLanguage;
+pub(crate) use lint::{Level, Problem};
+pub(crate) use load::{lint_dir, lint_embedded};
+pub(crate) use slmgr::SlmgrLanguage;
 
 /// The rule files kmsdiag knows, in the order they are checked.
-pub const FILE_NAMES: &[&str] = &[
+pub(crate) const FILE_NAMES: &[&str] = &[
     "findings.toml",
     "codes.toml",
     "win32.toml",

@@ -20,12 +20,11 @@ mod vocab;
 
 use crate::model::snapshot::LicenseSnapshot;
 use crate::rules::Rules;
-use crate::rules::slmgr::StatusId;
 use parser::{Parser, product_has_content};
 use vocab::{Vocabulary, prepare};
 
 /// Inputs larger than this are not slmgr output; they are refused before decoding.
-pub const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
+pub(crate) const MAX_INPUT_BYTES: usize = 16 * 1024 * 1024;
 /// Lines longer than this are cut (a pasted line is never this long).
 const MAX_LINE_CHARS: usize = 4096;
 
@@ -129,17 +128,13 @@ pub(crate) fn parse_text(vocab: &Vocabulary, path: &str, text: &str) -> Vec<Lice
     p.finish()
 }
 
-/// The license state a status number or text stands for, for callers outside the parser.
-pub fn status_from_text(rules: &Rules, text: &str) -> Option<StatusId> {
-    Vocabulary::new(rules).status(text)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::hresult::Hresult;
+    use crate::codes::hresult::Hresult;
     use crate::model::ids::{NONGENUINE_GRACE_PERIOD, SL_E_NOT_GENUINE};
     use crate::model::snapshot::{ExpiryKind, RemainingKind};
+    use crate::rules::slmgr::StatusId;
 
     fn parse(text: &str) -> Vec<LicenseSnapshot> {
         let rules = Rules::embedded().unwrap();

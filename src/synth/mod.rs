@@ -2,26 +2,27 @@
 //! `.evtx` (plus event XML and `slmgr /dlv` text) with `expected.json`, the findings a correct
 //! analysis must raise for every machine. Same scenario and seed, same bytes.
 
-pub mod output;
-pub mod scenario;
-pub mod sim;
+pub(crate) mod evtx_writer;
+pub(crate) mod output;
+pub(crate) mod scenario;
+pub(crate) mod sim;
 
 use std::path::Path;
 
 use serde::Serialize;
 
-pub use output::Written;
-pub use scenario::{Scenario, ScenarioError};
-pub use sim::{Fleet, simulate};
+pub(crate) use output::Written;
+pub(crate) use scenario::{Scenario, ScenarioError};
+pub(crate) use sim::{Fleet, simulate};
 
 use crate::rules::{Rules, Severity};
 
 /// The schema name of `expected.json`.
-pub const EXPECTED_SCHEMA: &str = "kmsdiag.synth-expected/1";
+pub(crate) const EXPECTED_SCHEMA: &str = "kmsdiag.synth-expected/1";
 
 /// How to synthesise.
 #[derive(Debug, Clone, Copy)]
-pub struct Options {
+pub(crate) struct Options {
     pub seed: Option<u64>,
     pub scale: f64,
     /// Write event XML beside the `.evtx` files (also set by the scenario's `xml = true`).
@@ -43,7 +44,7 @@ impl Default for Options {
 
 /// The ground truth of a fleet.
 #[derive(Debug, Clone, Serialize)]
-pub struct Expected {
+pub(crate) struct Expected {
     pub schema: &'static str,
     pub description: String,
     pub seed: u64,
@@ -55,7 +56,7 @@ pub struct Expected {
 
 /// One machine whose logs were collected.
 #[derive(Debug, Clone, Serialize)]
-pub struct ExpectedMachine {
+pub(crate) struct ExpectedMachine {
     pub name: String,
     pub role: &'static str,
     pub verdict: &'static str,
@@ -71,7 +72,7 @@ pub struct ExpectedMachine {
 }
 
 /// The truth as written to `expected.json`.
-pub fn expected(rules: &Rules, s: &Scenario, fleet: &Fleet) -> Expected {
+pub(crate) fn expected(rules: &Rules, s: &Scenario, fleet: &Fleet) -> Expected {
     let mut machines: Vec<ExpectedMachine> = fleet
         .machines
         .iter()
@@ -114,7 +115,7 @@ pub fn expected(rules: &Rules, s: &Scenario, fleet: &Fleet) -> Expected {
 
 /// Why synth failed.
 #[derive(Debug, thiserror::Error)]
-pub enum SynthError {
+pub(crate) enum SynthError {
     #[error(transparent)]
     Scenario(#[from] ScenarioError),
     #[error(transparent)]
@@ -127,7 +128,7 @@ pub enum SynthError {
 }
 
 /// Simulates `scenario` and writes the fleet under `out`.
-pub fn generate(
+pub(crate) fn generate(
     rules: &Rules,
     scenario: &Scenario,
     opts: &Options,

@@ -12,7 +12,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
 use super::sim::{Fleet, Log, Rng, Role, SimEvent, SimMachine, WINDOWS_APP_ID};
-use crate::evtx_writer::{EvtxWriter, FileState, KEYWORDS_CLASSIC, Record, WriteError};
+use crate::synth::evtx_writer::{EvtxWriter, FileState, KEYWORDS_CLASSIC, Record, WriteError};
 
 const SPP: &str = "Microsoft-Windows-Security-SPP";
 const SPP_GUID: &str = "{E23B33B0-C8C9-472C-A5F9-F2BDFEA0F156}";
@@ -20,7 +20,7 @@ const SPP_SOURCE: &str = "Software Protection Platform Service";
 
 /// What `synth` wrote.
 #[derive(Debug, Clone, Default, Serialize)]
-pub struct Written {
+pub(crate) struct Written {
     pub files: Vec<String>,
     pub records: u64,
     pub bytes: u64,
@@ -28,7 +28,7 @@ pub struct Written {
 
 /// Why output could not be written.
 #[derive(Debug, thiserror::Error)]
-pub enum OutputError {
+pub(crate) enum OutputError {
     #[error("{path}: {source}")]
     Io {
         path: String,
@@ -262,7 +262,7 @@ fn noise_record(m: &SimMachine, n: &Noise, t: DateTime<Utc>, rng: &mut Rng) -> R
 }
 
 /// One record as `wevtutil qe /f:xml` prints it.
-pub fn record_xml(r: &Record, record_id: u64) -> String {
+pub(crate) fn record_xml(r: &Record, record_id: u64) -> String {
     let mut provider = format!(
         "<Provider Name='{}'",
         quick_xml::escape::escape(&r.provider)
@@ -374,7 +374,7 @@ impl LogFile {
 }
 
 /// Writes every collected machine's files under `out`.
-pub fn write_fleet(
+pub(crate) fn write_fleet(
     fleet: &Fleet,
     out: &Path,
     noise_per_day: u32,

@@ -4,12 +4,12 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::hresult::Hresult;
+use crate::codes::hresult::Hresult;
 
 /// A whole scenario.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Scenario {
+pub(crate) struct Scenario {
     /// One line saying what the fleet shows.
     #[serde(default)]
     pub description: String,
@@ -71,7 +71,7 @@ fn default_port() -> u16 {
 /// A KMS host.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct HostSpec {
+pub(crate) struct HostSpec {
     /// Short name; the FQDN is `name.domain`.
     pub name: String,
     #[serde(default = "default_port")]
@@ -95,7 +95,7 @@ fn default_dns() -> String {
 /// How many of a group's machines have their logs collected.
 #[derive(Debug, Clone, Copy, Deserialize)]
 #[serde(untagged)]
-pub enum Collected {
+pub(crate) enum Collected {
     All(bool),
     First(u32),
 }
@@ -109,7 +109,7 @@ impl Default for Collected {
 /// A group of KMS (or MAK) clients made alike.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct GroupSpec {
+pub(crate) struct GroupSpec {
     /// Name pattern: `{n}` is the 1-based index, `{n:03}` zero-padded to 3 digits.
     pub name: String,
     pub count: u32,
@@ -158,7 +158,7 @@ fn default_hours() -> String {
 /// A fault injected into some machines for some days.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct FaultSpec {
+pub(crate) struct FaultSpec {
     pub kind: FaultKind,
     /// Machine names (short) or patterns with `*`, e.g. `ws0*`.
     #[serde(default)]
@@ -178,7 +178,7 @@ pub struct FaultSpec {
 /// What can go wrong.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum FaultKind {
+pub(crate) enum FaultKind {
     /// The machines share the first one's CMID (imaged without sysprep /generalize).
     ClonedCmid,
     /// Their requests are dropped before reaching the host.
@@ -205,7 +205,7 @@ pub enum FaultKind {
 
 /// A scenario that cannot be simulated, and why.
 #[derive(Debug, thiserror::Error)]
-pub enum ScenarioError {
+pub(crate) enum ScenarioError {
     #[error("{path}: {message}")]
     Parse { path: String, message: String },
     #[error("{path}: {message}")]
@@ -213,11 +213,11 @@ pub enum ScenarioError {
 }
 
 /// Most machines one scenario (after `--scale`) may make.
-pub const MAX_MACHINES: u64 = 200_000;
+pub(crate) const MAX_MACHINES: u64 = 200_000;
 
 impl Scenario {
     /// Reads and checks a scenario file's text.
-    pub fn parse(path: &str, text: &str) -> Result<Scenario, ScenarioError> {
+    pub(crate) fn parse(path: &str, text: &str) -> Result<Scenario, ScenarioError> {
         let s: Scenario = toml::from_str(text).map_err(|e| ScenarioError::Parse {
             path: path.to_owned(),
             message: e.to_string(),
@@ -321,12 +321,15 @@ impl Scenario {
 }
 
 /// A result code written `0x…` (or any spelling the code reader takes).
-pub fn parse_code(s: &str) -> Option<Hresult> {
-    crate::hresult::read_raw(s).ok().flatten().map(Hresult)
+pub(crate) fn parse_code(s: &str) -> Option<Hresult> {
+    crate::codes::hresult::read_raw(s)
+        .ok()
+        .flatten()
+        .map(Hresult)
 }
 
 /// Expands a name pattern for index `n` (1-based).
-pub fn machine_name(pattern: &str, n: u32) -> String {
+pub(crate) fn machine_name(pattern: &str, n: u32) -> String {
     let Some(open) = pattern.find("{n") else {
         return pattern.to_owned();
     };
@@ -352,7 +355,7 @@ pub fn machine_name(pattern: &str, n: u32) -> String {
 }
 
 /// Whether a machine's short name matches a fault's name or `*` pattern.
-pub fn matches(pattern: &str, name: &str) -> bool {
+pub(crate) fn matches(pattern: &str, name: &str) -> bool {
     match pattern.split_once('*') {
         None => pattern.eq_ignore_ascii_case(name),
         Some((pre, post)) => {

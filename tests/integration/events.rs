@@ -466,21 +466,17 @@ fn all_evtx() -> Vec<std::path::PathBuf> {
 
 #[test]
 fn the_evtx_prefilter_gives_the_crates_answer() {
-    let rules = kmsdiag::rules::Rules::load(None).unwrap();
+    let rules = kmsdiag::Rules::load(None).unwrap();
     let cat = rules.events();
-    let ids: &[u32] = kmsdiag::model::ids::event::CORRELATED;
-    let analyze = kmsdiag::events::Keep::Ids(ids);
-    kmsdiag::events::with_select(&rules, analyze, |select| {
+    let ids: &[u32] = kmsdiag::CORRELATED;
+    let analyze = kmsdiag::Keep::Ids(ids);
+    kmsdiag::with_select(&rules, analyze, |select| {
         prefilter_matches_crate(select, cat, ids);
     });
 }
 
-fn prefilter_matches_crate(
-    select: &kmsdiag::events::evtx::Select<'_>,
-    cat: &kmsdiag::rules::events::Catalogue,
-    ids: &[u32],
-) {
-    let keep = |r: &kmsdiag::events::RawEvent| {
+fn prefilter_matches_crate(select: &kmsdiag::Select<'_>, cat: &kmsdiag::Catalogue, ids: &[u32]) {
+    let keep = |r: &kmsdiag::RawEvent| {
         ids.contains(&r.event_id)
             && (cat.provider(&r.provider).is_some()
                 || r.event_source_name
@@ -491,9 +487,8 @@ fn prefilter_matches_crate(
     assert!(files.len() > 20, "{}", files.len());
     let mut kept = 0;
     for f in files {
-        let crate_read = kmsdiag::events::evtx::read_file(&f, &keep);
-        let fast_read =
-            kmsdiag::events::evtx::read_file_selected(&f, select, &keep, &mut Vec::new());
+        let crate_read = kmsdiag::read_file(&f, &keep);
+        let fast_read = kmsdiag::read_file_selected(&f, select, &keep, &mut Vec::new());
         let ((mut a, _, na), (mut b, _, nb)) = match (crate_read, fast_read) {
             (Ok(a), Ok(b)) => (a, b),
             // Not an event log at all (testdata/hostile/): both refuse it.
@@ -505,7 +500,7 @@ fn prefilter_matches_crate(
                 b.err()
             ),
         };
-        let key = |e: &kmsdiag::events::RawEvent| (e.record_id, e.event_id, e.time_created);
+        let key = |e: &kmsdiag::RawEvent| (e.record_id, e.event_id, e.time_created);
         a.sort_by_key(key);
         b.sort_by_key(key);
         for e in a.iter_mut().chain(b.iter_mut()) {
@@ -532,24 +527,23 @@ fn prefilter_matches_crate(
 fn the_evtx_prefilter_reads_every_record_as_the_crate_does() {
     let provider = |_: &str| true;
     let event_id = |_: u32| true;
-    let select = kmsdiag::events::evtx::Select {
+    let select = kmsdiag::Select {
         provider: &provider,
         event_id: &event_id,
     };
-    let keep = |_: &kmsdiag::events::RawEvent| true;
+    let keep = |_: &kmsdiag::RawEvent| true;
     let mut compared = 0;
     for f in all_evtx() {
         if f.starts_with("testdata/hostile") {
             continue;
         }
-        let crate_read = kmsdiag::events::evtx::read_file(&f, &keep);
-        let fast_read =
-            kmsdiag::events::evtx::read_file_selected(&f, &select, &keep, &mut Vec::new());
+        let crate_read = kmsdiag::read_file(&f, &keep);
+        let fast_read = kmsdiag::read_file_selected(&f, &select, &keep, &mut Vec::new());
         let ((mut a, _, na), (mut b, _, nb)) = match (crate_read, fast_read) {
             (Ok(a), Ok(b)) => (a, b),
             (a, b) => panic!("{}: {:?} / {:?}", f.display(), a.err(), b.err()),
         };
-        let key = |e: &kmsdiag::events::RawEvent| (e.record_id, e.time_created);
+        let key = |e: &kmsdiag::RawEvent| (e.record_id, e.time_created);
         a.sort_by_key(key);
         b.sort_by_key(key);
         for e in a.iter_mut().chain(b.iter_mut()) {
@@ -572,12 +566,12 @@ fn the_evtx_prefilter_reads_real_logs_without_the_crate() {
     if !Path::new(SAMPLES).is_dir() {
         return;
     }
-    let rules = kmsdiag::rules::Rules::load(None).unwrap();
-    let analyze = kmsdiag::events::Keep::Ids(kmsdiag::model::ids::event::CORRELATED);
-    kmsdiag::events::with_select(&rules, analyze, real_logs_without_the_crate);
+    let rules = kmsdiag::Rules::load(None).unwrap();
+    let analyze = kmsdiag::Keep::Ids(kmsdiag::CORRELATED);
+    kmsdiag::with_select(&rules, analyze, real_logs_without_the_crate);
 }
 
-fn real_logs_without_the_crate(select: &kmsdiag::events::evtx::Select<'_>) {
+fn real_logs_without_the_crate(select: &kmsdiag::Select<'_>) {
     let mut chunks = 0;
     for f in all_evtx() {
         let name = f.display().to_string();
@@ -590,16 +584,16 @@ fn real_logs_without_the_crate(select: &kmsdiag::events::evtx::Select<'_>) {
             (Vec::new(), Vec::new(), 0)
         };
         let file = std::fs::File::open(&f).unwrap();
-        kmsdiag::events::evtx::file::read(
+        kmsdiag::read_evtx_chunks(
             std::io::BufReader::new(file),
             select,
             &mut fallback,
-            &mut <[kmsdiag::events::RawEvent]>::to_vec,
+            &mut <[kmsdiag::RawEvent]>::to_vec,
             &mut Vec::new(),
         )
         .unwrap();
         let size = std::fs::metadata(&f).unwrap().len();
-        chunks += kmsdiag::events::evtx::chunk_count(size);
+        chunks += kmsdiag::chunk_count(size);
         // The one sample with a record whose size field is zero is damaged in that chunk. A real
         // desktop Application log has two chunks whose templates the fast reader does not take
         // yet (issue 28): pinned, so the day it reads them this test asks to be told.

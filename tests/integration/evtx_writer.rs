@@ -7,7 +7,7 @@ use std::process::Command;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use evtx::{EvtxParser, ParserSettings};
-use kmsdiag::evtx_writer::{EvtxWriter, FileState, Record};
+use kmsdiag::{EvtxWriter, FileState, Record};
 use quick_xml::events::Event;
 
 /// The fields both readers report, normalised.

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
+use kmsdiag::Rules;
 use kmsdiag::harness;
-use kmsdiag::rules::Rules;
 
 fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {

@@ -3,7 +3,7 @@
 //! huge numbers), goes through decoding, parsing and diagnosis. Deterministic, so a failure here
 //! reproduces; the coverage-guided fuzzers in fuzz/ search further.
 
-use kmsdiag::rules::Rules;
+use kmsdiag::Rules;
 
 struct XorShift(u64);
 
@@ -100,31 +100,25 @@ fn mutated_fixtures_never_panic() {
         let original = std::fs::read(path).unwrap();
         for _ in 0..150 {
             let input = mutate(&mut rng, &original);
-            if let Ok(snaps) = kmsdiag::slmgr::parse_bytes(&rules, "mutated.txt", &input) {
+            if let Ok(snaps) = kmsdiag::parse_bytes(&rules, "mutated.txt", &input) {
                 parsed += 1;
-                let machines = kmsdiag::diagnose::group_machines(snaps);
-                let d = kmsdiag::diagnose::diagnose_snapshots(&rules, &machines, now, 30);
+                let machines = kmsdiag::group_machines(snaps);
+                let d = kmsdiag::diagnose_snapshots(&rules, &machines, now, 30);
                 // Rendering must not panic either.
-                let report = kmsdiag::model::Report {
-                    schema: kmsdiag::model::SCHEMA,
+                let report = kmsdiag::Report {
+                    schema: kmsdiag::SCHEMA,
                     now: "2025-07-05T12:00:00".to_owned(),
                     now_source: "flag",
                     inputs: Vec::new(),
                     machines: d.machines,
                     hosts: d.hosts,
                     findings: d.findings,
-                    attempts: kmsdiag::model::AttemptSummary::default(),
+                    attempts: kmsdiag::AttemptSummary::default(),
                     kms_inventory: Vec::new(),
                 };
-                for format in &kmsdiag::report::ReportFormat::ALL {
+                for format in &kmsdiag::ReportFormat::ALL {
                     let mut out = Vec::new();
-                    kmsdiag::report::render(
-                        &mut out,
-                        *format,
-                        &kmsdiag::report::View::plain(),
-                        &report,
-                    )
-                    .unwrap();
+                    kmsdiag::render(&mut out, *format, &kmsdiag::View::plain(), &report).unwrap();
                 }
             }
         }
@@ -143,21 +137,16 @@ fn extreme_values_are_handled() {
         .and_hms_opt(0, 0, 0)
         .unwrap();
     let text = "Name: Windows(R), Enterprise edition\nDescription: Windows(R) Operating System, VOLUME_KMSCLIENT channel\nPartial Product Key: 2YT43\nLicense Status: Licensed\nVolume activation expiration: 18446744073709551615 minute(s) (1 day(s))\nTrusted time: 12/31/9999 11:59:59 PM\n";
-    let snaps = kmsdiag::slmgr::parse_bytes(&rules, "x.txt", text.as_bytes()).unwrap();
-    let d = kmsdiag::diagnose::diagnose_snapshots(
-        &rules,
-        &kmsdiag::diagnose::group_machines(snaps),
-        now,
-        30,
-    );
+    let snaps = kmsdiag::parse_bytes(&rules, "x.txt", text.as_bytes()).unwrap();
+    let d = kmsdiag::diagnose_snapshots(&rules, &kmsdiag::group_machines(snaps), now, 30);
     assert_eq!(d.machines.len(), 1);
     // A megabyte-long line is cut, not choked on: the product name is bounded.
     let long =
         "Name: Windows ".to_owned() + &"W".repeat(1_000_000) + "\nLicense Status: Licensed\n";
-    let snaps = kmsdiag::slmgr::parse_bytes(&rules, "long.txt", long.as_bytes()).unwrap();
+    let snaps = kmsdiag::parse_bytes(&rules, "long.txt", long.as_bytes()).unwrap();
     assert!(snaps[0].products[0].name.as_ref().unwrap().len() < 5000);
     let many = "License Status: Licensed\n".repeat(200_000);
-    let snaps = kmsdiag::slmgr::parse_bytes(&rules, "many.txt", many.as_bytes()).unwrap();
+    let snaps = kmsdiag::parse_bytes(&rules, "many.txt", many.as_bytes()).unwrap();
     assert_eq!(snaps.len(), 1);
 }
 
@@ -201,11 +190,11 @@ fn damaged_evtx_never_panics_the_prefilter_or_the_analysis() {
         let original = std::fs::read(path).unwrap();
         for _ in 0..200 {
             let bytes = damage_evtx(&mut rng, &original);
-            let report = kmsdiag::pipeline::analyze_input(
+            let report = kmsdiag::analyze_input(
                 &rules,
                 "damaged.evtx",
                 &bytes,
-                &kmsdiag::pipeline::Options::default(),
+                &kmsdiag::Options::default(),
             );
             if report
                 .inputs

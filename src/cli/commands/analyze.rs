@@ -15,7 +15,7 @@ use crate::report::{self, Detail, Style, View};
 use crate::rules::{Rules, Severity};
 
 /// `kmsdiag analyze`. `style` is the one for where the report goes (stdout or the `-o` file).
-pub fn run(
+pub(crate) fn run(
     args: &AnalyzeArgs,
     rules: &Rules,
     style: &Style,

@@ -13,7 +13,7 @@ use crate::report::{self, Style};
 use crate::rules::Rules;
 
 /// `kmsdiag events`.
-pub fn run(
+pub(crate) fn run(
     args: &EventsArgs,
     rules: &Rules,
     style: &Style,

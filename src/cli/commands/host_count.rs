@@ -13,7 +13,11 @@ use crate::report;
 use crate::rules::Rules;
 
 /// `kmsdiag host-count`.
-pub fn run(args: &HostCountArgs, rules: &Rules, out: &mut dyn Write) -> io::Result<ExitStatus> {
+pub(crate) fn run(
+    args: &HostCountArgs,
+    rules: &Rules,
+    out: &mut dyn Write,
+) -> io::Result<ExitStatus> {
     let now = match time_flag("--now", args.now.as_deref()) {
         Ok(now) => now,
         Err(e) => return Ok(error(&e.to_string())),

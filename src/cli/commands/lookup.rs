@@ -1,5 +1,5 @@
 //! `kmsdiag lookup`: explains codes, searches or lists the code table, or decodes the status
-//! flags of events 12288/12289. The answers come from [`crate::lookup`] and are written by
+//! flags of events 12288/12289. The answers come from [`crate::codes::lookup`] and are written by
 //! [`report::lookup`].
 
 use std::io::{self, Write};
@@ -7,13 +7,13 @@ use std::io::{self, Write};
 use super::error;
 use crate::ExitStatus;
 use crate::cli::{Format, LookupArgs};
-use crate::hresult;
-use crate::lookup::{self, Answer};
+use crate::codes::hresult;
+use crate::codes::lookup::{self, Answer};
 use crate::report::{self, Style};
 use crate::rules::{Category, Rules};
 
 /// `kmsdiag lookup`.
-pub fn run(
+pub(crate) fn run(
     args: &LookupArgs,
     rules: &Rules,
     style: &Style,

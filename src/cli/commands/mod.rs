@@ -3,13 +3,13 @@
 //! They return the exit status; they never exit themselves. This file holds what several share:
 //! reading time flags and the default thread count.
 
-pub mod analyze;
-pub mod events;
-pub mod host_count;
-pub mod lookup;
-pub mod rules;
-pub mod slmgr;
-pub mod synth;
+pub(crate) mod analyze;
+pub(crate) mod events;
+pub(crate) mod host_count;
+pub(crate) mod lookup;
+pub(crate) mod rules;
+pub(crate) mod slmgr;
+pub(crate) mod synth;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
@@ -19,14 +19,14 @@ use crate::report;
 /// A time flag whose value is not a time.
 #[derive(Debug, thiserror::Error)]
 #[error("{flag} `{value}` is not a time: use YYYY-MM-DD or YYYY-MM-DDTHH:MM:SS")]
-pub struct TimeFlagError {
+pub(crate) struct TimeFlagError {
     /// The flag as typed, e.g. `--now`.
     pub flag: &'static str,
     pub value: String,
 }
 
 /// Reads `--now`: `YYYY-MM-DD`, `YYYY-MM-DDTHH:MM[:SS]` or `YYYY-MM-DD HH:MM[:SS]`.
-pub fn parse_now(s: &str) -> Option<NaiveDateTime> {
+pub(crate) fn parse_now(s: &str) -> Option<NaiveDateTime> {
     let t = s.trim();
     for f in [
         "%Y-%m-%dT%H:%M:%S",
@@ -44,7 +44,7 @@ pub fn parse_now(s: &str) -> Option<NaiveDateTime> {
 }
 
 /// A time flag's value: `None` when the flag was not given.
-pub fn time_flag(
+pub(crate) fn time_flag(
     flag: &'static str,
     value: Option<&str>,
 ) -> Result<Option<NaiveDateTime>, TimeFlagError> {

@@ -16,7 +16,7 @@ use crate::rules::{self, Level, Rules};
 
 /// `kmsdiag rules lint [DIR]`: the built-in rules, or the rule files in `dir`. It needs no loaded
 /// rule table, so it runs when the table (or `--rules DIR`) is broken.
-pub fn lint(
+pub(crate) fn lint(
     dir: Option<&Path>,
     format: Format,
     style: &Style,
@@ -42,7 +42,7 @@ pub fn lint(
 
 /// `kmsdiag rules test`: every finding's samples (or only those of finding `only`) through the
 /// real analysis; each passes when it raises its finding (for its machine, when it names one).
-pub fn test(
+pub(crate) fn test(
     rules: &Rules,
     only: Option<&str>,
     format: Format,

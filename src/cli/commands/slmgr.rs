@@ -13,7 +13,7 @@ use crate::rules::Rules;
 use crate::slmgr::SlmgrReader;
 
 /// `kmsdiag slmgr`.
-pub fn run(
+pub(crate) fn run(
     args: &SlmgrArgs,
     rules: &Rules,
     style: &Style,

@@ -11,7 +11,7 @@ use crate::rules::Rules;
 use crate::synth::{self, Options, Scenario};
 
 /// `kmsdiag synth`.
-pub fn run(args: &SynthArgs, rules: &Rules, out: &mut dyn Write) -> io::Result<ExitStatus> {
+pub(crate) fn run(args: &SynthArgs, rules: &Rules, out: &mut dyn Write) -> io::Result<ExitStatus> {
     let path = args.scenario.display().to_string();
     let text = match std::fs::read_to_string(&args.scenario) {
         Ok(t) => t,

@@ -12,9 +12,9 @@ mod host;
 
 use chrono::{DateTime, Utc};
 
+use crate::codes::hresult::Hresult;
 use crate::correlate::{ClientView, Correlation, HostSide, same_machine};
 use crate::events::ActivationEvent;
-use crate::hresult::Hresult;
 use crate::model::{AttemptRecord, AttemptSummary, Evidence, KmsUse, MAX_ATTEMPTS_PER_MACHINE};
 use crate::rules::{Category, Rules, Severity};
 use crate::zone::Zone;
@@ -32,7 +32,7 @@ fn stamp(t: DateTime<Utc>) -> String {
 }
 
 /// The attempts by outcome, and the hosts the clients named.
-pub fn summarize(corr: &Correlation) -> (AttemptSummary, Vec<KmsUse>) {
+pub(crate) fn summarize(corr: &Correlation) -> (AttemptSummary, Vec<KmsUse>) {
     let mut s = AttemptSummary::default();
     for c in &corr.clients {
         for a in &c.attempts {
@@ -70,7 +70,7 @@ pub fn summarize(corr: &Correlation) -> (AttemptSummary, Vec<KmsUse>) {
 
 /// A client's attempts as the report lists them, oldest first: the newest
 /// [`MAX_ATTEMPTS_PER_MACHINE`], and how many older ones were left out.
-pub fn attempt_records(client: &ClientView) -> (Vec<AttemptRecord>, u64) {
+pub(crate) fn attempt_records(client: &ClientView) -> (Vec<AttemptRecord>, u64) {
     let skip = client
         .attempts
         .len()
@@ -124,7 +124,7 @@ fn day(zone: Zone, t: DateTime<Utc>) -> String {
 }
 
 /// One event as proof.
-pub fn evidence(e: &ActivationEvent) -> Evidence {
+pub(crate) fn evidence(e: &ActivationEvent) -> Evidence {
     let name = e.name().unwrap_or("");
     // The Info string, or the first payload string (8198's second one is a long rule list).
     let payload = e.payload.raw().next().unwrap_or("");

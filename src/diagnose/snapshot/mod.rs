@@ -15,25 +15,26 @@ mod summary;
 
 use chrono::NaiveDateTime;
 
-use crate::hresult::Hresult;
+use crate::codes::hresult::Hresult;
 use crate::model::ids::PKEY_NOT_INSTALLED;
 use crate::model::snapshot::{LicenseSnapshot, ProductLicense, TextLine};
 use crate::model::{Evidence, Finding, Host, Machine, Verdict};
 use crate::rules::slmgr::{FieldId, StatusId};
 use crate::rules::{Rules, Severity};
 
-pub use crate::model::names::machine_from_path;
+pub(crate) use crate::model::names::machine_from_path;
 
 use super::Diagnosis;
 use super::findings::{FindingSet, Raise};
 use super::registry::FindingId;
 use super::verdict;
-pub use summary::{add_minutes, day, group_machines, stamp};
+pub use summary::group_machines;
+pub(crate) use summary::stamp;
 use summary::{product_summary, role_from_commands, role_of};
 use summary::{status_from_commands, status_from_xpr};
 
 /// Days before an activation or grace period ends at which kmsdiag starts warning.
-pub const DEFAULT_EXPIRY_WINDOW_DAYS: i64 = 30;
+pub(crate) const DEFAULT_EXPIRY_WINDOW_DAYS: i64 = 30;
 
 /// The snapshots of one machine, with the name the report will use.
 #[derive(Debug, Clone)]

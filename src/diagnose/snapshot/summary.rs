@@ -15,7 +15,7 @@ use crate::rules::slmgr::StatusId;
 use super::{MachineInput, machine_from_path};
 
 /// `t` plus a number of minutes read from the input; `None` when that is beyond any date.
-pub fn add_minutes(t: NaiveDateTime, minutes: u64) -> Option<NaiveDateTime> {
+pub(crate) fn add_minutes(t: NaiveDateTime, minutes: u64) -> Option<NaiveDateTime> {
     i64::try_from(minutes)
         .ok()
         .and_then(Duration::try_minutes)
@@ -23,12 +23,12 @@ pub fn add_minutes(t: NaiveDateTime, minutes: u64) -> Option<NaiveDateTime> {
 }
 
 /// A date for people: `2025-04-10`.
-pub fn day(t: NaiveDateTime) -> String {
+pub(crate) fn day(t: NaiveDateTime) -> String {
     t.format("%Y-%m-%d").to_string()
 }
 
 /// A time for machines: `2025-04-10T10:20:31`.
-pub fn stamp(t: NaiveDateTime) -> String {
+pub(crate) fn stamp(t: NaiveDateTime) -> String {
     t.format("%Y-%m-%dT%H:%M:%S").to_string()
 }
 

@@ -16,7 +16,7 @@ use crate::events::RawEvent;
 
 /// What a chunk read by the crate yields: its kept records (numbered from 0 within the chunk),
 /// what could not be read, its record count.
-pub type ChunkRead = (Vec<RawEvent>, Vec<Damage>, u64);
+pub(crate) type ChunkRead = (Vec<RawEvent>, Vec<Damage>, u64);
 
 /// Something in a chunk that could not be read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -116,7 +116,7 @@ pub(super) fn scan_chunk(
 
 /// What one chunk gave, its records numbered from 0 within the chunk.
 #[derive(Debug)]
-pub struct Part<T> {
+pub(crate) struct Part<T> {
     /// The records `select` picked (after the caller's conversion).
     pub events: Vec<T>,
     /// What could not be read.

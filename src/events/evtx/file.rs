@@ -46,7 +46,7 @@ const BAD_SUMS_LISTED: usize = 5;
 /// checksum notes and declined chunks gathered. Sequential and parallel reading both end here,
 /// so they give the same answer.
 #[derive(Debug)]
-pub struct Tally<T> {
+pub(crate) struct Tally<T> {
     events: Vec<T>,
     damaged: Vec<String>,
     records: u64,
@@ -74,7 +74,7 @@ impl<T> Default for Tally<T> {
 
 impl<T: Positioned> Tally<T> {
     /// Adds the next chunk. Nothing after a truncated chunk counts: the file ended there.
-    pub fn add(&mut self, part: Part<T>) {
+    pub(crate) fn add(&mut self, part: Part<T>) {
         if self.truncated {
             return;
         }
@@ -107,7 +107,7 @@ impl<T: Positioned> Tally<T> {
 
     /// The events, what could not be read, the number of records and the declined chunks; what
     /// the file header and the chunks' checksums say goes to `notes`.
-    pub fn finish(self, header: &[u8], notes: &mut Vec<String>) -> LogRead<T> {
+    pub(crate) fn finish(self, header: &[u8], notes: &mut Vec<String>) -> LogRead<T> {
         // Logs are often larger than their used chunks; only a claim beyond the file is worth
         // saying (and a truncated file says so itself).
         let claimed = header
@@ -143,7 +143,7 @@ impl<T: Positioned> Tally<T> {
 
 /// Reads and checks an `.evtx` file header: the header's bytes, and what they say about the
 /// file's state goes to `notes`.
-pub fn header(mut input: impl Read, notes: &mut Vec<String>) -> Result<Vec<u8>, String> {
+pub(crate) fn header(mut input: impl Read, notes: &mut Vec<String>) -> Result<Vec<u8>, String> {
     let mut header = vec![0u8; FILE_HEADER_SIZE];
     input
         .read_exact(&mut header)
@@ -218,7 +218,7 @@ fn each_chunk<T>(
 /// Reads chunks `chunks` of an `.evtx` file on disk through a handle of its own (so several
 /// threads can read one file at once), each passed through `convert`; the parts go to a
 /// [`Tally`] in file order.
-pub fn read_chunks<T>(
+pub(crate) fn read_chunks<T>(
     path: &std::path::Path,
     chunks: std::ops::Range<u64>,
     select: &Select<'_>,

@@ -14,8 +14,8 @@
 mod chunk;
 mod cursor;
 mod decline;
-pub mod file;
-pub mod layout;
+pub(crate) mod file;
+pub(crate) mod layout;
 mod record;
 mod template;
 mod values;
@@ -28,15 +28,18 @@ use std::sync::Arc;
 use evtx::{EvtxChunkData, EvtxParser, ParserSettings};
 
 use super::RawEvent;
-pub use chunk::{ChunkRead, Damage, Part};
-pub use decline::{Decline, Declines};
-pub use file::{LogRead, Positioned, Tally, header};
-pub use layout::{MAGIC, chunk_count, chunk_offset};
+pub(crate) use chunk::{ChunkRead, Damage, Part};
+#[cfg(test)]
+pub(crate) use decline::Decline;
+pub(crate) use decline::Declines;
+pub(crate) use file::{LogRead, Positioned, Tally, header};
+pub use layout::chunk_count;
+pub(crate) use layout::{MAGIC, chunk_offset};
 pub use template::Select;
 
 /// Reads the records of an `.evtx` image in memory (an entry of a zip). Returns the events and
 /// what could not be read; an `Err` when the file header itself cannot be read.
-pub fn read(
+pub(crate) fn read(
     bytes: Vec<u8>,
     keep: &dyn Fn(&RawEvent) -> bool,
 ) -> Result<(Vec<RawEvent>, Vec<String>, u64), String> {
@@ -118,7 +121,7 @@ pub fn read_file_selected(
 }
 
 /// [`read_file_selected`], each chunk's records passed through `convert` as soon as it is read.
-pub fn read_file_selected_with<T: Positioned>(
+pub(crate) fn read_file_selected_with<T: Positioned>(
     path: &std::path::Path,
     select: &Select<'_>,
     keep: &dyn Fn(&RawEvent) -> bool,
@@ -134,7 +137,7 @@ pub fn read_file_selected_with<T: Positioned>(
 /// [`read_file_selected`] for any stream (an image in memory), each chunk's records passed
 /// through `convert` as soon as the chunk is read. Chunk checksums that do not match are noted
 /// in `notes` (the records are read anyway).
-pub fn read_selected<T: Positioned>(
+pub(crate) fn read_selected<T: Positioned>(
     input: impl std::io::Read,
     select: &Select<'_>,
     keep: &dyn Fn(&RawEvent) -> bool,
@@ -148,7 +151,7 @@ pub fn read_selected<T: Positioned>(
 
 /// Chunks `chunks` of an `.evtx` file on disk, read like [`read_selected`] reads a whole file;
 /// their [`Part`]s, in order, go to a [`Tally`] with those of the other ranges.
-pub fn read_chunks<T>(
+pub(crate) fn read_chunks<T>(
     path: &std::path::Path,
     chunks: std::ops::Range<u64>,
     select: &Select<'_>,

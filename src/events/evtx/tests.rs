@@ -11,7 +11,7 @@ use super::layout::{
 };
 use super::template::{Element, Names, Template, Templates, instance_header, template_at};
 use super::*;
-use crate::evtx_writer::{EvtxWriter, FileState, Record};
+use crate::synth::evtx_writer::{EvtxWriter, FileState, Record};
 
 /// A log the writer makes of `records`.
 fn written(records: impl IntoIterator<Item = Record>) -> Vec<u8> {

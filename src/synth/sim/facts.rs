@@ -4,7 +4,7 @@
 //! what a machine does with them is decided elsewhere.
 
 /// Windows' application id, written into 8198/8209/12305.
-pub const WINDOWS_APP_ID: &str = "55c92734-d682-4d71-983e-d6ec3f16059f";
+pub(crate) const WINDOWS_APP_ID: &str = "55c92734-d682-4d71-983e-d6ec3f16059f";
 /// Activation id used for client editions (Windows Enterprise, KMS client channel).
 pub(super) const CLIENT_ACT_ID: &str = "73111121-5638-40f6-bc11-f1d7b0d64300";
 /// Activation id used for server editions.
@@ -21,14 +21,14 @@ pub(super) const COUNT_CAP: usize = 50;
 pub(super) const MAX_SKEW_MINUTES: i64 = 240;
 
 /// Result codes the simulation writes.
-pub mod codes {
-    pub const OK: u32 = 0;
-    pub const NOT_ENOUGH_COUNT: u32 = 0xC004_F038;
-    pub const TIMESTAMP_INVALID: u32 = 0xC004_F06C;
-    pub const RPC_UNAVAILABLE: u32 = 0x8007_06BA;
-    pub const TIMEOUT: u32 = 0x8007_05B4;
-    pub const DNS_NAME_NOT_FOUND: u32 = 0x8007_232B;
-    pub const BIOS_BAD_FORMAT: u32 = 0xC004_F059;
-    pub const TAMPERED: u32 = 0x8004_C40B;
-    pub const BLOCKED_KEY: u32 = 0x8004_C465;
+pub(crate) mod codes {
+    pub(crate) const OK: u32 = 0;
+    pub(crate) const NOT_ENOUGH_COUNT: u32 = 0xC004_F038;
+    pub(crate) const TIMESTAMP_INVALID: u32 = 0xC004_F06C;
+    pub(crate) const RPC_UNAVAILABLE: u32 = 0x8007_06BA;
+    pub(crate) const TIMEOUT: u32 = 0x8007_05B4;
+    pub(crate) const DNS_NAME_NOT_FOUND: u32 = 0x8007_232B;
+    pub(crate) const BIOS_BAD_FORMAT: u32 = 0xC004_F059;
+    pub(crate) const TAMPERED: u32 = 0x8004_C40B;
+    pub(crate) const BLOCKED_KEY: u32 = 0x8004_C465;
 }

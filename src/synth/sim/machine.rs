@@ -9,14 +9,14 @@ use chrono::{DateTime, Utc};
 
 /// Which log an event goes to.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Log {
+pub(crate) enum Log {
     Application,
     KeyManagementService,
 }
 
 /// One activation-provider event a machine logs.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SimEvent {
+pub(crate) struct SimEvent {
     /// As the machine's own clock wrote it (skewed clocks included), UTC.
     pub time: DateTime<Utc>,
     pub log: Log,
@@ -26,14 +26,14 @@ pub struct SimEvent {
 
 /// What a machine is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Role {
+pub(crate) enum Role {
     KmsHost,
     KmsClient,
     Mak,
 }
 
 impl Role {
-    pub fn as_str(self) -> &'static str {
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             Role::KmsHost => "kms-host",
             Role::KmsClient => "kms-client",
@@ -44,7 +44,7 @@ impl Role {
 
 /// The license state at the end, as slmgr would print it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct License {
+pub(crate) struct License {
     /// 0 unlicensed, 1 licensed, 2 initial grace, 3 additional grace, 5 notification.
     pub status: u8,
     /// When the current state ends (`None`: permanent).
@@ -54,7 +54,7 @@ pub struct License {
 /// A simulated machine and everything the simulation knows of it.
 #[allow(clippy::struct_excessive_bools)]
 #[derive(Debug, Clone)]
-pub struct SimMachine {
+pub(crate) struct SimMachine {
     pub short: String,
     pub fqdn: String,
     pub role: Role,
@@ -90,14 +90,14 @@ pub struct SimMachine {
 }
 
 impl SimMachine {
-    pub fn n_policy(&self) -> usize {
+    pub(crate) fn n_policy(&self) -> usize {
         if self.server_os { 5 } else { 25 }
     }
 }
 
 /// The simulated fleet.
 #[derive(Debug, Clone)]
-pub struct Fleet {
+pub(crate) struct Fleet {
     pub start: DateTime<Utc>,
     pub now: DateTime<Utc>,
     pub seed: u64,

@@ -25,14 +25,14 @@ mod world;
 
 use chrono::Duration;
 
-pub use facts::{WINDOWS_APP_ID, codes};
-pub use machine::{Fleet, License, Log, Role, SimEvent, SimMachine};
-pub use rng::Rng;
+pub(crate) use facts::WINDOWS_APP_ID;
+pub(crate) use machine::{Fleet, Log, Role, SimEvent, SimMachine};
+pub(crate) use rng::Rng;
 
 use super::scenario::Scenario;
 
 /// Runs a scenario. `scale` multiplies every group's count.
-pub fn simulate(s: &Scenario, seed: u64, scale: f64) -> Fleet {
+pub(crate) fn simulate(s: &Scenario, seed: u64, scale: f64) -> Fleet {
     let start = s.start;
     let now = start + Duration::days(i64::from(s.days));
     let (mut world, mut clients) = setup::build(s, seed, scale, now);

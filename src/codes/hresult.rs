@@ -72,7 +72,7 @@ impl Serialize for Hresult {
 /// How an input was read, so the answer can say so.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
-pub enum Spelling {
+pub(crate) enum Spelling {
     /// `0xC004F038`, `C004F038`, `hr=0xC004F038`.
     Hex,
     /// `-1073418184`.
@@ -87,14 +87,14 @@ pub enum Spelling {
 
 /// What a numeric reading of an input produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reading {
+pub(crate) struct Reading {
     pub value: Hresult,
     pub spelling: Spelling,
 }
 
 /// Why an input could not be read as a number. Symbols are resolved by the caller.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum ReadError {
+pub(crate) enum ReadError {
     #[error("`{0}` has more than 8 hex digits; an HRESULT has 8 (like 0xC004F038)")]
     TooLong(String),
     #[error("`{0}` is outside the 32-bit range of an HRESULT")]
@@ -132,7 +132,7 @@ fn core(text: &str) -> &str {
 /// how codes are written), a signed decimal (`-1073418184`), an unsigned decimal (`3221549112`),
 /// and a decimal from 1 to 65535 read as a Win32 error number (`1722`). `Ok(None)` means the text
 /// holds no number at all (it may be a symbol).
-pub fn read_number(input: &str) -> Result<Option<Reading>, ReadError> {
+pub(crate) fn read_number(input: &str) -> Result<Option<Reading>, ReadError> {
     let text = input.trim();
     let mut best: Option<&str> = None;
     for cap in hex_prefixed().captures_iter(text) {
@@ -171,7 +171,7 @@ pub fn read_number(input: &str) -> Result<Option<Reading>, ReadError> {
 
 /// Reads a plain 32-bit value (a bit field such as the 12288 status): hex as in `read_number`,
 /// decimals taken as they are (no Win32 reading of small numbers).
-pub fn read_raw(input: &str) -> Result<Option<u32>, ReadError> {
+pub(crate) fn read_raw(input: &str) -> Result<Option<u32>, ReadError> {
     match read_number(input)? {
         Some(Reading {
             spelling: Spelling::Win32Number,
@@ -226,7 +226,7 @@ fn read_decimal(digits: &str, input: &str) -> Result<Reading, ReadError> {
 
 /// Extracts a symbol-like word (`SL_E_VL_NOT_ENOUGH_COUNT`, `HR_SL_E_GRACE_TIME_EXPIRED`,
 /// `dns_error_no_dns_servers`) from an input, upper-cased and without slmgr's `HR_` prefix.
-pub fn symbol_candidate(input: &str) -> Option<String> {
+pub(crate) fn symbol_candidate(input: &str) -> Option<String> {
     let word = input
         .trim()
         .trim_matches(|c: char| !(c.is_ascii_alphanumeric() || c == '_'));
@@ -246,7 +246,7 @@ pub fn symbol_candidate(input: &str) -> Option<String> {
 }
 
 /// Words people paste around a code that carry no code themselves (`Error:`, `hr`, `code`).
-pub fn is_label_word(input: &str) -> bool {
+pub(crate) fn is_label_word(input: &str) -> bool {
     let w = input
         .trim()
         .trim_end_matches([':', '=', ',', '.'])

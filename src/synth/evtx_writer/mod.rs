@@ -40,7 +40,7 @@ use binxml::{Content, EncodeError, Encoder, Instance, Node, Tables, TemplateSpec
 /// The event schema namespace every record's root element declares.
 const EVENT_NS: &str = "http://schemas.microsoft.com/win/2004/08/events/event";
 /// Keywords of classic (ReportEvent-style) events, as SPP's records carry them.
-pub const KEYWORDS_CLASSIC: u64 = 0x0080_0000_0000_0000;
+pub(crate) const KEYWORDS_CLASSIC: u64 = 0x0080_0000_0000_0000;
 
 /// One event to write.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,7 +110,7 @@ pub enum WriteError {
 }
 
 /// A UTC time as a FILETIME (100 ns ticks since 1601-01-01); times before 1601 become 0.
-pub fn filetime(t: DateTime<Utc>) -> u64 {
+pub(crate) fn filetime(t: DateTime<Utc>) -> u64 {
     let secs = t.timestamp().saturating_add(FILETIME_UNIX_OFFSET);
     u64::try_from(secs)
         .ok()

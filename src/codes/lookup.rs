@@ -3,12 +3,12 @@
 
 use serde::Serialize;
 
-use crate::hresult::{self, Hresult, ReadError, Spelling};
+use crate::codes::hresult::{self, Hresult, ReadError, Spelling};
 use crate::rules::{Category, CodeEntry, Role, Rules, Severity};
 
 /// Everything kmsdiag can say about one code.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Answer {
+pub(crate) struct Answer {
     /// What the user typed.
     pub input: String,
     /// How the input was read.
@@ -38,7 +38,7 @@ pub struct Answer {
 
 /// The HRESULT bit layout, spelled out.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Structure {
+pub(crate) struct Structure {
     /// Bit 31.
     pub failure: bool,
     /// Bit 29 (defined by a component, not by the system).
@@ -58,7 +58,7 @@ pub struct Structure {
 
 /// A Win32 error number with its name and text when the table knows them.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct Win32Info {
+pub(crate) struct Win32Info {
     pub number: u16,
     pub name: Option<String>,
     pub message: Option<String>,
@@ -66,7 +66,7 @@ pub struct Win32Info {
 
 /// Why an input could not be looked up.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum LookupError {
+pub(crate) enum LookupError {
     #[error(
         "`{0}` is not an error code: expected hex like 0xC004F038 or C004F038, a decimal like -1073418184 or 3221549112, or a symbol like SL_E_VL_NOT_ENOUGH_COUNT"
     )]
@@ -78,7 +78,7 @@ pub enum LookupError {
 }
 
 /// Resolves one pasted input to an answer.
-pub fn resolve(rules: &Rules, input: &str) -> Result<Answer, LookupError> {
+pub(crate) fn resolve(rules: &Rules, input: &str) -> Result<Answer, LookupError> {
     if let Some(reading) = hresult::read_number(input)? {
         return Ok(answer(rules, input, reading.value, reading.spelling));
     }
@@ -96,7 +96,7 @@ pub fn resolve(rules: &Rules, input: &str) -> Result<Answer, LookupError> {
 }
 
 /// The answer for a value, from the table when it has an entry, else from the bit layout.
-pub fn answer(rules: &Rules, input: &str, value: Hresult, spelling: Spelling) -> Answer {
+pub(crate) fn answer(rules: &Rules, input: &str, value: Hresult, spelling: Spelling) -> Answer {
     let structure = structure(rules, value);
     if let Some(entry) = rules.code(value) {
         return known(input, value, spelling, entry, structure);
@@ -161,7 +161,7 @@ fn known(
 }
 
 /// Spells out the bit layout of a value.
-pub fn structure(rules: &Rules, value: Hresult) -> Structure {
+pub(crate) fn structure(rules: &Rules, value: Hresult) -> Structure {
     let facility = value.facility();
     let win32 = value.win32_number().map(|n| {
         let e = rules.win32(n);
@@ -204,7 +204,7 @@ fn licensing_range(value: Hresult) -> Option<&'static str> {
 
 /// Codes whose symbol, aliases, message, meaning, category or code contain every word of the
 /// query (case-insensitive; `_` in symbols counts as a space), in numeric order.
-pub fn search(rules: &Rules, query: &str, category: Option<Category>) -> Vec<Answer> {
+pub(crate) fn search(rules: &Rules, query: &str, category: Option<Category>) -> Vec<Answer> {
     let words: Vec<String> = query
         .split(|c: char| c.is_whitespace() || c == '_')
         .filter(|w| !w.is_empty())
@@ -235,14 +235,9 @@ pub fn search(rules: &Rules, query: &str, category: Option<Category>) -> Vec<Ans
         .collect()
 }
 
-/// Every code in the table, optionally of one category, in numeric order.
-pub fn list(rules: &Rules, category: Option<Category>) -> Vec<Answer> {
-    search(rules, "", category)
-}
-
 /// The 12288/12289 status field, bit by bit.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FlagsAnswer {
+pub(crate) struct FlagsAnswer {
     pub input: String,
     pub value: Hresult,
     pub flags: Vec<FlagInfo>,
@@ -252,7 +247,7 @@ pub struct FlagsAnswer {
 
 /// One named status flag that is set.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct FlagInfo {
+pub(crate) struct FlagInfo {
     pub value: Hresult,
     pub symbol: String,
     pub severity: Severity,
@@ -260,7 +255,7 @@ pub struct FlagInfo {
 }
 
 /// Decodes a status value into its named flags and leftover bits.
-pub fn decode_flags(rules: &Rules, input: &str) -> Result<FlagsAnswer, LookupError> {
+pub(crate) fn decode_flags(rules: &Rules, input: &str) -> Result<FlagsAnswer, LookupError> {
     let value =
         hresult::read_raw(input)?.ok_or_else(|| LookupError::NotACode(input.trim().to_owned()))?;
     let mut rest = value;
@@ -365,7 +360,7 @@ mod tests {
             t.contains("dns")
         }));
         assert!(search(&r, "zzzz-nothing", None).is_empty());
-        let bios = list(&r, Some(Category::Bios));
+        let bios = search(&r, "", Some(Category::Bios));
         assert!(bios.iter().all(|a| a.category == Some(Category::Bios)));
         assert!(bios.iter().any(|a| a.code == Hresult(0xC004_F059)));
     }

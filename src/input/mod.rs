@@ -1,12 +1,12 @@
 //! Finding and reading inputs: named files, directories (recursively, in a stable order), `-`
 //! for standard input, and the files inside `.zip` bundles, each read with a size bound. What the
-//! bytes are is decided by the decoders; this module only delivers them, or says why it could not.
-//!
-//! Zip entries are read in memory and never written anywhere, so names like `../x` or `/etc/x`
-//! are only labels. Bounds: entry count, total and per-entry size, compression ratio, nesting.
+//! bytes are is decided by the decoders; this module only delivers them, or says why it could not
+//! ([`Unreadable`]). Also here: bytes to text in any encoding a console writes (`encoding`), the
+//! language-neutral value grammar every reader shares (`values`) and zip bundles (`zip`).
 
 pub(crate) mod encoding;
 pub(crate) mod values;
+mod zip;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -17,15 +17,41 @@ pub(crate) const MAX_FILE_BYTES: u64 = 64 * 1024 * 1024;
 const MAX_DEPTH: usize = 32;
 /// The first bytes of a zip archive.
 const ZIP_MAGIC: &[u8] = b"PK\x03\x04";
-/// At most this many entries of one archive are read.
-const MAX_ZIP_ENTRIES: usize = 10_000;
-/// At most this many bytes are unpacked from one archive, nested ones included.
-const MAX_ZIP_TOTAL: u64 = 1024 * 1024 * 1024;
-/// An entry that unpacks to more than this many times its packed size (and over 1 MiB) is
-/// refused as a probable zip bomb.
-const MAX_ZIP_RATIO: u64 = 200;
-/// Zips inside zips are opened this many levels deep.
-const MAX_ZIP_DEPTH: usize = 2;
+
+/// Why an input (a file, standard input, an entry of an archive) could not be read. Its text
+/// follows the input's path in every report.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum Unreadable {
+    #[error("cannot open: {0}")]
+    Open(std::io::Error),
+    #[error("cannot read: {0}")]
+    Read(std::io::Error),
+    #[error("larger than {MAX_FILE_BYTES} bytes; kmsdiag does not read files this large")]
+    TooLarge,
+    #[error("not a readable zip archive: {0}")]
+    NotAZip(String),
+    #[error("{entries} entries; only the first {} are read", zip::MAX_ENTRIES)]
+    TooManyEntries { entries: usize },
+    #[error("cannot read this zip entry: {0}")]
+    BadEntry(String),
+    #[error("encrypted (password-protected) entry: extract it and pass the file itself")]
+    Encrypted,
+    #[error("a symbolic link inside the archive; links are not followed")]
+    Symlink,
+    #[error(
+        "unpacks to {size} bytes; kmsdiag does not read files larger than {MAX_FILE_BYTES} bytes"
+    )]
+    EntryTooLarge { size: u64 },
+    #[error("compression ratio {ratio}:1 looks like a zip bomb; not unpacked")]
+    Bomb { ratio: u64 },
+    #[error(
+        "the archive unpacks to more than {} bytes in all; the rest is not unpacked",
+        zip::MAX_TOTAL
+    )]
+    OverBudget,
+    #[error("a zip nested more than {} deep; not opened", zip::MAX_DEPTH)]
+    TooDeep,
+}
 
 /// One input file as found.
 #[derive(Debug)]
@@ -36,7 +62,7 @@ pub(crate) struct InputFile {
     /// found in a directory is skipped).
     pub explicit: bool,
     /// The content; for an `.evtx` file on disk only its first bytes (see `disk`).
-    pub bytes: Result<Vec<u8>, String>,
+    pub bytes: Result<Vec<u8>, Unreadable>,
     /// Set for `.evtx` files on disk: they are parsed from the file, chunk by chunk, so their size
     /// does not matter (Application logs of hundreds of MB) and memory stays flat.
     pub disk: Option<PathBuf>,
@@ -88,7 +114,7 @@ pub(crate) fn collect(paths: &[PathBuf]) -> Vec<InputFile> {
             Err(e) => out.push(InputFile {
                 path: display(p),
                 explicit: true,
-                bytes: Err(format!("cannot open: {e}")),
+                bytes: Err(Unreadable::Open(e)),
                 disk: None,
                 deferred: None,
             }),
@@ -133,12 +159,14 @@ fn file_head(p: &Path) -> Vec<u8> {
 }
 
 /// Adds a file, or the files of a zip archive in its place.
-fn push(out: &mut Vec<InputFile>, path: String, explicit: bool, bytes: Result<Vec<u8>, String>) {
+fn push(
+    out: &mut Vec<InputFile>,
+    path: String,
+    explicit: bool,
+    bytes: Result<Vec<u8>, Unreadable>,
+) {
     match bytes {
-        Ok(b) if b.starts_with(ZIP_MAGIC) => {
-            let mut budget = MAX_ZIP_TOTAL;
-            expand_zip(out, &path, b, 1, &mut budget);
-        }
+        Ok(b) if b.starts_with(ZIP_MAGIC) => zip::expand(out, &path, b),
         other => out.push(InputFile {
             path,
             explicit,
@@ -149,161 +177,12 @@ fn push(out: &mut Vec<InputFile>, path: String, explicit: bool, bytes: Result<Ve
     }
 }
 
-/// The files of a zip archive, by name, as `archive.zip!inner/name`.
-fn expand_zip(
-    out: &mut Vec<InputFile>,
-    path: &str,
-    bytes: Vec<u8>,
-    depth: usize,
-    budget: &mut u64,
-) {
-    let mut archive = match zip::ZipArchive::new(std::io::Cursor::new(bytes)) {
-        Ok(a) => a,
-        Err(e) => {
-            out.push(InputFile {
-                path: path.to_owned(),
-                explicit: true,
-                bytes: Err(format!("not a readable zip archive: {e}")),
-                disk: None,
-                deferred: None,
-            });
-            return;
-        }
-    };
-    let mut entries: Vec<(String, usize)> = (0..archive.len().min(MAX_ZIP_ENTRIES))
-        .filter_map(|i| {
-            archive.by_index_data(i).ok().map(|e| {
-                (
-                    e.name()
-                        .map(std::borrow::Cow::into_owned)
-                        .unwrap_or_default(),
-                    i,
-                )
-            })
-        })
-        .collect();
-    entries.sort();
-    if archive.len() > MAX_ZIP_ENTRIES {
-        out.push(InputFile {
-            path: path.to_owned(),
-            explicit: true,
-            bytes: Err(format!(
-                "{} entries; only the first {MAX_ZIP_ENTRIES} are read",
-                archive.len()
-            )),
-            disk: None,
-            deferred: None,
-        });
-    }
-    for (name, i) in entries {
-        let label = format!("{path}!{name}");
-        let entry = match archive.by_index(i) {
-            Ok(e) => e,
-            Err(e) => {
-                let why = if e.to_string().contains("Password") {
-                    "encrypted (password-protected) entry: extract it and pass the file itself"
-                        .to_owned()
-                } else {
-                    format!("cannot read this zip entry: {e}")
-                };
-                out.push(InputFile {
-                    path: label,
-                    explicit: true,
-                    bytes: Err(why),
-                    disk: None,
-                    deferred: None,
-                });
-                continue;
-            }
-        };
-        if entry.is_dir() {
-            continue;
-        }
-        if entry.is_symlink() {
-            // Only a name is stored; it is never followed.
-            out.push(InputFile {
-                path: label,
-                explicit: false,
-                bytes: Err("a symbolic link inside the archive; links are not followed".to_owned()),
-                disk: None,
-                deferred: None,
-            });
-            continue;
-        }
-        if entry.encrypted() {
-            out.push(InputFile {
-                path: label,
-                explicit: true,
-                bytes: Err(
-                    "encrypted (password-protected) entry: extract it and pass the file itself"
-                        .to_owned(),
-                ),
-                disk: None,
-                deferred: None,
-            });
-            continue;
-        }
-        let (size, packed) = (entry.size(), entry.compressed_size().max(1));
-        let refuse = if size > MAX_FILE_BYTES {
-            Some(format!(
-                "unpacks to {size} bytes; kmsdiag does not read files larger than {MAX_FILE_BYTES} bytes"
-            ))
-        } else if size > 1024 * 1024 && size / packed > MAX_ZIP_RATIO {
-            Some(format!(
-                "compression ratio {}:1 looks like a zip bomb; not unpacked",
-                size / packed
-            ))
-        } else if size > *budget {
-            Some(format!(
-                "the archive unpacks to more than {MAX_ZIP_TOTAL} bytes in all; the rest is not unpacked"
-            ))
-        } else {
-            None
-        };
-        if let Some(why) = refuse {
-            out.push(InputFile {
-                path: label,
-                explicit: true,
-                bytes: Err(why),
-                disk: None,
-                deferred: None,
-            });
-            continue;
-        }
-        // The declared size is not trusted: reading stops at the bound whatever it says.
-        let read = read_bounded(entry);
-        *budget = budget.saturating_sub(read.as_ref().map_or(0, |b| b.len() as u64));
-        match read {
-            Ok(b) if b.starts_with(ZIP_MAGIC) => {
-                if depth < MAX_ZIP_DEPTH {
-                    expand_zip(out, &label, b, depth + 1, budget);
-                } else {
-                    out.push(InputFile {
-                        path: label,
-                        explicit: true,
-                        bytes: Err(format!(
-                            "a zip nested more than {MAX_ZIP_DEPTH} deep; not opened"
-                        )),
-                        disk: None,
-                        deferred: None,
-                    });
-                }
-            }
-            other => out.push(InputFile {
-                path: label,
-                explicit: false,
-                bytes: other,
-                disk: None,
-                deferred: None,
-            }),
-        }
-    }
-}
-
+/// A path as reports show it.
 fn display(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
+/// The files under `dir`, at most [`MAX_DEPTH`] levels down; links are not followed.
 fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
     if depth > MAX_DEPTH {
         return;
@@ -323,24 +202,23 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
     }
 }
 
-fn read_file(p: &Path) -> Result<Vec<u8>, String> {
-    let f = std::fs::File::open(p).map_err(|e| format!("cannot open: {e}"))?;
+fn read_file(p: &Path) -> Result<Vec<u8>, Unreadable> {
+    let f = std::fs::File::open(p).map_err(Unreadable::Open)?;
     read_bounded(f)
 }
 
-fn read_stdin() -> Result<Vec<u8>, String> {
+fn read_stdin() -> Result<Vec<u8>, Unreadable> {
     read_bounded(std::io::stdin().lock())
 }
 
-fn read_bounded(r: impl Read) -> Result<Vec<u8>, String> {
+/// Reads to the end, but never more than [`MAX_FILE_BYTES`] whatever the input says its size is.
+fn read_bounded(r: impl Read) -> Result<Vec<u8>, Unreadable> {
     let mut buf = Vec::new();
     r.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut buf)
-        .map_err(|e| format!("cannot read: {e}"))?;
+        .map_err(Unreadable::Read)?;
     if buf.len() as u64 > MAX_FILE_BYTES {
-        return Err(format!(
-            "larger than {MAX_FILE_BYTES} bytes; kmsdiag does not read files this large"
-        ));
+        return Err(Unreadable::TooLarge);
     }
     Ok(buf)
 }

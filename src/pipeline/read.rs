@@ -144,7 +144,7 @@ pub(super) fn read_one(
     let bytes = match bytes {
         Ok(b) => b,
         Err(e) => {
-            summary.error = Some(e);
+            summary.error = Some(e.to_string());
             return (Vec::new(), Vec::new(), summary);
         }
     };

@@ -98,7 +98,10 @@ fn expand_nested(
 enum Entry {
     Directory,
     /// Not read: why, and whether to report it as a named input's error.
-    Refused { why: Unreadable, explicit: bool },
+    Refused {
+        why: Unreadable,
+        explicit: bool,
+    },
     Read(Result<Vec<u8>, Unreadable>),
 }
 

@@ -10,13 +10,10 @@ use chrono::{DateTime, Utc};
 use crate::codes::hresult::Hresult;
 use crate::correlate::{Attempt, ClientView, Correlation, HostSide, same_machine};
 use crate::model::{Machine, Verdict};
-use crate::rules::{Category, Severity};
+use crate::rules::Category;
 
 use super::super::registry::FindingId;
-use super::{Builder, expiry, span, when};
-
-/// Why a client stands as it does: each finding's detail with its severity, in the order raised.
-pub(super) type Reasons = Vec<(Severity, String)>;
+use super::{Builder, Reasons, expiry, raise, span, when};
 
 /// A client's failures that raise one finding.
 #[derive(Debug, Default)]
@@ -73,21 +70,6 @@ pub(super) fn client(
         expiry::raise_expiry(b, &mut reasons, c, state, now, window_days, streak.ok_time);
     }
     machine(b, c, lic.map(|s| s.status), reasons, last_ok)
-}
-
-/// Raises a finding about a client and keeps its detail as a candidate for the verdict's reason.
-pub(super) fn raise(
-    b: &mut Builder<'_>,
-    reasons: &mut Reasons,
-    id: FindingId,
-    machine: &str,
-    codes: &[Hresult],
-    detail: String,
-    proof: &[usize],
-) {
-    let sev = b.findings.severity(id);
-    reasons.push((sev, detail.clone()));
-    b.raise(id, &[machine.to_owned()], codes, detail, proof);
 }
 
 /// The failures of the streak (and the local failures after the last success) grouped by the

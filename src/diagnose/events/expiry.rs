@@ -8,8 +8,7 @@ use crate::events::{ActivationEvent, FieldValue};
 use crate::rules::Rules;
 
 use super::super::registry::FindingId;
-use super::client::{Reasons, raise};
-use super::{Builder, day, when};
+use super::{Builder, Reasons, day, raise, when};
 
 /// The license state the newest events imply.
 #[derive(Debug, Clone, Copy)]

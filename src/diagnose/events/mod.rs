@@ -163,6 +163,24 @@ fn bounded(events: &[ActivationEvent], idx: &[usize]) -> Vec<Evidence> {
         .collect()
 }
 
+/// Why a client stands as it does: each finding's detail with its severity, in the order raised.
+type Reasons = Vec<(Severity, String)>;
+
+/// Raises a finding about a client and keeps its detail as a candidate for the verdict's reason.
+fn raise(
+    b: &mut Builder<'_>,
+    reasons: &mut Reasons,
+    id: FindingId,
+    machine: &str,
+    codes: &[Hresult],
+    detail: String,
+    proof: &[usize],
+) {
+    let sev = b.findings.severity(id);
+    reasons.push((sev, detail.clone()));
+    b.raise(id, &[machine.to_owned()], codes, detail, proof);
+}
+
 /// The event diagnosis as it is made: the findings so far and what their texts need.
 struct Builder<'a> {
     findings: FindingSet<'a>,

@@ -54,9 +54,9 @@ pub fn slmgr(rules: &Rules, reader: &SlmgrReader, data: &[u8]) {
 /// A pasted code in any spelling, and a flags value.
 pub fn code_spelling(rules: &Rules, data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    let _ = crate::codes::lookup::resolve(rules, &text);
-    let _ = crate::codes::lookup::decode_flags(rules, &text);
-    let _ = crate::codes::hresult::read_number(&text);
+    let _ = crate::diagnose::lookup::resolve(rules, &text);
+    let _ = crate::diagnose::lookup::decode_flags(rules, &text);
+    let _ = crate::hresult::read_number(&text);
 }
 
 /// Event payload shapes: Info strings, `k=v;` lists, client times, message templates.

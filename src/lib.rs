@@ -7,24 +7,25 @@
 
 // The pipeline, in order: inputs are collected and decoded by the readers into the model
 // (events, snapshots), correlated, diagnosed and rendered; the command line sits on top.
-mod cli;
+mod input;
+mod events;
+mod slmgr;
+mod model;
 mod correlate;
 mod diagnose;
-mod events;
-mod input;
-mod model;
-mod pipeline;
 mod report;
-mod slmgr;
+mod pipeline;
+mod cli;
 // What every stage consults: the rule table, result codes, the display time zone.
-mod codes;
 mod rules;
+mod hresult;
 mod zone;
 // Beside the product path: the fleet simulator (with its .evtx writer) and the fuzz entry points.
+mod synth;
 #[doc(hidden)]
 pub mod harness;
-mod synth;
 
+pub use cli::ExitStatus;
 pub use cli::run::run;
 pub use rules::Rules;
 
@@ -43,30 +44,3 @@ pub use crate::{
     slmgr::{SlmgrReader, parse_bytes},
     synth::evtx_writer::{EvtxWriter, FileState, Record},
 };
-
-/// What the process exits with (documented in `--help` and README).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum ExitStatus {
-    /// Nothing to report at or above the threshold.
-    Ok,
-    /// Something was found: an unknown code, findings at or above `--fail-on`.
-    Findings,
-    /// Usage error, unreadable rules, no readable input.
-    Error,
-}
-
-impl ExitStatus {
-    pub fn code(self) -> u8 {
-        match self {
-            ExitStatus::Ok => 0,
-            ExitStatus::Findings => 1,
-            ExitStatus::Error => 2,
-        }
-    }
-}
-
-impl From<ExitStatus> for std::process::ExitCode {
-    fn from(s: ExitStatus) -> Self {
-        std::process::ExitCode::from(s.code())
-    }
-}

@@ -355,3 +355,30 @@ mod tests {
         assert_eq!(ColorChoice::from(ColorArg::Auto), ColorChoice::default());
     }
 }
+
+/// What the process exits with (documented in `--help` and README).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum ExitStatus {
+    /// Nothing to report at or above the threshold.
+    Ok,
+    /// Something was found: an unknown code, findings at or above `--fail-on`.
+    Findings,
+    /// Usage error, unreadable rules, no readable input.
+    Error,
+}
+
+impl ExitStatus {
+    pub fn code(self) -> u8 {
+        match self {
+            ExitStatus::Ok => 0,
+            ExitStatus::Findings => 1,
+            ExitStatus::Error => 2,
+        }
+    }
+}
+
+impl From<ExitStatus> for std::process::ExitCode {
+    fn from(s: ExitStatus) -> Self {
+        std::process::ExitCode::from(s.code())
+    }
+}

@@ -12,7 +12,7 @@ use super::{
     AnalyzeArgs, Cli, Command, EventsArgs, Format, HostCountArgs, LookupArgs, RulesCommand,
     SlmgrArgs, SynthArgs,
 };
-use crate::ExitStatus;
+use crate::cli::ExitStatus;
 use crate::report::{self, Style};
 use crate::rules::{Level, Rules, RulesError};
 

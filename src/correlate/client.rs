@@ -8,8 +8,8 @@ use std::ops::Range;
 use chrono::{DateTime, Duration, Utc};
 use serde::Serialize;
 
-use crate::codes::hresult::Hresult;
 use crate::events::ActivationEvent;
+use crate::hresult::Hresult;
 
 use super::fields::{boolean, client_time, code, text};
 use super::host::HostView;

@@ -3,8 +3,8 @@
 
 use chrono::NaiveDateTime;
 
-use crate::codes::hresult::Hresult;
 use crate::events::{ActivationEvent, FieldValue};
+use crate::hresult::Hresult;
 
 pub(super) fn field<'a>(e: &'a ActivationEvent, name: &str) -> Option<FieldValue<'a>> {
     e.payload.get(name)

@@ -3,8 +3,8 @@
 //! (a result code's own steps when it has any, else the finding's), one wording of a result code,
 //! one merge rule (same id, same machines) and a bound on the evidence kept.
 
-use crate::codes::hresult::Hresult;
 use crate::correlate::same_machine;
+use crate::hresult::Hresult;
 use crate::model::{Evidence, Finding};
 use crate::rules::{Category, Rules, Severity};
 

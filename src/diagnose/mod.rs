@@ -8,6 +8,7 @@
 
 mod events;
 mod findings;
+pub(crate) mod lookup;
 mod registry;
 mod snapshot;
 mod verdict;

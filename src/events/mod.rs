@@ -15,7 +15,6 @@ pub(crate) mod json;
 pub(crate) mod message;
 mod normalize;
 pub(crate) mod payload;
-pub(crate) mod stored;
 pub(crate) mod tabular;
 pub(crate) mod xml;
 
@@ -32,7 +31,7 @@ pub(crate) use crate::model::names::{cmp_ignore_case, same_machine_name};
 pub(crate) use detect::detect;
 pub(crate) use normalize::normalize_all;
 
-pub(crate) use stored::{FieldValue, Fields};
+pub(crate) use crate::model::payload::{FieldValue, Fields};
 
 /// What reading one input produced, for the per-input summary.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]

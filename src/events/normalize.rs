@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 
 use super::message;
 use super::payload::{self, client_time};
-use super::stored::{self, Draft, Payload};
 use super::{ActivationEvent, Context, EventSource, Keep, Origin, RawEvent};
 use crate::model::names::machine_from_path;
+use crate::model::payload::{Draft, Payload, Slab};
 use crate::rules::Rules;
 use crate::rules::events::{Decoding, FieldType, Layout};
 
@@ -77,7 +77,7 @@ impl<'a> Normalizer<'a> {
 }
 
 /// Turns a reader's raw event into an activation event, or `None` when its provider is not an
-/// activation provider (unless `all`). Its payload is written into the input's [`stored::Slab`],
+/// activation provider (unless `all`). Its payload is written into the input's [`Slab`],
 /// to be sealed with the rest of the batch.
 fn normalize(
     rules: &Rules,
@@ -143,7 +143,7 @@ fn normalize(
 /// Decodes a payload by its catalogue layout. A value that does not read as its type is kept as
 /// text; a missing trailing value is simply absent (the raw strings keep every position).
 fn decode(
-    slab: &mut stored::Slab,
+    slab: &mut Slab,
     def: &Decoding,
     strings: &[String],
     created: Option<DateTime<Utc>>,
@@ -162,7 +162,7 @@ fn decode(
 /// [`decode`] by collecting the values first: what a rejoin, positional data or `key=value`
 /// pairs need.
 fn decode_collected(
-    slab: &mut stored::Slab,
+    slab: &mut Slab,
     def: &Decoding,
     strings: &[String],
     created: Option<DateTime<Utc>>,
@@ -223,7 +223,7 @@ fn decode_collected(
 /// [`decode`] of one `Info` string with no more fields than the layout names (nothing to rejoin:
 /// nearly every event), its `fields` typed and written in turn, none collected.
 fn info_streamed(
-    slab: &mut stored::Slab,
+    slab: &mut Slab,
     def: &Decoding,
     one: &String,
     fields: payload::InfoFields<'_>,
@@ -247,7 +247,7 @@ fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> Draft<'_> {
             let v = v.strip_prefix("hr=").unwrap_or(v);
             crate::input::values::leading_code(v).map_or_else(text, Draft::Code)
         }
-        FieldType::Flags => crate::codes::hresult::read_raw(v)
+        FieldType::Flags => crate::hresult::read_raw(v)
             .ok()
             .flatten()
             .map_or_else(text, Draft::Flags),
@@ -273,7 +273,7 @@ struct Shared {
     names: Vec<Arc<str>>,
     contexts: Vec<Known>,
     /// Where the payloads of the batch being read are written.
-    slab: stored::Slab,
+    slab: Slab,
     /// The provider name last found in the catalogue, as the input spells it, and its canonical
     /// name: an input's activation events name one or two providers over and over.
     last_provider: Option<(Arc<str>, Arc<str>)>,
@@ -302,7 +302,7 @@ impl Shared {
             fallback_machine: Arc::from(machine_from_path(path)),
             names: Vec::new(),
             contexts: Vec::new(),
-            slab: stored::Slab::default(),
+            slab: Slab::default(),
             last_provider: None,
         }
     }
@@ -465,7 +465,7 @@ mod tests {
                     continue;
                 };
                 compared += 1;
-                let mut slab = stored::Slab::default();
+                let mut slab = Slab::default();
                 let mut streamed = info_streamed(&mut slab, def, &strings[0], fields, created);
                 let mut collected = decode_collected(&mut slab, def, &strings, created, None);
                 slab.seal([&mut streamed, &mut collected]);
@@ -485,7 +485,7 @@ mod tests {
         let rules = Rules::load(None).unwrap();
         let def = rules.events().decoding(12290).unwrap();
         let info = "0x0,25,pc01.contoso.com,7f3e1a55-27f8-4950-8877-7a03be5fb181,2010/9/29 21:46,0,1,0,34e1ae55-27f8-4950-8877-7a03be5fb181".to_owned();
-        let mut slab = stored::Slab::default();
+        let mut slab = Slab::default();
         let mut f = decode(&mut slab, def, &[info], None, None);
         // Unsealed, it reads as empty.
         assert!(f.fields().next().is_none());

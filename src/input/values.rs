@@ -12,7 +12,7 @@ use nom::character::complete::{char, digit1, space0, space1};
 use nom::combinator::{all_consuming, opt, recognize};
 use nom::sequence::preceded;
 
-use crate::codes::hresult::{Hresult, read_number};
+use crate::hresult::{Hresult, read_number};
 use crate::model::snapshot::{DateValue, HostPort};
 
 /// A GUID (optionally in braces), lower-cased.

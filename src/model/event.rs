@@ -9,7 +9,7 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
-use crate::events::stored::{FieldsJson, Payload, RawJson};
+use crate::model::payload::{FieldsJson, Payload, RawJson};
 
 /// One event as a reader found it: System fields and payload strings, undecoded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //! result codes the readers and the diagnosis test for. Their meanings and messages live in the rule table
 //! (`rules/events.toml`, `rules/codes.toml`); these are only the names code matches on.
 
-use crate::codes::hresult::Hresult;
+use crate::hresult::Hresult;
 
 /// Event ids (Microsoft-Windows-Security-SPP and the KMS service), named as in `rules/events.toml`.
 pub(crate) mod event {

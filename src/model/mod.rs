@@ -4,7 +4,9 @@
 
 pub(crate) mod event;
 pub(crate) mod ids;
+pub(crate) mod lookup;
 pub(crate) mod names;
+pub(crate) mod payload;
 pub(crate) mod report;
 pub(crate) mod snapshot;
 

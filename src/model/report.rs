@@ -4,7 +4,7 @@
 
 use serde::{Serialize, Serializer};
 
-use crate::codes::hresult::Hresult;
+use crate::hresult::Hresult;
 use crate::model::snapshot::{KmsRequests, NotUnderstood};
 use crate::rules::Severity;
 

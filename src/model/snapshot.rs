@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use chrono::NaiveDateTime;
 use serde::Serialize;
 
-use crate::codes::hresult::Hresult;
+use crate::hresult::Hresult;
 use crate::rules::slmgr::{FieldId, StatusId};
 
 /// A line of the input: its 1-based number and its text as read (after decoding).

@@ -7,7 +7,7 @@ use std::io::{self, Write};
 use serde::Serialize;
 
 use super::{Style, sanitize};
-use crate::codes::lookup::{Answer, FlagsAnswer};
+use crate::model::lookup::{Answer, FlagsAnswer};
 use crate::rules::Severity;
 
 /// One full block per answer, separated by blank lines.
@@ -115,21 +115,19 @@ fn write_answer(w: &mut dyn Write, style: &Style, a: &Answer) -> io::Result<()> 
 fn read_as(a: &Answer) -> Option<String> {
     let clean = |s: &str| sanitize(s, true).into_owned();
     match a.interpreted_as {
-        crate::codes::hresult::Spelling::SignedDecimal => {
+        crate::hresult::Spelling::SignedDecimal => {
             Some(format!("read `{}` as a signed decimal", clean(&a.input)))
         }
-        crate::codes::hresult::Spelling::UnsignedDecimal => {
+        crate::hresult::Spelling::UnsignedDecimal => {
             Some(format!("read `{}` as an unsigned decimal", clean(&a.input)))
         }
-        crate::codes::hresult::Spelling::Win32Number => Some(format!(
+        crate::hresult::Spelling::Win32Number => Some(format!(
             "read `{}` as Win32 error {}",
             clean(&a.input),
             a.structure.code
         )),
-        crate::codes::hresult::Spelling::Symbol => {
-            Some(format!("read `{}` as a symbol", clean(&a.input)))
-        }
-        crate::codes::hresult::Spelling::Hex => None,
+        crate::hresult::Spelling::Symbol => Some(format!("read `{}` as a symbol", clean(&a.input))),
+        crate::hresult::Spelling::Hex => None,
     }
 }
 

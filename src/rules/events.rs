@@ -184,7 +184,11 @@ impl Catalogue {
     /// [`Catalogue::provider`], as the shared name every event of the provider points at. A
     /// handful of names: a scan without allocating beats a lower-cased map key per record.
     pub fn provider_shared(&self, name: &str) -> Option<&Arc<str>> {
-        let name = crate::input::encoding::trim(name);
+        // `str::trim`, answered at once when both ends are visible ASCII (nearly every record).
+        let name = match (name.as_bytes().first(), name.as_bytes().last()) {
+            (Some(a), Some(b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => name,
+            _ => name.trim(),
+        };
         self.providers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))

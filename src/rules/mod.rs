@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::codes::hresult::Hresult;
+use crate::hresult::Hresult;
 
 pub(crate) use lint::{Level, Problem};
 pub(crate) use load::{lint_dir, lint_embedded};

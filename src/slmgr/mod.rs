@@ -131,7 +131,7 @@ pub(crate) fn parse_text(vocab: &Vocabulary, path: &str, text: &str) -> Vec<Lice
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::codes::hresult::Hresult;
+    use crate::hresult::Hresult;
     use crate::model::ids::{NONGENUINE_GRACE_PERIOD, SL_E_NOT_GENUINE};
     use crate::model::snapshot::{ExpiryKind, RemainingKind};
     use crate::rules::slmgr::StatusId;

@@ -9,7 +9,7 @@ use std::collections::BTreeMap;
 
 use super::session;
 use super::vocab::{Match, Prepared, Vocabulary, prepare};
-use crate::codes::hresult::Hresult;
+use crate::hresult::Hresult;
 use crate::input::values;
 use crate::model::ids::{NONGENUINE_GRACE_PERIOD, SL_E_NOT_GENUINE};
 use crate::model::snapshot::{

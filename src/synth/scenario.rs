@@ -4,7 +4,7 @@
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use crate::codes::hresult::Hresult;
+use crate::hresult::Hresult;
 
 /// A whole scenario.
 #[derive(Debug, Clone, Deserialize)]
@@ -322,10 +322,7 @@ impl Scenario {
 
 /// A result code written `0x…` (or any spelling the code reader takes).
 pub(crate) fn parse_code(s: &str) -> Option<Hresult> {
-    crate::codes::hresult::read_raw(s)
-        .ok()
-        .flatten()
-        .map(Hresult)
+    crate::hresult::read_raw(s).ok().flatten().map(Hresult)
 }
 
 /// Expands a name pattern for index `n` (1-based).

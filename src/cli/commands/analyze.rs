@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use super::{cpus, error, time_flag};
-use crate::ExitStatus;
+use crate::cli::ExitStatus;
 use crate::cli::output::write_atomic;
 use crate::cli::progress::Bar;
 use crate::cli::{AnalyzeArgs, FailOn};

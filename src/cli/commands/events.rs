@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use crate::ExitStatus;
+use crate::cli::ExitStatus;
 use crate::cli::{EventsArgs, EventsFormat};
 use crate::events::{self, ActivationEvent, Keep, ReadStats};
 use crate::input;

@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use super::{cpus, error, time_flag};
-use crate::ExitStatus;
+use crate::cli::ExitStatus;
 use crate::cli::{CountFormat, HostCountArgs};
 use crate::correlate::{HostView, correlate};
 use crate::pipeline::read_inputs;

@@ -1,14 +1,15 @@
 //! `kmsdiag lookup`: explains codes, searches or lists the code table, or decodes the status
-//! flags of events 12288/12289. The answers come from [`crate::codes::lookup`] and are written by
+//! flags of events 12288/12289. The answers come from [`crate::diagnose::lookup`] and are written by
 //! [`report::lookup`].
 
 use std::io::{self, Write};
 
 use super::error;
-use crate::ExitStatus;
+use crate::cli::ExitStatus;
 use crate::cli::{Format, LookupArgs};
-use crate::codes::hresult;
-use crate::codes::lookup::{self, Answer};
+use crate::diagnose::lookup;
+use crate::hresult;
+use crate::model::lookup::Answer;
 use crate::report::{self, Style};
 use crate::rules::{Category, Rules};
 

@@ -13,7 +13,7 @@ pub(crate) mod synth;
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::ExitStatus;
+use crate::cli::ExitStatus;
 use crate::report;
 
 /// A time flag whose value is not a time.

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use super::{error, parse_now};
-use crate::ExitStatus;
+use crate::cli::ExitStatus;
 use crate::cli::Format;
 use crate::correlate::same_machine;
 use crate::pipeline::{Options, analyze_input};

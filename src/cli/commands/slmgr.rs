@@ -5,7 +5,7 @@
 use std::io::{self, Write};
 
 use super::error;
-use crate::ExitStatus;
+use crate::cli::ExitStatus;
 use crate::cli::{Format, SlmgrArgs};
 use crate::input;
 use crate::report::{self, Style};

@@ -4,7 +4,7 @@
 use std::io::{self, Write};
 
 use super::error;
-use crate::ExitStatus;
+use crate::cli::ExitStatus;
 use crate::cli::{AlsoForm, SynthArgs};
 use crate::report;
 use crate::rules::Rules;

@@ -7,8 +7,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Utc};
 
-use crate::codes::hresult::Hresult;
 use crate::correlate::{Attempt, ClientView, Correlation, HostSide, same_machine};
+use crate::hresult::Hresult;
 use crate::model::{Machine, Verdict};
 use crate::rules::Category;
 

@@ -3,9 +3,9 @@
 
 use chrono::Duration;
 
-use crate::codes::hresult::Hresult;
 use crate::correlate::{Correlation, HostView, code, same_machine};
 use crate::events::FieldValue;
+use crate::hresult::Hresult;
 use crate::model::ids::{NOT_ENOUGH_COUNT, event};
 use crate::model::snapshot::KmsRequests;
 use crate::model::{CountPoint, Host, Machine, Verdict};

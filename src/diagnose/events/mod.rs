@@ -12,9 +12,9 @@ mod host;
 
 use chrono::{DateTime, Utc};
 
-use crate::codes::hresult::Hresult;
 use crate::correlate::{ClientView, Correlation, HostSide, same_machine};
 use crate::events::ActivationEvent;
+use crate::hresult::Hresult;
 use crate::model::{AttemptRecord, AttemptSummary, Evidence, KmsUse, MAX_ATTEMPTS_PER_MACHINE};
 use crate::rules::{Category, Rules, Severity};
 use crate::zone::Zone;

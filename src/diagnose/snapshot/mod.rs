@@ -15,7 +15,7 @@ mod summary;
 
 use chrono::NaiveDateTime;
 
-use crate::codes::hresult::Hresult;
+use crate::hresult::Hresult;
 use crate::model::ids::PKEY_NOT_INSTALLED;
 use crate::model::snapshot::{LicenseSnapshot, ProductLicense, TextLine};
 use crate::model::{Evidence, Finding, Host, Machine, Verdict};

@@ -5,7 +5,7 @@
 use std::collections::{BTreeSet, HashMap};
 
 use super::{FileCtx, canonical_code, check_sources, check_text_fields};
-use crate::codes::hresult::Hresult;
+use crate::hresult::Hresult;
 use crate::rules::{CodeEntry, RuleSet, Severity};
 
 /// Checks the codes against the finding ids that may be raised; the sound ones go into `set`.
@@ -49,7 +49,7 @@ fn code_value(
     let value = canonical_code(code);
     if value.is_none() {
         let l = ctx.field_line(line, "code");
-        let hint = crate::codes::hresult::read_number(code)
+        let hint = crate::hresult::read_number(code)
             .ok()
             .flatten()
             .map(|r| format!(" (write it as {})", r.value))

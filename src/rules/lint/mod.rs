@@ -23,7 +23,7 @@ use std::fmt;
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use crate::codes::hresult::Hresult;
+use crate::hresult::Hresult;
 
 /// Whether a problem stops the rules from loading.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]

@@ -12,7 +12,7 @@ use std::sync::Arc;
 use chrono::NaiveDateTime;
 use serde::ser::{Serialize, Serializer};
 
-use crate::codes::hresult::Hresult;
+use crate::hresult::Hresult;
 use crate::rules::events::Shape;
 
 /// A decoded payload value, its text of type `T`. Serialized as JSON scalars: codes and flags as

@@ -1,9 +1,10 @@
 //! kmsdiag: explains Windows volume activation (KMS, MAK, AD-based, retail/OEM) from what
-//! helpdesks and KMS administrators have — result codes today; event logs and `slmgr` output as
-//! the pipeline grows (inputs → normalized events → correlation → findings → renderers).
+//! helpdesks and KMS administrators have: result codes, event logs and `slmgr` output, read into
+//! one model, correlated across a fleet, diagnosed into findings and rendered as a report.
 //!
-//! The binary is a thin wrapper around [`run`] (in [`cli::run`]); [`ExitStatus`] is what it
-//! exits with.
+//! The modules below follow the pipeline (inputs → readers → model → correlation → diagnosis →
+//! reports, the command line on top); README's "Layout" gives one line per folder. The binary is a
+//! thin wrapper around [`run`]; [`ExitStatus`] is what it exits with.
 
 // The pipeline, in order: inputs are collected and decoded by the readers into the model
 // (events, snapshots), correlated, diagnosed and rendered; the command line sits on top.

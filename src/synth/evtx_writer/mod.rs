@@ -8,7 +8,7 @@
 //! records show it (research/domain-facts.md §1).
 //!
 //! ```no_run
-//! use kmsdiag::evtx_writer::{EvtxWriter, FileState, Record};
+//! use kmsdiag::{EvtxWriter, FileState, Record};
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! let file = std::io::BufWriter::new(std::fs::File::create("Application.evtx")?);
 //! let mut w = EvtxWriter::new(file, 1)?;

@@ -16,7 +16,7 @@ use chrono::NaiveDateTime;
 
 use crate::correlate::{Correlation, same_machine};
 use crate::events::ActivationEvent;
-use crate::model::{Evidence, Finding, Host, InputSummary, Machine, Verdict};
+use crate::model::{Evidence, Finding, Host, InputSummary, LicenseState, Machine, Verdict};
 use crate::rules::Rules;
 use crate::zone::Zone;
 
@@ -173,7 +173,7 @@ fn join_machine(x: &mut Machine, m: Machine, recounted: &[String]) {
     if x.role == "unknown" {
         x.role = m.role;
     }
-    if x.license_status == "unknown" {
+    if x.license_status == LicenseState::Unknown {
         x.license_status = m.license_status;
     }
     x.kms_host = x.kms_host.take().or(m.kms_host);

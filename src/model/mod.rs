@@ -4,8 +4,10 @@
 
 pub(crate) mod event;
 pub(crate) mod ids;
+pub(crate) mod license;
 pub(crate) mod names;
 pub(crate) mod report;
 pub(crate) mod snapshot;
 
+pub(crate) use license::LicenseState;
 pub use report::*;

@@ -5,6 +5,7 @@
 use serde::{Serialize, Serializer};
 
 use crate::codes::hresult::Hresult;
+use crate::model::license::LicenseState;
 use crate::model::snapshot::{KmsRequests, NotUnderstood};
 use crate::rules::Severity;
 
@@ -129,7 +130,7 @@ pub struct Machine {
     /// `kms-client`, `kms-host`, `mak`, `retail`, `oem`, `evaluation`, `avma`, `unknown`.
     pub role: &'static str,
     /// Of the Windows product: `licensed`, `initial-grace`, … (see DESIGN.md).
-    pub license_status: &'static str,
+    pub license_status: LicenseState,
     /// Of the Windows product: the channel token as Windows names it.
     pub channel: Option<String>,
     pub verdict: Verdict,
@@ -183,7 +184,7 @@ pub struct Product {
     pub description: Option<String>,
     pub channel: Option<String>,
     pub product_key_channel: Option<String>,
-    pub license_status: &'static str,
+    pub license_status: LicenseState,
     /// The status text as printed, when it was not understood.
     pub license_status_text: Option<String>,
     pub partial_key: Option<String>,
@@ -271,20 +272,6 @@ pub(crate) fn severity_name(s: Severity) -> &'static str {
         Severity::Error => "error",
         Severity::Warning => "warning",
         Severity::Informational => "info",
-    }
-}
-
-/// The report's name for a `LicenseStatus` number (0–6), as events 12288 and 12290 carry it.
-pub(crate) fn license_status_name(status: u8) -> &'static str {
-    match status {
-        0 => "unlicensed",
-        1 => "licensed",
-        2 => "initial-grace",
-        3 => "additional-grace",
-        4 => "non-genuine-grace",
-        5 => "notification",
-        6 => "extended-grace",
-        _ => "unknown",
     }
 }
 

@@ -142,7 +142,7 @@ fn write_machines(s: &mut String, r: &Report) {
         if let Some(c) = &m.channel {
             facts.push(esc(c));
         }
-        facts.push(esc(m.license_status));
+        facts.push(esc(m.license_status.as_str()));
         let _ = write!(
             s,
             r#"<div class="card {}" id="{}"><h3>{} {}</h3><div class="facts">{}</div><p>{}</p>"#,

@@ -124,7 +124,7 @@ fn write_machine(w: &mut String, view: &View, r: &Report, m: &Machine) {
     if let Some(c) = &m.channel {
         facts.push(esc(c));
     }
-    facts.push(m.license_status.to_owned());
+    facts.push(m.license_status.as_str().to_owned());
     if let Some(h) = &m.kms_host {
         facts.push(format!("KMS host {}", esc(h)));
     }

@@ -174,7 +174,7 @@ fn write_machines(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> 
         if let Some(c) = &m.channel {
             facts.push(clean(c));
         }
-        facts.push(m.license_status.to_owned());
+        facts.push(m.license_status.as_str().to_owned());
         writeln!(
             w,
             "{}  {}  {}",

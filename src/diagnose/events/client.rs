@@ -9,6 +9,7 @@ use chrono::{DateTime, Utc};
 
 use crate::codes::hresult::Hresult;
 use crate::correlate::{Attempt, ClientView, Correlation, HostSide, same_machine};
+use crate::model::license::LicenseState;
 use crate::model::{Machine, Verdict};
 use crate::rules::{Category, Severity};
 
@@ -324,7 +325,7 @@ fn genuine(b: &mut Builder<'_>, reasons: &mut Reasons, c: &ClientView) {
 fn machine(
     b: &Builder<'_>,
     c: &ClientView,
-    status: Option<u8>,
+    status: Option<LicenseState>,
     mut reasons: Reasons,
     last_ok: Option<usize>,
 ) -> Machine {
@@ -359,7 +360,7 @@ fn machine(
         name: c.name.clone(),
         name_source: "text",
         role,
-        license_status: status.map_or("unknown", crate::model::license_status_name),
+        license_status: status.unwrap_or(LicenseState::Unknown),
         channel: None,
         verdict: if c.attempts.is_empty() && c.local_failures.is_empty() && c.genuine.is_none() {
             Verdict::Unknown

@@ -8,7 +8,7 @@ use crate::correlate::{Correlation, HostView, code, same_machine};
 use crate::events::FieldValue;
 use crate::model::ids::{NOT_ENOUGH_COUNT, event};
 use crate::model::snapshot::KmsRequests;
-use crate::model::{CountPoint, Host, Machine, Verdict};
+use crate::model::{CountPoint, Host, LicenseState, Machine, Verdict};
 
 use super::super::registry::FindingId;
 use super::{Builder, stamp, when};
@@ -135,7 +135,7 @@ pub(super) fn host(b: &mut Builder<'_>, corr: &Correlation, h: &HostView) -> (Ma
         name: h.name.clone(),
         name_source: "text",
         role: "kms-host",
-        license_status: "unknown",
+        license_status: LicenseState::Unknown,
         channel: None,
         verdict,
         reason: format!("KMS host: {summary}."),

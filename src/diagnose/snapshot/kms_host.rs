@@ -2,10 +2,11 @@
 //! publishing and whether its host key is activated.
 
 use crate::model::ids::{KMS_HOST_NOT_ACTIVATED, NOT_ENOUGH_COUNT};
+use crate::model::license::LicenseState;
 use crate::model::snapshot::{LicenseSnapshot, ProductLicense};
 use crate::model::{Evidence, Host, Verdict};
 use crate::rules::Severity;
-use crate::rules::slmgr::{FieldId, StatusId};
+use crate::rules::slmgr::FieldId;
 
 use super::super::registry::FindingId;
 use super::MachineDiag;
@@ -15,7 +16,7 @@ impl MachineDiag<'_> {
         &mut self,
         snap: &LicenseSnapshot,
         p: &ProductLicense,
-        status: Option<StatusId>,
+        status: Option<LicenseState>,
     ) {
         let Some(h) = p.kms_host.as_ref() else { return };
         let path = snap.path.as_str();
@@ -90,7 +91,7 @@ impl MachineDiag<'_> {
         if h.dns_publishing == Some(false) {
             notes.push("DNS publishing is disabled, so clients only find this host through a manual SRV record or /skms".to_owned());
         }
-        if status.is_some_and(|s| s != StatusId::Licensed) {
+        if status.is_some_and(|s| s != LicenseState::Licensed) {
             health = "failing";
             let ev = p
                 .lines

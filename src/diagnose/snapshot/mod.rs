@@ -17,9 +17,10 @@ use chrono::NaiveDateTime;
 
 use crate::codes::hresult::Hresult;
 use crate::model::ids::PKEY_NOT_INSTALLED;
+use crate::model::license::LicenseState;
 use crate::model::snapshot::{LicenseSnapshot, ProductLicense, TextLine};
 use crate::model::{Evidence, Finding, Host, Machine, Verdict};
-use crate::rules::slmgr::{FieldId, StatusId};
+use crate::rules::slmgr::FieldId;
 use crate::rules::{Rules, Severity};
 
 pub(crate) use crate::model::names::machine_from_path;
@@ -210,11 +211,11 @@ impl<'a> MachineDiag<'a> {
         let status = win
             .and_then(|p| {
                 p.license_status
-                    .or_else(|| p.notification_reason.map(|_| StatusId::Notification))
+                    .or_else(|| p.notification_reason.map(|_| LicenseState::Notification))
             })
             .or_else(|| snap.and_then(status_from_xpr))
             .or_else(|| snap.and_then(status_from_commands))
-            .unwrap_or(StatusId::Unknown);
+            .unwrap_or(LicenseState::Unknown);
         let base = snap.and_then(LicenseSnapshot::observed_at);
         let products = snap.map_or_else(Vec::new, |s| {
             s.products
@@ -235,7 +236,7 @@ impl<'a> MachineDiag<'a> {
             name: self.input.name.clone(),
             name_source: self.input.name_source,
             role,
-            license_status: status.as_str(),
+            license_status: status,
             channel: win.and_then(|p| p.channel.clone()),
             verdict: self.verdict,
             reason,

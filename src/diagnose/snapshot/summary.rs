@@ -6,11 +6,11 @@ use std::collections::BTreeMap;
 use chrono::{Duration, NaiveDateTime};
 
 use crate::model::Product;
+use crate::model::license::LicenseState;
 use crate::model::snapshot::{
     CommandResult, ExpiryKind, LicenseSnapshot, ProductLicense, RemainingKind,
 };
 use crate::rules::Rules;
-use crate::rules::slmgr::StatusId;
 
 use super::{MachineInput, machine_from_path};
 
@@ -33,29 +33,29 @@ pub(crate) fn stamp(t: NaiveDateTime) -> String {
 }
 
 /// The state `/xpr` printed, when no `/dli` says it.
-pub(super) fn status_from_xpr(s: &LicenseSnapshot) -> Option<StatusId> {
+pub(super) fn status_from_xpr(s: &LicenseSnapshot) -> Option<LicenseState> {
     s.expiry.last().map(|e| match e.kind {
         ExpiryKind::Permanent
         | ExpiryKind::VolumeActivation
         | ExpiryKind::TimebasedActivation
-        | ExpiryKind::AutomaticVmActivation => StatusId::Licensed,
-        ExpiryKind::InitialGrace => StatusId::InitialGrace,
-        ExpiryKind::AdditionalGrace => StatusId::AdditionalGrace,
-        ExpiryKind::NonGenuineGrace => StatusId::NonGenuineGrace,
-        ExpiryKind::ExtendedGrace => StatusId::ExtendedGrace,
-        ExpiryKind::Notification => StatusId::Notification,
-        ExpiryKind::Unlicensed => StatusId::Unlicensed,
+        | ExpiryKind::AutomaticVmActivation => LicenseState::Licensed,
+        ExpiryKind::InitialGrace => LicenseState::InitialGrace,
+        ExpiryKind::AdditionalGrace => LicenseState::AdditionalGrace,
+        ExpiryKind::NonGenuineGrace => LicenseState::NonGenuineGrace,
+        ExpiryKind::ExtendedGrace => LicenseState::ExtendedGrace,
+        ExpiryKind::Notification => LicenseState::Notification,
+        ExpiryKind::Unlicensed => LicenseState::Unlicensed,
     })
 }
 
 /// A successful last `/ato` means the machine was activated when it ran.
-pub(super) fn status_from_commands(s: &LicenseSnapshot) -> Option<StatusId> {
+pub(super) fn status_from_commands(s: &LicenseSnapshot) -> Option<LicenseState> {
     s.commands
         .iter()
         .rev()
         .find(|c| c.command == "ato")
         .filter(|c| c.succeeded)
-        .map(|_| StatusId::Licensed)
+        .map(|_| LicenseState::Licensed)
 }
 
 /// Commands only a KMS client runs or gets (`/skms`, a KMS-client-only result code) tell its role.
@@ -121,14 +121,14 @@ pub(super) fn product_summary(
         .and_then(|r| add_minutes(from, r.minutes).map(|t| (r.kind, t)));
     let status = p
         .license_status
-        .or_else(|| p.notification_reason.map(|_| StatusId::Notification));
-    let grace = status.is_some_and(StatusId::is_grace);
+        .or_else(|| p.notification_reason.map(|_| LicenseState::Notification));
+    let grace = status.is_some_and(LicenseState::is_grace);
     Product {
         name: p.name.clone(),
         description: p.description.clone(),
         channel: p.channel.clone(),
         product_key_channel: p.product_key_channel.clone(),
-        license_status: status.unwrap_or(StatusId::Unknown).as_str(),
+        license_status: status.unwrap_or(LicenseState::Unknown),
         license_status_text: if p.license_status.is_none() {
             p.license_status_text.clone()
         } else {

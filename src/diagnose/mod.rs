@@ -16,7 +16,9 @@ use chrono::NaiveDateTime;
 
 use crate::correlate::{Correlation, same_machine};
 use crate::events::ActivationEvent;
-use crate::model::{Evidence, Finding, Host, InputSummary, LicenseState, Machine, Verdict};
+use crate::model::{
+    Evidence, Finding, Host, InputSummary, LicenseState, Machine, MachineRole, Verdict,
+};
 use crate::rules::Rules;
 use crate::zone::Zone;
 
@@ -162,7 +164,7 @@ fn join_machine(x: &mut Machine, m: Machine, recounted: &[String]) {
         x.verdict = Verdict::Ok;
     }
     // A host's own log says more about it than its license block.
-    let host_view = m.role == "kms-host" && m.verdict >= x.verdict;
+    let host_view = m.role == MachineRole::KmsHost && m.verdict >= x.verdict;
     if host_view
         || m.verdict > x.verdict
         || (m.verdict == x.verdict && !m.findings.is_empty() && x.findings.is_empty())
@@ -170,7 +172,7 @@ fn join_machine(x: &mut Machine, m: Machine, recounted: &[String]) {
         x.reason = m.reason;
     }
     x.verdict = x.verdict.max(m.verdict);
-    if x.role == "unknown" {
+    if x.role == MachineRole::Unknown {
         x.role = m.role;
     }
     if x.license_status == LicenseState::Unknown {

@@ -79,7 +79,7 @@ impl LicenseState {
 
 impl fmt::Display for LicenseState {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
+        f.pad(self.as_str())
     }
 }
 

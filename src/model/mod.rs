@@ -1,6 +1,7 @@
 //! The data that flows between the pipeline's stages: what the readers produce (license
 //! snapshots, activation events) and what diagnosis hands the renderers (the report), with the
-//! machine-name rules every stage compares names by. Plain data, no decisions.
+//! machine-name rules every stage compares names by, and the report's fixed words as enums (the
+//! license state in `license`, the rest in `vocab`). Plain data, no decisions.
 
 pub(crate) mod event;
 pub(crate) mod ids;
@@ -8,6 +9,8 @@ pub(crate) mod license;
 pub(crate) mod names;
 pub(crate) mod report;
 pub(crate) mod snapshot;
+pub(crate) mod vocab;
 
 pub(crate) use license::LicenseState;
 pub use report::*;
+pub(crate) use vocab::{Health, MachineRole};

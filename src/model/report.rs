@@ -7,6 +7,7 @@ use serde::{Serialize, Serializer};
 use crate::codes::hresult::Hresult;
 use crate::model::license::LicenseState;
 use crate::model::snapshot::{KmsRequests, NotUnderstood};
+use crate::model::vocab::{Health, MachineRole};
 use crate::rules::Severity;
 
 /// The schema name written into every JSON report.
@@ -128,7 +129,7 @@ pub struct Machine {
     /// `text` when the input names the machine, `file-name` when it was taken from the path.
     pub name_source: &'static str,
     /// `kms-client`, `kms-host`, `mak`, `retail`, `oem`, `evaluation`, `avma`, `unknown`.
-    pub role: &'static str,
+    pub role: MachineRole,
     /// Of the Windows product: `licensed`, `initial-grace`, … (see DESIGN.md).
     pub license_status: LicenseState,
     /// Of the Windows product: the channel token as Windows names it.
@@ -215,7 +216,7 @@ pub struct Host {
     pub dns_publishing: Option<bool>,
     pub requests: KmsRequests,
     /// `ok`, `warning` or `failing`.
-    pub health: &'static str,
+    pub health: Health,
     pub summary: String,
     /// From the host's Key Management Service log: the count per day (absent without it).
     #[serde(skip_serializing_if = "Vec::is_empty")]

@@ -138,7 +138,7 @@ fn write_machines(s: &mut String, r: &Report) {
         r#"<section id="machines"><h2>Machines</h2><div class="cards">"#
     );
     for m in &r.machines {
-        let mut facts = vec![esc(m.role)];
+        let mut facts = vec![esc(m.role.as_str())];
         if let Some(c) = &m.channel {
             facts.push(esc(c));
         }
@@ -197,12 +197,8 @@ fn write_hosts(s: &mut String, view: &View, r: &Report) {
             r#"<div class="finding" id="{}"><h3>{} <span class="badge {}">{}</span></h3><p>{} · servers activate at {}, client editions at {}</p><p>{}</p>"#,
             anchor("h-", &h.name),
             esc(&h.name),
-            match h.health {
-                "failing" => "failing",
-                "warning" => "warning",
-                _ => "ok",
-            },
-            esc(&h.health.to_ascii_uppercase()),
+            h.health.as_str(),
+            esc(&h.health.as_str().to_ascii_uppercase()),
             esc(&count),
             h.server_threshold,
             h.client_threshold,

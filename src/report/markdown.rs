@@ -120,7 +120,7 @@ fn write_machine(w: &mut String, view: &View, r: &Report, m: &Machine) {
         esc(&m.name),
         m.verdict.as_str().to_ascii_uppercase()
     );
-    let mut facts = vec![m.role.to_owned()];
+    let mut facts = vec![m.role.as_str().to_owned()];
     if let Some(c) = &m.channel {
         facts.push(esc(c));
     }
@@ -221,7 +221,7 @@ pub(crate) fn write_markdown(w: &mut dyn Write, view: &View, r: &Report) -> io::
                 s,
                 "### KMS host {} — {}\n\n{count} (servers activate at {}, clients at {}). {}\n",
                 esc(&h.name),
-                h.health.to_ascii_uppercase(),
+                h.health.as_str().to_ascii_uppercase(),
                 h.server_threshold,
                 h.client_threshold,
                 esc(&h.summary)

@@ -46,7 +46,7 @@ fn summary_table(style: &Style, r: &Report) -> String {
         b.push_record([
             clean(&m.name),
             m.verdict.as_str().to_owned(),
-            m.role.to_owned(),
+            m.role.as_str().to_owned(),
             m.kms_host.as_deref().map(clean).unwrap_or_default(),
             m.findings.join("\n"),
         ]);
@@ -170,7 +170,7 @@ fn write_machines(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> 
         .min(32);
     for m in &r.machines {
         writeln!(w)?;
-        let mut facts = vec![m.role.to_owned()];
+        let mut facts = vec![m.role.as_str().to_owned()];
         if let Some(c) = &m.channel {
             facts.push(clean(c));
         }
@@ -278,7 +278,7 @@ fn write_hosts(w: &mut dyn Write, style: &Style, r: &Report) -> io::Result<()> {
             w,
             "  {}  {}  {count} (activates servers at {}, clients at {})",
             style.bold(&clean(&h.name)),
-            h.health.to_ascii_uppercase(),
+            h.health.as_str().to_ascii_uppercase(),
             h.server_threshold,
             h.client_threshold
         )?;

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::codes::hresult::Hresult;
 use crate::correlate::{Attempt, ClientView, Correlation, HostSide, same_machine};
 use crate::model::license::LicenseState;
-use crate::model::{Machine, Verdict};
+use crate::model::{Machine, MachineRole, Verdict};
 use crate::rules::{Category, Severity};
 
 use super::super::registry::FindingId;
@@ -335,12 +335,12 @@ fn machine(
                 .code(*code)
                 .is_some_and(|e| e.category == Category::Mak)
         }) {
-            "mak"
+            MachineRole::Mak
         } else {
-            "unknown"
+            MachineRole::Unknown
         }
     } else {
-        "kms-client"
+        MachineRole::KmsClient
     };
     // The worst finding says why; among equals, the first raised.
     reasons.sort_by_key(|(sev, _)| std::cmp::Reverse(*sev));

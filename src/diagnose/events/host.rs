@@ -8,16 +8,17 @@ use crate::correlate::{Correlation, HostView, code, same_machine};
 use crate::events::FieldValue;
 use crate::model::ids::{NOT_ENOUGH_COUNT, event};
 use crate::model::snapshot::KmsRequests;
-use crate::model::{CountPoint, Host, LicenseState, Machine, Verdict};
+use crate::model::{CountPoint, Health, Host, LicenseState, Machine, MachineRole};
 
 use super::super::registry::FindingId;
+use super::super::verdict;
 use super::{Builder, stamp, when};
 
 pub(super) fn host(b: &mut Builder<'_>, corr: &Correlation, h: &HostView) -> (Machine, Host) {
     let kms = b.rules().kms().clone();
     let events = b.events;
     let me = vec![h.name.clone()];
-    let mut health = "ok";
+    let mut health = Health::Ok;
     let mut notes = vec![format!(
         "count {}{} from {} request(s) of {} client(s) since {}",
         h.count_now,
@@ -40,7 +41,7 @@ pub(super) fn host(b: &mut Builder<'_>, corr: &Correlation, h: &HostView) -> (Ma
     let mut dns_publishing = None;
     if let Some((i, e)) = dns_event {
         if e.event_id == event::KMS_DNS_PUBLISH_FAILED {
-            health = "failing";
+            health = Health::Failing;
             dns_publishing = Some(false);
             let c = code(e, "result");
             let domain = match e.payload.get("domain") {
@@ -84,7 +85,7 @@ pub(super) fn host(b: &mut Builder<'_>, corr: &Correlation, h: &HostView) -> (Ma
         b.raise(FindingId::CmidChanging, &[display], &[], detail, &proof);
     }
     if !h.stuck.is_empty() {
-        health = "failing";
+        health = Health::Failing;
         let npol = h.n_policy.unwrap_or(i64::from(kms.client_os_threshold));
         let detail = format!(
             "KMS host {}: {} machine(s) were last refused for the count (0xC004F038, N-policy {npol}); the count replayed from its log is {} (newest request {}).",
@@ -126,15 +127,11 @@ pub(super) fn host(b: &mut Builder<'_>, corr: &Correlation, h: &HostView) -> (Ma
     }
     let need = |t: u32, current: u64| Some(u64::from(t).saturating_sub(current));
     let summary = notes.join("; ");
-    let verdict = match health {
-        "failing" => Verdict::Failing,
-        "warning" => Verdict::Warning,
-        _ => Verdict::Ok,
-    };
+    let verdict = verdict::of_health(health);
     let machine = Machine {
         name: h.name.clone(),
         name_source: "text",
-        role: "kms-host",
+        role: MachineRole::KmsHost,
         license_status: LicenseState::Unknown,
         channel: None,
         verdict,

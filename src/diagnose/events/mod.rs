@@ -15,7 +15,9 @@ use chrono::{DateTime, Utc};
 use crate::codes::hresult::Hresult;
 use crate::correlate::{ClientView, Correlation, HostSide, same_machine};
 use crate::events::ActivationEvent;
-use crate::model::{AttemptRecord, AttemptSummary, Evidence, KmsUse, MAX_ATTEMPTS_PER_MACHINE};
+use crate::model::{
+    AttemptRecord, AttemptSummary, Evidence, KmsUse, MAX_ATTEMPTS_PER_MACHINE, MachineRole,
+};
 use crate::rules::{Category, Rules, Severity};
 use crate::zone::Zone;
 
@@ -242,7 +244,7 @@ pub(super) fn diagnose(
             .find(|m| same_machine(&m.name, &h.name))
         {
             Some(m) => {
-                m.role = "kms-host";
+                m.role = MachineRole::KmsHost;
                 m.kms_host = None;
                 m.verdict = m.verdict.max(machine.verdict);
                 if machine.verdict >= m.verdict {

@@ -4,11 +4,12 @@
 use crate::model::ids::{KMS_HOST_NOT_ACTIVATED, NOT_ENOUGH_COUNT};
 use crate::model::license::LicenseState;
 use crate::model::snapshot::{LicenseSnapshot, ProductLicense};
-use crate::model::{Evidence, Host, Verdict};
+use crate::model::{Evidence, Health, Host};
 use crate::rules::Severity;
 use crate::rules::slmgr::FieldId;
 
 use super::super::registry::FindingId;
+use super::super::verdict;
 use super::MachineDiag;
 
 impl MachineDiag<'_> {
@@ -31,12 +32,12 @@ impl MachineDiag<'_> {
             .map(|l| Self::evidence(path, l))
             .into_iter()
             .collect();
-        let mut health = "ok";
+        let mut health = Health::Ok;
         let mut notes = Vec::new();
         if let Some(c) = count {
             notes.push(format!("current count {c}"));
             if need_server.is_some_and(|n| n > 0) {
-                health = "failing";
+                health = Health::Failing;
                 self.raise(
                     FindingId::KmsCountInsufficient,
                     None,
@@ -52,7 +53,7 @@ impl MachineDiag<'_> {
                     count_ev,
                 );
             } else if need_client.is_some_and(|n| n > 0) {
-                health = "warning";
+                health = Health::Warning;
                 self.raise(
                     FindingId::KmsCountInsufficient,
                     Some(Severity::Warning),
@@ -92,7 +93,7 @@ impl MachineDiag<'_> {
             notes.push("DNS publishing is disabled, so clients only find this host through a manual SRV record or /skms".to_owned());
         }
         if status.is_some_and(|s| s != LicenseState::Licensed) {
-            health = "failing";
+            health = Health::Failing;
             let ev = p
                 .lines
                 .get(&FieldId::LicenseStatus)
@@ -108,12 +109,10 @@ impl MachineDiag<'_> {
             );
             notes.push("its own host key is not activated".to_owned());
         }
-        let verdict = match health {
-            "failing" => Verdict::Failing,
-            "warning" => Verdict::Warning,
-            _ => Verdict::Ok,
-        };
-        self.worse(verdict, format!("KMS host: {}.", notes.join("; ")));
+        self.worse(
+            verdict::of_health(health),
+            format!("KMS host: {}.", notes.join("; ")),
+        );
         self.host = Some(Host {
             name: self.input.name.clone(),
             current_count: count,

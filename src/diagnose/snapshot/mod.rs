@@ -19,7 +19,7 @@ use crate::codes::hresult::Hresult;
 use crate::model::ids::PKEY_NOT_INSTALLED;
 use crate::model::license::LicenseState;
 use crate::model::snapshot::{LicenseSnapshot, ProductLicense, TextLine};
-use crate::model::{Evidence, Finding, Host, Machine, Verdict};
+use crate::model::{Evidence, Finding, Host, Machine, MachineRole, Verdict};
 use crate::rules::slmgr::FieldId;
 use crate::rules::{Rules, Severity};
 
@@ -204,8 +204,10 @@ impl<'a> MachineDiag<'a> {
         }
         let snap = self.latest();
         let win = snap.and_then(LicenseSnapshot::windows_product);
-        let role = match win.map_or("unknown", |p| role_of(p, snap)) {
-            "unknown" => snap.map_or("unknown", |s| role_from_commands(self.rules, s)),
+        let role = match win.map_or(MachineRole::Unknown, |p| role_of(p, snap)) {
+            MachineRole::Unknown => {
+                snap.map_or(MachineRole::Unknown, |s| role_from_commands(self.rules, s))
+            }
             r => r,
         };
         let status = win

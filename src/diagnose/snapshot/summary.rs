@@ -5,11 +5,11 @@ use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDateTime};
 
-use crate::model::Product;
 use crate::model::license::LicenseState;
 use crate::model::snapshot::{
     CommandResult, ExpiryKind, LicenseSnapshot, ProductLicense, RemainingKind,
 };
+use crate::model::{MachineRole, Product};
 use crate::rules::Rules;
 
 use super::{MachineInput, machine_from_path};
@@ -59,7 +59,7 @@ pub(super) fn status_from_commands(s: &LicenseSnapshot) -> Option<LicenseState> 
 }
 
 /// Commands only a KMS client runs or gets (`/skms`, a KMS-client-only result code) tell its role.
-pub(super) fn role_from_commands(rules: &Rules, s: &LicenseSnapshot) -> &'static str {
+pub(super) fn role_from_commands(rules: &Rules, s: &LicenseSnapshot) -> MachineRole {
     let kms_only = |c: &CommandResult| {
         c.code
             .and_then(|code| rules.code(code))
@@ -69,9 +69,9 @@ pub(super) fn role_from_commands(rules: &Rules, s: &LicenseSnapshot) -> &'static
         .iter()
         .any(|c| c.command == "skms" || c.command == "ckms" || kms_only(c))
     {
-        "kms-client"
+        MachineRole::KmsClient
     } else {
-        "unknown"
+        MachineRole::Unknown
     }
 }
 
@@ -82,30 +82,30 @@ pub(super) fn product_label(p: &ProductLicense) -> String {
     )
 }
 
-pub(super) fn role_of(p: &ProductLicense, snap: Option<&LicenseSnapshot>) -> &'static str {
+pub(super) fn role_of(p: &ProductLicense, snap: Option<&LicenseSnapshot>) -> MachineRole {
     let is_host = snap.is_some_and(|s| {
         s.products
             .iter()
             .any(|q| q.kms_host.as_ref().is_some_and(|h| h.enabled))
     });
     if is_host {
-        return "kms-host";
+        return MachineRole::KmsHost;
     }
     let channel = p.channel.as_deref().unwrap_or("");
     let key = p.product_key_channel.as_deref().unwrap_or("");
     match (channel, key) {
-        ("VOLUME_KMSCLIENT", _) | (_, "Volume:GVLK") => "kms-client",
-        (c, _) if c.starts_with("VOLUME_KMS") => "kms-host",
-        (_, "Volume:CSVLK") => "kms-host",
-        ("VOLUME_MAK", _) | (_, "Volume:MAK") => "mak",
-        (c, _) if c.starts_with("TIMEBASED_EVAL") => "evaluation",
-        (_, k) if k.starts_with("Retail:TB:Eval") => "evaluation",
-        (c, _) if c.starts_with("RETAIL") => "retail",
-        (c, _) if c.starts_with("OEM") => "oem",
-        (_, k) if k.starts_with("OEM") => "oem",
-        (_, k) if k.starts_with("Retail") => "retail",
-        ("VIRTUAL_MACHINE_ACTIVATION", _) => "avma",
-        _ => "unknown",
+        ("VOLUME_KMSCLIENT", _) | (_, "Volume:GVLK") => MachineRole::KmsClient,
+        (c, _) if c.starts_with("VOLUME_KMS") => MachineRole::KmsHost,
+        (_, "Volume:CSVLK") => MachineRole::KmsHost,
+        ("VOLUME_MAK", _) | (_, "Volume:MAK") => MachineRole::Mak,
+        (c, _) if c.starts_with("TIMEBASED_EVAL") => MachineRole::Evaluation,
+        (_, k) if k.starts_with("Retail:TB:Eval") => MachineRole::Evaluation,
+        (c, _) if c.starts_with("RETAIL") => MachineRole::Retail,
+        (c, _) if c.starts_with("OEM") => MachineRole::Oem,
+        (_, k) if k.starts_with("OEM") => MachineRole::Oem,
+        (_, k) if k.starts_with("Retail") => MachineRole::Retail,
+        ("VIRTUAL_MACHINE_ACTIVATION", _) => MachineRole::Avma,
+        _ => MachineRole::Unknown,
     }
 }
 

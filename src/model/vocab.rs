@@ -1,0 +1,103 @@
+//! The report's fixed words: a machine's role, a KMS host's health, what became of an input and
+//! what format it was, what became of an activation attempt, and where the report's time and a
+//! machine's name came from. Each is an enum whose JSON form and `as_str()` are the word
+//! docs/report-schema.md lists, so modules compare variants, never strings. The license state
+//! has its own file (`license`); the verdict lives with the report.
+//!
+//! It knows the words, not when each applies (that is the readers' and the diagnosis' part).
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// Declares an enum of report words: each variant with the word the report writes. The word is
+/// its `as_str()`, its `Display` (which honours width and alignment) and its JSON form, so the
+/// three cannot differ.
+macro_rules! words {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $($(#[$vmeta:meta])* $variant:ident => $word:literal,)+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            #[cfg(test)]
+            pub(crate) const ALL: &[$name] = &[$($name::$variant,)+];
+
+            /// The word the report writes.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word,)+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.pad(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
+words! {
+    /// How a machine is licensed, as its product channel, key or commands show it. Not
+    /// `rules::Role` (which codes a result code applies to): that set has `token` and `ad`
+    /// activation and lacks `evaluation`, `avma` and `unknown`.
+    pub enum MachineRole {
+        KmsClient => "kms-client",
+        KmsHost => "kms-host",
+        Mak => "mak",
+        Retail => "retail",
+        Oem => "oem",
+        Evaluation => "evaluation",
+        Avma => "avma",
+        Unknown => "unknown",
+    }
+}
+
+words! {
+    /// A KMS host's health: its machine's verdict, with `unknown` counted as `ok`.
+    pub enum Health {
+        Ok => "ok",
+        Warning => "warning",
+        Failing => "failing",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON words of every variant, space-separated.
+    fn words<T: Serialize>(all: &[T]) -> String {
+        let words: Vec<String> = all
+            .iter()
+            .map(|v| serde_json::to_string(v).unwrap())
+            .collect();
+        words.join(" ").replace('"', "")
+    }
+
+    #[test]
+    fn json_and_as_str_are_the_schema_words() {
+        assert_eq!(
+            words(MachineRole::ALL),
+            "kms-client kms-host mak retail oem evaluation avma unknown"
+        );
+        assert_eq!(words(Health::ALL), "ok warning failing");
+        assert_eq!(format!("{:<9}|", Health::Ok), "ok       |");
+    }
+}

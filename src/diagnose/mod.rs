@@ -17,7 +17,7 @@ use chrono::NaiveDateTime;
 use crate::correlate::{Correlation, same_machine};
 use crate::events::ActivationEvent;
 use crate::model::{
-    Evidence, Finding, Host, InputSummary, LicenseState, Machine, MachineRole, Verdict,
+    Evidence, Finding, Host, InputStatus, InputSummary, LicenseState, Machine, MachineRole, Verdict,
 };
 use crate::rules::Rules;
 use crate::zone::Zone;
@@ -68,7 +68,11 @@ pub(crate) fn diagnose(rules: &Rules, scope: &Scope<'_>) -> Diagnosis {
     );
     let mut findings = FindingSet::new(rules);
     let mut d = join(&mut findings, from_snapshots, from_events);
-    for i in scope.inputs.iter().filter(|i| i.status == "unreadable") {
+    for i in scope
+        .inputs
+        .iter()
+        .filter(|i| i.status == InputStatus::Unreadable)
+    {
         let why = i
             .error
             .clone()

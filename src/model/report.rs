@@ -7,7 +7,7 @@ use serde::{Serialize, Serializer};
 use crate::codes::hresult::Hresult;
 use crate::model::license::LicenseState;
 use crate::model::snapshot::{KmsRequests, NotUnderstood};
-use crate::model::vocab::{Health, MachineRole};
+use crate::model::vocab::{Health, InputFormat, InputStatus, MachineRole};
 use crate::rules::Severity;
 
 /// The schema name written into every JSON report.
@@ -86,12 +86,13 @@ pub struct CountPoint {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InputSummary {
     pub path: String,
-    /// `slmgr`; `evtx`, `xml` or `json` for event logs (listed, not yet diagnosed); `unknown` when
-    /// the content was not recognised.
-    pub format: &'static str,
+    /// `slmgr`; for event logs `evtx`, `xml`, `json`, `csv`, `tsv`, `eventviewer-text` or
+    /// `format-list` (`event-log` when reading it failed); `unknown` when the content was not
+    /// recognised.
+    pub format: InputFormat,
     /// `read`, `partial` (read, with lines not understood), `skipped` (found in a directory,
     /// not a format kmsdiag reads) or `unreadable`.
-    pub status: &'static str,
+    pub status: InputStatus,
     pub encoding: Option<String>,
     pub languages: Vec<String>,
     pub machines: Vec<String>,

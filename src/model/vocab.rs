@@ -78,6 +78,50 @@ words! {
     }
 }
 
+words! {
+    /// What became of an input file.
+    pub enum InputStatus {
+        Read => "read",
+        /// Read, with lines or records not understood.
+        Partial => "partial",
+        /// Found in a directory, not a format kmsdiag reads.
+        Skipped => "skipped",
+        Unreadable => "unreadable",
+    }
+}
+
+impl InputStatus {
+    /// Whether anything of the input was read (`read` or `partial`).
+    pub(crate) fn was_read(self) -> bool {
+        matches!(self, InputStatus::Read | InputStatus::Partial)
+    }
+}
+
+words! {
+    /// What an input turned out to be.
+    pub enum InputFormat {
+        Slmgr => "slmgr",
+        /// A binary Windows event log.
+        Evtx => "evtx",
+        /// Event XML (Event Viewer "Save as XML", `wevtutil qe /f:xml`).
+        Xml => "xml",
+        /// `evtx_dump` or `Get-WinEvent | ConvertTo-Json`.
+        Json => "json",
+        /// Event Viewer CSV or `Export-Csv`.
+        Csv => "csv",
+        /// Event Viewer tab-separated text.
+        Tsv => "tsv",
+        /// Event Viewer "Save as text".
+        EventviewerText => "eventviewer-text",
+        /// `Get-WinEvent | Format-List`.
+        FormatList => "format-list",
+        /// An event log whose reading failed.
+        EventLog => "event-log",
+        /// Not recognised.
+        Unknown => "unknown",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -98,6 +142,16 @@ mod tests {
             "kms-client kms-host mak retail oem evaluation avma unknown"
         );
         assert_eq!(words(Health::ALL), "ok warning failing");
+        assert_eq!(words(InputStatus::ALL), "read partial skipped unreadable");
+        assert_eq!(
+            words(InputFormat::ALL),
+            "slmgr evtx xml json csv tsv eventviewer-text format-list event-log unknown"
+        );
         assert_eq!(format!("{:<9}|", Health::Ok), "ok       |");
+        assert_eq!(
+            InputFormat::EventviewerText.to_string(),
+            InputFormat::EventviewerText.as_str()
+        );
+        assert!(InputStatus::Partial.was_read() && !InputStatus::Skipped.was_read());
     }
 }

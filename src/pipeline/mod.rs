@@ -211,8 +211,5 @@ pub(crate) fn build_report(
 
 /// Whether anything at all was read.
 pub(crate) fn has_readable_input(report: &Report) -> bool {
-    report
-        .inputs
-        .iter()
-        .any(|i| matches!(i.status, "read" | "partial"))
+    report.inputs.iter().any(|i| i.status.was_read())
 }

@@ -342,8 +342,8 @@ fn write_inputs(s: &mut String, r: &Report) {
             s,
             r#"<tr><td class="mono">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
             esc(&i.path),
-            esc(i.format),
-            esc(i.status),
+            esc(i.format.as_str()),
+            esc(i.status.as_str()),
             i.lines,
             notes.join("<br>")
         );

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use super::text::severity_word;
 use super::{Detail, View, sanitize};
-use crate::model::{Finding, Machine, Report, Verdict};
+use crate::model::{Finding, InputStatus, Machine, Report, Verdict};
 
 /// Escapes text for Markdown so that nothing in it becomes markup, a link or HTML. Control
 /// characters are made visible first. With `code`, `` `spans` `` are kept as code spans (our own
@@ -230,7 +230,7 @@ pub(crate) fn write_markdown(w: &mut dyn Write, view: &View, r: &Report) -> io::
         let troubled: Vec<_> = r
             .inputs
             .iter()
-            .filter(|i| i.status != "read" || !i.warnings.is_empty())
+            .filter(|i| i.status != InputStatus::Read || !i.warnings.is_empty())
             .collect();
         if !troubled.is_empty() {
             let _ = writeln!(s, "### Inputs not fully read\n");

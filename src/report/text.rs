@@ -296,7 +296,7 @@ fn write_inputs(w: &mut dyn Write, style: &Style, r: &Report) -> io::Result<()> 
     writeln!(w)?;
     writeln!(w, "{}", style.heading("Inputs"))?;
     for i in &r.inputs {
-        let mut facts = vec![i.format.to_owned(), i.status.to_owned()];
+        let mut facts = vec![i.format.as_str().to_owned(), i.status.as_str().to_owned()];
         if let Some(e) = &i.encoding {
             facts.push(e.clone());
         }

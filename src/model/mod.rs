@@ -13,4 +13,4 @@ pub(crate) mod vocab;
 
 pub(crate) use license::LicenseState;
 pub use report::*;
-pub(crate) use vocab::{Health, InputFormat, InputStatus, MachineRole};
+pub(crate) use vocab::{AttemptOutcome, Health, HostSeen, InputFormat, InputStatus, MachineRole};

@@ -7,7 +7,9 @@ use serde::{Serialize, Serializer};
 use crate::codes::hresult::Hresult;
 use crate::model::license::LicenseState;
 use crate::model::snapshot::{KmsRequests, NotUnderstood};
-use crate::model::vocab::{Health, InputFormat, InputStatus, MachineRole};
+use crate::model::vocab::{
+    AttemptOutcome, Health, HostSeen, InputFormat, InputStatus, MachineRole,
+};
 use crate::rules::Severity;
 
 /// The schema name written into every JSON report.
@@ -168,14 +170,14 @@ pub struct AttemptRecord {
     /// When the client sent it (RFC 3339, UTC).
     pub time: Option<String>,
     /// `activated`, `rejected` (answered with a failure) or `no-response` (no 12289 followed).
-    pub outcome: &'static str,
+    pub outcome: AttemptOutcome,
     /// The result code of the answer, else of the request.
     pub code: Option<Hresult>,
     /// `server:port` the request went to.
     pub kms_host: Option<String>,
     /// How the host's log saw it: `received`, `not-received` (the log covers the time and has no
     /// record), `not-covered`, `other-host` (a host whose log was not supplied) or `unknown`.
-    pub host_seen: &'static str,
+    pub host_seen: HostSeen,
 }
 
 /// One licensed product of a machine.

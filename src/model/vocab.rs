@@ -122,6 +122,31 @@ words! {
     }
 }
 
+words! {
+    /// What became of an activation request (12288).
+    pub enum AttemptOutcome {
+        Activated => "activated",
+        /// Answered with a failure.
+        Rejected => "rejected",
+        /// No 12289 followed.
+        NoResponse => "no-response",
+    }
+}
+
+words! {
+    /// How the KMS host's log saw an activation request.
+    pub enum HostSeen {
+        Received => "received",
+        /// The log covers the time and has no record.
+        NotReceived => "not-received",
+        /// The log does not cover the time.
+        NotCovered => "not-covered",
+        /// Sent to a host whose log was not supplied.
+        OtherHost => "other-host",
+        Unknown => "unknown",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -146,6 +171,11 @@ mod tests {
         assert_eq!(
             words(InputFormat::ALL),
             "slmgr evtx xml json csv tsv eventviewer-text format-list event-log unknown"
+        );
+        assert_eq!(words(AttemptOutcome::ALL), "activated rejected no-response");
+        assert_eq!(
+            words(HostSeen::ALL),
+            "received not-received not-covered other-host unknown"
         );
         assert_eq!(format!("{:<9}|", Health::Ok), "ok       |");
         assert_eq!(

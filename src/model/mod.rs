@@ -13,4 +13,6 @@ pub(crate) mod vocab;
 
 pub(crate) use license::LicenseState;
 pub use report::*;
-pub(crate) use vocab::{AttemptOutcome, Health, HostSeen, InputFormat, InputStatus, MachineRole};
+pub(crate) use vocab::{
+    AttemptOutcome, Health, HostSeen, InputFormat, InputStatus, MachineRole, NameSource, NowSource,
+};

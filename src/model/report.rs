@@ -8,7 +8,7 @@ use crate::codes::hresult::Hresult;
 use crate::model::license::LicenseState;
 use crate::model::snapshot::{KmsRequests, NotUnderstood};
 use crate::model::vocab::{
-    AttemptOutcome, Health, HostSeen, InputFormat, InputStatus, MachineRole,
+    AttemptOutcome, Health, HostSeen, InputFormat, InputStatus, MachineRole, NameSource, NowSource,
 };
 use crate::rules::Severity;
 
@@ -23,7 +23,7 @@ pub struct Report {
     /// clock), as `YYYY-MM-DDTHH:MM:SS`.
     pub now: String,
     /// `flag`, `input` or `clock`.
-    pub now_source: &'static str,
+    pub now_source: NowSource,
     pub inputs: Vec<InputSummary>,
     pub machines: Vec<Machine>,
     pub hosts: Vec<Host>,
@@ -130,7 +130,7 @@ impl Verdict {
 pub struct Machine {
     pub name: String,
     /// `text` when the input names the machine, `file-name` when it was taken from the path.
-    pub name_source: &'static str,
+    pub name_source: NameSource,
     /// `kms-client`, `kms-host`, `mak`, `retail`, `oem`, `evaluation`, `avma`, `unknown`.
     pub role: MachineRole,
     /// Of the Windows product: `licensed`, `initial-grace`, … (see DESIGN.md).

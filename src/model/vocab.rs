@@ -147,6 +147,28 @@ words! {
     }
 }
 
+words! {
+    /// Where the report's `now` came from.
+    pub enum NowSource {
+        /// `--now`.
+        Flag => "flag",
+        /// The newest time in the input.
+        Input => "input",
+        /// The clock.
+        Clock => "clock",
+    }
+}
+
+words! {
+    /// Where a machine's name came from.
+    pub enum NameSource {
+        /// The input names the machine.
+        Text => "text",
+        /// Taken from the file's path.
+        FileName => "file-name",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -177,6 +199,8 @@ mod tests {
             words(HostSeen::ALL),
             "received not-received not-covered other-host unknown"
         );
+        assert_eq!(words(NowSource::ALL), "flag input clock");
+        assert_eq!(words(NameSource::ALL), "text file-name");
         assert_eq!(format!("{:<9}|", Health::Ok), "ok       |");
         assert_eq!(
             InputFormat::EventviewerText.to_string(),

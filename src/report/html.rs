@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use super::escape::esc;
 use super::text::severity_word;
 use super::{View, svg};
-use crate::model::{AttemptRecord, Finding, Machine, Report, Verdict, severity_name};
+use crate::model::{AttemptRecord, Finding, Machine, NowSource, Report, Verdict, severity_name};
 use crate::rules::Severity;
 
 /// An id usable as a fragment: only `[a-z0-9-]`.
@@ -364,9 +364,9 @@ pub(crate) fn write_html(w: &mut dyn Write, view: &View, r: &Report) -> io::Resu
     );
     let _ = write!(s, "<style>{CSS}</style></head><body>");
     let as_of = match r.now_source {
-        "flag" => "set with --now",
-        "input" => "the newest time in the input",
-        _ => "the clock",
+        NowSource::Flag => "set with --now",
+        NowSource::Input => "the newest time in the input",
+        NowSource::Clock => "the clock",
     };
     let _ = write!(
         s,

@@ -9,7 +9,7 @@ use tabled::builder::Builder;
 use tabled::settings::{Style as TableStyle, Width, peaker::Priority};
 
 use super::{Detail, Style, View, sanitize};
-use crate::model::{Evidence, Finding, Machine, Report, Verdict};
+use crate::model::{Evidence, Finding, Machine, NowSource, Report, Verdict};
 use crate::rules::Severity;
 
 fn verdict_style(style: &Style, v: Verdict) -> String {
@@ -130,9 +130,9 @@ fn write_headline(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> 
     let count = |v: Verdict| r.machines.iter().filter(|m| m.verdict == v).count();
     let now_day = r.now.get(..10).unwrap_or(&r.now);
     let as_of = match r.now_source {
-        "flag" => format!("as of {now_day} (--now)"),
-        "input" => format!("as of {now_day} (newest time in the input)"),
-        _ => format!("as of {now_day} (today)"),
+        NowSource::Flag => format!("as of {now_day} (--now)"),
+        NowSource::Input => format!("as of {now_day} (newest time in the input)"),
+        NowSource::Clock => format!("as of {now_day} (today)"),
     };
     writeln!(
         w,

@@ -10,7 +10,7 @@ use chrono::{DateTime, Utc};
 use crate::codes::hresult::Hresult;
 use crate::correlate::{Attempt, ClientView, Correlation, HostSide, same_machine};
 use crate::model::license::LicenseState;
-use crate::model::{Machine, MachineRole, Verdict};
+use crate::model::{Machine, MachineRole, NameSource, Verdict};
 use crate::rules::{Category, Severity};
 
 use super::super::registry::FindingId;
@@ -358,7 +358,7 @@ fn machine(
     };
     Machine {
         name: c.name.clone(),
-        name_source: "text",
+        name_source: NameSource::Text,
         role,
         license_status: status.unwrap_or(LicenseState::Unknown),
         channel: None,

@@ -8,7 +8,7 @@ use crate::correlate::{Correlation, HostView, code, same_machine};
 use crate::events::FieldValue;
 use crate::model::ids::{NOT_ENOUGH_COUNT, event};
 use crate::model::snapshot::KmsRequests;
-use crate::model::{CountPoint, Health, Host, LicenseState, Machine, MachineRole};
+use crate::model::{CountPoint, Health, Host, LicenseState, Machine, MachineRole, NameSource};
 
 use super::super::registry::FindingId;
 use super::super::verdict;
@@ -130,7 +130,7 @@ pub(super) fn host(b: &mut Builder<'_>, corr: &Correlation, h: &HostView) -> (Ma
     let verdict = verdict::of_health(health);
     let machine = Machine {
         name: h.name.clone(),
-        name_source: "text",
+        name_source: NameSource::Text,
         role: MachineRole::KmsHost,
         license_status: LicenseState::Unknown,
         channel: None,

@@ -19,7 +19,7 @@ use crate::codes::hresult::Hresult;
 use crate::model::ids::PKEY_NOT_INSTALLED;
 use crate::model::license::LicenseState;
 use crate::model::snapshot::{LicenseSnapshot, ProductLicense, TextLine};
-use crate::model::{Evidence, Finding, Host, Machine, MachineRole, Verdict};
+use crate::model::{Evidence, Finding, Host, Machine, MachineRole, NameSource, Verdict};
 use crate::rules::slmgr::FieldId;
 use crate::rules::{Rules, Severity};
 
@@ -41,8 +41,8 @@ pub(crate) const DEFAULT_EXPIRY_WINDOW_DAYS: i64 = 30;
 #[derive(Debug, Clone)]
 pub struct MachineInput {
     pub name: String,
-    /// `text` or `file-name`.
-    pub name_source: &'static str,
+    /// From the input's text, or the file's name.
+    pub name_source: NameSource,
     pub snapshots: Vec<LicenseSnapshot>,
 }
 

@@ -9,7 +9,7 @@ use crate::model::license::LicenseState;
 use crate::model::snapshot::{
     CommandResult, ExpiryKind, LicenseSnapshot, ProductLicense, RemainingKind,
 };
-use crate::model::{MachineRole, Product};
+use crate::model::{MachineRole, NameSource, Product};
 use crate::rules::Rules;
 
 use super::{MachineInput, machine_from_path};
@@ -155,8 +155,8 @@ pub fn group_machines(snapshots: Vec<LicenseSnapshot>) -> Vec<MachineInput> {
     let mut by_name: BTreeMap<String, MachineInput> = BTreeMap::new();
     for s in snapshots {
         let (name, source) = match &s.machine {
-            Some(m) => (m.clone(), "text"),
-            None => (machine_from_path(&s.path), "file-name"),
+            Some(m) => (m.clone(), NameSource::Text),
+            None => (machine_from_path(&s.path), NameSource::FileName),
         };
         let key = name.to_ascii_lowercase();
         let entry = by_name.entry(key).or_insert_with(|| MachineInput {
@@ -164,8 +164,8 @@ pub fn group_machines(snapshots: Vec<LicenseSnapshot>) -> Vec<MachineInput> {
             name_source: source,
             snapshots: Vec::new(),
         });
-        if source == "text" {
-            entry.name_source = "text";
+        if source == NameSource::Text {
+            entry.name_source = NameSource::Text;
         }
         entry.snapshots.push(s);
     }

@@ -78,23 +78,25 @@ fn count_notes(b: &Builder<'_>, h: &HostView) -> Vec<String> {
 /// DNS publishing as the newest 12293/12294 says: `Some(false)` when publishing failed (raising
 /// its finding), `Some(true)` when it succeeded, `None` without either event.
 fn dns_publishing(b: &mut Builder<'_>, h: &HostView) -> Option<bool> {
-    let (i, e) = h.dns.and_then(|i| b.events.get(i).map(|e| (i, e)))?;
-    if e.event_id != event::KMS_DNS_PUBLISH_FAILED {
+    let (at, ev) = h.dns.and_then(|i| b.events.get(i).map(|e| (i, e)))?;
+    if ev.event_id != event::KMS_DNS_PUBLISH_FAILED {
         return Some(true);
     }
-    let c = code(e, "result");
-    let domain = match e.payload.get("domain") {
+    let result = code(ev, "result");
+    let domain = match ev.payload.get("domain") {
         Some(FieldValue::Text(d)) => d.to_string(),
         _ => "its".to_owned(),
     };
     let detail = format!(
         "{} could not publish its _vlmcs._tcp SRV record in the {domain} domain (event 12293 on {}{}); clients that find their host through DNS cannot find it.",
         h.name,
-        when(b.zone, e.time),
-        c.map(|c| format!(", {}", b.words(c))).unwrap_or_default()
+        when(b.zone, ev.time),
+        result
+            .map(|c| format!(", {}", b.words(c)))
+            .unwrap_or_default()
     );
-    let proof: Vec<usize> = std::iter::once(i).collect();
-    let codes: Vec<Hresult> = c.into_iter().collect();
+    let proof: Vec<usize> = std::iter::once(at).collect();
+    let codes: Vec<Hresult> = result.into_iter().collect();
     let me = [h.name.clone()];
     b.raise(FindingId::KmsDnsPublishFailed, &me, &codes, detail, &proof);
     Some(false)

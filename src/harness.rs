@@ -5,6 +5,7 @@
 use chrono::{DateTime, NaiveDate, Utc};
 
 use crate::events::{self, Keep, RawEvent};
+use crate::model::InputFormat;
 use crate::report::{self, ReportFormat, View};
 use crate::rules::Rules;
 use crate::slmgr::SlmgrReader;
@@ -73,7 +74,7 @@ pub fn payload(data: &[u8]) {
     }
 }
 
-fn normalize_all(rules: &Rules, raws: &[RawEvent], format: &'static str) {
+fn normalize_all(rules: &Rules, raws: &[RawEvent], format: InputFormat) {
     let mut out = events::normalize_all(rules, raws, "fuzz", format, events::Keep::All);
     events::sort(&mut out);
 }
@@ -82,15 +83,20 @@ fn normalize_all(rules: &Rules, raws: &[RawEvent], format: &'static str) {
 pub fn event_text(rules: &Rules, data: &[u8], read: fn(&str) -> (Vec<RawEvent>, Vec<String>)) {
     let text = String::from_utf8_lossy(data);
     let (raws, _) = read(&text);
-    normalize_all(rules, &raws, "fuzz");
+    normalize_all(rules, &raws, InputFormat::Unknown);
 }
 
 /// The tabular and message-only readers (Event Viewer CSV/text, Export-Csv, Format-List).
 pub fn event_tabular(rules: &Rules, data: &[u8]) {
     let text = String::from_utf8_lossy(data);
-    for form in ["csv", "tsv", "eventviewer-text", "format-list"] {
+    for form in [
+        InputFormat::Csv,
+        InputFormat::Tsv,
+        InputFormat::EventviewerText,
+        InputFormat::FormatList,
+    ] {
         let (raws, _) = events::tabular::read(form, &text);
-        normalize_all(rules, &raws, "fuzz");
+        normalize_all(rules, &raws, form);
     }
     let _ = events::tabular::detect(&text);
 }

@@ -38,6 +38,7 @@ pub use crate::{
     events::evtx::{Select, chunk_count, read_file, read_file_selected},
     events::{Keep, RawEvent, with_select},
     model::ids::event::CORRELATED,
+    model::vocab::NowSource,
     model::{AttemptSummary, Report, SCHEMA},
     pipeline::{Options, analyze_input},
     report::{ReportFormat, View, render},

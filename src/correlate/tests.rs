@@ -47,7 +47,7 @@ fn host_requests(n: usize) -> Vec<ActivationEvent> {
         &rules,
         &raws,
         "kms.evtx",
-        "evtx",
+        crate::model::InputFormat::Evtx,
         crate::events::Keep::Activation,
     )
 }
@@ -113,8 +113,13 @@ fn a_machines_run_is_read_in_one_pass() {
         })
         .collect();
     let rules = crate::rules::Rules::load(None).unwrap();
-    let events =
-        crate::events::normalize_all(&rules, &raws, "kms.evtx", "evtx", crate::events::Keep::All);
+    let events = crate::events::normalize_all(
+        &rules,
+        &raws,
+        "kms.evtx",
+        crate::model::InputFormat::Evtx,
+        crate::events::Keep::All,
+    );
     let at = |m: i64| DateTime::from_timestamp(1_780_000_000 + m * 60, 0);
     let run_of = |idx: Range<usize>| {
         let mut run: Option<Run> = None;

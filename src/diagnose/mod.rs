@@ -17,7 +17,9 @@ use chrono::NaiveDateTime;
 
 use crate::correlate::{Correlation, same_machine};
 use crate::events::ActivationEvent;
-use crate::model::{Evidence, Finding, Host, InputSummary, Machine, Verdict};
+use crate::model::{
+    Evidence, Finding, Host, InputStatus, InputSummary, LicenseState, Machine, MachineRole, Verdict,
+};
 use crate::rules::Rules;
 use crate::zone::Zone;
 
@@ -67,7 +69,11 @@ pub(crate) fn diagnose(rules: &Rules, scope: &Scope<'_>) -> Diagnosis {
     );
     let mut findings = FindingSet::new(rules);
     let mut d = join(&mut findings, from_snapshots, from_events);
-    for i in scope.inputs.iter().filter(|i| i.status == "unreadable") {
+    for i in scope
+        .inputs
+        .iter()
+        .filter(|i| i.status == InputStatus::Unreadable)
+    {
         let why = i
             .error
             .clone()
@@ -163,7 +169,7 @@ fn join_machine(x: &mut Machine, m: Machine, recounted: &[String]) {
         x.verdict = Verdict::Ok;
     }
     // A host's own log says more about it than its license block.
-    let host_view = m.role == "kms-host" && m.verdict >= x.verdict;
+    let host_view = m.role == MachineRole::KmsHost && m.verdict >= x.verdict;
     if host_view
         || m.verdict > x.verdict
         || (m.verdict == x.verdict && !m.findings.is_empty() && x.findings.is_empty())
@@ -171,10 +177,10 @@ fn join_machine(x: &mut Machine, m: Machine, recounted: &[String]) {
         x.reason = m.reason;
     }
     x.verdict = x.verdict.max(m.verdict);
-    if x.role == "unknown" {
+    if x.role == MachineRole::Unknown {
         x.role = m.role;
     }
-    if x.license_status == "unknown" {
+    if x.license_status == LicenseState::Unknown {
         x.license_status = m.license_status;
     }
     x.kms_host = x.kms_host.take().or(m.kms_host);

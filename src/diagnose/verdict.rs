@@ -1,7 +1,7 @@
 //! How findings weigh on a verdict: a machine is at least as bad as its worst finding, and a KMS
-//! host's health is its machine's verdict.
+//! host's health is its machine's verdict (and the other way round).
 
-use crate::model::Verdict;
+use crate::model::{Health, Verdict};
 use crate::rules::Severity;
 
 /// The verdict a machine has at least, given its worst finding.
@@ -13,12 +13,21 @@ pub(crate) fn floor(worst: Option<Severity>) -> Verdict {
     }
 }
 
-/// A KMS host's health as the report writes it, from its machine's verdict.
-pub(crate) fn health(v: Verdict) -> &'static str {
+/// A KMS host's health, from its machine's verdict.
+pub(crate) fn health(v: Verdict) -> Health {
     match v {
-        Verdict::Failing => "failing",
-        Verdict::Warning => "warning",
-        Verdict::Ok | Verdict::Unknown => "ok",
+        Verdict::Failing => Health::Failing,
+        Verdict::Warning => Health::Warning,
+        Verdict::Ok | Verdict::Unknown => Health::Ok,
+    }
+}
+
+/// The verdict of a KMS host's machine, from the host's health.
+pub(crate) fn of_health(h: Health) -> Verdict {
+    match h {
+        Health::Failing => Verdict::Failing,
+        Health::Warning => Verdict::Warning,
+        Health::Ok => Verdict::Ok,
     }
 }
 
@@ -32,7 +41,8 @@ mod tests {
         assert_eq!(floor(Some(Severity::Informational)), Verdict::Ok);
         assert_eq!(floor(Some(Severity::Warning)), Verdict::Warning);
         assert_eq!(floor(Some(Severity::Error)), Verdict::Failing);
-        assert_eq!(health(Verdict::Unknown), "ok");
-        assert_eq!(health(Verdict::Failing), "failing");
+        assert_eq!(health(Verdict::Unknown), Health::Ok);
+        assert_eq!(health(Verdict::Failing), Health::Failing);
+        assert_eq!(of_health(Health::Warning), Verdict::Warning);
     }
 }

@@ -3,19 +3,20 @@
 //! says what its format looks like; this only asks them in order.
 
 use super::{evtx, json, tabular, xml};
+use crate::model::InputFormat;
 
 /// The format of an event-log input, recognised by content.
-pub(crate) fn detect(bytes: &[u8]) -> Option<&'static str> {
+pub(crate) fn detect(bytes: &[u8]) -> Option<InputFormat> {
     if bytes.starts_with(evtx::MAGIC) {
-        return Some("evtx");
+        return Some(InputFormat::Evtx);
     }
     let head =
         crate::input::encoding::decode(bytes.get(..bytes.len().min(8192)).unwrap_or(bytes), &|_| 0)
             .text;
     if xml::looks_like(&head) {
-        Some("xml")
+        Some(InputFormat::Xml)
     } else if json::looks_like(&head) {
-        Some("json")
+        Some(InputFormat::Json)
     } else {
         tabular::detect(&head)
     }

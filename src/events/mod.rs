@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use serde::Serialize;
 
+use crate::model::InputFormat;
 use crate::rules::Rules;
 use normalize::Normalizer;
 
@@ -155,7 +156,7 @@ impl EventReadError {
 }
 
 /// What reading an event log gave: its events, what reading them found, and its format.
-pub(crate) type EventsRead = (Vec<ActivationEvent>, ReadStats, &'static str);
+pub(crate) type EventsRead = (Vec<ActivationEvent>, ReadStats, InputFormat);
 
 /// Reads one event-log input: the events `keep` selects and what reading it found. `Err` when
 /// the input is not an event log kmsdiag reads, or its header is unreadable.
@@ -174,7 +175,7 @@ pub(crate) fn read_input(
     let mut declined = evtx::Declines::default();
     let mut norm = Normalizer::new(rules, path, format, keep);
     let (events, damaged, counted) = match format {
-        "evtx" => {
+        InputFormat::Evtx => {
             let mut convert = |raws: &[RawEvent]| norm.convert(raws);
             match (disk, keep) {
                 (Some(file), Keep::All) => evtx::read_file(file, &wanted)
@@ -199,11 +200,11 @@ pub(crate) fn read_input(
             }
             .map_err(EventReadError::evtx(path))?
         }
-        "xml" | "json" => {
+        InputFormat::Xml | InputFormat::Json => {
             let (decoded, note) = crate::input::encoding::decode_utf8_standard(&bytes);
             notes.extend(note);
             let text = decoded.text;
-            let (raws, damaged) = if format == "xml" {
+            let (raws, damaged) = if format == InputFormat::Xml {
                 xml::read(&text)
             } else {
                 json::read(&text)
@@ -258,7 +259,7 @@ pub(crate) fn evtx_part(
     keep: Keep<'_>,
 ) -> Result<Vec<evtx::Part<ActivationEvent>>, EventReadError> {
     let wanted = |r: &RawEvent| keep.wants(r.event_id);
-    let mut norm = Normalizer::new(rules, path, "evtx", keep);
+    let mut norm = Normalizer::new(rules, path, InputFormat::Evtx, keep);
     with_select(rules, keep, |select| {
         evtx::read_chunks(file, chunks, select, &wanted, &mut |raws| {
             norm.convert(raws)
@@ -311,6 +312,6 @@ impl EvtxParts {
         events.shrink_to_fit();
         let mut stats = stats(read.records, read.damaged, notes, &events);
         stats.declined = read.declined;
-        Ok((events, stats, "evtx"))
+        Ok((events, stats, InputFormat::Evtx))
     }
 }

@@ -12,6 +12,7 @@ use chrono::{DateTime, Utc};
 use super::message;
 use super::payload::{self, client_time};
 use super::{ActivationEvent, Context, EventSource, Keep, Origin, RawEvent};
+use crate::model::InputFormat;
 use crate::model::names::machine_from_path;
 use crate::model::payload::{Draft, Payload, Slab};
 use crate::rules::Rules;
@@ -23,7 +24,7 @@ pub(crate) fn normalize_all(
     rules: &Rules,
     raws: &[RawEvent],
     path: &str,
-    format: &'static str,
+    format: InputFormat,
     keep: Keep<'_>,
 ) -> Vec<ActivationEvent> {
     Normalizer::new(rules, path, format, keep).convert(raws)
@@ -41,7 +42,7 @@ impl<'a> Normalizer<'a> {
     pub(super) fn new(
         rules: &'a Rules,
         path: &str,
-        format: &'static str,
+        format: InputFormat,
         keep: Keep<'a>,
     ) -> Normalizer<'a> {
         Normalizer {
@@ -293,7 +294,7 @@ struct Known {
 const SHARED_NAMES: usize = 64;
 
 impl Shared {
-    fn new(path: &str, format: &'static str) -> Shared {
+    fn new(path: &str, format: InputFormat) -> Shared {
         Shared {
             origin: Arc::new(Origin {
                 path: Arc::from(path),
@@ -420,7 +421,13 @@ mod tests {
                 ..RawEvent::default()
             })
             .collect();
-        let events = normalize_all(&rules, &raws, "logs/ws09.evtx", "evtx", Keep::All);
+        let events = normalize_all(
+            &rules,
+            &raws,
+            "logs/ws09.evtx",
+            InputFormat::Evtx,
+            Keep::All,
+        );
         let got: Vec<(&str, Option<&str>)> =
             events.iter().map(|e| (&**e.machine(), e.log())).collect();
         assert_eq!(

@@ -11,10 +11,11 @@ use chrono::{DateTime, Utc};
 
 use std::sync::Arc;
 
+use crate::model::InputFormat;
 use crate::model::event::RawEvent;
 
 /// Which text form a text is, if any.
-pub(crate) fn detect(text: &str) -> Option<&'static str> {
+pub(crate) fn detect(text: &str) -> Option<InputFormat> {
     let head: String = text.chars().take(8192).collect();
     let first = head
         .lines()
@@ -36,7 +37,11 @@ pub(crate) fn detect(text: &str) -> Option<&'static str> {
         if has(&c, &["Level", "Date and Time", "Source", "Event ID"])
             || has(&c, &["Id", "ProviderName", "Message"])
         {
-            return Some(if sep == '\t' { "tsv" } else { "csv" });
+            return Some(if sep == '\t' {
+                InputFormat::Tsv
+            } else {
+                InputFormat::Csv
+            });
         }
     }
     let keyed = |k: &str| {
@@ -44,19 +49,20 @@ pub(crate) fn detect(text: &str) -> Option<&'static str> {
             .any(|l| l.trim_start().to_ascii_lowercase().starts_with(k))
     };
     if keyed("log name:") && keyed("event id:") {
-        return Some("eventviewer-text");
+        return Some(InputFormat::EventviewerText);
     }
     if keyed("providername") && keyed("id ") && head.contains(" : ") {
-        return Some("format-list");
+        return Some(InputFormat::FormatList);
     }
     None
 }
 
-/// Reads events from a text form. The second list says what could not be read.
-pub(crate) fn read(form: &str, text: &str) -> (Vec<RawEvent>, Vec<String>) {
+/// Reads events from a text form ([`detect`] names it; any other is read as Format-List
+/// blocks). The second list says what could not be read.
+pub(crate) fn read(form: InputFormat, text: &str) -> (Vec<RawEvent>, Vec<String>) {
     match form {
-        "csv" | "tsv" => read_table(text, form == "tsv"),
-        "eventviewer-text" => read_blocks(text, "log name", ':'),
+        InputFormat::Csv | InputFormat::Tsv => read_table(text, form == InputFormat::Tsv),
+        InputFormat::EventviewerText => read_blocks(text, "log name", ':'),
         _ => read_blocks(text, "", ':'),
     }
 }

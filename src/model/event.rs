@@ -10,6 +10,7 @@ use chrono::{DateTime, Utc};
 use serde::{Serialize, Serializer};
 
 use crate::model::payload::{FieldsJson, Payload, RawJson};
+use crate::model::vocab::InputFormat;
 
 /// One event as a reader found it: System fields and payload strings, undecoded.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -49,8 +50,8 @@ pub(crate) struct EventSource {
 #[derive(Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub(crate) struct Origin {
     pub path: Arc<str>,
-    /// `evtx`, `xml`, `json`.
-    pub format: &'static str,
+    /// `evtx`, `xml`, `json`, or a tabular export's form.
+    pub format: InputFormat,
 }
 
 impl EventSource {
@@ -58,7 +59,7 @@ impl EventSource {
         &self.origin.path
     }
 
-    pub(crate) fn format(&self) -> &'static str {
+    pub(crate) fn format(&self) -> InputFormat {
         self.origin.format
     }
 }
@@ -68,7 +69,7 @@ impl Serialize for EventSource {
         use serde::ser::SerializeStruct;
         let mut st = s.serialize_struct("EventSource", 4)?;
         st.serialize_field("path", self.path())?;
-        st.serialize_field("format", self.format())?;
+        st.serialize_field("format", &self.format())?;
         st.serialize_field("index", &self.index)?;
         st.serialize_field("line", &self.line)?;
         st.end()

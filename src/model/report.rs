@@ -5,7 +5,11 @@
 use serde::{Serialize, Serializer};
 
 use crate::hresult::Hresult;
+use crate::model::license::LicenseState;
 use crate::model::snapshot::{KmsRequests, NotUnderstood};
+use crate::model::vocab::{
+    AttemptOutcome, Health, HostSeen, InputFormat, InputStatus, MachineRole, NameSource, NowSource,
+};
 use crate::rules::Severity;
 
 /// The schema name written into every JSON report.
@@ -19,7 +23,7 @@ pub struct Report {
     /// clock), as `YYYY-MM-DDTHH:MM:SS`.
     pub now: String,
     /// `flag`, `input` or `clock`.
-    pub now_source: &'static str,
+    pub now_source: NowSource,
     pub inputs: Vec<InputSummary>,
     pub machines: Vec<Machine>,
     pub hosts: Vec<Host>,
@@ -84,12 +88,13 @@ pub struct CountPoint {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InputSummary {
     pub path: String,
-    /// `slmgr`; `evtx`, `xml` or `json` for event logs (listed, not yet diagnosed); `unknown` when
-    /// the content was not recognised.
-    pub format: &'static str,
+    /// `slmgr`; for event logs `evtx`, `xml`, `json`, `csv`, `tsv`, `eventviewer-text` or
+    /// `format-list` (`event-log` when reading it failed); `unknown` when the content was not
+    /// recognised.
+    pub format: InputFormat,
     /// `read`, `partial` (read, with lines not understood), `skipped` (found in a directory,
     /// not a format kmsdiag reads) or `unreadable`.
-    pub status: &'static str,
+    pub status: InputStatus,
     pub encoding: Option<String>,
     pub languages: Vec<String>,
     pub machines: Vec<String>,
@@ -125,11 +130,11 @@ impl Verdict {
 pub struct Machine {
     pub name: String,
     /// `text` when the input names the machine, `file-name` when it was taken from the path.
-    pub name_source: &'static str,
+    pub name_source: NameSource,
     /// `kms-client`, `kms-host`, `mak`, `retail`, `oem`, `evaluation`, `avma`, `unknown`.
-    pub role: &'static str,
+    pub role: MachineRole,
     /// Of the Windows product: `licensed`, `initial-grace`, … (see DESIGN.md).
-    pub license_status: &'static str,
+    pub license_status: LicenseState,
     /// Of the Windows product: the channel token as Windows names it.
     pub channel: Option<String>,
     pub verdict: Verdict,
@@ -165,14 +170,14 @@ pub struct AttemptRecord {
     /// When the client sent it (RFC 3339, UTC).
     pub time: Option<String>,
     /// `activated`, `rejected` (answered with a failure) or `no-response` (no 12289 followed).
-    pub outcome: &'static str,
+    pub outcome: AttemptOutcome,
     /// The result code of the answer, else of the request.
     pub code: Option<Hresult>,
     /// `server:port` the request went to.
     pub kms_host: Option<String>,
     /// How the host's log saw it: `received`, `not-received` (the log covers the time and has no
     /// record), `not-covered`, `other-host` (a host whose log was not supplied) or `unknown`.
-    pub host_seen: &'static str,
+    pub host_seen: HostSeen,
 }
 
 /// One licensed product of a machine.
@@ -183,7 +188,7 @@ pub struct Product {
     pub description: Option<String>,
     pub channel: Option<String>,
     pub product_key_channel: Option<String>,
-    pub license_status: &'static str,
+    pub license_status: LicenseState,
     /// The status text as printed, when it was not understood.
     pub license_status_text: Option<String>,
     pub partial_key: Option<String>,
@@ -214,7 +219,7 @@ pub struct Host {
     pub dns_publishing: Option<bool>,
     pub requests: KmsRequests,
     /// `ok`, `warning` or `failing`.
-    pub health: &'static str,
+    pub health: Health,
     pub summary: String,
     /// From the host's Key Management Service log: the count per day (absent without it).
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -271,20 +276,6 @@ pub(crate) fn severity_name(s: Severity) -> &'static str {
         Severity::Error => "error",
         Severity::Warning => "warning",
         Severity::Informational => "info",
-    }
-}
-
-/// The report's name for a `LicenseStatus` number (0–6), as events 12288 and 12290 carry it.
-pub(crate) fn license_status_name(status: u8) -> &'static str {
-    match status {
-        0 => "unlicensed",
-        1 => "licensed",
-        2 => "initial-grace",
-        3 => "additional-grace",
-        4 => "non-genuine-grace",
-        5 => "notification",
-        6 => "extended-grace",
-        _ => "unknown",
     }
 }
 

@@ -8,7 +8,8 @@ use chrono::NaiveDateTime;
 use serde::Serialize;
 
 use crate::hresult::Hresult;
-use crate::rules::slmgr::{FieldId, StatusId};
+use crate::model::license::LicenseState;
+use crate::rules::slmgr::FieldId;
 
 /// A line of the input: its 1-based number and its text as read (after decoding).
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -156,7 +157,7 @@ pub struct ProductLicense {
     pub partial_product_key: Option<String>,
     /// False when slmgr printed "This license is not in use."
     pub in_use: bool,
-    pub license_status: Option<StatusId>,
+    pub license_status: Option<LicenseState>,
     /// The status text as printed (kept when it was not understood).
     pub license_status_text: Option<String>,
     pub notification_reason: Option<Hresult>,

@@ -14,7 +14,7 @@ use crate::diagnose::{self, DEFAULT_EXPIRY_WINDOW_DAYS, stamp};
 use crate::events::ActivationEvent;
 use crate::input::InputFile;
 use crate::model::snapshot::LicenseSnapshot;
-use crate::model::{InputSummary, Report, SCHEMA};
+use crate::model::{InputSummary, NowSource, Report, SCHEMA};
 use crate::rules::Rules;
 use crate::slmgr::SlmgrReader;
 use crate::zone::Zone;
@@ -149,9 +149,9 @@ pub(crate) fn build_report(
         .chain(newest_event)
         .max();
     let (now, now_source) = match (opts.now, observed) {
-        (Some(n), _) => (n, "flag"),
-        (None, Some(o)) => (o, "input"),
-        (None, None) => (chrono::Local::now().naive_local(), "clock"),
+        (Some(n), _) => (n, NowSource::Flag),
+        (None, Some(o)) => (o, NowSource::Input),
+        (None, None) => (chrono::Local::now().naive_local(), NowSource::Clock),
     };
     let machines = diagnose::group_machines(snapshots);
     let corr = correlate::correlate(events, now.and_utc(), opts.threads, rules.kms());
@@ -211,8 +211,5 @@ pub(crate) fn build_report(
 
 /// Whether anything at all was read.
 pub(crate) fn has_readable_input(report: &Report) -> bool {
-    report
-        .inputs
-        .iter()
-        .any(|i| matches!(i.status, "read" | "partial"))
+    report.inputs.iter().any(|i| i.status.was_read())
 }

@@ -4,8 +4,8 @@
 
 use crate::events::{ActivationEvent, Keep};
 use crate::input::InputFile;
-use crate::model::InputSummary;
 use crate::model::snapshot::LicenseSnapshot;
+use crate::model::{InputFormat, InputStatus, InputSummary};
 use crate::rules::Rules;
 use crate::slmgr::{SlmgrError, SlmgrReader};
 
@@ -74,9 +74,9 @@ pub(super) fn summarize(
         Ok((events, stats, format)) => {
             summary.format = format;
             summary.status = if stats.damaged_count > 0 {
-                "partial"
+                InputStatus::Partial
             } else {
-                "read"
+                InputStatus::Read
             };
             // The events of an input share one `Arc` per machine name: a run of one is taken
             // once (a host log's hundreds of thousands of events name one machine).
@@ -103,7 +103,7 @@ pub(super) fn summarize(
             Some(events)
         }
         Err(e) => {
-            summary.format = "event-log";
+            summary.format = InputFormat::EventLog;
             summary.error = Some(e.to_string());
             None
         }
@@ -114,8 +114,8 @@ pub(super) fn summarize(
 pub(super) fn blank_summary(path: &str) -> InputSummary {
     InputSummary {
         path: path.to_owned(),
-        format: "unknown",
-        status: "unreadable",
+        format: InputFormat::Unknown,
+        status: InputStatus::Unreadable,
         encoding: None,
         languages: Vec::new(),
         machines: Vec::new(),
@@ -156,7 +156,7 @@ pub(super) fn read_one(
     }
     match reader.parse(&path, &bytes) {
         Ok(snaps) => {
-            summary.format = "slmgr";
+            summary.format = InputFormat::Slmgr;
             summary.encoding = snaps.first().map(|s| s.encoding.clone());
             for s in &snaps {
                 for l in &s.languages {
@@ -176,9 +176,9 @@ pub(super) fn read_one(
                 summary.warnings.extend(s.warnings.iter().cloned());
             }
             summary.status = if summary.not_understood.iter().any(|n| n.taken_as.is_none()) {
-                "partial"
+                InputStatus::Partial
             } else {
-                "read"
+                InputStatus::Read
             };
             (snaps, Vec::new(), summary)
         }
@@ -189,7 +189,7 @@ pub(super) fn read_one(
                 return (Vec::new(), events, summary);
             }
             if matches!(e, SlmgrError::NotSlmgr { .. }) && !explicit {
-                summary.status = "skipped";
+                summary.status = InputStatus::Skipped;
             }
             summary.error = Some(match e {
                 SlmgrError::NotSlmgr { .. } => unrecognized(&path, &bytes),

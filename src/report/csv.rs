@@ -60,8 +60,8 @@ pub(crate) fn write_csv(w: &mut dyn Write, view: &View, r: &Report) -> io::Resul
         [
             cell(name),
             m.map(|m| m.verdict.as_str()).unwrap_or_default().to_owned(),
-            m.map(|m| m.role).unwrap_or_default().to_owned(),
-            m.map(|m| m.license_status).unwrap_or_default().to_owned(),
+            m.map_or("", |m| m.role.as_str()).to_owned(),
+            m.map_or("", |m| m.license_status.as_str()).to_owned(),
             cell(m.and_then(|m| m.kms_host.as_deref()).unwrap_or_default()),
         ]
     };

@@ -6,13 +6,14 @@ use std::io::{self, Write};
 
 use super::{Style, diagnostic, json, sanitize, spreadsheet_safe};
 use crate::events::{ActivationEvent, ReadStats};
+use crate::model::InputFormat;
 
 /// What `kmsdiag events` read from one input.
 #[derive(Debug, serde::Serialize)]
 pub(crate) struct EventsInput {
     pub path: String,
     /// The format it was read as; `None` when it was not read.
-    pub format: Option<&'static str>,
+    pub format: Option<InputFormat>,
     #[serde(flatten)]
     pub stats: ReadStats,
     pub error: Option<String>,
@@ -144,7 +145,7 @@ pub(crate) fn write_csv(w: &mut dyn Write, events: &[ActivationEvent]) -> io::Re
                 &record,
                 e.log().unwrap_or(""),
                 e.source.path(),
-                e.source.format(),
+                e.source.format().as_str(),
                 &index,
                 &line,
                 &fields,

@@ -9,7 +9,7 @@ use std::io::{self, Write};
 use super::escape::esc;
 use super::text::severity_word;
 use super::{View, svg};
-use crate::model::{AttemptRecord, Finding, Machine, Report, Verdict, severity_name};
+use crate::model::{AttemptRecord, Finding, Machine, NowSource, Report, Verdict, severity_name};
 use crate::rules::Severity;
 
 /// An id usable as a fragment: only `[a-z0-9-]`.
@@ -138,11 +138,11 @@ fn write_machines(s: &mut String, r: &Report) {
         r#"<section id="machines"><h2>Machines</h2><div class="cards">"#
     );
     for m in &r.machines {
-        let mut facts = vec![esc(m.role)];
+        let mut facts = vec![esc(m.role.as_str())];
         if let Some(c) = &m.channel {
             facts.push(esc(c));
         }
-        facts.push(esc(m.license_status));
+        facts.push(esc(m.license_status.as_str()));
         let _ = write!(
             s,
             r#"<div class="card {}" id="{}"><h3>{} {}</h3><div class="facts">{}</div><p>{}</p>"#,
@@ -197,12 +197,8 @@ fn write_hosts(s: &mut String, view: &View, r: &Report) {
             r#"<div class="finding" id="{}"><h3>{} <span class="badge {}">{}</span></h3><p>{} · servers activate at {}, client editions at {}</p><p>{}</p>"#,
             anchor("h-", &h.name),
             esc(&h.name),
-            match h.health {
-                "failing" => "failing",
-                "warning" => "warning",
-                _ => "ok",
-            },
-            esc(&h.health.to_ascii_uppercase()),
+            h.health.as_str(),
+            esc(&h.health.as_str().to_ascii_uppercase()),
             esc(&count),
             h.server_threshold,
             h.client_threshold,
@@ -346,8 +342,8 @@ fn write_inputs(s: &mut String, r: &Report) {
             s,
             r#"<tr><td class="mono">{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>"#,
             esc(&i.path),
-            esc(i.format),
-            esc(i.status),
+            esc(i.format.as_str()),
+            esc(i.status.as_str()),
             i.lines,
             notes.join("<br>")
         );
@@ -368,9 +364,9 @@ pub(crate) fn write_html(w: &mut dyn Write, view: &View, r: &Report) -> io::Resu
     );
     let _ = write!(s, "<style>{CSS}</style></head><body>");
     let as_of = match r.now_source {
-        "flag" => "set with --now",
-        "input" => "the newest time in the input",
-        _ => "the clock",
+        NowSource::Flag => "set with --now",
+        NowSource::Input => "the newest time in the input",
+        NowSource::Clock => "the clock",
     };
     let _ = write!(
         s,

@@ -6,7 +6,7 @@ use std::io::{self, Write};
 
 use super::text::severity_word;
 use super::{Detail, View, sanitize};
-use crate::model::{Finding, Machine, Report, Verdict};
+use crate::model::{Finding, InputStatus, Machine, Report, Verdict};
 
 /// Escapes text for Markdown so that nothing in it becomes markup, a link or HTML. Control
 /// characters are made visible first. With `code`, `` `spans` `` are kept as code spans (our own
@@ -120,11 +120,11 @@ fn write_machine(w: &mut String, view: &View, r: &Report, m: &Machine) {
         esc(&m.name),
         m.verdict.as_str().to_ascii_uppercase()
     );
-    let mut facts = vec![m.role.to_owned()];
+    let mut facts = vec![m.role.as_str().to_owned()];
     if let Some(c) = &m.channel {
         facts.push(esc(c));
     }
-    facts.push(m.license_status.to_owned());
+    facts.push(m.license_status.as_str().to_owned());
     if let Some(h) = &m.kms_host {
         facts.push(format!("KMS host {}", esc(h)));
     }
@@ -221,7 +221,7 @@ pub(crate) fn write_markdown(w: &mut dyn Write, view: &View, r: &Report) -> io::
                 s,
                 "### KMS host {} — {}\n\n{count} (servers activate at {}, clients at {}). {}\n",
                 esc(&h.name),
-                h.health.to_ascii_uppercase(),
+                h.health.as_str().to_ascii_uppercase(),
                 h.server_threshold,
                 h.client_threshold,
                 esc(&h.summary)
@@ -230,7 +230,7 @@ pub(crate) fn write_markdown(w: &mut dyn Write, view: &View, r: &Report) -> io::
         let troubled: Vec<_> = r
             .inputs
             .iter()
-            .filter(|i| i.status != "read" || !i.warnings.is_empty())
+            .filter(|i| i.status != InputStatus::Read || !i.warnings.is_empty())
             .collect();
         if !troubled.is_empty() {
             let _ = writeln!(s, "### Inputs not fully read\n");

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use chrono::{DateTime, Utc};
 
 use super::escape::esc;
-use crate::model::{AttemptRecord, CountPoint};
+use crate::model::{AttemptOutcome, AttemptRecord, CountPoint, HostSeen};
 use crate::zone::Zone;
 
 const W: f64 = 720.0;
@@ -189,9 +189,9 @@ pub(crate) fn attempts_strip(
         };
         let t = t.with_timezone(&Utc);
         let class = match (a.outcome, a.host_seen) {
-            ("activated", _) => "ok",
-            (_, "not-received") => "lost",
-            ("rejected", _) => "bad",
+            (AttemptOutcome::Activated, _) => "ok",
+            (_, HostSeen::NotReceived) => "lost",
+            (AttemptOutcome::Rejected, _) => "bad",
             _ => "none",
         };
         let code = a.code.map(|c| format!(" {c}")).unwrap_or_default();

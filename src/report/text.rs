@@ -9,7 +9,7 @@ use tabled::builder::Builder;
 use tabled::settings::{Style as TableStyle, Width, peaker::Priority};
 
 use super::{Detail, Style, View, sanitize};
-use crate::model::{Evidence, Finding, Machine, Report, Verdict};
+use crate::model::{Evidence, Finding, Machine, NowSource, Report, Verdict};
 use crate::rules::Severity;
 
 fn verdict_style(style: &Style, v: Verdict) -> String {
@@ -46,7 +46,7 @@ fn summary_table(style: &Style, r: &Report) -> String {
         b.push_record([
             clean(&m.name),
             m.verdict.as_str().to_owned(),
-            m.role.to_owned(),
+            m.role.as_str().to_owned(),
             m.kms_host.as_deref().map(clean).unwrap_or_default(),
             m.findings.join("\n"),
         ]);
@@ -130,9 +130,9 @@ fn write_headline(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> 
     let count = |v: Verdict| r.machines.iter().filter(|m| m.verdict == v).count();
     let now_day = r.now.get(..10).unwrap_or(&r.now);
     let as_of = match r.now_source {
-        "flag" => format!("as of {now_day} (--now)"),
-        "input" => format!("as of {now_day} (newest time in the input)"),
-        _ => format!("as of {now_day} (today)"),
+        NowSource::Flag => format!("as of {now_day} (--now)"),
+        NowSource::Input => format!("as of {now_day} (newest time in the input)"),
+        NowSource::Clock => format!("as of {now_day} (today)"),
     };
     writeln!(
         w,
@@ -170,11 +170,11 @@ fn write_machines(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> 
         .min(32);
     for m in &r.machines {
         writeln!(w)?;
-        let mut facts = vec![m.role.to_owned()];
+        let mut facts = vec![m.role.as_str().to_owned()];
         if let Some(c) = &m.channel {
             facts.push(clean(c));
         }
-        facts.push(m.license_status.to_owned());
+        facts.push(m.license_status.as_str().to_owned());
         writeln!(
             w,
             "{}  {}  {}",
@@ -278,7 +278,7 @@ fn write_hosts(w: &mut dyn Write, style: &Style, r: &Report) -> io::Result<()> {
             w,
             "  {}  {}  {count} (activates servers at {}, clients at {})",
             style.bold(&clean(&h.name)),
-            h.health.to_ascii_uppercase(),
+            h.health.as_str().to_ascii_uppercase(),
             h.server_threshold,
             h.client_threshold
         )?;
@@ -296,7 +296,7 @@ fn write_inputs(w: &mut dyn Write, style: &Style, r: &Report) -> io::Result<()> 
     writeln!(w)?;
     writeln!(w, "{}", style.heading("Inputs"))?;
     for i in &r.inputs {
-        let mut facts = vec![i.format.to_owned(), i.status.to_owned()];
+        let mut facts = vec![i.format.as_str().to_owned(), i.status.as_str().to_owned()];
         if let Some(e) = &i.encoding {
             facts.push(e.clone());
         }

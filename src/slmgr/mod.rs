@@ -133,8 +133,8 @@ mod tests {
     use super::*;
     use crate::hresult::Hresult;
     use crate::model::ids::{NONGENUINE_GRACE_PERIOD, SL_E_NOT_GENUINE};
+    use crate::model::license::LicenseState;
     use crate::model::snapshot::{ExpiryKind, RemainingKind};
-    use crate::rules::slmgr::StatusId;
 
     fn parse(text: &str) -> Vec<LicenseSnapshot> {
         let rules = Rules::embedded().unwrap();
@@ -182,7 +182,7 @@ Key Management Service client information
         assert_eq!(s.products.len(), 1);
         let p = &s.products[0];
         assert_eq!(p.channel.as_deref(), Some("VOLUME_KMSCLIENT"));
-        assert_eq!(p.license_status, Some(StatusId::Licensed));
+        assert_eq!(p.license_status, Some(LicenseState::Licensed));
         assert_eq!(
             p.remaining
                 .as_ref()

@@ -4,8 +4,9 @@
 //! Matching ignores ASCII case, runs of spaces, full-width colons and brackets, and a trailing
 //! colon or full stop. Offsets are kept so values are returned exactly as printed.
 
+use crate::model::license::LicenseState;
 use crate::rules::Rules;
-use crate::rules::slmgr::{FieldId, PhraseId, StatusId, WordId};
+use crate::rules::slmgr::{FieldId, PhraseId, WordId};
 
 /// A line prepared for matching: `work` keeps the original case, `lower` has the same byte
 /// offsets with ASCII letters lower-cased.
@@ -112,7 +113,7 @@ impl Pattern {
 pub(crate) struct Vocabulary {
     labels: Vec<(String, FieldId, usize)>,
     phrases: Vec<(Pattern, PhraseId, usize)>,
-    statuses: Vec<(String, StatusId)>,
+    statuses: Vec<(String, LicenseState)>,
     words: Vec<(String, WordId)>,
     pub(crate) languages: Vec<String>,
 }
@@ -215,7 +216,7 @@ impl Vocabulary {
     }
 
     /// The license state a status text names, in any language.
-    pub(crate) fn status(&self, text: &str) -> Option<StatusId> {
+    pub(crate) fn status(&self, text: &str) -> Option<LicenseState> {
         let n = norm(text);
         self.statuses
             .iter()
@@ -340,18 +341,18 @@ mod tests {
     #[test]
     fn statuses_and_words() {
         let v = vocab();
-        assert_eq!(v.status("Licensed"), Some(StatusId::Licensed));
+        assert_eq!(v.status("Licensed"), Some(LicenseState::Licensed));
         assert_eq!(
             v.status("Additional grace period (KMS license expired or hardware out of tolerance)"),
-            Some(StatusId::AdditionalGrace)
+            Some(LicenseState::AdditionalGrace)
         );
         assert_eq!(
             v.status("Non-genuine grace period."),
-            Some(StatusId::NonGenuineGrace)
+            Some(LicenseState::NonGenuineGrace)
         );
-        assert_eq!(v.status("Unlicensed"), Some(StatusId::Unlicensed));
-        assert_eq!(v.status("已授权"), Some(StatusId::Licensed));
-        assert_eq!(v.status("Lizenziert"), Some(StatusId::Licensed));
+        assert_eq!(v.status("Unlicensed"), Some(LicenseState::Unlicensed));
+        assert_eq!(v.status("已授权"), Some(LicenseState::Licensed));
+        assert_eq!(v.status("Lizenziert"), Some(LicenseState::Licensed));
         assert_eq!(v.status("Licensedx"), None);
         assert!(v.is_word("not available", WordId::NotAvailable));
         assert!(v.is_word("KMS name not available from DNS", WordId::NotAvailable));

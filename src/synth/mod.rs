@@ -93,7 +93,8 @@ pub(crate) fn expected(rules: &Rules, s: &Scenario, fleet: &Fleet) -> Expected {
                 },
                 findings,
                 cmid: m.cmid.clone(),
-                license_status: crate::model::license_status_name(m.license.status),
+                license_status: crate::model::license::LicenseState::from_number(m.license.status)
+                    .as_str(),
                 kms_host: m.kms_used.clone().or_else(|| m.kms_configured.clone()),
                 host_count: m.host_count,
                 faults: m.faults.clone(),

@@ -108,7 +108,7 @@ fn mutated_fixtures_never_panic() {
                 let report = kmsdiag::Report {
                     schema: kmsdiag::SCHEMA,
                     now: "2025-07-05T12:00:00".to_owned(),
-                    now_source: "flag",
+                    now_source: kmsdiag::NowSource::Flag,
                     inputs: Vec::new(),
                     machines: d.machines,
                     hosts: d.hosts,
@@ -199,7 +199,7 @@ fn damaged_evtx_never_panics_the_prefilter_or_the_analysis() {
             if report
                 .inputs
                 .iter()
-                .any(|i| matches!(i.status, "read" | "partial"))
+                .any(|i| matches!(i.status.as_str(), "read" | "partial"))
             {
                 read += 1;
             }

@@ -9,7 +9,7 @@ use crate::cli::ExitStatus;
 use crate::cli::output::write_atomic;
 use crate::cli::progress::Bar;
 use crate::cli::{AnalyzeArgs, FailOn};
-use crate::model::Report;
+use crate::model::{InputStatus, Report};
 use crate::pipeline::{Options, analyze_with_progress, has_readable_input};
 use crate::report::{self, Detail, Style, View};
 use crate::rules::{Rules, Severity};
@@ -100,7 +100,11 @@ fn options(args: &AnalyzeArgs) -> Result<Options, ExitStatus> {
 
 /// A warning on stderr for each input that could not be read, naming its file once.
 fn warn_unreadable(report: &Report) {
-    for i in report.inputs.iter().filter(|i| i.status == "unreadable") {
+    for i in report
+        .inputs
+        .iter()
+        .filter(|i| i.status == InputStatus::Unreadable)
+    {
         // Errors name their file; say it once.
         let e = i.error.as_deref().unwrap_or("could not be read");
         let line = if e.starts_with(&i.path) {

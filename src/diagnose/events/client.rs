@@ -9,7 +9,8 @@ use chrono::{DateTime, Utc};
 
 use crate::correlate::{Attempt, ClientView, Correlation, HostSide, same_machine};
 use crate::hresult::Hresult;
-use crate::model::{Machine, Verdict};
+use crate::model::license::LicenseState;
+use crate::model::{Machine, MachineRole, NameSource, Verdict};
 use crate::rules::Category;
 
 use super::super::registry::FindingId;
@@ -306,7 +307,7 @@ fn genuine(b: &mut Builder<'_>, reasons: &mut Reasons, c: &ClientView) {
 fn machine(
     b: &Builder<'_>,
     c: &ClientView,
-    status: Option<u8>,
+    status: Option<LicenseState>,
     mut reasons: Reasons,
     last_ok: Option<usize>,
 ) -> Machine {
@@ -316,12 +317,12 @@ fn machine(
                 .code(*code)
                 .is_some_and(|e| e.category == Category::Mak)
         }) {
-            "mak"
+            MachineRole::Mak
         } else {
-            "unknown"
+            MachineRole::Unknown
         }
     } else {
-        "kms-client"
+        MachineRole::KmsClient
     };
     // The worst finding says why; among equals, the first raised.
     reasons.sort_by_key(|(sev, _)| std::cmp::Reverse(*sev));
@@ -339,9 +340,9 @@ fn machine(
     };
     Machine {
         name: c.name.clone(),
-        name_source: "text",
+        name_source: NameSource::Text,
         role,
-        license_status: status.map_or("unknown", crate::model::license_status_name),
+        license_status: status.unwrap_or(LicenseState::Unknown),
         channel: None,
         verdict: if c.attempts.is_empty() && c.local_failures.is_empty() && c.genuine.is_none() {
             Verdict::Unknown

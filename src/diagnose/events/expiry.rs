@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 
 use crate::correlate::ClientView;
 use crate::events::{ActivationEvent, FieldValue};
+use crate::model::license::LicenseState;
 use crate::rules::Rules;
 
 use super::super::registry::FindingId;
@@ -13,8 +14,8 @@ use super::{Builder, Reasons, day, raise, when};
 /// The license state the newest events imply.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct EventLicense {
-    /// `LicenseStatus` 0-6, as events 12288 carry it.
-    pub(super) status: u8,
+    /// From the `LicenseStatus` number events 12288 carry.
+    pub(super) status: LicenseState,
     /// When the activation or grace period ends.
     pub(super) ends: Option<DateTime<Utc>>,
     /// The event that says so.
@@ -34,14 +35,14 @@ pub(super) fn license(
     let last = c.attempts.last()?;
     let (mut status, mut ends, proof) = if last.activated {
         (
-            1u8,
+            LicenseState::Licensed,
             last.time.map(|t| t + validity),
             last.response.unwrap_or(last.request),
         )
     } else {
         let e = events.get(last.request)?;
         let status = match e.payload.get("license_status") {
-            Some(FieldValue::Int(i)) => u8::try_from(i).ok()?,
+            Some(FieldValue::Int(i)) => LicenseState::from_number(u8::try_from(i).ok()?),
             _ => return None,
         };
         let minutes = match e.payload.get("minutes_to_expiry") {
@@ -57,12 +58,12 @@ pub(super) fn license(
     // Time passes after the newest event: validity lapses into grace, grace into notification.
     for _ in 0..2 {
         match (status, ends) {
-            (1, Some(e)) if e <= now => {
-                status = 3;
+            (LicenseState::Licensed, Some(e)) if e <= now => {
+                status = LicenseState::AdditionalGrace;
                 ends = Some(e + grace);
             }
-            (2 | 3 | 4 | 6, Some(e)) if e <= now => {
-                status = 5;
+            (s, Some(e)) if s.is_grace() && e <= now => {
+                status = LicenseState::Notification;
                 ends = None;
             }
             _ => break,
@@ -92,7 +93,7 @@ pub(super) fn raise_expiry(
         proof,
     } = lic;
     let (id, detail) = match status {
-        1 => {
+        LicenseState::Licensed => {
             let Some(e) = ends.filter(|e| *e - now <= Duration::days(window_days)) else {
                 return;
             };
@@ -110,25 +111,27 @@ pub(super) fn raise_expiry(
                 ),
             )
         }
-        2..=4 | 6 => (
+        LicenseState::InitialGrace
+        | LicenseState::AdditionalGrace
+        | LicenseState::NonGenuineGrace
+        | LicenseState::ExtendedGrace => (
             FindingId::GraceExpiring,
             format!(
                 "{} is not activated: it runs on the {} period{}.",
                 c.name,
-                crate::model::license_status_name(status).replace('-', " "),
+                status.as_str().replace('-', " "),
                 ends.map(|e| format!(", which ends on {}; then notification mode", day(b.zone, e)))
                     .unwrap_or_default()
             ),
         ),
-        0 | 5 => (
+        LicenseState::Unlicensed | LicenseState::Notification => (
             FindingId::UnlicensedRfm,
             format!(
                 "{} is {} (the grace period is over): Windows nags the user and some features stop.",
-                c.name,
-                crate::model::license_status_name(status)
+                c.name, status
             ),
         ),
-        _ => return,
+        LicenseState::Unknown => return,
     };
     raise(b, reasons, id, &c.name, &[], detail, &[proof]);
 }

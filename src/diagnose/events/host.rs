@@ -8,16 +8,52 @@ use crate::events::FieldValue;
 use crate::hresult::Hresult;
 use crate::model::ids::{NOT_ENOUGH_COUNT, event};
 use crate::model::snapshot::KmsRequests;
-use crate::model::{CountPoint, Host, Machine, Verdict};
+use crate::model::{CountPoint, Health, Host, LicenseState, Machine, MachineRole, NameSource};
+use crate::rules::KmsParams;
 
 use super::super::registry::FindingId;
+use super::super::verdict;
 use super::{Builder, stamp, when};
 
 pub(super) fn host(b: &mut Builder<'_>, corr: &Correlation, h: &HostView) -> (Machine, Host) {
     let kms = b.rules().kms().clone();
-    let events = b.events;
-    let me = vec![h.name.clone()];
-    let mut health = "ok";
+    let mut health = Health::Ok;
+    let mut notes = count_notes(b, h);
+    let dns_publishing = dns_publishing(b, h);
+    if dns_publishing == Some(false) {
+        health = Health::Failing;
+        notes.push("DNS publishing failing".to_owned());
+    }
+    cmids_changing(b, corr, h);
+    if let Some(note) = refused_for_count(b, h, &kms) {
+        health = Health::Failing;
+        notes.push(note);
+    }
+    let used_by: usize = corr
+        .kms_hosts_used
+        .iter()
+        .filter(|(k, _)| {
+            let n = k.rsplit_once(':').map_or(k.as_str(), |(n, _)| n);
+            same_machine(n, &h.name)
+        })
+        .map(|(_, v)| v.len())
+        .sum();
+    if used_by > 0 {
+        notes.push(format!("named by {used_by} client log(s)"));
+    }
+    // The correlation gives no date when the count is already below.
+    if let Some(d) = h.below_client_threshold {
+        notes.push(format!(
+            "falls below {} on {d} if no new machine asks",
+            kms.client_os_threshold
+        ));
+    }
+    summarize(h, &kms, health, &notes.join("; "), dns_publishing)
+}
+
+/// The summary's opening: the count replayed from the log, and the count the host last told
+/// clients.
+fn count_notes(b: &Builder<'_>, h: &HostView) -> Vec<String> {
     let mut notes = vec![format!(
         "count {}{} from {} request(s) of {} client(s) since {}",
         h.count_now,
@@ -36,32 +72,39 @@ pub(super) fn host(b: &mut Builder<'_>, corr: &Correlation, h: &HostView) -> (Ma
             when(b.zone, Some(t))
         ));
     }
-    let dns_event = h.dns.and_then(|i| events.get(i).map(|e| (i, e)));
-    let mut dns_publishing = None;
-    if let Some((i, e)) = dns_event {
-        if e.event_id == event::KMS_DNS_PUBLISH_FAILED {
-            health = "failing";
-            dns_publishing = Some(false);
-            let c = code(e, "result");
-            let domain = match e.payload.get("domain") {
-                Some(FieldValue::Text(d)) => d.to_string(),
-                _ => "its".to_owned(),
-            };
-            let detail = format!(
-                "{} could not publish its _vlmcs._tcp SRV record in the {domain} domain (event 12293 on {}{}); clients that find their host through DNS cannot find it.",
-                h.name,
-                when(b.zone, e.time),
-                c.map(|c| format!(", {}", b.words(c))).unwrap_or_default()
-            );
-            let proof: Vec<usize> = std::iter::once(i).collect();
-            let codes: Vec<Hresult> = c.into_iter().collect();
-            notes.push("DNS publishing failing".to_owned());
-            b.raise(FindingId::KmsDnsPublishFailed, &me, &codes, detail, &proof);
-        } else {
-            dns_publishing = Some(true);
-        }
+    notes
+}
+
+/// DNS publishing as the newest 12293/12294 says: `Some(false)` when publishing failed (raising
+/// its finding), `Some(true)` when it succeeded, `None` without either event.
+fn dns_publishing(b: &mut Builder<'_>, h: &HostView) -> Option<bool> {
+    let (at, ev) = h.dns.and_then(|i| b.events.get(i).map(|e| (i, e)))?;
+    if ev.event_id != event::KMS_DNS_PUBLISH_FAILED {
+        return Some(true);
     }
-    // A name cycling through CMIDs: counted again and again.
+    let result = code(ev, "result");
+    let domain = match ev.payload.get("domain") {
+        Some(FieldValue::Text(d)) => d.to_string(),
+        _ => "its".to_owned(),
+    };
+    let detail = format!(
+        "{} could not publish its _vlmcs._tcp SRV record in the {domain} domain (event 12293 on {}{}); clients that find their host through DNS cannot find it.",
+        h.name,
+        when(b.zone, ev.time),
+        result
+            .map(|c| format!(", {}", b.words(c)))
+            .unwrap_or_default()
+    );
+    let proof: Vec<usize> = std::iter::once(at).collect();
+    let codes: Vec<Hresult> = result.into_iter().collect();
+    let me = [h.name.clone()];
+    b.raise(FindingId::KmsDnsPublishFailed, &me, &codes, detail, &proof);
+    Some(false)
+}
+
+/// A client name cycling through CMIDs (three or more) is counted again and again: a finding
+/// about that client.
+fn cmids_changing(b: &mut Builder<'_>, corr: &Correlation, h: &HostView) {
     for (name, cmids) in &h.cmids_by_name {
         if cmids.len() < 3 {
             continue;
@@ -83,61 +126,51 @@ pub(super) fn host(b: &mut Builder<'_>, corr: &Correlation, h: &HostView) -> (Ma
         );
         b.raise(FindingId::CmidChanging, &[display], &[], detail, &proof);
     }
-    if !h.stuck.is_empty() {
-        health = "failing";
-        let npol = h.n_policy.unwrap_or(i64::from(kms.client_os_threshold));
-        let detail = format!(
-            "KMS host {}: {} machine(s) were last refused for the count (0xC004F038, N-policy {npol}); the count replayed from its log is {} (newest request {}).",
-            h.name,
-            h.stuck.len(),
-            h.count_now,
-            when(b.zone, h.last)
-        );
-        notes.push(format!(
-            "{} machine(s) refused for the count",
-            h.stuck.len()
-        ));
-        b.raise(
-            FindingId::KmsCountInsufficient,
-            &me,
-            &[NOT_ENOUGH_COUNT],
-            detail,
-            &h.stuck,
-        );
+}
+
+/// Machines whose last answer was a refusal for the count (0xC004F038): raises the finding and
+/// gives the summary's note; `None` when there are none.
+fn refused_for_count(b: &mut Builder<'_>, h: &HostView, kms: &KmsParams) -> Option<String> {
+    if h.stuck.is_empty() {
+        return None;
     }
-    let used_by: usize = corr
-        .kms_hosts_used
-        .iter()
-        .filter(|(k, _)| {
-            let n = k.rsplit_once(':').map_or(k.as_str(), |(n, _)| n);
-            same_machine(n, &h.name)
-        })
-        .map(|(_, v)| v.len())
-        .sum();
-    if used_by > 0 {
-        notes.push(format!("named by {used_by} client log(s)"));
-    }
-    // The correlation gives no date when the count is already below.
-    if let Some(d) = h.below_client_threshold {
-        notes.push(format!(
-            "falls below {} on {d} if no new machine asks",
-            kms.client_os_threshold
-        ));
-    }
+    let npol = h.n_policy.unwrap_or(i64::from(kms.client_os_threshold));
+    let detail = format!(
+        "KMS host {}: {} machine(s) were last refused for the count (0xC004F038, N-policy {npol}); the count replayed from its log is {} (newest request {}).",
+        h.name,
+        h.stuck.len(),
+        h.count_now,
+        when(b.zone, h.last)
+    );
+    let note = format!("{} machine(s) refused for the count", h.stuck.len());
+    let me = [h.name.clone()];
+    b.raise(
+        FindingId::KmsCountInsufficient,
+        &me,
+        &[NOT_ENOUGH_COUNT],
+        detail,
+        &h.stuck,
+    );
+    Some(note)
+}
+
+/// The host as the report lists it twice: as a machine (role `kms-host`, its verdict from its
+/// health) and as a KMS host with its count, thresholds and timeline.
+fn summarize(
+    h: &HostView,
+    kms: &KmsParams,
+    health: Health,
+    summary: &str,
+    dns_publishing: Option<bool>,
+) -> (Machine, Host) {
     let need = |t: u32, current: u64| Some(u64::from(t).saturating_sub(current));
-    let summary = notes.join("; ");
-    let verdict = match health {
-        "failing" => Verdict::Failing,
-        "warning" => Verdict::Warning,
-        _ => Verdict::Ok,
-    };
     let machine = Machine {
         name: h.name.clone(),
-        name_source: "text",
-        role: "kms-host",
-        license_status: "unknown",
+        name_source: NameSource::Text,
+        role: MachineRole::KmsHost,
+        license_status: LicenseState::Unknown,
         channel: None,
-        verdict,
+        verdict: verdict::of_health(health),
         reason: format!("KMS host: {summary}."),
         products: Vec::new(),
         kms_host: None,
@@ -164,7 +197,7 @@ pub(super) fn host(b: &mut Builder<'_>, corr: &Correlation, h: &HostView) -> (Ma
         dns_publishing,
         requests: KmsRequests::default(),
         health,
-        summary,
+        summary: summary.to_owned(),
         count_timeline: h
             .timeline
             .iter()

@@ -15,7 +15,10 @@ use chrono::{DateTime, Utc};
 use crate::correlate::{ClientView, Correlation, HostSide, same_machine};
 use crate::events::ActivationEvent;
 use crate::hresult::Hresult;
-use crate::model::{AttemptRecord, AttemptSummary, Evidence, KmsUse, MAX_ATTEMPTS_PER_MACHINE};
+use crate::model::{
+    AttemptOutcome, AttemptRecord, AttemptSummary, Evidence, HostSeen, KmsUse,
+    MAX_ATTEMPTS_PER_MACHINE, MachineRole,
+};
 use crate::rules::{Category, Rules, Severity};
 use crate::zone::Zone;
 
@@ -82,20 +85,20 @@ pub(crate) fn attempt_records(client: &ClientView) -> (Vec<AttemptRecord>, u64) 
         .map(|a| AttemptRecord {
             time: a.time.map(stamp),
             outcome: if a.activated {
-                "activated"
+                AttemptOutcome::Activated
             } else if a.response.is_some() {
-                "rejected"
+                AttemptOutcome::Rejected
             } else {
-                "no-response"
+                AttemptOutcome::NoResponse
             },
             code: a.result,
             kms_host: a.kms_host.clone(),
             host_seen: match a.host_side {
-                HostSide::Received { .. } => "received",
-                HostSide::NotReceived { .. } => "not-received",
-                HostSide::NotCovered { .. } => "not-covered",
-                HostSide::OtherHost => "other-host",
-                HostSide::Unknown => "unknown",
+                HostSide::Received { .. } => HostSeen::Received,
+                HostSide::NotReceived { .. } => HostSeen::NotReceived,
+                HostSide::NotCovered { .. } => HostSeen::NotCovered,
+                HostSide::OtherHost => HostSeen::OtherHost,
+                HostSide::Unknown => HostSeen::Unknown,
             },
         })
         .collect();
@@ -260,7 +263,7 @@ pub(super) fn diagnose(
             .find(|m| same_machine(&m.name, &h.name))
         {
             Some(m) => {
-                m.role = "kms-host";
+                m.role = MachineRole::KmsHost;
                 m.kms_host = None;
                 m.verdict = m.verdict.max(machine.verdict);
                 if machine.verdict >= m.verdict {

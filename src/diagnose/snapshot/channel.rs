@@ -1,10 +1,11 @@
 //! A product's channel against its key: a KMS host key on a client edition, an evaluation
 //! edition, a key of another channel than the license.
 
+use crate::model::license::LicenseState;
 use crate::model::snapshot::{LicenseSnapshot, ProductLicense};
 use crate::model::{Evidence, Verdict};
 use crate::rules::Severity;
-use crate::rules::slmgr::{FieldId, StatusId};
+use crate::rules::slmgr::FieldId;
 
 use super::super::registry::FindingId;
 use super::MachineDiag;
@@ -53,7 +54,7 @@ impl MachineDiag<'_> {
             .iter()
             .any(|c| !c.succeeded && c.command == "ato");
         if channel.starts_with("TIMEBASED_EVAL")
-            && (failed_ato || p.license_status != Some(StatusId::Licensed))
+            && (failed_ato || p.license_status != Some(LicenseState::Licensed))
         {
             self.raise(
                 FindingId::WrongKeyOrChannel,

@@ -2,12 +2,14 @@
 //! publishing and whether its host key is activated.
 
 use crate::model::ids::{KMS_HOST_NOT_ACTIVATED, NOT_ENOUGH_COUNT};
+use crate::model::license::LicenseState;
 use crate::model::snapshot::{LicenseSnapshot, ProductLicense};
-use crate::model::{Evidence, Host, Verdict};
+use crate::model::{Evidence, Health, Host};
 use crate::rules::Severity;
-use crate::rules::slmgr::{FieldId, StatusId};
+use crate::rules::slmgr::FieldId;
 
 use super::super::registry::FindingId;
+use super::super::verdict;
 use super::MachineDiag;
 
 impl MachineDiag<'_> {
@@ -15,7 +17,7 @@ impl MachineDiag<'_> {
         &mut self,
         snap: &LicenseSnapshot,
         p: &ProductLicense,
-        status: Option<StatusId>,
+        status: Option<LicenseState>,
     ) {
         let Some(h) = p.kms_host.as_ref() else { return };
         let path = snap.path.as_str();
@@ -30,12 +32,12 @@ impl MachineDiag<'_> {
             .map(|l| Self::evidence(path, l))
             .into_iter()
             .collect();
-        let mut health = "ok";
+        let mut health = Health::Ok;
         let mut notes = Vec::new();
         if let Some(c) = count {
             notes.push(format!("current count {c}"));
             if need_server.is_some_and(|n| n > 0) {
-                health = "failing";
+                health = Health::Failing;
                 self.raise(
                     FindingId::KmsCountInsufficient,
                     None,
@@ -51,7 +53,7 @@ impl MachineDiag<'_> {
                     count_ev,
                 );
             } else if need_client.is_some_and(|n| n > 0) {
-                health = "warning";
+                health = Health::Warning;
                 self.raise(
                     FindingId::KmsCountInsufficient,
                     Some(Severity::Warning),
@@ -90,8 +92,8 @@ impl MachineDiag<'_> {
         if h.dns_publishing == Some(false) {
             notes.push("DNS publishing is disabled, so clients only find this host through a manual SRV record or /skms".to_owned());
         }
-        if status.is_some_and(|s| s != StatusId::Licensed) {
-            health = "failing";
+        if status.is_some_and(|s| s != LicenseState::Licensed) {
+            health = Health::Failing;
             let ev = p
                 .lines
                 .get(&FieldId::LicenseStatus)
@@ -107,12 +109,10 @@ impl MachineDiag<'_> {
             );
             notes.push("its own host key is not activated".to_owned());
         }
-        let verdict = match health {
-            "failing" => Verdict::Failing,
-            "warning" => Verdict::Warning,
-            _ => Verdict::Ok,
-        };
-        self.worse(verdict, format!("KMS host: {}.", notes.join("; ")));
+        self.worse(
+            verdict::of_health(health),
+            format!("KMS host: {}.", notes.join("; ")),
+        );
         self.host = Some(Host {
             name: self.input.name.clone(),
             current_count: count,

@@ -4,9 +4,10 @@
 use chrono::NaiveDateTime;
 
 use crate::model::ids::NONGENUINE_GRACE_PERIOD;
+use crate::model::license::LicenseState;
 use crate::model::snapshot::{LicenseSnapshot, ProductLicense, RemainingKind};
 use crate::model::{Evidence, Verdict};
-use crate::rules::slmgr::{FieldId, StatusId};
+use crate::rules::slmgr::FieldId;
 use crate::rules::{Category, Severity};
 
 use super::super::registry::FindingId;
@@ -30,7 +31,7 @@ impl MachineDiag<'_> {
         };
         let status = p
             .license_status
-            .or_else(|| p.notification_reason.map(|_| StatusId::Notification));
+            .or_else(|| p.notification_reason.map(|_| LicenseState::Notification));
         let from = base.unwrap_or(self.now);
         let ends = p
             .remaining
@@ -46,9 +47,9 @@ impl MachineDiag<'_> {
             FieldId::TrustedTime,
         ]);
         match status {
-            Some(StatusId::Licensed) => self.licensed(p, &name, ends, base, status_ev),
+            Some(LicenseState::Licensed) => self.licensed(p, &name, ends, base, status_ev),
             Some(s) if s.is_grace() => self.grace(p, &name, s, ends, status_ev),
-            Some(StatusId::Notification | StatusId::Unlicensed) => {
+            Some(LicenseState::Notification | LicenseState::Unlicensed) => {
                 self.unlicensed(p, &name, status, status_ev);
             }
             _ => {
@@ -175,16 +176,16 @@ impl MachineDiag<'_> {
         &mut self,
         p: &ProductLicense,
         name: &str,
-        status: StatusId,
+        status: LicenseState,
         ends: Option<NaiveDateTime>,
         evidence: Vec<Evidence>,
     ) {
         let state = match status {
-            StatusId::InitialGrace => "the initial grace period (installed, never activated)",
-            StatusId::AdditionalGrace => {
+            LicenseState::InitialGrace => "the initial grace period (installed, never activated)",
+            LicenseState::AdditionalGrace => {
                 "the additional grace period (its KMS activation expired or the hardware changed too much)"
             }
-            StatusId::NonGenuineGrace => "the non-genuine grace period",
+            LicenseState::NonGenuineGrace => "the non-genuine grace period",
             _ => "the extended grace period",
         };
         let when = ends.map_or_else(
@@ -210,7 +211,7 @@ impl MachineDiag<'_> {
             format!("{name} is not activated: it runs on {state}; {when}. After that Windows goes to notification mode."),
             evidence.clone(),
         );
-        if status == StatusId::NonGenuineGrace {
+        if status == LicenseState::NonGenuineGrace {
             self.raise(
                 FindingId::NonGenuine,
                 None,
@@ -234,11 +235,11 @@ impl MachineDiag<'_> {
         &mut self,
         p: &ProductLicense,
         name: &str,
-        status: Option<StatusId>,
+        status: Option<LicenseState>,
         evidence: Vec<Evidence>,
     ) {
         let reason = p.notification_reason;
-        let state = if status == Some(StatusId::Unlicensed) {
+        let state = if status == Some(LicenseState::Unlicensed) {
             "unlicensed"
         } else {
             "in notification mode"

@@ -17,9 +17,10 @@ use chrono::NaiveDateTime;
 
 use crate::hresult::Hresult;
 use crate::model::ids::PKEY_NOT_INSTALLED;
+use crate::model::license::LicenseState;
 use crate::model::snapshot::{LicenseSnapshot, ProductLicense, TextLine};
-use crate::model::{Evidence, Finding, Host, Machine, Verdict};
-use crate::rules::slmgr::{FieldId, StatusId};
+use crate::model::{Evidence, Finding, Host, Machine, MachineRole, NameSource, Verdict};
+use crate::rules::slmgr::FieldId;
 use crate::rules::{Rules, Severity};
 
 pub(crate) use crate::model::names::machine_from_path;
@@ -40,8 +41,8 @@ pub(crate) const DEFAULT_EXPIRY_WINDOW_DAYS: i64 = 30;
 #[derive(Debug, Clone)]
 pub struct MachineInput {
     pub name: String,
-    /// `text` or `file-name`.
-    pub name_source: &'static str,
+    /// From the input's text, or the file's name.
+    pub name_source: NameSource,
     pub snapshots: Vec<LicenseSnapshot>,
 }
 
@@ -203,18 +204,20 @@ impl<'a> MachineDiag<'a> {
         }
         let snap = self.latest();
         let win = snap.and_then(LicenseSnapshot::windows_product);
-        let role = match win.map_or("unknown", |p| role_of(p, snap)) {
-            "unknown" => snap.map_or("unknown", |s| role_from_commands(self.rules, s)),
+        let role = match win.map_or(MachineRole::Unknown, |p| role_of(p, snap)) {
+            MachineRole::Unknown => {
+                snap.map_or(MachineRole::Unknown, |s| role_from_commands(self.rules, s))
+            }
             r => r,
         };
         let status = win
             .and_then(|p| {
                 p.license_status
-                    .or_else(|| p.notification_reason.map(|_| StatusId::Notification))
+                    .or_else(|| p.notification_reason.map(|_| LicenseState::Notification))
             })
             .or_else(|| snap.and_then(status_from_xpr))
             .or_else(|| snap.and_then(status_from_commands))
-            .unwrap_or(StatusId::Unknown);
+            .unwrap_or(LicenseState::Unknown);
         let base = snap.and_then(LicenseSnapshot::observed_at);
         let products = snap.map_or_else(Vec::new, |s| {
             s.products
@@ -235,7 +238,7 @@ impl<'a> MachineDiag<'a> {
             name: self.input.name.clone(),
             name_source: self.input.name_source,
             role,
-            license_status: status.as_str(),
+            license_status: status,
             channel: win.and_then(|p| p.channel.clone()),
             verdict: self.verdict,
             reason,

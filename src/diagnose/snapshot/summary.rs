@@ -5,12 +5,12 @@ use std::collections::BTreeMap;
 
 use chrono::{Duration, NaiveDateTime};
 
-use crate::model::Product;
+use crate::model::license::LicenseState;
 use crate::model::snapshot::{
     CommandResult, ExpiryKind, LicenseSnapshot, ProductLicense, RemainingKind,
 };
+use crate::model::{MachineRole, NameSource, Product};
 use crate::rules::Rules;
-use crate::rules::slmgr::StatusId;
 
 use super::{MachineInput, machine_from_path};
 
@@ -33,33 +33,33 @@ pub(crate) fn stamp(t: NaiveDateTime) -> String {
 }
 
 /// The state `/xpr` printed, when no `/dli` says it.
-pub(super) fn status_from_xpr(s: &LicenseSnapshot) -> Option<StatusId> {
+pub(super) fn status_from_xpr(s: &LicenseSnapshot) -> Option<LicenseState> {
     s.expiry.last().map(|e| match e.kind {
         ExpiryKind::Permanent
         | ExpiryKind::VolumeActivation
         | ExpiryKind::TimebasedActivation
-        | ExpiryKind::AutomaticVmActivation => StatusId::Licensed,
-        ExpiryKind::InitialGrace => StatusId::InitialGrace,
-        ExpiryKind::AdditionalGrace => StatusId::AdditionalGrace,
-        ExpiryKind::NonGenuineGrace => StatusId::NonGenuineGrace,
-        ExpiryKind::ExtendedGrace => StatusId::ExtendedGrace,
-        ExpiryKind::Notification => StatusId::Notification,
-        ExpiryKind::Unlicensed => StatusId::Unlicensed,
+        | ExpiryKind::AutomaticVmActivation => LicenseState::Licensed,
+        ExpiryKind::InitialGrace => LicenseState::InitialGrace,
+        ExpiryKind::AdditionalGrace => LicenseState::AdditionalGrace,
+        ExpiryKind::NonGenuineGrace => LicenseState::NonGenuineGrace,
+        ExpiryKind::ExtendedGrace => LicenseState::ExtendedGrace,
+        ExpiryKind::Notification => LicenseState::Notification,
+        ExpiryKind::Unlicensed => LicenseState::Unlicensed,
     })
 }
 
 /// A successful last `/ato` means the machine was activated when it ran.
-pub(super) fn status_from_commands(s: &LicenseSnapshot) -> Option<StatusId> {
+pub(super) fn status_from_commands(s: &LicenseSnapshot) -> Option<LicenseState> {
     s.commands
         .iter()
         .rev()
         .find(|c| c.command == "ato")
         .filter(|c| c.succeeded)
-        .map(|_| StatusId::Licensed)
+        .map(|_| LicenseState::Licensed)
 }
 
 /// Commands only a KMS client runs or gets (`/skms`, a KMS-client-only result code) tell its role.
-pub(super) fn role_from_commands(rules: &Rules, s: &LicenseSnapshot) -> &'static str {
+pub(super) fn role_from_commands(rules: &Rules, s: &LicenseSnapshot) -> MachineRole {
     let kms_only = |c: &CommandResult| {
         c.code
             .and_then(|code| rules.code(code))
@@ -69,9 +69,9 @@ pub(super) fn role_from_commands(rules: &Rules, s: &LicenseSnapshot) -> &'static
         .iter()
         .any(|c| c.command == "skms" || c.command == "ckms" || kms_only(c))
     {
-        "kms-client"
+        MachineRole::KmsClient
     } else {
-        "unknown"
+        MachineRole::Unknown
     }
 }
 
@@ -82,30 +82,30 @@ pub(super) fn product_label(p: &ProductLicense) -> String {
     )
 }
 
-pub(super) fn role_of(p: &ProductLicense, snap: Option<&LicenseSnapshot>) -> &'static str {
+pub(super) fn role_of(p: &ProductLicense, snap: Option<&LicenseSnapshot>) -> MachineRole {
     let is_host = snap.is_some_and(|s| {
         s.products
             .iter()
             .any(|q| q.kms_host.as_ref().is_some_and(|h| h.enabled))
     });
     if is_host {
-        return "kms-host";
+        return MachineRole::KmsHost;
     }
     let channel = p.channel.as_deref().unwrap_or("");
     let key = p.product_key_channel.as_deref().unwrap_or("");
     match (channel, key) {
-        ("VOLUME_KMSCLIENT", _) | (_, "Volume:GVLK") => "kms-client",
-        (c, _) if c.starts_with("VOLUME_KMS") => "kms-host",
-        (_, "Volume:CSVLK") => "kms-host",
-        ("VOLUME_MAK", _) | (_, "Volume:MAK") => "mak",
-        (c, _) if c.starts_with("TIMEBASED_EVAL") => "evaluation",
-        (_, k) if k.starts_with("Retail:TB:Eval") => "evaluation",
-        (c, _) if c.starts_with("RETAIL") => "retail",
-        (c, _) if c.starts_with("OEM") => "oem",
-        (_, k) if k.starts_with("OEM") => "oem",
-        (_, k) if k.starts_with("Retail") => "retail",
-        ("VIRTUAL_MACHINE_ACTIVATION", _) => "avma",
-        _ => "unknown",
+        ("VOLUME_KMSCLIENT", _) | (_, "Volume:GVLK") => MachineRole::KmsClient,
+        (c, _) if c.starts_with("VOLUME_KMS") => MachineRole::KmsHost,
+        (_, "Volume:CSVLK") => MachineRole::KmsHost,
+        ("VOLUME_MAK", _) | (_, "Volume:MAK") => MachineRole::Mak,
+        (c, _) if c.starts_with("TIMEBASED_EVAL") => MachineRole::Evaluation,
+        (_, k) if k.starts_with("Retail:TB:Eval") => MachineRole::Evaluation,
+        (c, _) if c.starts_with("RETAIL") => MachineRole::Retail,
+        (c, _) if c.starts_with("OEM") => MachineRole::Oem,
+        (_, k) if k.starts_with("OEM") => MachineRole::Oem,
+        (_, k) if k.starts_with("Retail") => MachineRole::Retail,
+        ("VIRTUAL_MACHINE_ACTIVATION", _) => MachineRole::Avma,
+        _ => MachineRole::Unknown,
     }
 }
 
@@ -121,14 +121,14 @@ pub(super) fn product_summary(
         .and_then(|r| add_minutes(from, r.minutes).map(|t| (r.kind, t)));
     let status = p
         .license_status
-        .or_else(|| p.notification_reason.map(|_| StatusId::Notification));
-    let grace = status.is_some_and(StatusId::is_grace);
+        .or_else(|| p.notification_reason.map(|_| LicenseState::Notification));
+    let grace = status.is_some_and(LicenseState::is_grace);
     Product {
         name: p.name.clone(),
         description: p.description.clone(),
         channel: p.channel.clone(),
         product_key_channel: p.product_key_channel.clone(),
-        license_status: status.unwrap_or(StatusId::Unknown).as_str(),
+        license_status: status.unwrap_or(LicenseState::Unknown),
         license_status_text: if p.license_status.is_none() {
             p.license_status_text.clone()
         } else {
@@ -155,8 +155,8 @@ pub fn group_machines(snapshots: Vec<LicenseSnapshot>) -> Vec<MachineInput> {
     let mut by_name: BTreeMap<String, MachineInput> = BTreeMap::new();
     for s in snapshots {
         let (name, source) = match &s.machine {
-            Some(m) => (m.clone(), "text"),
-            None => (machine_from_path(&s.path), "file-name"),
+            Some(m) => (m.clone(), NameSource::Text),
+            None => (machine_from_path(&s.path), NameSource::FileName),
         };
         let key = name.to_ascii_lowercase();
         let entry = by_name.entry(key).or_insert_with(|| MachineInput {
@@ -164,8 +164,8 @@ pub fn group_machines(snapshots: Vec<LicenseSnapshot>) -> Vec<MachineInput> {
             name_source: source,
             snapshots: Vec::new(),
         });
-        if source == "text" {
-            entry.name_source = "text";
+        if source == NameSource::Text {
+            entry.name_source = NameSource::Text;
         }
         entry.snapshots.push(s);
     }

@@ -115,6 +115,7 @@ struct System<'t> {
 /// the provider; `None` when it does not. Literal text is shared with the template, not copied
 /// per record.
 #[inline(always)]
+#[allow(clippy::inline_always)] // measured: see the module doc
 fn provider<'t>(
     el: &'t Element,
     values: &Subs<'_, '_>,
@@ -143,6 +144,7 @@ fn provider<'t>(
 
 /// One of the provider's attributes.
 #[inline(always)]
+#[allow(clippy::inline_always)] // measured: see the module doc
 fn provider_attr<'t>(
     el: &'t Element,
     name: &str,
@@ -157,6 +159,7 @@ fn provider_attr<'t>(
 
 /// The event id `EventID` holds: read straight from its substitution when that is all it holds.
 #[inline(always)]
+#[allow(clippy::inline_always)] // measured: see the module doc
 fn event_id(el: &Element, values: &Subs<'_, '_>) -> Result<u32, Decline> {
     match el.children.as_slice() {
         [Child::Content(Content::Sub(id))] => match values.get(*id) {
@@ -172,6 +175,7 @@ fn event_id(el: &Element, values: &Subs<'_, '_>) -> Result<u32, Decline> {
 
 /// `EventID`'s `Qualifiers` attribute, a number: read straight from its substitution.
 #[inline(always)]
+#[allow(clippy::inline_always)] // measured: see the module doc
 fn qualifiers(el: &Element, values: &Subs<'_, '_>) -> Result<Option<u32>, Decline> {
     let Some(v) = attr(el, "Qualifiers") else {
         return Ok(None);
@@ -186,6 +190,7 @@ fn qualifiers(el: &Element, values: &Subs<'_, '_>) -> Result<Option<u32>, Declin
 
 /// `TimeCreated`'s `SystemTime`, from its FILETIME substitution.
 #[inline(always)]
+#[allow(clippy::inline_always)] // measured: see the module doc
 fn time_created(
     system: &Element,
     plan: &Plan,
@@ -204,6 +209,7 @@ fn time_created(
 
 /// The text of System's element at `at`, trimmed.
 #[inline(always)]
+#[allow(clippy::inline_always)] // measured: see the module doc
 fn text_of<'t>(
     system: &'t Element,
     at: Option<usize>,
@@ -221,6 +227,7 @@ fn text_of<'t>(
 /// The number System's element at `at` holds: read straight from its substitution when that is
 /// all the element holds.
 #[inline(always)]
+#[allow(clippy::inline_always)] // measured: see the module doc
 fn number_of(
     system: &Element,
     at: Option<usize>,
@@ -242,6 +249,7 @@ fn number_of(
 /// a name it shares with this record (the template's) is neither cloned nor dropped. Returns
 /// its data strings, kept for [`event_content`] to write over.
 #[inline(always)]
+#[allow(clippy::inline_always)] // measured: see the module doc
 fn write_system<'e>(ev: &'e mut RawEvent, f: System<'_>) -> &'e mut Vec<String> {
     let RawEvent {
         provider,
@@ -297,6 +305,7 @@ fn trimmed(s: &Arc<str>) -> Name<'_> {
 /// The record's `EventData` — literal in the template, or a nested fragment in a substitution —
 /// written over `data` (see [`event_data`]); whether it has any.
 #[inline(always)]
+#[allow(clippy::inline_always)] // measured: see the module doc
 fn event_content(
     root: &Element,
     values: &Subs<'_, '_>,

@@ -1,10 +1,10 @@
-//! Checks of `licensing.toml`: license states (by the ids [`StatusId`] knows), status flags (one
+//! Checks of `licensing.toml`: license states (by the ids [`LicenseState`] knows), status flags (one
 //! bit each), the KMS parameters and the facility names.
 
 use std::collections::BTreeMap;
 
 use super::{FileCtx, canonical_code, check_sources, check_text_fields, field_named_in};
-use crate::rules::slmgr::StatusId;
+use crate::model::license::LicenseState;
 use crate::rules::{FacilityEntry, KmsParams, LicenseStatusEntry, RuleSet, StatusFlagEntry};
 
 /// Checks each part of the file; the sound entries go into `set`. A `complete` file (the
@@ -45,7 +45,7 @@ fn license_statuses(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSe
     for (i, line, entry) in ctx.entries::<LicenseStatusEntry>(table, "license_status") {
         let label = format!("license_status[{i}] {}", entry.value);
         let before = ctx.problems.len();
-        if !StatusId::ALL.iter().any(|s| s.as_str() == entry.id) {
+        if !LicenseState::ALL.iter().any(|s| s.as_str() == entry.id) {
             let l = ctx.field_line(line, "id");
             ctx.error(
                 l,
@@ -54,7 +54,7 @@ fn license_statuses(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSe
                 format!(
                     "unknown license status id `{}` (known: {})",
                     entry.id,
-                    StatusId::ALL.map(StatusId::as_str).join(", ")
+                    LicenseState::ALL.map(LicenseState::as_str).join(", ")
                 ),
             );
         }

@@ -1,0 +1,211 @@
+//! The report's fixed words: a machine's role, a KMS host's health, what became of an input and
+//! what format it was, what became of an activation attempt, and where the report's time and a
+//! machine's name came from. Each is an enum whose JSON form and `as_str()` are the word
+//! docs/report-schema.md lists, so modules compare variants, never strings. The license state
+//! has its own file (`license`); the verdict lives with the report.
+//!
+//! It knows the words, not when each applies (that is the readers' and the diagnosis' part).
+
+use std::fmt;
+
+use serde::{Serialize, Serializer};
+
+/// Declares an enum of report words: each variant with the word the report writes. The word is
+/// its `as_str()`, its `Display` (which honours width and alignment) and its JSON form, so the
+/// three cannot differ.
+macro_rules! words {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $($(#[$vmeta:meta])* $variant:ident => $word:literal,)+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        pub enum $name {
+            $($(#[$vmeta])* $variant,)+
+        }
+
+        impl $name {
+            /// Every variant, in declaration order.
+            #[cfg(test)]
+            pub(crate) const ALL: &[$name] = &[$($name::$variant,)+];
+
+            /// The word the report writes.
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $word,)+
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.pad(self.as_str())
+            }
+        }
+
+        impl Serialize for $name {
+            fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
+words! {
+    /// How a machine is licensed, as its product channel, key or commands show it. Not
+    /// `rules::Role` (which codes a result code applies to): that set has `token` and `ad`
+    /// activation and lacks `evaluation`, `avma` and `unknown`.
+    pub enum MachineRole {
+        KmsClient => "kms-client",
+        KmsHost => "kms-host",
+        Mak => "mak",
+        Retail => "retail",
+        Oem => "oem",
+        Evaluation => "evaluation",
+        Avma => "avma",
+        Unknown => "unknown",
+    }
+}
+
+words! {
+    /// A KMS host's health: its machine's verdict, with `unknown` counted as `ok`.
+    pub enum Health {
+        Ok => "ok",
+        Warning => "warning",
+        Failing => "failing",
+    }
+}
+
+words! {
+    /// What became of an input file.
+    pub enum InputStatus {
+        Read => "read",
+        /// Read, with lines or records not understood.
+        Partial => "partial",
+        /// Found in a directory, not a format kmsdiag reads.
+        Skipped => "skipped",
+        Unreadable => "unreadable",
+    }
+}
+
+impl InputStatus {
+    /// Whether anything of the input was read (`read` or `partial`).
+    pub(crate) fn was_read(self) -> bool {
+        matches!(self, InputStatus::Read | InputStatus::Partial)
+    }
+}
+
+words! {
+    /// What an input turned out to be.
+    pub enum InputFormat {
+        Slmgr => "slmgr",
+        /// A binary Windows event log.
+        Evtx => "evtx",
+        /// Event XML (Event Viewer "Save as XML", `wevtutil qe /f:xml`).
+        Xml => "xml",
+        /// `evtx_dump` or `Get-WinEvent | ConvertTo-Json`.
+        Json => "json",
+        /// Event Viewer CSV or `Export-Csv`.
+        Csv => "csv",
+        /// Event Viewer tab-separated text.
+        Tsv => "tsv",
+        /// Event Viewer "Save as text".
+        EventviewerText => "eventviewer-text",
+        /// `Get-WinEvent | Format-List`.
+        FormatList => "format-list",
+        /// An event log whose reading failed.
+        EventLog => "event-log",
+        /// Not recognised.
+        Unknown => "unknown",
+    }
+}
+
+words! {
+    /// What became of an activation request (12288).
+    pub enum AttemptOutcome {
+        Activated => "activated",
+        /// Answered with a failure.
+        Rejected => "rejected",
+        /// No 12289 followed.
+        NoResponse => "no-response",
+    }
+}
+
+words! {
+    /// How the KMS host's log saw an activation request.
+    pub enum HostSeen {
+        Received => "received",
+        /// The log covers the time and has no record.
+        NotReceived => "not-received",
+        /// The log does not cover the time.
+        NotCovered => "not-covered",
+        /// Sent to a host whose log was not supplied.
+        OtherHost => "other-host",
+        Unknown => "unknown",
+    }
+}
+
+words! {
+    /// Where the report's `now` came from.
+    pub enum NowSource {
+        /// `--now`.
+        Flag => "flag",
+        /// The newest time in the input.
+        Input => "input",
+        /// The clock.
+        Clock => "clock",
+    }
+}
+
+words! {
+    /// Where a machine's name came from.
+    pub enum NameSource {
+        /// The input names the machine.
+        Text => "text",
+        /// Taken from the file's path.
+        FileName => "file-name",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The JSON words of every variant, space-separated.
+    fn words<T: Serialize>(all: &[T]) -> String {
+        let words: Vec<String> = all
+            .iter()
+            .map(|v| serde_json::to_string(v).unwrap())
+            .collect();
+        words.join(" ").replace('"', "")
+    }
+
+    #[test]
+    fn json_and_as_str_are_the_schema_words() {
+        assert_eq!(
+            words(MachineRole::ALL),
+            "kms-client kms-host mak retail oem evaluation avma unknown"
+        );
+        assert_eq!(words(Health::ALL), "ok warning failing");
+        assert_eq!(words(InputStatus::ALL), "read partial skipped unreadable");
+        assert_eq!(
+            words(InputFormat::ALL),
+            "slmgr evtx xml json csv tsv eventviewer-text format-list event-log unknown"
+        );
+        assert_eq!(words(AttemptOutcome::ALL), "activated rejected no-response");
+        assert_eq!(
+            words(HostSeen::ALL),
+            "received not-received not-covered other-host unknown"
+        );
+        assert_eq!(words(NowSource::ALL), "flag input clock");
+        assert_eq!(words(NameSource::ALL), "text file-name");
+        assert_eq!(format!("{:<9}|", Health::Ok), "ok       |");
+        assert_eq!(
+            InputFormat::EventviewerText.to_string(),
+            InputFormat::EventviewerText.as_str()
+        );
+        assert!(InputStatus::Partial.was_read() && !InputStatus::Skipped.was_read());
+    }
+}

@@ -42,6 +42,7 @@ const CANDIDATES: &[(&str, Candidate)] = &[
 
 /// `str::trim`, answering at once when both ends are visible ASCII (nearly every field of a
 /// log): only then is there nothing to trim, so the answer is always `str::trim`'s.
+#[inline]
 pub(crate) fn trim(s: &str) -> &str {
     match (s.as_bytes().first(), s.as_bytes().last()) {
         (Some(a), Some(b)) if a.is_ascii_graphic() && b.is_ascii_graphic() => s,

@@ -293,6 +293,8 @@ fn put_optional_name(slot: &mut Option<Arc<str>>, name: Option<Name<'_>>) {
 }
 
 /// A string without surrounding white space, copied only when it has some.
+#[inline(always)]
+#[allow(clippy::inline_always)] // measured: see the module doc
 fn trimmed(s: &Arc<str>) -> Name<'_> {
     let t = crate::input::encoding::trim(s);
     if t.len() == s.len() {
@@ -339,6 +341,8 @@ fn event_content(
 }
 
 /// `EventData` in the nested fragment of `len` bytes at `off`, written over `data`.
+#[inline(always)]
+#[allow(clippy::inline_always)] // measured: see the module doc
 fn nested_event_data(
     chunk: &[u8],
     off: usize,

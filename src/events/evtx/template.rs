@@ -387,16 +387,24 @@ pub(super) fn nth(el: &Element, i: Option<usize>) -> Option<&Element> {
     }
 }
 
-/// An element's attribute, by name.
+/// An element's attribute, by name (inlined into the record steps that ask for one each record:
+/// as a call it cost 1.8% of a host log's instructions).
+#[inline(always)]
+#[allow(clippy::inline_always)]
 pub(super) fn attr<'e>(el: &'e Element, name: &str) -> Option<&'e [Content]> {
     attr_in(&el.attrs, name)
 }
 
+#[inline(always)]
+#[allow(clippy::inline_always)] // with `attr`
 fn attr_in<'e>(attrs: &'e [(Rc<str>, Vec<Content>)], name: &str) -> Option<&'e [Content]> {
-    attrs
-        .iter()
-        .find(|(n, _)| **n == *name)
-        .map(|(_, v)| v.as_slice())
+    // A plain loop: `Iterator::find` stayed a call of its own, comparing through memcmp.
+    for (n, v) in attrs {
+        if n.as_bytes() == name.as_bytes() {
+            return Some(v);
+        }
+    }
+    None
 }
 
 impl Templates {

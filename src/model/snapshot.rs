@@ -1,6 +1,7 @@
 //! `LicenseSnapshot`: what one piece of `slmgr` output says about a machine's licenses, as plain
-//! data. Produced by the slmgr decoder, read by the diagnosis; every value keeps the line it came
-//! from so findings can quote it.
+//! data. Produced by the slmgr decoder (license blocks, `/xpr` lines, command results) and by the
+//! evidence reader (only the result codes running text mentions, never a license state); read by
+//! the diagnosis. Every value keeps the line it came from so findings can quote it.
 
 use std::collections::BTreeMap;
 
@@ -272,7 +273,15 @@ pub struct NotUnderstood {
     pub taken_as: Option<FieldId>,
 }
 
-/// Everything read from one slmgr text input.
+/// A result code found in running text (prose, an e-mail, a chat message, a dialog's text), with
+/// the line it stood in.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Mention {
+    pub line: TextLine,
+    pub code: Hresult,
+}
+
+/// Everything read from one slmgr text input, or the codes a text input mentions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LicenseSnapshot {
     pub path: String,
@@ -287,6 +296,9 @@ pub struct LicenseSnapshot {
     pub commands: Vec<CommandResult>,
     pub expiry: Vec<ExpiryLine>,
     pub not_understood: Vec<NotUnderstood>,
+    /// Result codes found in running text by the evidence reader (empty for slmgr output).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub mentions: Vec<Mention>,
     pub warnings: Vec<String>,
     pub lines_read: u32,
     /// Lines understood by a known label or phrase.

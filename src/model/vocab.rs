@@ -117,6 +117,8 @@ words! {
         FormatList => "format-list",
         /// An event log whose reading failed.
         EventLog => "event-log",
+        /// A named text read only for the result codes it mentions (prose, an e-mail, a dialog).
+        TextEvidence => "text-evidence",
         /// Not recognised.
         Unknown => "unknown",
     }
@@ -192,7 +194,7 @@ mod tests {
         assert_eq!(words(InputStatus::ALL), "read partial skipped unreadable");
         assert_eq!(
             words(InputFormat::ALL),
-            "slmgr evtx xml json csv tsv eventviewer-text format-list event-log unknown"
+            "slmgr evtx xml json csv tsv eventviewer-text format-list event-log text-evidence unknown"
         );
         assert_eq!(words(AttemptOutcome::ALL), "activated rejected no-response");
         assert_eq!(

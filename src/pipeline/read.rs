@@ -1,6 +1,7 @@
-//! Which reader takes an input, by its content: an `.evtx` log, slmgr text, or an event export
-//! (XML, JSON, CSV/text); why none did when an input is unreadable; what became of each input;
-//! and the same record read twice (two exports of one log) counted once.
+//! Which reader takes an input, by its content: an `.evtx` log, slmgr text, an event export
+//! (XML, JSON, CSV/text), or, as the last rung, any text that mentions result codes (the evidence
+//! reader); why none did when an input is unreadable; what became of each input; and the same
+//! record read twice (two exports of one log) counted once.
 
 use crate::events::{ActivationEvent, Keep};
 use crate::input::InputFile;
@@ -188,6 +189,15 @@ pub(super) fn read_one(
                     .unwrap_or_default();
                 return (Vec::new(), events, summary);
             }
+            // Only inputs given by name: notes, rule files and expectations that lie beside
+            // outputs in a folder or bundle mention codes too, and are no machine's evidence.
+            if matches!(e, SlmgrError::NotSlmgr { .. })
+                && explicit
+                && let Some(snap) = crate::evidence::read(rules, &path, &bytes)
+            {
+                read_as_evidence(&snap, &mut summary);
+                return (vec![snap], Vec::new(), summary);
+            }
             if matches!(e, SlmgrError::NotSlmgr { .. }) && !explicit {
                 summary.status = InputStatus::Skipped;
             }
@@ -198,6 +208,23 @@ pub(super) fn read_one(
             (Vec::new(), Vec::new(), summary)
         }
     }
+}
+
+/// Fills the summary of a text the evidence reader took: which rung read it and what it holds.
+fn read_as_evidence(snap: &LicenseSnapshot, summary: &mut InputSummary) {
+    summary.format = InputFormat::TextEvidence;
+    summary.status = InputStatus::Read;
+    summary.encoding = Some(snap.encoding.clone());
+    summary.machines.push(
+        snap.machine
+            .clone()
+            .unwrap_or_else(|| crate::model::names::machine_from_path(&snap.path)),
+    );
+    summary.lines = snap.lines_read;
+    summary
+        .warnings
+        .push("read as prose: result codes found in running text (no license state)".to_owned());
+    summary.warnings.extend(snap.warnings.iter().cloned());
 }
 
 /// Why an input is neither slmgr output nor an event log, in words that say what to do.

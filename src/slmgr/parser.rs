@@ -92,6 +92,7 @@ fn empty_snapshot(path: &str) -> LicenseSnapshot {
         commands: Vec::new(),
         expiry: Vec::new(),
         not_understood: Vec::new(),
+        mentions: Vec::new(),
         warnings: Vec::new(),
         lines_read: 0,
         lines_understood: 0,

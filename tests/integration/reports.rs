@@ -213,7 +213,7 @@ fn exit_statuses() {
     assert_eq!(r["machines"].as_array().unwrap().len(), 1);
     // 2: no readable input, usage errors, unreadable rules.
     assert_eq!(status(&["analyze", "testdata/no-such-file.txt"]), 2);
-    assert_eq!(status(&["analyze", "testdata/README.md"]), 2);
+    assert_eq!(status(&["analyze", "testdata/slmgr/not-slmgr.txt"]), 2);
     assert_eq!(status(&["analyze", warn, "--format", "pdf"]), 2);
     assert_eq!(status(&["analyze", warn, "--tz", "Mars/Olympus"]), 2);
     assert_eq!(status(&["analyze", warn, "--quiet", "--verbose"]), 2);

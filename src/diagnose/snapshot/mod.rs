@@ -1,8 +1,9 @@
 //! The diagnosis of machines from their license snapshots (`slmgr` output): a verdict per
 //! machine, a summary per KMS host, and findings raised through the one finding builder. Each
 //! part of a snapshot has its file: the license state (`license`), `/xpr` alone (`expiry`), the
-//! channel and key (`channel`), a KMS host's count (`kms_host`), slmgr commands (`commands`) and
-//! what the report shows of the machine (`summary`).
+//! channel and key (`channel`), a KMS host's count (`kms_host`), slmgr commands (`commands`),
+//! result codes running text mentions (`mentions`) and what the report shows of the machine
+//! (`summary`).
 //!
 //! It knows snapshots and rules, not file formats or report layouts.
 
@@ -11,6 +12,7 @@ mod commands;
 mod expiry;
 mod kms_host;
 mod license;
+mod mentions;
 mod summary;
 
 use chrono::NaiveDateTime;
@@ -96,13 +98,15 @@ impl<'a> MachineDiag<'a> {
         }
     }
 
-    /// The snapshot to judge by: the newest (by trusted time), else the last given.
+    /// The snapshot to judge by: the newest (by trusted time), else the last slmgr output given,
+    /// else the last text read for the codes it mentions.
     pub(super) fn latest(&self) -> Option<&'a LicenseSnapshot> {
         let snaps = &self.input.snapshots;
         snaps
             .iter()
             .filter(|s| s.windows_product().is_some())
             .max_by_key(|s| s.observed_at())
+            .or_else(|| snaps.iter().rev().find(|s| s.mentions.is_empty()))
             .or_else(|| snaps.last())
     }
 
@@ -144,6 +148,8 @@ impl<'a> MachineDiag<'a> {
     }
 
     fn run(&mut self) {
+        // Codes mentioned in prose count whatever else the machine's inputs show.
+        let mentioned = self.mentions();
         let Some(snap) = self.latest() else {
             self.worse(
                 Verdict::Unknown,
@@ -175,7 +181,10 @@ impl<'a> MachineDiag<'a> {
         }
         self.commands(snap);
         self.expiry_lines(snap);
-        if products.is_empty() && snap.commands.is_empty() && snap.expiry.is_empty() {
+        // Prose shows no product by its nature: its mentions gave the reason.
+        let prose_only = mentioned && !snap.mentions.is_empty();
+        if products.is_empty() && snap.commands.is_empty() && snap.expiry.is_empty() && !prose_only
+        {
             self.worse(
                 Verdict::Unknown,
                 "The output shows no product in use and no command result.".to_owned(),

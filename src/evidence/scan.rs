@@ -1,0 +1,184 @@
+//! Result codes in one line of running text: every spelling `kmsdiag lookup` accepts that can be
+//! told from other numbers without a label — `0x` + hex (any case, `0X`), eight bare hex digits
+//! starting with 8 or C standing as a word, a symbol the rule table names (`SL_E_…`) — and
+//! decimals only right after a label (`error -1073418184`, `hr=3221549112`). The numbers are read
+//! by `hresult`'s spelling readers; this file only finds where they stand.
+//!
+//! A value is evidence only when the rule table knows it or it is a failure HRESULT of an
+//! activation facility; values up to 0xFFFF never are (a facility's own code such as `0xBC6`,
+//! flags, small numbers), nor are GUID groups, version or path parts, or the words of a hex dump.
+//! It knows spellings and the rule table's codes, not what a code means for a diagnosis.
+
+use crate::hresult::{self, Hresult, Spelling};
+use crate::rules::Rules;
+
+/// The upper 16 bits of failure codes from the facilities activation reports through: the
+/// licensing service (`0xC004…`), COM/ITF (`0x8004…`), Win32 (`0x8007…`), the Store licensing
+/// client (`0x87E1…`) and Windows Update/Store (`0x803F…`).
+const ACTIVATION_FACILITIES: &[u32] = &[0xC004, 0x8004, 0x8007, 0x87E1, 0x803F];
+
+/// Lines with this many bare eight-digit hex words are dumps (memory, registry, hex editors).
+const DUMP_WORDS: usize = 3;
+
+/// One run of ASCII letters, digits and `_` in a line, with its char positions.
+struct Token {
+    text: String,
+    start: usize,
+    end: usize,
+}
+
+/// The line with full-width ASCII forms (`：`, `［`, `０ｘ`) and the ideographic space read as
+/// their ASCII counterparts, char for char.
+pub(super) fn fold_width(line: &str) -> Vec<char> {
+    line.chars()
+        .map(|c| match c {
+            '\u{FF01}'..='\u{FF5E}' => char::from_u32(u32::from(c) - 0xFEE0).unwrap_or(c),
+            '\u{3000}' => ' ',
+            c => c,
+        })
+        .collect()
+}
+
+fn tokens(chars: &[char]) -> Vec<Token> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let word = |c: &char| c.is_ascii_alphanumeric() || *c == '_';
+        if chars.get(i).is_some_and(word) {
+            let start = i;
+            while chars.get(i).is_some_and(word) {
+                i += 1;
+            }
+            out.push(Token {
+                text: chars.get(start..i).unwrap_or(&[]).iter().collect(),
+                start,
+                end: i,
+            });
+        } else {
+            i += 1;
+        }
+    }
+    out
+}
+
+/// Whether a value found in text is evidence: known to the rule table, or a failure of an
+/// activation facility with a code of its own; never a short value.
+pub(super) fn is_evidence(rules: &Rules, v: Hresult) -> bool {
+    if v.0 <= 0xFFFF {
+        return false;
+    }
+    rules.code(v).is_some()
+        || (v.is_failure() && v.code() != 0 && ACTIVATION_FACILITIES.contains(&(v.0 >> 16)))
+}
+
+fn is_hex_word(t: &str) -> bool {
+    t.len() == 8 && t.chars().all(|c| c.is_ascii_hexdigit())
+}
+
+/// Whether eight bare hex digits stand as a word: not a GUID group (`-` beside it), a version or
+/// file-name part (`.` between it and other characters), a path or URL part, an anchor or a
+/// variable.
+fn stands_alone(chars: &[char], t: &Token) -> bool {
+    let at = |i: Option<usize>| i.and_then(|i| chars.get(i)).copied();
+    let before = at(t.start.checked_sub(1));
+    let before2 = at(t.start.checked_sub(2));
+    let after = at(Some(t.end));
+    let after2 = at(Some(t.end + 1));
+    let joined = |c: Option<char>| {
+        matches!(
+            c,
+            Some('-' | '/' | '\\' | '{' | '}' | '#' | '$' | '@' | '%' | '&')
+        )
+    };
+    let dotted = |c: Option<char>, other: Option<char>| {
+        c == Some('.') && other.is_some_and(|o| o.is_ascii_alphanumeric())
+    };
+    !joined(before) && !joined(after) && !dotted(before, before2) && !dotted(after, after2)
+}
+
+/// A decimal's label: the word before it, with only separators (`:`, `=`, `#`, spaces, the
+/// sign) between.
+fn labelled(chars: &[char], prev: Option<&Token>, t: &Token) -> bool {
+    let Some(p) = prev else { return false };
+    let between = chars.get(p.end..t.start).unwrap_or(&[]);
+    between
+        .iter()
+        .all(|c| c.is_whitespace() || matches!(c, ':' | '=' | '#' | '-' | '(' | '['))
+        && hresult::is_label_word(&p.text)
+}
+
+/// A symbol as people write it: upper case (`SL_E_VL_NOT_ENOUGH_COUNT`), or any case with the
+/// licensing prefixes (`sl_e_…`, `hr_sl_e_…`); lower-case words with `_` are identifiers.
+fn symbol(rules: &Rules, word: &str) -> Option<Hresult> {
+    let lower = word.to_ascii_lowercase();
+    let written_as_symbol = !word.chars().any(|c| c.is_ascii_lowercase())
+        || lower.starts_with("sl_")
+        || lower.starts_with("hr_sl_");
+    if !written_as_symbol {
+        return None;
+    }
+    hresult::symbol_candidate(word).and_then(|s| rules.symbol(&s))
+}
+
+/// The result codes a line mentions, in the order they stand, each once.
+pub(crate) fn codes_in_line(rules: &Rules, line: &str) -> Vec<Hresult> {
+    let chars = fold_width(line);
+    let toks = tokens(&chars);
+    let dump = toks.iter().filter(|t| is_hex_word(&t.text)).count() >= DUMP_WORDS;
+    let mut out: Vec<Hresult> = Vec::new();
+    for (i, t) in toks.iter().enumerate() {
+        let prev = i.checked_sub(1).and_then(|p| toks.get(p));
+        let Some(v) = code_of(rules, &chars, prev, t, dump) else {
+            continue;
+        };
+        if is_evidence(rules, v) && !out.contains(&v) {
+            out.push(v);
+        }
+    }
+    out
+}
+
+/// The code one word spells, if it spells one where it stands.
+fn code_of(
+    rules: &Rules,
+    chars: &[char],
+    prev: Option<&Token>,
+    t: &Token,
+    dump: bool,
+) -> Option<Hresult> {
+    let text = t.text.as_str();
+    let number = |s: &str| hresult::read_number(s).ok().flatten();
+    if let Some(hex) = text.strip_prefix("0x").or_else(|| text.strip_prefix("0X")) {
+        if hex.is_empty() || !hex.chars().all(|c| c.is_ascii_hexdigit()) {
+            return None;
+        }
+        return number(text).map(|r| r.value);
+    }
+    if is_hex_word(text) {
+        let lead = text.chars().next().map(|c| c.to_ascii_uppercase());
+        if dump || !matches!(lead, Some('8' | 'C')) || !stands_alone(chars, t) {
+            return None;
+        }
+        return number(text).map(|r| r.value);
+    }
+    if text.contains('_') {
+        return symbol(rules, text);
+    }
+    if text.chars().all(|c| c.is_ascii_digit()) && labelled(chars, prev, t) {
+        let signed = t.start.checked_sub(1).and_then(|i| chars.get(i)) == Some(&'-');
+        let spelled = if signed {
+            format!("-{text}")
+        } else {
+            text.to_owned()
+        };
+        return number(&spelled)
+            .filter(|r| {
+                matches!(
+                    r.spelling,
+                    Spelling::SignedDecimal | Spelling::UnsignedDecimal
+                )
+            })
+            .map(|r| r.value);
+    }
+    None
+}

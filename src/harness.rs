@@ -129,14 +129,7 @@ pub fn analyze(rules: &Rules, data: &[u8]) {
         ..crate::pipeline::Options::default()
     };
     let report = crate::pipeline::analyze_input(rules, "fuzz", data, &opts);
-    for format in [
-        ReportFormat::Text,
-        ReportFormat::Json,
-        ReportFormat::Jsonl,
-        ReportFormat::Csv,
-        ReportFormat::Md,
-        ReportFormat::Html,
-    ] {
+    for format in ReportFormat::ALL {
         let _ = report::render(&mut std::io::sink(), format, &View::plain(), &report);
     }
 }

@@ -102,6 +102,10 @@ pub struct InputSummary {
     pub not_understood: Vec<NotUnderstood>,
     pub warnings: Vec<String>,
     pub error: Option<String>,
+    /// For an `.evtx` log: the chunks the fast reader handed to the `evtx` crate, by reason (the
+    /// answer is the same; the crate is slower). Absent when it read every chunk itself.
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub evtx_chunks_declined: std::collections::BTreeMap<String, u64>,
 }
 
 /// A machine's verdict.

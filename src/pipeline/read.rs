@@ -94,6 +94,11 @@ pub(super) fn summarize(
             summary.machines = machines.into_iter().map(str::to_owned).collect();
             summary.lines = u32::try_from(stats.records).unwrap_or(u32::MAX);
             summary.warnings.extend(stats.notes);
+            summary.evtx_chunks_declined = stats
+                .declined
+                .iter()
+                .map(|(why, chunks)| (why.to_string(), chunks))
+                .collect();
             if stats.damaged_count > 0 {
                 summary.warnings.push(format!(
                     "{} damaged record(s) or chunk(s) could not be read; the rest was analyzed",
@@ -124,6 +129,7 @@ pub(super) fn blank_summary(path: &str) -> InputSummary {
         not_understood: Vec::new(),
         warnings: Vec::new(),
         error: None,
+        evtx_chunks_declined: std::collections::BTreeMap::new(),
     }
 }
 

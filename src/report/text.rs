@@ -114,7 +114,7 @@ pub(crate) fn write_text(w: &mut dyn Write, view: &View, r: &Report) -> io::Resu
         }
     }
     write_hosts(w, style, r)?;
-    write_inputs(w, style, r)?;
+    write_inputs(w, style, r, view.detail == Detail::Verbose)?;
     if !r.machines.is_empty() {
         writeln!(w)?;
         writeln!(w, "{}", style.heading("Summary"))?;
@@ -291,7 +291,7 @@ fn write_hosts(w: &mut dyn Write, style: &Style, r: &Report) -> io::Result<()> {
 
 /// What was read: each input's format, status, encoding, languages and lines not understood,
 /// with its error and warnings.
-fn write_inputs(w: &mut dyn Write, style: &Style, r: &Report) -> io::Result<()> {
+fn write_inputs(w: &mut dyn Write, style: &Style, r: &Report, verbose: bool) -> io::Result<()> {
     let clean = |s: &str| sanitize(s, true).into_owned();
     writeln!(w)?;
     writeln!(w, "{}", style.heading("Inputs"))?;
@@ -325,6 +325,18 @@ fn write_inputs(w: &mut dyn Write, style: &Style, r: &Report) -> io::Result<()> 
                 "{}",
                 style.wrap(&format!("warning: {}", clean(warning)), "    ", "    ")
             )?;
+        }
+        if verbose && !i.evtx_chunks_declined.is_empty() {
+            let reasons: Vec<String> = i
+                .evtx_chunks_declined
+                .iter()
+                .map(|(why, n)| format!("{n} × {why}"))
+                .collect();
+            let line = format!(
+                "chunks read by the evtx crate, not the fast reader: {}",
+                reasons.join(", ")
+            );
+            writeln!(w, "{}", style.wrap(&clean(&line), "    ", "    "))?;
         }
     }
     Ok(())

@@ -4,6 +4,7 @@
 //! file knows the reasons, not where in the bytes they are found.
 
 use std::collections::BTreeMap;
+use std::fmt;
 
 use super::cursor::OutOfChunk;
 
@@ -92,14 +93,36 @@ pub enum Decline {
     OtherContent,
 }
 
+/// A reason as reports write it: the variant in kebab case, and the byte that stopped the reader
+/// in hex (`unknown-token 0x0B`).
+impl fmt::Display for Decline {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let debug = format!("{self:?}");
+        let (name, byte) = match debug.split_once('(') {
+            Some((name, rest)) => (name, rest.trim_end_matches(')').parse::<u8>().ok()),
+            None => (debug.as_str(), None),
+        };
+        for (i, c) in name.chars().enumerate() {
+            if c.is_ascii_uppercase() && i > 0 {
+                f.write_str("-")?;
+            }
+            write!(f, "{}", c.to_ascii_lowercase())?;
+        }
+        if let Some(b) = byte {
+            write!(f, " 0x{b:02X}")?;
+        }
+        Ok(())
+    }
+}
+
 impl From<OutOfChunk> for Decline {
     fn from(_: OutOfChunk) -> Self {
         Decline::OutOfChunk
     }
 }
 
-/// How many chunks each reason sent to the crate. Carried in the read statistics; not reported
-/// (yet).
+/// How many chunks each reason sent to the crate: in the read statistics, and in the report's
+/// input summary (`evtx_chunks_declined`; the text report lists it with `--verbose`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Declines(BTreeMap<Decline, u64>);
 
@@ -122,5 +145,28 @@ impl Declines {
     /// Each reason that came up, with its count, in the order of [`Decline`]'s variants.
     pub fn iter(&self) -> impl Iterator<Item = (Decline, u64)> + '_ {
         self.0.iter().map(|(why, n)| (*why, *n))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_reason_reads_as_kebab_case_words_and_its_byte_in_hex() {
+        assert_eq!(Decline::ChunkMagic.to_string(), "chunk-magic");
+        assert_eq!(
+            Decline::UnsupportedValueType(0x81).to_string(),
+            "unsupported-value-type 0x81"
+        );
+        assert_eq!(
+            Decline::UnknownToken(0x0B).to_string(),
+            "unknown-token 0x0B"
+        );
+        let mut all = Declines::default();
+        all.add(Decline::Truncated);
+        all.add(Decline::Truncated);
+        assert_eq!(all.total(), 2);
+        assert_eq!(all.count(Decline::Truncated), 2);
     }
 }

@@ -281,3 +281,6 @@ pub(super) fn diagnose(
     out.hosts.sort_by(|a, b| a.name.cmp(&b.name));
     out
 }
+
+#[cfg(test)]
+mod tests;

@@ -36,7 +36,7 @@ pub use rules::Rules;
 pub use crate::{
     diagnose::{diagnose_snapshots, group_machines},
     events::evtx::file::read as read_evtx_chunks,
-    events::evtx::{Select, chunk_count, read_file, read_file_selected},
+    events::evtx::{EvtxError, Select, chunk_count, read_file, read_file_selected},
     events::{Keep, RawEvent, with_select},
     model::ids::event::CORRELATED,
     model::vocab::NowSource,

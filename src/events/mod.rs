@@ -143,11 +143,15 @@ pub(crate) enum EventReadError {
     /// The `.evtx` reader refused the file: its header, or the file itself, unreadable (the
     /// reader's reason, which says where when it knows).
     #[error("{path}: {reason}")]
-    Evtx { path: String, reason: String },
+    Evtx {
+        path: String,
+        #[source]
+        reason: evtx::EvtxError,
+    },
 }
 
 impl EventReadError {
-    fn evtx(path: &str) -> impl FnOnce(String) -> EventReadError {
+    fn evtx(path: &str) -> impl FnOnce(evtx::EvtxError) -> EventReadError {
         move |reason| EventReadError::Evtx {
             path: path.to_owned(),
             reason,

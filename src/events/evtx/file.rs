@@ -6,6 +6,7 @@
 
 use std::io::Read;
 
+use super::EvtxError;
 use super::chunk::{ChunkRead, Part, Scratch, chunk};
 use super::cursor::u32_at;
 use super::decline::Declines;
@@ -143,27 +144,27 @@ impl<T: Positioned> Tally<T> {
 
 /// Reads and checks an `.evtx` file header: the header's bytes, and what they say about the
 /// file's state goes to `notes`.
-pub(crate) fn header(mut input: impl Read, notes: &mut Vec<String>) -> Result<Vec<u8>, String> {
+pub(crate) fn header(mut input: impl Read, notes: &mut Vec<String>) -> Result<Vec<u8>, EvtxError> {
     let mut header = vec![0u8; FILE_HEADER_SIZE];
     input
         .read_exact(&mut header)
-        .map_err(|e| format!("not a readable .evtx file: {e}"))?;
+        .map_err(|e| EvtxError::NotEvtx(e.to_string()))?;
     if !header.starts_with(MAGIC) {
-        return Err("not a readable .evtx file: no ElfFile signature".to_owned());
+        return Err(EvtxError::NoSignature);
     }
     notes.extend(header_notes(&header));
     Ok(header)
 }
 
 /// Fills `buf` from `input` as far as it goes; the number of bytes read.
-fn fill(input: &mut impl Read, buf: &mut [u8]) -> Result<usize, String> {
+fn fill(input: &mut impl Read, buf: &mut [u8]) -> Result<usize, EvtxError> {
     let mut filled = 0;
     while filled < buf.len() {
         match input.read(buf.get_mut(filled..).unwrap_or(&mut [])) {
             Ok(0) => break,
             Ok(k) => filled += k,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(format!("cannot read: {e}")),
+            Err(e) => return Err(EvtxError::Read(e)),
         }
     }
     Ok(filled)
@@ -179,7 +180,7 @@ pub fn read<T: Positioned>(
     fallback: &mut dyn FnMut(Vec<u8>, u64) -> ChunkRead,
     convert: &mut dyn FnMut(&[RawEvent]) -> Vec<T>,
     notes: &mut Vec<String>,
-) -> Result<LogRead<T>, String> {
+) -> Result<LogRead<T>, EvtxError> {
     let header = header(&mut input, notes)?;
     let mut tally = Tally::default();
     each_chunk(&mut input, 0.., select, fallback, convert, &mut |p| {
@@ -198,7 +199,7 @@ fn each_chunk<T>(
     fallback: &mut dyn FnMut(Vec<u8>, u64) -> ChunkRead,
     convert: &mut dyn FnMut(&[RawEvent]) -> Vec<T>,
     sink: &mut dyn FnMut(Part<T>),
-) -> Result<(), String> {
+) -> Result<(), EvtxError> {
     let mut buf = vec![0u8; CHUNK_SIZE];
     let mut scratch = Scratch::default();
     for number in chunks {
@@ -224,11 +225,11 @@ pub(crate) fn read_chunks<T>(
     select: &Select<'_>,
     fallback: &mut dyn FnMut(Vec<u8>, u64) -> ChunkRead,
     convert: &mut dyn FnMut(&[RawEvent]) -> Vec<T>,
-) -> Result<Vec<Part<T>>, String> {
+) -> Result<Vec<Part<T>>, EvtxError> {
     use std::io::{Seek, SeekFrom};
-    let mut file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let mut file = std::fs::File::open(path).map_err(EvtxError::Open)?;
     file.seek(SeekFrom::Start(chunk_offset(chunks.start)))
-        .map_err(|e| format!("cannot read: {e}"))?;
+        .map_err(EvtxError::Read)?;
     let mut parts = Vec::new();
     each_chunk(&mut file, chunks, select, fallback, convert, &mut |p| {
         parts.push(p);

@@ -37,14 +37,28 @@ pub use layout::chunk_count;
 pub(crate) use layout::{MAGIC, chunk_offset};
 pub use template::Select;
 
+/// Why an `.evtx` file could not be read at all (a damaged chunk or record is no error: it is
+/// counted and the rest is read). The path is added by the caller's error.
+#[derive(Debug, thiserror::Error)]
+pub enum EvtxError {
+    /// The file header is unreadable, or the `evtx` crate refused the file (its reason).
+    #[error("not a readable .evtx file: {0}")]
+    NotEvtx(String),
+    #[error("not a readable .evtx file: no ElfFile signature")]
+    NoSignature,
+    #[error("cannot open: {0}")]
+    Open(std::io::Error),
+    #[error("cannot read: {0}")]
+    Read(std::io::Error),
+}
+
 /// Reads the records of an `.evtx` image in memory (an entry of a zip). Returns the events and
 /// what could not be read; an `Err` when the file header itself cannot be read.
 pub(crate) fn read(
     bytes: Vec<u8>,
     keep: &dyn Fn(&RawEvent) -> bool,
-) -> Result<(Vec<RawEvent>, Vec<String>, u64), String> {
-    let parser =
-        EvtxParser::from_buffer(bytes).map_err(|e| format!("not a readable .evtx file: {e}"))?;
+) -> Result<(Vec<RawEvent>, Vec<String>, u64), EvtxError> {
+    let parser = EvtxParser::from_buffer(bytes).map_err(|e| EvtxError::NotEvtx(e.to_string()))?;
     Ok(records(parser, keep))
 }
 
@@ -54,9 +68,8 @@ pub(crate) fn read(
 pub fn read_file(
     path: &std::path::Path,
     keep: &dyn Fn(&RawEvent) -> bool,
-) -> Result<(Vec<RawEvent>, Vec<String>, u64), String> {
-    let parser =
-        EvtxParser::from_path(path).map_err(|e| format!("not a readable .evtx file: {e}"))?;
+) -> Result<(Vec<RawEvent>, Vec<String>, u64), EvtxError> {
+    let parser = EvtxParser::from_path(path).map_err(|e| EvtxError::NotEvtx(e.to_string()))?;
     Ok(records(parser, keep))
 }
 
@@ -115,7 +128,7 @@ pub fn read_file_selected(
     select: &Select<'_>,
     keep: &dyn Fn(&RawEvent) -> bool,
     notes: &mut Vec<String>,
-) -> Result<(Vec<RawEvent>, Vec<String>, u64), String> {
+) -> Result<(Vec<RawEvent>, Vec<String>, u64), EvtxError> {
     read_file_selected_with(path, select, keep, &mut <[RawEvent]>::to_vec, notes)
         .map(|read| (read.events, read.damaged, read.records))
 }
@@ -127,10 +140,10 @@ pub(crate) fn read_file_selected_with<T: Positioned>(
     keep: &dyn Fn(&RawEvent) -> bool,
     convert: &mut dyn FnMut(&[RawEvent]) -> Vec<T>,
     notes: &mut Vec<String>,
-) -> Result<LogRead<T>, String> {
+) -> Result<LogRead<T>, EvtxError> {
     // Unbuffered: the reader asks for whole chunks (64 KiB) after the header (4 KiB), so each
     // read goes straight into its buffer (a buffer in between would copy every chunk twice).
-    let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
+    let file = std::fs::File::open(path).map_err(EvtxError::Open)?;
     read_selected(file, select, keep, convert, notes)
 }
 
@@ -143,7 +156,7 @@ pub(crate) fn read_selected<T: Positioned>(
     keep: &dyn Fn(&RawEvent) -> bool,
     convert: &mut dyn FnMut(&[RawEvent]) -> Vec<T>,
     notes: &mut Vec<String>,
-) -> Result<LogRead<T>, String> {
+) -> Result<LogRead<T>, EvtxError> {
     let settings = crate_settings();
     let mut fallback = |data: Vec<u8>, number: u64| chunk_with_crate(data, number, &settings, keep);
     file::read(input, select, &mut fallback, convert, notes)
@@ -157,7 +170,7 @@ pub(crate) fn read_chunks<T>(
     select: &Select<'_>,
     keep: &dyn Fn(&RawEvent) -> bool,
     convert: &mut dyn FnMut(&[RawEvent]) -> Vec<T>,
-) -> Result<Vec<Part<T>>, String> {
+) -> Result<Vec<Part<T>>, EvtxError> {
     let settings = crate_settings();
     let mut fallback = |data: Vec<u8>, number: u64| chunk_with_crate(data, number, &settings, keep);
     file::read_chunks(path, chunks, select, &mut fallback, convert)

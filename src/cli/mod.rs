@@ -1,12 +1,14 @@
 //! The command line, declared with clap derive: every subcommand and flag, with the help text and
 //! the exit-status table. No I/O and no decisions in this file. Beneath it: [`run`] parses a
 //! command line and dispatches it, [`commands`] holds one handler per subcommand, [`output`]
-//! writes a report file atomically and [`progress`] draws the progress bar.
+//! writes a report file atomically, [`progress`] draws the progress bar and [`time`] reads the
+//! time flags.
 
 pub(crate) mod commands;
 pub(crate) mod output;
 pub(crate) mod progress;
 pub(crate) mod run;
+pub(crate) mod time;
 
 use std::path::PathBuf;
 
@@ -166,8 +168,11 @@ pub(crate) struct AnalyzeArgs {
     /// Text and Markdown: also list every activation attempt of every machine.
     #[arg(short, long)]
     pub verbose: bool,
-    /// The time to judge by (YYYY-MM-DD, or YYYY-MM-DDTHH:MM with optional :SS); default: the
-    /// newest trusted time in the input, else now.
+    /// The time to judge by; default: the newest trusted time in the input, else now.
+    ///
+    /// A time is 2026-03-31, 2026-03-31T12:00, 2026-03-31T12:00:00 (optionally with fractional
+    /// seconds), a space instead of the T, then Z, UTC or an offset (+02:00, -0500), which is
+    /// converted to UTC; without one the time is UTC. Every time kmsdiag prints is accepted.
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
     /// Exit with status 1 when a finding has at least this severity.
@@ -176,10 +181,11 @@ pub(crate) struct AnalyzeArgs {
     /// Warn when an activation or grace period ends within this many days.
     #[arg(long, value_name = "DAYS", default_value_t = 30, value_parser = clap::value_parser!(u16).range(0..=3650))]
     pub expiry_window: u16,
-    /// Only analyze events at or after this time (UTC; `YYYY-MM-DD` or `YYYY-MM-DDTHH:MM[:SS]`).
+    /// Only analyze events at or after this time (a time as for --now; UTC unless it says Z or an
+    /// offset).
     #[arg(long, value_name = "TIME")]
     pub since: Option<String>,
-    /// Only analyze events at or before this time (UTC).
+    /// Only analyze events at or before this time (a time as for --now).
     #[arg(long, value_name = "TIME")]
     pub until: Option<String>,
     /// Report only this machine (repeatable); every input still takes part in the correlation.
@@ -200,7 +206,8 @@ pub(crate) struct HostCountArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = CountFormat::Text)]
     pub format: CountFormat,
-    /// The last day of the timeline (default: the newest event).
+    /// The last day of the timeline (default: the newest event). Any time kmsdiag prints:
+    /// 2026-03-31, 2026-03-31T12:00:00Z, 2026-03-31 14:00+02:00 (converted to UTC), …
     #[arg(long, value_name = "TIME")]
     pub now: Option<String>,
 }

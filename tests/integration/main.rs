@@ -26,4 +26,5 @@ mod robustness;
 mod rules;
 mod slmgr;
 mod synth;
+mod times;
 mod util;

@@ -4,7 +4,8 @@
 
 use std::io::{self, Write};
 
-use super::{cpus, error, time_flag};
+use super::{cpus, error};
+use crate::cli::time::time_flag;
 use crate::cli::ExitStatus;
 use crate::cli::output::write_atomic;
 use crate::cli::progress::Bar;

@@ -5,7 +5,8 @@
 use std::io::{self, Write};
 use std::path::Path;
 
-use super::{error, parse_now};
+use super::error;
+use crate::cli::time::parse_time;
 use crate::cli::ExitStatus;
 use crate::cli::Format;
 use crate::correlate::same_machine;
@@ -55,7 +56,7 @@ pub(crate) fn test(
         }
         for s in &f.samples {
             let opts = Options {
-                now: s.now.as_deref().and_then(parse_now),
+                now: s.now.as_deref().and_then(parse_time),
                 ..Options::default()
             };
             let name = format!("sample:{}:{}", f.id, s.name);

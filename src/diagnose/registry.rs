@@ -48,8 +48,9 @@ findings! {
     KmsRequestNotReceived = "kms-request-not-received", decided_in: ["events/client.rs"];
     /// Requests the host logged whose answer the client never processed.
     KmsResponseLost = "kms-response-lost", decided_in: ["events/client.rs"];
-    /// The client finds no KMS host in DNS (raised by result codes).
-    KmsDnsSrvMissing = "kms-dns-srv-missing", decided_in: [];
+    /// The client finds no KMS host in DNS (raised by result codes, and by slmgr's "DNS
+    /// auto-discovery: KMS name not available" on a client that is not activated).
+    KmsDnsSrvMissing = "kms-dns-srv-missing", decided_in: ["snapshot/kms_discovery.rs"];
     /// A KMS host failed to publish its SRV record.
     KmsDnsPublishFailed = "kms-dns-publish-failed", decided_in: ["events/host.rs"];
     /// One CMID under several machine names.

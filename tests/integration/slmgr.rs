@@ -339,3 +339,65 @@ fn the_slmgr_command_reports_files_that_are_not_slmgr_output() {
     assert!(out.contains("Windows(R), Professional edition"), "{out}");
     assert!(err.contains("not-slmgr.txt: not slmgr output"), "{err}");
 }
+
+/// The findings `analyze` raises for `text` (written as `name` in a temporary folder).
+fn findings_of(name: &str, text: &str) -> Vec<String> {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    let (_, r) = run_json(&[
+        "analyze",
+        "--now",
+        "2025-07-05T12:00:00Z",
+        "--format",
+        "json",
+        path.to_str().unwrap(),
+    ]);
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn dns_auto_discovery_failing_on_an_unactivated_client_is_kms_dns_srv_missing() {
+    let path = format!("{DIR}/en-win11-kms-client-dns-discovery-failed.txt");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let (_, r) = run_json(&["analyze", "--now", "2025-07-05", "--format", "json", &path]);
+    let f = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == "kms-dns-srv-missing")
+        .expect("kms-dns-srv-missing is raised");
+    assert_eq!(
+        f["evidence"][0]["excerpt"],
+        "DNS auto-discovery: KMS name not available"
+    );
+    assert!(
+        f["next_steps"].to_string().contains("_vlmcs._tcp"),
+        "{}",
+        f["next_steps"]
+    );
+
+    // The same line on a licensed client: it activated, nothing to say about discovery.
+    let licensed = text.replace(
+        "License Status: Initial grace period\r\nTime remaining: 28800 minute(s) (20 day(s))",
+        "License Status: Licensed\r\nVolume activation expiration: 256320 minute(s) (178 day(s))",
+    );
+    assert_ne!(licensed, text);
+    let ids = findings_of("licensed.txt", &licensed);
+    assert!(!ids.iter().any(|i| i == "kms-dns-srv-missing"), "{ids:?}");
+
+    // A host set by hand (/skms): discovery is not used.
+    let manual = text.replace(
+        "    DNS auto-discovery: KMS name not available\r\n",
+        "    Registered KMS machine name: kms01.corp.contoso.com:1688\r\n    DNS auto-discovery: KMS name not available\r\n",
+    );
+    assert_ne!(manual, text);
+    let ids = findings_of("manual.txt", &manual);
+    assert!(!ids.iter().any(|i| i == "kms-dns-srv-missing"), "{ids:?}");
+    assert!(ids.iter().any(|i| i == "grace-expiring"), "{ids:?}");
+}

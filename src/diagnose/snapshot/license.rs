@@ -60,6 +60,7 @@ impl MachineDiag<'_> {
                 self.worse(Verdict::Unknown, format!("{name}: {text}."));
             }
         }
+        self.kms_discovery(snap, p, status);
         self.channel_checks(snap, p, &name);
         if let Some(h) = &p.kms_host
             && h.enabled

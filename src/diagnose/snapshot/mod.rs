@@ -1,15 +1,16 @@
 //! The diagnosis of machines from their license snapshots (`slmgr` output): a verdict per
 //! machine, a summary per KMS host, and findings raised through the one finding builder. Each
 //! part of a snapshot has its file: the license state (`license`), `/xpr` alone (`expiry`), the
-//! channel and key (`channel`), a KMS host's count (`kms_host`), slmgr commands (`commands`),
-//! result codes running text mentions (`mentions`) and what the report shows of the machine
-//! (`summary`).
+//! channel and key (`channel`), a KMS client that found no host in DNS (`kms_discovery`), a KMS
+//! host's count (`kms_host`), slmgr commands (`commands`), result codes running text mentions
+//! (`mentions`) and what the report shows of the machine (`summary`).
 //!
 //! It knows snapshots and rules, not file formats or report layouts.
 
 mod channel;
 mod commands;
 mod expiry;
+mod kms_discovery;
 mod kms_host;
 mod license;
 mod mentions;

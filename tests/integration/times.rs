@@ -72,12 +72,23 @@ fn the_text_reports_times_and_offsets_are_accepted() {
         .map(|w| format!("{} {}", w[0], w[1]))
         .find(|s| chrono::NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M").is_ok())
         .expect("the text report shows a time");
-    for v in [shown.as_str(), "2026-10-14T10:12:00+02:00", "2026-10-14T03:12-0500"] {
+    for v in [
+        shown.as_str(),
+        "2026-10-14T10:12:00+02:00",
+        "2026-10-14T03:12-0500",
+    ] {
         let (code, _, err) = run(&["analyze", "--now", v, FLEET]);
         assert!(code == 0 || code == 1, "--now {v}: exit {code}\n{err}");
     }
     // An offset is converted to UTC.
-    let (_, r) = run_json(&["analyze", "--format", "json", "--now", "2026-10-14T10:12:00+02:00", FLEET]);
+    let (_, r) = run_json(&[
+        "analyze",
+        "--format",
+        "json",
+        "--now",
+        "2026-10-14T10:12:00+02:00",
+        FLEET,
+    ]);
     assert_eq!(r["now"].as_str().unwrap(), "2026-10-14T08:12:00");
 }
 

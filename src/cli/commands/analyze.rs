@@ -5,10 +5,10 @@
 use std::io::{self, Write};
 
 use super::{cpus, error};
-use crate::cli::time::time_flag;
 use crate::cli::ExitStatus;
 use crate::cli::output::write_atomic;
 use crate::cli::progress::Bar;
+use crate::cli::time::time_flag;
 use crate::cli::{AnalyzeArgs, FailOn};
 use crate::model::{InputStatus, Report};
 use crate::pipeline::{Options, analyze_with_progress, has_readable_input};

@@ -5,8 +5,8 @@
 use std::io::{self, Write};
 
 use super::{cpus, error};
-use crate::cli::time::time_flag;
 use crate::cli::ExitStatus;
+use crate::cli::time::time_flag;
 use crate::cli::{CountFormat, HostCountArgs};
 use crate::correlate::{HostView, correlate};
 use crate::pipeline::read_inputs;

@@ -6,9 +6,9 @@ use std::io::{self, Write};
 use std::path::Path;
 
 use super::error;
-use crate::cli::time::parse_time;
 use crate::cli::ExitStatus;
 use crate::cli::Format;
+use crate::cli::time::parse_time;
 use crate::correlate::same_machine;
 use crate::pipeline::{Options, analyze_input};
 use crate::report::rules_test::SampleResult;

@@ -27,8 +27,14 @@ fn with_seconds_as_the_json_report_writes_now() {
 
 #[test]
 fn with_fractional_seconds() {
-    assert_eq!(parse_time("2026-03-31T12:00:07.250"), Some(at(12, 0, 7, 250)));
-    assert_eq!(parse_time("2026-03-31T12:00:07.25Z"), Some(at(12, 0, 7, 250)));
+    assert_eq!(
+        parse_time("2026-03-31T12:00:07.250"),
+        Some(at(12, 0, 7, 250))
+    );
+    assert_eq!(
+        parse_time("2026-03-31T12:00:07.25Z"),
+        Some(at(12, 0, 7, 250))
+    );
 }
 
 #[test]
@@ -41,10 +47,19 @@ fn with_z_as_evidence_times_are_written() {
 
 #[test]
 fn an_offset_is_converted_to_utc() {
-    assert_eq!(parse_time("2026-03-31T14:00:00+02:00"), Some(at(12, 0, 0, 0)));
-    assert_eq!(parse_time("2026-03-31T07:00:00-0500"), Some(at(12, 0, 0, 0)));
+    assert_eq!(
+        parse_time("2026-03-31T14:00:00+02:00"),
+        Some(at(12, 0, 0, 0))
+    );
+    assert_eq!(
+        parse_time("2026-03-31T07:00:00-0500"),
+        Some(at(12, 0, 0, 0))
+    );
     assert_eq!(parse_time("2026-03-31T14:00+02"), Some(at(12, 0, 0, 0)));
-    assert_eq!(parse_time("2026-03-31 14:00:00 +02:00"), Some(at(12, 0, 0, 0)));
+    assert_eq!(
+        parse_time("2026-03-31 14:00:00 +02:00"),
+        Some(at(12, 0, 0, 0))
+    );
     // Across midnight.
     assert_eq!(
         parse_time("2026-04-01T01:30:00+13:30"),
@@ -87,6 +102,9 @@ fn a_flag_not_given_is_none_and_a_bad_one_is_named_with_the_forms() {
         .err()
         .map(|e| e.to_string())
         .unwrap_or_default();
-    assert!(e.starts_with("--since `yesterday` is not a time: use 2026-03-31, "), "{e}");
+    assert!(
+        e.starts_with("--since `yesterday` is not a time: use 2026-03-31, "),
+        "{e}"
+    );
     assert!(e.contains("+02:00"), "{e}");
 }

@@ -7,8 +7,10 @@
 //!
 //! It knows the parsed KMS client section of a product, not how slmgr words it.
 
+use crate::model::Verdict;
 use crate::model::license::LicenseState;
 use crate::model::snapshot::{KmsClientInfo, LicenseSnapshot, ProductLicense};
+use crate::rules::Severity;
 use crate::rules::slmgr::FieldId;
 
 use super::super::registry::FindingId;
@@ -39,15 +41,31 @@ impl MachineDiag<'_> {
             || "its DNS domain".to_owned(),
             |d| format!("the lookup domain {}", crate::report::sanitize(d, true)),
         );
+        // While a grace period runs the machine still works: a warning until it ends (no
+        // error-severity finding on a machine in grace with time left).
+        let severity = status
+            .is_some_and(LicenseState::is_grace)
+            .then_some(Severity::Warning);
         self.raise(
             FindingId::KmsDnsSrvMissing,
-            None,
+            severity,
             Vec::new(),
             format!(
                 "{} is a KMS client that is not activated, has no KMS host set with /skms, and found no KMS host through DNS: slmgr says the KMS name is not available from auto-discovery, so no _vlmcs._tcp record answered in {domain}. Retrying /ato will not help until a host is found.",
                 product_label(p)
             ),
             evidence,
+        );
+        self.worse(
+            if severity.is_some() {
+                Verdict::Warning
+            } else {
+                Verdict::Failing
+            },
+            format!(
+                "{}: no KMS host is found in DNS (_vlmcs._tcp) and none is set with /skms, so it cannot activate.",
+                product_label(p)
+            ),
         );
     }
 }

@@ -46,6 +46,8 @@ impl MachineDiag<'_> {
             FieldId::TimeRemaining,
             FieldId::TrustedTime,
         ]);
+        // First: when it applies, why the machine cannot activate is the reason to show.
+        self.kms_discovery(snap, p, status);
         match status {
             Some(LicenseState::Licensed) => self.licensed(p, &name, ends, base, status_ev),
             Some(s) if s.is_grace() => self.grace(p, &name, s, ends, status_ev),
@@ -60,7 +62,6 @@ impl MachineDiag<'_> {
                 self.worse(Verdict::Unknown, format!("{name}: {text}."));
             }
         }
-        self.kms_discovery(snap, p, status);
         self.channel_checks(snap, p, &name);
         if let Some(h) = &p.kms_host
             && h.enabled

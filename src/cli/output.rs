@@ -130,7 +130,8 @@ mod tests {
         sink.write_all(b"second")?;
         sink.flush()?;
         assert_eq!(sink.inner.0, 1, "nothing is tried after the pipe closed");
-        let mut full = PipeSink::new(&mut [0u8; 2][..]);
+        let mut buf = [0u8; 2];
+        let mut full = PipeSink::new(&mut buf[..]);
         assert!(full.write_all(b"too long").is_err());
         Ok(())
     }

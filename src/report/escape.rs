@@ -124,7 +124,10 @@ mod tests {
         assert_eq!(sanitize("two\nlines", true), "two\\u{a}lines");
         assert_eq!(sanitize("c1\u{9b}x", true), "c1\\u{9b}x");
         assert_eq!(sanitize("nel\u{85}x", false), "nel\\u{85}x");
-        assert_eq!(sanitize("a\u{2028}b\u{2029}c", false), "a\\u{2028}b\\u{2029}c");
+        assert_eq!(
+            sanitize("a\u{2028}b\u{2029}c", false),
+            "a\\u{2028}b\\u{2029}c"
+        );
         assert_eq!(sanitize("del\u{7f}", true), "del\\u{7f}");
     }
 

@@ -35,7 +35,9 @@ fn hostile_xml(dir: &Path) -> String {
             12288,
             1,
             NAME,
-            &format!("0xC004F074, 0x0, {HOST}:1688, {cmid}, 2026/10/11 08:00, 0, 2, 43200, {sku}, 25")
+            &format!(
+                "0xC004F074, 0x0, {HOST}:1688, {cmid}, 2026/10/11 08:00, 0, 2, 43200, {sku}, 25"
+            )
         ),
         event(
             12290,
@@ -98,11 +100,18 @@ fn a_hostile_computer_name_is_neutralised_by_every_subcommand_and_format() {
         let (code, out) = stdout_of(args);
         assert!(code < 2, "{args:?}: exit {code}");
         let what = format!("{} {format}", args[0]);
-        assert!(raw_hidden(&out).is_none(), "{what}: raw {:?} in {out:?}", raw_hidden(&out));
+        assert!(
+            raw_hidden(&out).is_none(),
+            "{what}: raw {:?} in {out:?}",
+            raw_hidden(&out)
+        );
         match format.as_str() {
             "json" => {
                 let v: serde_json::Value = serde_json::from_str(&out).unwrap();
-                assert!(holds(&v, NAME) || holds(&v, HOST), "{what}: the name reads back");
+                assert!(
+                    holds(&v, NAME) || holds(&v, HOST),
+                    "{what}: the name reads back"
+                );
                 assert!(out.contains("\\u009b") && out.contains("\\u0085"), "{what}");
             }
             "jsonl" => {
@@ -175,7 +184,15 @@ fn a_closed_pipe_ends_quietly_with_the_runs_own_status() {
         runs.push(vec!["events", "--format", f, &path]);
     }
     for f in ["text", "json", "jsonl", "csv", "md", "html"] {
-        runs.push(vec!["analyze", "--now", "2026-10-12", "-v", "--format", f, &path]);
+        runs.push(vec![
+            "analyze",
+            "--now",
+            "2026-10-12",
+            "-v",
+            "--format",
+            f,
+            &path,
+        ]);
     }
     runs.push(vec!["lookup", "--list", "--format", "json"]);
     for args in &runs {
@@ -209,7 +226,14 @@ fn a_failed_run_leaves_the_previous_report_untouched() {
     let missing = dir.path().join("wrong/path");
     for args in [
         // No readable input (a typo in the path).
-        vec!["analyze", "--format", "html", "-o", report_arg, missing.to_str().unwrap()],
+        vec![
+            "analyze",
+            "--format",
+            "html",
+            "-o",
+            report_arg,
+            missing.to_str().unwrap(),
+        ],
         // A usage error.
         vec!["analyze", "--now", "yesterday", "-o", report_arg, &input],
         vec!["analyze", "--format", "pdf", "-o", report_arg, &input],

@@ -1,6 +1,7 @@
 //! Running one command line: parse it, decide the terminal style once, load the rule table once
 //! (every command but `rules lint` runs on it), hand the command to its handler, flush, and turn
-//! what happened into an [`ExitStatus`]. A closed pipe is not an error.
+//! what happened into an [`ExitStatus`]. A closed pipe is not an error: standard output goes
+//! through [`PipeSink`], so `… | head` ends quietly with the status the run would have had.
 
 use std::ffi::OsString;
 use std::io::{self, IsTerminal, Write};
@@ -13,6 +14,7 @@ use super::{
     SlmgrArgs, SynthArgs,
 };
 use crate::cli::ExitStatus;
+use crate::cli::output::PipeSink;
 use crate::report::{self, Style};
 use crate::rules::{Level, Rules, RulesError};
 
@@ -46,7 +48,7 @@ where
         // terminal.
         file: Style::decide(cli.global.color.into(), None, no_color),
     };
-    let mut out = io::BufWriter::new(stdout.lock());
+    let mut out = PipeSink::new(io::BufWriter::new(stdout.lock()));
     let result = dispatch(&cli, &styles, &mut out);
     let flushed = out.flush();
     if std::env::var_os("KMSDIAG_PEAK_MEMORY").is_some() {
@@ -54,7 +56,8 @@ where
     }
     match result.and_then(|status| flushed.map(|()| status)) {
         Ok(status) => status,
-        // A closed pipe (`kmsdiag lookup --list | head`) is not an error.
+        // A closed pipe (`kmsdiag lookup --list | head`) is not an error; PipeSink takes it
+        // already, this is the safety net.
         Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitStatus::Ok,
         Err(e) => {
             report::diagnostic("error", &format!("cannot write output: {e}"));

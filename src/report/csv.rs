@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
-use super::{View, sanitize, spreadsheet_safe};
+use super::{View, csv_cell, csv_error};
 use crate::model::{Finding, Machine, Report, severity_name};
 
 /// The header row.
@@ -54,8 +54,8 @@ pub(crate) fn write_csv(w: &mut dyn Write, view: &View, r: &Report) -> io::Resul
     let mut out = csv::Writer::from_writer(w);
     // Control characters (escape sequences, bidi overrides) are made visible, then formula
     // starts neutralised.
-    let cell = |s: &str| spreadsheet_safe(&sanitize(s, false)).into_owned();
-    out.write_record(COLUMNS).map_err(io::Error::other)?;
+    let cell = csv_cell;
+    out.write_record(COLUMNS).map_err(csv_error)?;
     let machine_cells = |m: Option<&Machine>, name: &str| -> [String; 5] {
         [
             cell(name),
@@ -84,7 +84,7 @@ pub(crate) fn write_csv(w: &mut dyn Write, view: &View, r: &Report) -> io::Resul
         row.push(cell(&r.now));
         row.extend(m);
         row.extend(f);
-        out.write_record(row).map_err(io::Error::other)
+        out.write_record(row).map_err(csv_error)
     };
     for f in &r.findings {
         if f.machines.is_empty() {

@@ -1,18 +1,34 @@
 //! Making strings from the input harmless where they are shown: on a terminal (control
-//! characters, escape sequences, bidi overrides), in a spreadsheet (cells read as formulas) and in
-//! HTML (markup). Every renderer escapes through here; it knows strings, not reports.
+//! characters, escape sequences, bidi overrides, line and paragraph separators), in a spreadsheet
+//! (cells read as formulas), in JSON (the same characters as `\uXXXX`) and in HTML (markup).
+//! [`is_hidden`] is the one definition of a dangerous character; every renderer of every
+//! subcommand escapes through here. It knows strings, not reports.
 
 use std::borrow::Cow;
 use std::fmt::Write as _;
 
-/// Makes a string safe to print on a terminal: control characters (C0, C1, DEL), escape
-/// sequences and bidirectional overrides are shown as `\u{..}` instead of being interpreted.
-/// Newlines and tabs are kept unless `single_line`.
+/// Whether `c` would act rather than show: a control character (C0, DEL, C1 such as CSI U+009B
+/// and NEL U+0085, which start escape sequences or end lines), a bidirectional override, isolate
+/// or mark (which reorder what is shown), or a line or paragraph separator (U+2028, U+2029, which
+/// split lines in editors and JavaScript).
+pub(crate) fn is_hidden(c: char) -> bool {
+    c.is_control()
+        || matches!(
+            c,
+            '\u{202A}'..='\u{202E}'
+                | '\u{2066}'..='\u{2069}'
+                | '\u{200E}'
+                | '\u{200F}'
+                | '\u{061C}'
+                | '\u{2028}'
+                | '\u{2029}'
+        )
+}
+
+/// Makes a string safe to print on a terminal: every [`is_hidden`] character is shown as
+/// `\u{..}` instead of being interpreted. Newlines and tabs are kept unless `single_line`.
 pub(crate) fn sanitize(s: &str, single_line: bool) -> Cow<'_, str> {
-    let bad = |c: char| {
-        (c.is_control() && (single_line || (c != '\n' && c != '\t')))
-            || matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' | '\u{200E}' | '\u{200F}' | '\u{061C}')
-    };
+    let bad = |c: char| is_hidden(c) && (single_line || (c != '\n' && c != '\t'));
     if !s.chars().any(bad) {
         return Cow::Borrowed(s);
     }
@@ -42,6 +58,12 @@ pub(crate) fn spreadsheet_safe(s: &str) -> Cow<'_, str> {
     } else {
         Cow::Borrowed(s)
     }
+}
+
+/// A CSV cell from input-derived text: hidden characters made visible (newlines and tabs kept;
+/// the CSV writer quotes them), then a formula start neutralised.
+pub(crate) fn csv_cell(s: &str) -> String {
+    spreadsheet_safe(&sanitize(s, false)).into_owned()
 }
 
 /// Escapes text for HTML element content and quoted attribute values; control characters and
@@ -101,5 +123,20 @@ mod tests {
         assert_eq!(sanitize("two\nlines", false), "two\nlines");
         assert_eq!(sanitize("two\nlines", true), "two\\u{a}lines");
         assert_eq!(sanitize("c1\u{9b}x", true), "c1\\u{9b}x");
+        assert_eq!(sanitize("nel\u{85}x", false), "nel\\u{85}x");
+        assert_eq!(
+            sanitize("a\u{2028}b\u{2029}c", false),
+            "a\\u{2028}b\\u{2029}c"
+        );
+        assert_eq!(sanitize("del\u{7f}", true), "del\\u{7f}");
+    }
+
+    #[test]
+    fn csv_cells_are_visible_and_formula_free() {
+        assert_eq!(csv_cell("=1+1"), "'=1+1");
+        assert_eq!(csv_cell("pc\u{1b}]0;t\u{7}"), "pc\\u{1b}]0;t\\u{7}");
+        assert_eq!(csv_cell("two\nlines"), "two\nlines");
+        // The escape is applied first, so a hidden character cannot hide a formula start.
+        assert_eq!(csv_cell("\u{9b}=x"), "\\u{9b}=x");
     }
 }

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use super::{Style, diagnostic, json, sanitize, spreadsheet_safe};
+use super::{Style, csv_cell, csv_error, diagnostic, json, sanitize};
 use crate::events::{ActivationEvent, ReadStats};
 use crate::model::InputFormat;
 
@@ -84,12 +84,13 @@ pub(crate) fn write_text(
 }
 
 /// Writes the events as CSV: one row per event, fields as `name=value` joined by `; `, the raw
-/// strings joined by ` | `.
+/// strings joined by ` | `; every cell made visible and spreadsheet-safe with [`csv_cell`], as
+/// in `analyze --format csv`.
 pub(crate) fn write_csv(w: &mut dyn Write, events: &[ActivationEvent]) -> io::Result<()> {
     let mut out = csv::Writer::from_writer(w);
     let row = |out: &mut csv::Writer<&mut dyn Write>, cells: &[&str]| -> io::Result<()> {
-        out.write_record(cells.iter().map(|c| spreadsheet_safe(c).into_owned()))
-            .map_err(io::Error::other)
+        out.write_record(cells.iter().map(|c| csv_cell(c)))
+            .map_err(csv_error)
     };
     row(
         &mut out,

@@ -4,7 +4,7 @@
 
 use std::io::{self, Write};
 
-use super::{json, sanitize, spreadsheet_safe};
+use super::{csv_cell, csv_error, json, sanitize};
 use crate::correlate::HostView;
 
 /// Writes each host's count now and its timeline, a `#` per machine counted (at most 50).
@@ -43,15 +43,17 @@ pub(crate) fn write_text(out: &mut dyn Write, hosts: &[&HostView]) -> io::Result
 /// Writes one row per host and day: `host,day,count,partial`.
 pub(crate) fn write_csv(out: &mut dyn Write, hosts: &[&HostView]) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    w.write_record(["host", "day", "count", "partial"])?;
+    w.write_record(["host", "day", "count", "partial"])
+        .map_err(csv_error)?;
     for h in hosts {
         for d in &h.timeline {
             w.write_record([
-                spreadsheet_safe(&h.name).as_ref(),
+                csv_cell(&h.name).as_str(),
                 &d.day.to_string(),
                 &d.count.to_string(),
                 if d.partial { "true" } else { "false" },
-            ])?;
+            ])
+            .map_err(csv_error)?;
         }
     }
     w.flush()

@@ -226,10 +226,14 @@ pub(crate) fn write_flags(w: &mut dyn Write, style: &Style, f: &FlagsAnswer) -> 
             w,
             "  {}  {}  [{}]",
             flag.value,
-            flag.symbol,
+            sanitize(&flag.symbol, true),
             style.severity(flag.severity, flag.severity.as_str())
         )?;
-        writeln!(w, "{}", style.wrap(&flag.description, "      ", "      "))?;
+        writeln!(
+            w,
+            "{}",
+            style.wrap(&sanitize(&flag.description, true), "      ", "      ")
+        )?;
     }
     for bit in &f.unknown_bits {
         writeln!(w, "  {bit}  (not a documented flag)")?;
@@ -244,8 +248,8 @@ pub(crate) fn write_json<T: Serialize>(
     always_array: bool,
 ) -> io::Result<()> {
     match items {
-        [one] if !always_array => serde_json::to_writer_pretty(&mut *w, one)?,
-        _ => serde_json::to_writer_pretty(&mut *w, items)?,
+        [one] if !always_array => super::json::write_pretty(w, one)?,
+        _ => super::json::write_pretty(w, items)?,
     }
     writeln!(w)
 }

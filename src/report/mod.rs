@@ -26,7 +26,7 @@ use crate::model::Report;
 use crate::rules::Severity;
 use crate::zone::Zone;
 
-pub(crate) use escape::{sanitize, spreadsheet_safe};
+pub(crate) use escape::{csv_cell, sanitize};
 
 /// The formats of an analysis report (`kmsdiag analyze --format`; the command line maps its
 /// words to these).
@@ -100,6 +100,16 @@ pub fn render(
         ReportFormat::Md => markdown::write_markdown(w, view, report),
         ReportFormat::Html => html::write_html(w, view, report),
     }
+}
+
+/// A CSV writer's error as an I/O error that keeps the kind of a write failure, so a closed pipe
+/// stays a closed pipe (the `csv` crate's own conversion makes every error `Other`).
+pub(crate) fn csv_error(e: ::csv::Error) -> io::Error {
+    let kind = match e.kind() {
+        ::csv::ErrorKind::Io(io) => io.kind(),
+        _ => io::ErrorKind::Other,
+    };
+    io::Error::new(kind, e)
 }
 
 /// Whether to colour output, as the user asked (`--color`).

@@ -46,6 +46,6 @@ pub(crate) fn write_json(w: &mut dyn Write, checked: &str, problems: &[Problem])
         "errors": problems.iter().filter(|p| p.level == Level::Error).count(),
         "problems": problems,
     });
-    serde_json::to_writer_pretty(&mut *w, &doc)?;
+    super::json::write_pretty(w, &doc)?;
     writeln!(w)
 }

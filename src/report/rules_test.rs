@@ -4,6 +4,8 @@
 
 use std::io::{self, Write};
 
+use super::sanitize;
+
 /// One sample's outcome.
 #[derive(Debug, serde::Serialize)]
 pub(crate) struct SampleResult {
@@ -18,9 +20,18 @@ pub(crate) struct SampleResult {
 pub(crate) fn write_text(out: &mut dyn Write, results: &[SampleResult]) -> io::Result<()> {
     for r in results {
         let mark = if r.passed { "ok  " } else { "FAIL" };
-        writeln!(out, "{mark}  {}  {}", r.finding, r.sample)?;
+        writeln!(
+            out,
+            "{mark}  {}  {}",
+            sanitize(&r.finding, true),
+            sanitize(&r.sample, true)
+        )?;
         if !r.passed {
-            writeln!(out, "      raised instead: {}", r.raised.join("; "))?;
+            writeln!(
+                out,
+                "      raised instead: {}",
+                sanitize(&r.raised.join("; "), true)
+            )?;
         }
     }
     let failed = results.iter().filter(|r| !r.passed).count();
@@ -29,7 +40,7 @@ pub(crate) fn write_text(out: &mut dyn Write, results: &[SampleResult]) -> io::R
 
 /// Writes the results as a pretty-printed JSON array.
 pub(crate) fn write_json(out: &mut dyn Write, results: &[SampleResult]) -> io::Result<()> {
-    serde_json::to_writer_pretty(&mut *out, results)?;
+    super::json::write_pretty(out, results)?;
     writeln!(out)
 }
 

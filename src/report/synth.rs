@@ -4,6 +4,7 @@
 use std::io::{self, Write};
 use std::path::Path;
 
+use super::sanitize;
 use crate::synth::Written;
 
 /// Writes the one-line summary of a generated fleet of `machines` machines.
@@ -19,6 +20,6 @@ pub(crate) fn write_summary(
         written.records,
         written.files.len(),
         written.bytes,
-        dir.display()
+        sanitize(&dir.display().to_string(), true)
     )
 }

@@ -213,7 +213,7 @@ fn write_finding(w: &mut dyn Write, view: &View, f: &Finding) -> io::Result<()> 
         w,
         "  {}  {}  {}{who}",
         style.severity(f.severity, &sev),
-        style.bold(&f.id),
+        style.bold(&clean(&f.id)),
         clean(&f.title)
     )?;
     if !f.codes.is_empty() {

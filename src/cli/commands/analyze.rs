@@ -1,6 +1,7 @@
 //! `kmsdiag analyze`: reads the time and filter flags into the pipeline's options, runs the
 //! analysis with a progress bar, and writes the report (to stdout or atomically to `-o FILE`)
-//! through [`report::render`]. The exit status follows `--fail-on`.
+//! through [`report::render`]. The exit status follows `--fail-on`. A run that fails (a bad flag,
+//! no readable input) writes nothing to `-o FILE`: the previous report there stays as it was.
 
 use std::io::{self, Write};
 
@@ -39,7 +40,16 @@ pub(crate) fn run(
             Detail::Normal
         },
     };
+    let readable = has_readable_input(&report);
     if let Some(path) = &args.output {
+        if !readable {
+            let status = no_readable_input();
+            report::diagnostic(
+                "note",
+                &format!("{} was left as it was: the run failed", path.display()),
+            );
+            return Ok(status);
+        }
         let mut bytes = Vec::new();
         report::render(&mut bytes, args.format.into(), &view, &report)?;
         if let Err(e) = write_atomic(path, &bytes) {
@@ -51,11 +61,9 @@ pub(crate) fn run(
     } else {
         report::render(out, args.format.into(), &view, &report)?;
     }
-    // The report (saying what could not be read) is still written.
-    if !has_readable_input(&report) {
-        return Ok(error(
-            "no readable input: none of the given paths holds anything kmsdiag reads (event logs: .evtx, event XML, JSON, CSV or text exports; slmgr /dli, /dlv, /xpr, /ato output)",
-        ));
+    // On standard output the report (saying what could not be read) is still written.
+    if !readable {
+        return Ok(no_readable_input());
     }
     let threshold = match args.fail_on {
         FailOn::Error => Some(Severity::Error),
@@ -69,6 +77,13 @@ pub(crate) fn run(
     } else {
         ExitStatus::Ok
     })
+}
+
+/// Says that no input could be read; the run fails.
+fn no_readable_input() -> ExitStatus {
+    error(
+        "no readable input: none of the given paths holds anything kmsdiag reads (event logs: .evtx, event XML, JSON, CSV or text exports; slmgr /dli, /dlv, /xpr, /ato output)",
+    )
 }
 
 /// The pipeline's options from the flags; `Err` (after saying why) when a time flag is not a

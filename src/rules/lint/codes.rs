@@ -104,27 +104,17 @@ fn symbols_valid(
             && name
                 .chars()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_');
-        if !valid {
-            let l = ctx.field_line(line, "symbol");
-            ctx.error(
-                l,
-                Some(label),
-                Some("symbol"),
-                format!("`{name}` is not a symbol (upper-case letters, digits and _)"),
-            );
-            ok = false;
+        let problem = if !valid {
+            format!("`{name}` is not a symbol (upper-case letters, digits and _)")
         } else if let Some(other) = symbols.get(name) {
-            let l = ctx.field_line(line, "symbol");
-            ctx.error(
-                l,
-                Some(label),
-                Some("symbol"),
-                format!("symbol `{name}` is already used by {other}"),
-            );
-            ok = false;
+            format!("symbol `{name}` is already used by {other}")
         } else {
             symbols.insert(name.clone(), value.to_string());
-        }
+            continue;
+        };
+        let l = ctx.field_line(line, "symbol");
+        ctx.error(l, Some(label), Some("symbol"), problem);
+        ok = false;
     }
     ok
 }

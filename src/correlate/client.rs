@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::ops::Range;
 
-use chrono::{DateTime, Duration, Utc};
+use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use serde::Serialize;
 
 use crate::events::ActivationEvent;
@@ -147,12 +147,72 @@ pub(super) fn skew(
     Some((host_side - client_side).num_minutes())
 }
 
+/// A host's record of one request, read once for all of a client's attempts: the join compares
+/// every attempt with every record of its CMID, and reading the names and times anew for each
+/// pair made it cost minutes on a fleet whose clients retry for weeks.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Candidate {
+    record: usize,
+    /// The record names this client (or no client at all).
+    name_ok: bool,
+    /// The client's clock as the record carries it, and the record's own time.
+    client_time: Option<NaiveDateTime>,
+    time: Option<DateTime<Utc>>,
+}
+
+/// The records of `cmid` at the host `hi` that a join of `client`'s attempts reads, kept while
+/// the attempts name the same host and CMID (a client's attempts nearly always do).
+#[derive(Debug, Default)]
+pub(super) struct Candidates {
+    key: Option<(usize, String)>,
+    records: Vec<Candidate>,
+}
+
+impl Candidates {
+    fn of(
+        &mut self,
+        events: &[ActivationEvent],
+        host: (usize, &HostView),
+        client: &str,
+        cmid: Option<&str>,
+    ) -> &[Candidate] {
+        let Some(cmid) = cmid.map(str::to_ascii_lowercase) else {
+            return &[];
+        };
+        let key = (host.0, cmid);
+        if self.key.as_ref() != Some(&key) {
+            self.records = host
+                .1
+                .by_cmid
+                .get(&key.1)
+                .map_or(&[][..], Vec::as_slice)
+                .iter()
+                .filter_map(|&r| {
+                    let e = events.get(r)?;
+                    Some(Candidate {
+                        record: r,
+                        name_ok: text(e, "client_name").is_none_or(|n| same_machine(&n, client)),
+                        client_time: client_time(e),
+                        time: e.time,
+                    })
+                })
+                .collect();
+            self.key = Some(key);
+        }
+        &self.records
+    }
+}
+
+/// How the host side saw attempt `a` of `client`: received (the first record of its CMID, named
+/// for it, within the join window by client clock, else by event time), not received although
+/// the host's log covers the time, outside the log, or sent to another host.
 pub(super) fn join(
     events: &[ActivationEvent],
     hosts: &[HostView],
     client: &str,
     a: &Attempt,
     any_host: bool,
+    candidates: &mut Candidates,
 ) -> HostSide {
     let Some(server) = &a.kms_host else {
         return HostSide::Unknown;
@@ -171,27 +231,24 @@ pub(super) fn join(
     let request = events.get(a.request);
     let sent_clock = request.and_then(client_time);
     let sent_at = request.and_then(|e| e.time);
-    let candidates = a
-        .cmid
-        .as_ref()
-        .and_then(|c| host.by_cmid.get(&c.to_ascii_lowercase()))
-        .map_or(&[][..], Vec::as_slice);
-    let found = candidates.iter().copied().find(|&r| {
-        let Some(e) = events.get(r) else { return false };
-        let name_ok = text(e, "client_name").is_none_or(|n| same_machine(&n, client));
-        let time_ok = match (sent_clock, client_time(e)) {
-            (Some(x), Some(y)) => (x - y).num_minutes().abs() <= JOIN_WINDOW_MINUTES,
-            _ => match (sent_at, e.time) {
-                (Some(x), Some(y)) => (x - y).num_minutes().abs() <= JOIN_WINDOW_MINUTES,
-                _ => false,
-            },
-        };
-        name_ok && time_ok
-    });
-    if let Some(r) = found {
+    let within = |d: chrono::TimeDelta| d.num_minutes().abs() <= JOIN_WINDOW_MINUTES;
+    let found = candidates
+        .of(events, (hi, host), client, a.cmid.as_deref())
+        .iter()
+        .find(|c| {
+            let time_ok = match (sent_clock, c.client_time) {
+                (Some(x), Some(y)) => within(x - y),
+                _ => match (sent_at, c.time) {
+                    (Some(x), Some(y)) => within(x - y),
+                    _ => false,
+                },
+            };
+            c.name_ok && time_ok
+        });
+    if let Some(c) = found {
         return HostSide::Received {
             host: hi,
-            record: r,
+            record: c.record,
         };
     }
     let covered = match (sent_at, host.first, host.last) {

@@ -27,7 +27,7 @@ pub(crate) use fields::code;
 pub(crate) use host::CountDay;
 pub(crate) use host::HostView;
 
-use client::{client_view, join, skew};
+use client::{Candidates, client_view, join, skew};
 use fields::int;
 use host::host_view;
 
@@ -119,6 +119,7 @@ pub(crate) fn correlate(
     let any_host = !hosts.is_empty();
     let mut reported: Vec<Option<(i64, DateTime<Utc>)>> = vec![None; hosts.len()];
     for c in clients.iter_mut() {
+        let mut candidates = Candidates::default();
         for a in &mut c.attempts {
             if let Some(server) = &a.kms_host {
                 kms_hosts_used
@@ -126,7 +127,7 @@ pub(crate) fn correlate(
                     .or_default()
                     .insert(c.name.to_ascii_lowercase());
             }
-            a.host_side = join(events, hosts, &c.name, a, any_host);
+            a.host_side = join(events, hosts, &c.name, a, any_host, &mut candidates);
             if let HostSide::Received { record, .. } = a.host_side {
                 a.skew_minutes = skew(events.get(a.request), events.get(record));
             }

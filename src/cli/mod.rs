@@ -151,9 +151,10 @@ pub(crate) struct AnalyzeArgs {
     pub paths: Vec<PathBuf>,
     /// Output format: text (terminal, ticket), json (`kmsdiag.report/1`, docs/report-schema.md),
     /// jsonl (one finding per line, for SIEM ingestion), csv (one row per finding and machine,
-    /// spreadsheet-safe), md (Markdown for a ticket), html (one self-contained page).
-    #[arg(long, value_enum, default_value_t = ReportFormatArg::Text)]
-    pub format: ReportFormatArg,
+    /// spreadsheet-safe), md (Markdown for a ticket), html (one self-contained page). Default:
+    /// the `-o` file's extension (.html, .json, .jsonl, .csv, .md, .txt), else text.
+    #[arg(long, value_enum)]
+    pub format: Option<ReportFormatArg>,
     /// Write the report to FILE instead of standard output. The file is replaced atomically: an
     /// interrupted run leaves the previous report in place.
     #[arg(short, long, value_name = "FILE")]

@@ -237,6 +237,8 @@ fn a_failed_run_leaves_the_previous_report_untouched() {
         // A usage error.
         vec!["analyze", "--now", "yesterday", "-o", report_arg, &input],
         vec!["analyze", "--format", "pdf", "-o", report_arg, &input],
+        // A format the file name contradicts (JSON into report.html).
+        vec!["analyze", "--format", "json", "-o", report_arg, &input],
     ] {
         let out = kmsdiag().args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
@@ -253,8 +255,18 @@ fn a_failed_run_leaves_the_previous_report_untouched() {
         "the user is told the report was kept"
     );
     // A run that succeeds still replaces it, and leaves no temporary file.
-    let (code, _) = stdout_of(&["analyze", "--format", "json", "-o", report_arg, &input]);
+    std::fs::write(&report, b"old").unwrap();
+    let (code, _) = stdout_of(&["analyze", "-o", report_arg, &input]);
     assert!(code < 2);
-    assert!(std::fs::read(&report).unwrap().starts_with(b"{"));
+    assert!(
+        std::fs::read(&report)
+            .unwrap()
+            .starts_with(b"<!DOCTYPE html>"),
+        "without --format, the file name says html"
+    );
     assert!(temporaries(dir.path()).is_empty());
+    let json = dir.path().join("report.json");
+    let (code, _) = stdout_of(&["analyze", "-o", json.to_str().unwrap(), &input]);
+    assert!(code < 2);
+    assert!(std::fs::read(&json).unwrap().starts_with(b"{"));
 }

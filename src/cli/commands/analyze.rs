@@ -5,15 +5,17 @@
 
 use std::io::{self, Write};
 
+use clap::ValueEnum;
+
 use super::{cpus, error};
 use crate::cli::ExitStatus;
 use crate::cli::output::write_atomic;
 use crate::cli::progress::Bar;
 use crate::cli::time::time_flag;
-use crate::cli::{AnalyzeArgs, FailOn};
+use crate::cli::{AnalyzeArgs, FailOn, ReportFormatArg};
 use crate::model::{InputStatus, Report};
 use crate::pipeline::{Options, analyze_with_progress, has_readable_input};
-use crate::report::{self, Detail, Style, View};
+use crate::report::{self, Detail, ReportFormat, Style, View};
 use crate::rules::{Rules, Severity};
 
 /// `kmsdiag analyze`. `style` is the one for where the report goes (stdout or the `-o` file).
@@ -26,6 +28,10 @@ pub(crate) fn run(
     let opts = match options(args) {
         Ok(opts) => opts,
         Err(status) => return Ok(status),
+    };
+    let format = match report_format(args.format, args.output.as_deref()) {
+        Ok(f) => f,
+        Err(message) => return Ok(error(&message)),
     };
     let report = analyze_with_progress(rules, &args.paths, &opts, &Bar::for_stderr());
     warn_unreadable(&report);
@@ -51,7 +57,7 @@ pub(crate) fn run(
             return Ok(status);
         }
         let mut bytes = Vec::new();
-        report::render(&mut bytes, args.format.into(), &view, &report)?;
+        report::render(&mut bytes, format, &view, &report)?;
         if let Err(e) = write_atomic(path, &bytes) {
             return Ok(error(&format!(
                 "cannot write {}: {e}; check that the directory exists and is writable",
@@ -59,7 +65,7 @@ pub(crate) fn run(
             )));
         }
     } else {
-        report::render(out, args.format.into(), &view, &report)?;
+        report::render(out, format, &view, &report)?;
     }
     // On standard output the report (saying what could not be read) is still written.
     if !readable {
@@ -129,5 +135,63 @@ fn warn_unreadable(report: &Report) {
             format!("{}: {e}", i.path)
         };
         report::diagnostic("warning", &line);
+    }
+}
+
+/// The report's format: `--format` when given, else what the `-o` file's extension names, else
+/// text. A `--format` the extension contradicts (`-o report.html --format json`) is refused
+/// rather than writing JSON into an `.html` file.
+fn report_format(
+    flag: Option<ReportFormatArg>,
+    output: Option<&std::path::Path>,
+) -> Result<ReportFormat, String> {
+    let by_extension = output
+        .and_then(|p| p.extension())
+        .and_then(|e| e.to_str())
+        .and_then(|e| match e.to_ascii_lowercase().as_str() {
+            "html" | "htm" => Some(ReportFormatArg::Html),
+            "json" => Some(ReportFormatArg::Json),
+            "jsonl" | "ndjson" => Some(ReportFormatArg::Jsonl),
+            "csv" => Some(ReportFormatArg::Csv),
+            "md" | "markdown" => Some(ReportFormatArg::Md),
+            "txt" | "text" => Some(ReportFormatArg::Text),
+            _ => None,
+        });
+    match (flag, by_extension) {
+        (Some(f), Some(e)) if f != e => Err(format!(
+            "--format {} contradicts the file name {}: leave --format out, or name the file for the format",
+            f.to_possible_value()
+                .map_or_else(String::new, |v| v.get_name().to_owned()),
+            output.map_or_else(String::new, |p| crate::report::sanitize(
+                &p.display().to_string(),
+                true
+            )
+            .into_owned()),
+        )),
+        (Some(f), _) | (None, Some(f)) => Ok(f.into()),
+        (None, None) => Ok(ReportFormat::Text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_format_follows_the_flag_else_the_file_name_else_text() {
+        let p = |s: &'static str| Some(std::path::Path::new(s));
+        assert_eq!(report_format(None, p("r.HTML")), Ok(ReportFormat::Html));
+        assert_eq!(report_format(None, p("r.jsonl")), Ok(ReportFormat::Jsonl));
+        assert_eq!(report_format(None, p("r.report")), Ok(ReportFormat::Text));
+        assert_eq!(report_format(None, None), Ok(ReportFormat::Text));
+        assert_eq!(
+            report_format(Some(ReportFormatArg::Csv), None),
+            Ok(ReportFormat::Csv)
+        );
+        assert_eq!(
+            report_format(Some(ReportFormatArg::Md), p("r.md")),
+            Ok(ReportFormat::Md)
+        );
+        assert!(report_format(Some(ReportFormatArg::Json), p("r.html")).is_err());
     }
 }

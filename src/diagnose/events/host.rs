@@ -13,7 +13,7 @@ use crate::rules::KmsParams;
 
 use super::super::registry::FindingId;
 use super::super::verdict;
-use super::{Builder, stamp, when};
+use super::{Builder, rfc3339, when};
 
 pub(super) fn host(b: &mut Builder<'_>, corr: &Correlation, h: &HostView) -> (Machine, Host) {
     let kms = b.rules().kms().clone();
@@ -207,8 +207,8 @@ fn summarize(
                 partial: d.partial,
             })
             .collect(),
-        log_from: h.first.map(stamp),
-        log_to: h.last.map(stamp),
+        log_from: h.first.map(rfc3339),
+        log_to: h.last.map(rfc3339),
         clients_seen: Some(h.clients.len() as u64),
         below_client_threshold_on: h
             .below_client_threshold

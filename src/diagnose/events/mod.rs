@@ -29,8 +29,9 @@ use super::registry::FindingId;
 /// Events cited per raise (the first and the newest); the explanation gives the total.
 const CITED: usize = 6;
 
-/// A time for machines: RFC 3339 UTC.
-fn stamp(t: DateTime<Utc>) -> String {
+/// A time for machines: RFC 3339 UTC (`2026-10-05T08:14:00Z`; the snapshot diagnosis's
+/// `stamp` writes local times without a zone).
+fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
@@ -83,7 +84,7 @@ pub(crate) fn attempt_records(client: &ClientView) -> (Vec<AttemptRecord>, u64) 
         .iter()
         .skip(skip)
         .map(|a| AttemptRecord {
-            time: a.time.map(stamp),
+            time: a.time.map(rfc3339),
             outcome: if a.activated {
                 AttemptOutcome::Activated
             } else if a.response.is_some() {
@@ -139,9 +140,7 @@ pub(crate) fn evidence(e: &ActivationEvent) -> Evidence {
         path: e.source.path().to_owned(),
         line: e.source.line,
         record_id: e.record_id,
-        time: e
-            .time
-            .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)),
+        time: e.time.map(rfc3339),
         excerpt: crate::report::sanitize(&excerpt, true).into_owned(),
     }
 }

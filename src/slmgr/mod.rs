@@ -65,6 +65,12 @@ impl SlmgrReader {
     pub fn parse(&self, path: &str, bytes: &[u8]) -> Result<Vec<LicenseSnapshot>, SlmgrError> {
         parse_with(&self.vocab, path, bytes)
     }
+
+    /// Decodes an input as this reader would (a legacy code page chosen by how much of the text
+    /// then reads as slmgr output).
+    pub(crate) fn decode(&self, bytes: &[u8]) -> crate::input::encoding::Decoded {
+        crate::input::encoding::decode(bytes, &|t| score(&self.vocab, t))
+    }
 }
 
 fn parse_with(
@@ -112,6 +118,12 @@ fn score(vocab: &Vocabulary, text: &str) -> usize {
 /// known must show at least three recognisable values before it is taken for slmgr output.
 fn has_content(s: &LicenseSnapshot) -> bool {
     if s.lines_understood == 0 && s.lines_recovered < 3 {
+        return false;
+    }
+    // One generic label (`Description:`, `Name:`) stands in many texts that are not slmgr's:
+    // a product needs a second line read, unless a command result or an expiry line says more.
+    let product_lines = s.lines_understood.saturating_add(s.lines_recovered);
+    if product_lines < 2 && s.commands.is_empty() && s.expiry.is_empty() {
         return false;
     }
     !s.commands.is_empty() || !s.expiry.is_empty() || s.products.iter().any(product_has_content)

@@ -171,8 +171,13 @@ impl Parser<'_> {
         let product = self.product.as_ref();
         let has = |f: &dyn Fn(&ProductLicense) -> bool| product.is_some_and(f);
         let field = |id| Some(Recovered::Field(id));
-        if values::leading_code(v).is_some() {
-            return field(FieldId::NotificationReason);
+        if let Some(code) = values::leading_code(v) {
+            // slmgr prints a notification reason as a failure HRESULT (its top bit set) inside a
+            // product's block. A short number (`Facility error: 0xBC6`, the low bits of a code
+            // printed beside it) or a code before any product belongs to some other text.
+            let failure = code.0 & 0x8000_0000 != 0;
+            return (failure && product.is_some())
+                .then_some(Recovered::Field(FieldId::NotificationReason));
         }
         if values::guid(v).is_some() {
             let has_cmid = has(&|p| p.kms_client.as_ref().is_some_and(|c| c.cmid.is_some()));

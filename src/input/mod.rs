@@ -4,6 +4,7 @@
 //! ([`Unreadable`]). Also here: bytes to text in any encoding a console writes (`encoding`), the
 //! language-neutral value grammar every reader shares (`values`) and zip bundles (`zip`).
 
+pub(crate) mod decoration;
 pub(crate) mod encoding;
 pub(crate) mod values;
 mod zip;

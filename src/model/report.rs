@@ -106,6 +106,10 @@ pub struct InputSummary {
     /// answer is the same; the crate is slower). Absent when it read every chunk itself.
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub evtx_chunks_declined: std::collections::BTreeMap<String, u64>,
+    /// Decoration removed from a posted text before a reader could read it (quote marks,
+    /// Markdown, bullets, a time stamp on every line…). Absent when there was none.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub decoration_removed: Vec<crate::model::vocab::Decoration>,
 }
 
 /// A machine's verdict.

@@ -98,6 +98,28 @@ impl InputStatus {
 }
 
 words! {
+    /// Decoration removed from a posted text before a reader could read it.
+    pub enum Decoration {
+        /// E-mail and Markdown `> ` quote marks.
+        QuoteMarks => "quote-marks",
+        /// Markdown code fences.
+        CodeFences => "code-fences",
+        /// Markdown code spans (backticks).
+        CodeSpans => "code-spans",
+        /// Markdown emphasis (`**`, `__`).
+        Emphasis => "emphasis",
+        /// List bullets.
+        Bullets => "bullets",
+        /// Indentation.
+        Indentation => "indentation",
+        /// Trailing `\\` or two spaces (Markdown hard breaks).
+        HardBreaks => "hard-breaks",
+        /// A time stamp (and a tool's tag) on every line.
+        LinePrefix => "line-prefix",
+    }
+}
+
+words! {
     /// What an input turned out to be.
     pub enum InputFormat {
         Slmgr => "slmgr",
@@ -203,6 +225,10 @@ mod tests {
         );
         assert_eq!(words(NowSource::ALL), "flag input clock");
         assert_eq!(words(NameSource::ALL), "text file-name");
+        assert_eq!(
+            words(Decoration::ALL),
+            "quote-marks code-fences code-spans emphasis bullets indentation hard-breaks line-prefix"
+        );
         assert_eq!(format!("{:<9}|", Health::Ok), "ok       |");
         assert_eq!(
             InputFormat::EventviewerText.to_string(),

@@ -47,6 +47,50 @@ pub(super) fn dedup_events(events: &mut Vec<ActivationEvent>) {
         }
     }
     events.truncate(kept);
+    drop_text_copies(events);
+}
+
+/// Drops events of a text export (Event Viewer text or CSV: no record id) that are a record an
+/// `.evtx` or XML export of the same log also holds: same machine, provider, id, log, time and
+/// payload. Sorted by record id, such copies do not stand beside their original, so they are
+/// looked up; only done when an input mixes events with and without record ids.
+fn drop_text_copies(events: &mut Vec<ActivationEvent>) {
+    if !events.iter().any(|e| e.record_id.is_none()) || events.iter().all(|e| e.record_id.is_none())
+    {
+        return;
+    }
+    let key =
+        |e: &ActivationEvent| -> (String, String, u32, Option<chrono::DateTime<chrono::Utc>>) {
+            (
+                e.machine().to_ascii_lowercase(),
+                e.provider().to_ascii_lowercase(),
+                e.event_id,
+                e.time,
+            )
+        };
+    let mut with_id: std::collections::HashMap<_, Vec<usize>> = std::collections::HashMap::new();
+    for (i, e) in events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e.record_id.is_some())
+    {
+        with_id.entry(key(e)).or_default().push(i);
+    }
+    let copies: Vec<bool> = events
+        .iter()
+        .map(|e| {
+            e.record_id.is_none()
+                && with_id.get(&key(e)).is_some_and(|originals| {
+                    originals.iter().any(|&i| {
+                        events.get(i).is_some_and(|o| {
+                            o.log() == e.log() && o.payload.raw().eq(e.payload.raw())
+                        })
+                    })
+                })
+        })
+        .collect();
+    let mut flags = copies.into_iter();
+    events.retain(|_| !flags.next().unwrap_or(false));
 }
 
 pub(super) fn read_events(
@@ -130,14 +174,18 @@ pub(super) fn blank_summary(path: &str) -> InputSummary {
         warnings: Vec::new(),
         error: None,
         evtx_chunks_declined: std::collections::BTreeMap::new(),
+        decoration_removed: Vec::new(),
     }
 }
 
-pub(super) fn read_one(
-    rules: &Rules,
-    reader: &SlmgrReader,
-    f: InputFile,
-) -> (Vec<LicenseSnapshot>, Vec<ActivationEvent>, InputSummary) {
+/// What one reader made of an input.
+type Read = (Vec<LicenseSnapshot>, Vec<ActivationEvent>, InputSummary);
+
+/// Reads one input down the ladder: a binary event log; the strict text readers (event exports,
+/// then slmgr text); the same readers again after removing the decoration of a post (quote
+/// marks, Markdown, bullets, a time stamp on every line) when the text as given did not read
+/// cleanly; last, for inputs given by name, the evidence reader (result codes in any text).
+pub(super) fn read_one(rules: &Rules, reader: &SlmgrReader, f: InputFile) -> Read {
     let mut summary = blank_summary(&f.path);
     let mut f = f;
     f.load();
@@ -161,40 +209,48 @@ pub(super) fn read_one(
             read_events(rules, &path, disk.as_deref(), bytes, &mut summary).unwrap_or_default();
         return (Vec::new(), events, summary);
     }
-    match reader.parse(&path, &bytes) {
-        Ok(snaps) => {
-            summary.format = InputFormat::Slmgr;
-            summary.encoding = snaps.first().map(|s| s.encoding.clone());
-            for s in &snaps {
-                for l in &s.languages {
-                    if !summary.languages.contains(l) {
-                        summary.languages.push(l.clone());
-                    }
-                }
-                summary.machines.push(
-                    s.machine
-                        .clone()
-                        .unwrap_or_else(|| crate::model::names::machine_from_path(&s.path)),
-                );
-                summary.lines = summary.lines.saturating_add(s.lines_read);
-                summary
-                    .not_understood
-                    .extend(s.not_understood.iter().cloned());
-                summary.warnings.extend(s.warnings.iter().cloned());
+    // Event exports (XML, JSON, CSV/text) are recognised by their content; they can be large,
+    // and their bytes move to their reader.
+    if crate::events::detect(&bytes).is_some() {
+        let events =
+            read_events(rules, &path, disk.as_deref(), bytes, &mut summary).unwrap_or_default();
+        return (Vec::new(), events, summary);
+    }
+    let first = read_text(rules, reader, &path, &bytes);
+    let clean = |r: &Result<Read, SlmgrError>| {
+        r.as_ref()
+            .is_ok_and(|(_, _, s)| s.status == InputStatus::Read)
+    };
+    if clean(&first) {
+        return first.unwrap_or_else(|_| (Vec::new(), Vec::new(), summary));
+    }
+    // Posts are small: a text too large for the slmgr reader is not read again.
+    let decoded = (bytes.len() <= crate::slmgr::MAX_INPUT_BYTES).then(|| reader.decode(&bytes));
+    if let Some(decoded) = decoded
+        && let Some(plain) = crate::input::decoration::undecorate(&decoded.text)
+    {
+        let second = read_text(rules, reader, &path, plain.text.as_bytes());
+        if let Ok((snaps, events, mut s)) = second
+            && rank(&s) > first.as_ref().map_or(0, |(_, _, f)| rank(f))
+        {
+            let removed: Vec<&str> = plain.removed.iter().map(|d| d.as_str()).collect();
+            s.warnings.insert(
+                0,
+                format!(
+                    "read after removing the decoration of a post: {}",
+                    removed.join(", ")
+                ),
+            );
+            s.decoration_removed = plain.removed;
+            if s.encoding.is_some() {
+                s.encoding = Some(decoded.encoding.to_owned());
             }
-            summary.status = if summary.not_understood.iter().any(|n| n.taken_as.is_none()) {
-                InputStatus::Partial
-            } else {
-                InputStatus::Read
-            };
-            (snaps, Vec::new(), summary)
+            return (snaps, events, s);
         }
+    }
+    match first {
+        Ok(read) => read,
         Err(e) => {
-            if crate::events::detect(&bytes).is_some() {
-                let events = read_events(rules, &path, disk.as_deref(), bytes, &mut summary)
-                    .unwrap_or_default();
-                return (Vec::new(), events, summary);
-            }
             // Only inputs given by name: notes, rule files and expectations that lie beside
             // outputs in a folder or bundle mention codes too, and are no machine's evidence.
             if matches!(e, SlmgrError::NotSlmgr { .. })
@@ -214,6 +270,69 @@ pub(super) fn read_one(
             (Vec::new(), Vec::new(), summary)
         }
     }
+}
+
+/// How well an input was read, to choose between the text as given and without decoration:
+/// read cleanly, then read with fewer lines not understood.
+fn rank(s: &InputSummary) -> usize {
+    let unknown = s
+        .not_understood
+        .iter()
+        .filter(|n| n.taken_as.is_none())
+        .count();
+    match s.status {
+        InputStatus::Read => usize::MAX,
+        InputStatus::Partial => usize::MAX / 2 - unknown.min(usize::MAX / 4),
+        InputStatus::Skipped | InputStatus::Unreadable => 0,
+    }
+}
+
+/// The strict text readers on a text: an event export (XML, JSON, CSV/text, recognised by its
+/// content), then slmgr text.
+fn read_text(
+    rules: &Rules,
+    reader: &SlmgrReader,
+    path: &str,
+    bytes: &[u8],
+) -> Result<Read, SlmgrError> {
+    let mut summary = blank_summary(path);
+    if crate::events::detect(bytes).is_some() {
+        let events = read_events(rules, path, None, bytes.to_vec(), &mut summary);
+        if let Some(events) = events {
+            return Ok((Vec::new(), events, summary));
+        }
+    }
+    let snaps = reader.parse(path, bytes)?;
+    read_as_slmgr(&snaps, &mut summary);
+    Ok((snaps, Vec::new(), summary))
+}
+
+/// Fills the summary of a text the slmgr reader took.
+fn read_as_slmgr(snaps: &[LicenseSnapshot], summary: &mut InputSummary) {
+    summary.format = InputFormat::Slmgr;
+    summary.encoding = snaps.first().map(|s| s.encoding.clone());
+    for s in snaps {
+        for l in &s.languages {
+            if !summary.languages.contains(l) {
+                summary.languages.push(l.clone());
+            }
+        }
+        summary.machines.push(
+            s.machine
+                .clone()
+                .unwrap_or_else(|| crate::model::names::machine_from_path(&s.path)),
+        );
+        summary.lines = summary.lines.saturating_add(s.lines_read);
+        summary
+            .not_understood
+            .extend(s.not_understood.iter().cloned());
+        summary.warnings.extend(s.warnings.iter().cloned());
+    }
+    summary.status = if summary.not_understood.iter().any(|n| n.taken_as.is_none()) {
+        InputStatus::Partial
+    } else {
+        InputStatus::Read
+    };
 }
 
 /// Fills the summary of a text the evidence reader took: which rung read it and what it holds.

@@ -609,3 +609,22 @@ fn real_logs_without_the_crate(select: &kmsdiag::Select<'_>) {
     }
     assert!(chunks > 100, "{chunks}");
 }
+
+/// The same log exported twice, as XML (record ids) and as copied Event Viewer text (none), is
+/// one log: its records are counted once. (The text copy used to go to the slmgr reader, so the
+/// pair never met; read as events, the copies must not double the host's requests.)
+#[test]
+fn a_text_copy_of_an_xml_export_is_counted_once() {
+    let json = |paths: &[&str]| -> serde_json::Value {
+        let mut args = vec!["analyze", "--format", "json", "--now", "2025-07-14"];
+        args.extend(paths);
+        let (_, out, err) = run(&args);
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"))
+    };
+    let xml = format!("{DIR}/catalogue-every-id.xml");
+    let text = format!("{DIR}/catalogue-every-id-eventviewer.txt");
+    let one = json(&[&xml]);
+    let both = json(&[&xml, &text]);
+    assert_eq!(one["hosts"], both["hosts"]);
+    assert_eq!(both["inputs"][1]["format"], "eventviewer-text");
+}

@@ -13,6 +13,7 @@
 
 mod bundles;
 mod cli;
+mod decoration;
 mod events;
 mod evtx_writer;
 mod fleets;
@@ -20,6 +21,7 @@ mod fuzz_regressions;
 mod hostile;
 mod lookup;
 mod output_safety;
+mod pastes;
 mod prose;
 mod regression;
 mod reports;

@@ -40,6 +40,25 @@ pub(crate) fn run(
     })
 }
 
+/// Reads a post's text again without its decoration, as an event export; says what was removed.
+fn undecorated(
+    rules: &Rules,
+    path: &str,
+    bytes: &[u8],
+    keep: Keep<'_>,
+) -> Option<crate::events::EventsRead> {
+    let decoded = crate::input::encoding::decode(bytes, &|_| 0);
+    let plain = crate::input::decoration::undecorate(&decoded.text)?;
+    let (evs, mut stats, format) =
+        events::read_input(rules, path, plain.text.into_bytes(), None, keep).ok()?;
+    let removed: Vec<&str> = plain.removed.iter().map(|d| d.as_str()).collect();
+    stats.notes.push(format!(
+        "read after removing the decoration of a post: {}",
+        removed.join(", ")
+    ));
+    Some((evs, stats, format))
+}
+
 /// Reads every input: the events of all of them in sorted order, and what was read from each.
 fn read(args: &EventsArgs, rules: &Rules) -> (Vec<ActivationEvent>, Vec<EventsInput>) {
     let keep = if args.all {
@@ -52,6 +71,16 @@ fn read(args: &EventsArgs, rules: &Rules) -> (Vec<ActivationEvent>, Vec<EventsIn
     for mut f in input::collect(&args.paths) {
         f.load();
         let read_failed = f.bytes.is_err();
+        // A small text that is no event export as given may be one once the decoration of a
+        // post is removed (quote marks, Markdown, bullets): kept for that second reading.
+        let post = f
+            .bytes
+            .as_ref()
+            .ok()
+            .filter(|b| {
+                b.len() <= crate::slmgr::MAX_INPUT_BYTES && !b.starts_with(events::evtx::MAGIC)
+            })
+            .cloned();
         let result = f
             .bytes
             .map_err(|e| format!("{}: {e}", f.path))
@@ -59,6 +88,10 @@ fn read(args: &EventsArgs, rules: &Rules) -> (Vec<ActivationEvent>, Vec<EventsIn
                 events::read_input(rules, &f.path, b, f.disk.as_deref(), keep)
                     .map_err(|e| e.to_string())
             });
+        let result = match (result, post) {
+            (Err(e), Some(post)) => undecorated(rules, &f.path, &post, keep).ok_or(e),
+            (result, _) => result,
+        };
         match result {
             Ok((evs, stats, format)) => {
                 all.extend(evs);

@@ -3,8 +3,10 @@
 //! for the result codes it mentions, each with the line it stood in (`scan` finds them), and for
 //! the machine it names in a plain `Computer: NAME` line.
 //!
-//! What it returns is a [`LicenseSnapshot`] with mentions only: no product, no license state, no
-//! command result, because running text shows none it could be sure of. It knows text and the
+//! What it returns is a [`LicenseSnapshot`] with mentions, and the license-state lines of `/xpr`
+//! that the text quotes (`it says "Windows is in Notification mode"`, read by the slmgr
+//! reader's own vocabulary); no product and no command result, because running text shows none
+//! it could be sure of. It knows text and the
 //! rule table's codes, not what a code means for a diagnosis; binary content is not text.
 
 mod scan;
@@ -38,12 +40,14 @@ fn computer_line() -> &'static Regex {
 
 /// Reads `bytes` as running text. `None` when it is binary or mentions no result code.
 pub(crate) fn read(rules: &Rules, path: &str, bytes: &[u8]) -> Option<LicenseSnapshot> {
+    let slmgr = crate::slmgr::SlmgrReader::new(rules);
     let decoded = crate::input::encoding::decode(bytes, &|_| 0);
     // Zero bytes belong to UTF-16 text (decoded above) or to binary content, never to prose.
     if bytes.contains(&0) && !decoded.encoding.starts_with("UTF-16") {
         return None;
     }
     let mut mentions = Vec::new();
+    let mut states = Vec::new();
     let mut names: Vec<(String, TextLine)> = Vec::new();
     let mut lines = 0u32;
     let mut understood = 0u32;
@@ -70,6 +74,15 @@ pub(crate) fn read(rules: &Rules, path: &str, bytes: &[u8]) -> Option<LicenseSna
                 });
             }
         }
+        if states.len() < MAX_MENTIONS {
+            let line = TextLine {
+                line: line_no,
+                text: text.clone(),
+            };
+            for fragment in scan::quoted(&text) {
+                states.extend(slmgr.quoted_states(fragment, &line));
+            }
+        }
         if let Some(name) = machine_named(&text)
             && !names.iter().any(|(n, _)| n.eq_ignore_ascii_case(&name))
         {
@@ -80,7 +93,7 @@ pub(crate) fn read(rules: &Rules, path: &str, bytes: &[u8]) -> Option<LicenseSna
             names.push((name, line));
         }
     }
-    if mentions.is_empty() {
+    if mentions.is_empty() && states.is_empty() {
         return None;
     }
     let mut warnings = Vec::new();
@@ -104,7 +117,7 @@ pub(crate) fn read(rules: &Rules, path: &str, bytes: &[u8]) -> Option<LicenseSna
         service_version: None,
         products: Vec::new(),
         commands: Vec::new(),
-        expiry: Vec::new(),
+        expiry: states,
         not_understood: Vec::new(),
         mentions,
         warnings,

@@ -182,3 +182,34 @@ fn code_of(
     }
     None
 }
+
+/// The quoted parts of a line (`"…"`, `“…”`, `„…“`, `«…»`, `「…」`, `『…』`), where running text
+/// repeats what a tool printed; a line without quotes is returned whole.
+pub(super) fn quoted(line: &str) -> Vec<&str> {
+    const PAIRS: [(char, char); 6] = [
+        ('"', '"'),
+        ('“', '”'),
+        ('„', '“'),
+        ('«', '»'),
+        ('「', '」'),
+        ('『', '』'),
+    ];
+    let mut out = Vec::new();
+    for (open, close) in PAIRS {
+        let mut rest = line;
+        while let Some(start) = rest.find(open) {
+            let after = rest.get(start + open.len_utf8()..).unwrap_or("");
+            let Some(end) = after.find(close) else { break };
+            if let Some(inner) = after.get(..end).map(str::trim)
+                && !inner.is_empty()
+            {
+                out.push(inner);
+            }
+            rest = after.get(end + close.len_utf8()..).unwrap_or("");
+        }
+    }
+    if out.is_empty() {
+        out.push(line.trim());
+    }
+    out
+}

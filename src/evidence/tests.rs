@@ -178,3 +178,26 @@ fn utf16_text_is_text() {
     assert_eq!(s.mentions[0].code, Hresult(0xC004_F074));
     assert_eq!(s.encoding, "UTF-16LE (BOM)");
 }
+
+#[test]
+fn a_quoted_xpr_line_in_prose_is_a_license_state() {
+    use crate::model::snapshot::ExpiryKind;
+    let text = "It fails with 0xC004F074.\nWhen I run slmgr /xpr, it says \"Windows Professional edition: Windows is in notification mode.\"\n";
+    let snap = read(&rules(), "mail.txt", text.as_bytes()).unwrap();
+    assert_eq!(snap.expiry.len(), 1);
+    assert_eq!(snap.expiry[0].kind, ExpiryKind::Notification);
+    assert_eq!(snap.expiry[0].line.line, 2);
+    // Without a code, the quoted state alone is evidence too.
+    let text = "slmgr /xpr prints «The machine is permanently activated.» on both PCs\n";
+    let snap = read(&rules(), "mail.txt", text.as_bytes()).unwrap();
+    assert_eq!(snap.expiry[0].kind, ExpiryKind::Permanent);
+}
+
+#[test]
+fn quotes_without_an_slmgr_line_give_no_state() {
+    let text = "He said \"it is activated, I think\" and the error was 0xC004F074\n";
+    let snap = read(&rules(), "mail.txt", text.as_bytes()).unwrap();
+    assert!(snap.expiry.is_empty());
+    assert_eq!(scan::quoted("a \"b\" c 「d」"), vec!["b", "d"]);
+    assert_eq!(scan::quoted("no quotes"), vec!["no quotes"]);
+}

@@ -346,9 +346,12 @@ fn read_as_evidence(snap: &LicenseSnapshot, summary: &mut InputSummary) {
             .unwrap_or_else(|| crate::model::names::machine_from_path(&snap.path)),
     );
     summary.lines = snap.lines_read;
-    summary
-        .warnings
-        .push("read as prose: result codes found in running text (no license state)".to_owned());
+    summary.warnings.push(if snap.expiry.is_empty() {
+        "read as prose: result codes found in running text (no license state)".to_owned()
+    } else {
+        "read as prose: result codes and a quoted slmgr /xpr license state found in running text"
+            .to_owned()
+    });
     summary.warnings.extend(snap.warnings.iter().cloned());
 }
 

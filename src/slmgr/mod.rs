@@ -66,6 +66,26 @@ impl SlmgrReader {
         parse_with(&self.vocab, path, bytes)
     }
 
+    /// The `/xpr` license-state lines a fragment of running text quotes (`it says "Windows
+    /// Professional edition: Windows is in notification mode"`), read as this reader reads them:
+    /// a product name before `: ` stands on its own line, as `/xpr` prints it. Each comes with
+    /// `line` as its line.
+    pub(crate) fn quoted_states(
+        &self,
+        fragment: &str,
+        line: &crate::model::snapshot::TextLine,
+    ) -> Vec<crate::model::snapshot::ExpiryLine> {
+        let text = fragment.replacen(": ", ":\n", 1);
+        let mut out = Vec::new();
+        for snap in parse_text(&self.vocab, "", &text) {
+            out.extend(snap.expiry.into_iter().map(|mut e| {
+                e.line = line.clone();
+                e
+            }));
+        }
+        out
+    }
+
     /// Decodes an input as this reader would (a legacy code page chosen by how much of the text
     /// then reads as slmgr output).
     pub(crate) fn decode(&self, bytes: &[u8]) -> crate::input::encoding::Decoded {

@@ -22,10 +22,6 @@ const NOT_YET: &[(&str, &str)] = &[
         "no ospp reader: Office grace and subscription channel",
     ),
     ("ospp-014.txt", "no ospp reader: Office grace"),
-    (
-        "prose-001.txt",
-        "prose reader: no license state from 'notification mode'",
-    ),
     ("siem-001.json", "SIEM JSON shapes are not read"),
     ("siem-003.json", "SIEM JSON shapes are not read"),
     ("wmi-001.txt", "WMI licensing inventory is not read"),

@@ -2,8 +2,8 @@
 //! code raises the finding its `rules/codes.toml` entry names (`activation-error` for a failure
 //! the table does not know, as `FindingSet::code_finding` decides), with the code's own severity,
 //! for the machine the text names; an informational code raises nothing. A code alone says what went
-//! wrong, never what the license state is: the verdict follows the findings and the reason says
-//! the code was read from prose.
+//! wrong, never what the license state is (only an `/xpr` line the text quotes says that): the
+//! verdict follows the findings and the reason says the code was read from prose.
 
 use std::collections::BTreeMap;
 
@@ -33,6 +33,12 @@ impl<'a> MachineDiag<'a> {
         if by_code.is_empty() {
             return false;
         }
+        // A text that quotes an `/xpr` line shows a license state; the expiry diagnosis judges it.
+        let state = if input.snapshots.iter().any(|s| !s.expiry.is_empty()) {
+            "the license state is what it quotes of slmgr /xpr"
+        } else {
+            "it shows no license state"
+        };
         let mut quiet = Vec::new();
         for (code, seen) in &by_code {
             let raised = self
@@ -62,14 +68,14 @@ impl<'a> MachineDiag<'a> {
             };
             self.worse(
                 v,
-                format!("The text mentions {code}; read from prose, it shows no license state."),
+                format!("The text mentions {code}; read from prose, {state}."),
             );
         }
         if !quiet.is_empty() {
             self.worse(
                 Verdict::Unknown,
                 format!(
-                    "The text mentions {} (no failure); read from prose, it shows no license state.",
+                    "The text mentions {} (no failure); read from prose, {state}.",
                     quiet.join(", ")
                 ),
             );

@@ -124,7 +124,10 @@ fn ntstatus_errors_are_result_codes_known_or_not() {
         codes("Activation Failed [Error Code: 0xC0000022]"),
         vec![0xC000_0022]
     );
-    assert_eq!(codes("Installing key [Failed] [0xC0000034]"), vec![0xC000_0034]);
+    assert_eq!(
+        codes("Installing key [Failed] [0xC0000034]"),
+        vec![0xC000_0034]
+    );
     assert_eq!(codes("status c000009a"), vec![0xC000_009A]);
 }
 

@@ -103,7 +103,7 @@ fn an_informational_code_raises_nothing_and_text_without_codes_stays_unreadable(
     assert_eq!(out.status.code(), Some(2), "no readable input");
 }
 
-/// A tool's log line with an NTSTATUS the table does not know (STATUS_OBJECT_NAME_NOT_FOUND): an
+/// A tool's log line with an NTSTATUS the table does not know (`STATUS_OBJECT_NAME_NOT_FOUND`): an
 /// NTSTATUS is a result code too, so the text is read, not refused as unreadable.
 #[test]
 fn an_ntstatus_error_the_table_does_not_know_is_still_a_result_code() {

@@ -17,7 +17,11 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 use crate::report::{ColorChoice, ReportFormat};
 use crate::zone::Zone;
 
-const EXIT_HELP: &str = "\
+/// The exit-status table every `--help` shows (a macro, so each subcommand's help can append its
+/// examples with `concat!`).
+macro_rules! exit_help {
+    () => {
+        "\
 Exit status:
   0  success: analyze found nothing at or above --fail-on; lookup found every code;
      rules lint found no problem; rules test: every sample raised its finding
@@ -26,7 +30,82 @@ Exit status:
      rules test: a sample did not raise its finding
   2  usage error, unreadable or invalid rules, no readable input, an output file (-o) that
      cannot be written, an input that is not a code,
-     a scenario synth cannot simulate, no KMS host record (host-count)";
+     a scenario synth cannot simulate, no KMS host record (host-count)"
+    };
+}
+
+const EXIT_HELP: &str = exit_help!();
+
+const LOOKUP_HELP: &str = concat!(
+    exit_help!(),
+    "
+
+Examples:
+  kmsdiag lookup 0xC004F074                  explain one code (any spelling: C004F074, -1073418124)
+  kmsdiag lookup \"slui 0x2a 0x803F7001\"      the code a slui command line shows
+  kmsdiag lookup --search firewall           codes whose meaning, causes or steps mention a word
+  kmsdiag lookup --list --category dns       the table, one line per code"
+);
+
+const ANALYZE_HELP: &str = concat!(
+    exit_help!(),
+    "
+
+Examples:
+  kmsdiag analyze testdata/fleets/mixed                 a folder per machine, hosts and clients
+  kmsdiag analyze --format html -o report.html logs/    one self-contained page
+  kmsdiag analyze --fail-on warning --now 2026-03-31 dlv.txt
+  cscript //nologo slmgr.vbs /dlv | kmsdiag analyze -"
+);
+
+const SLMGR_HELP: &str = concat!(
+    exit_help!(),
+    "
+
+Examples:
+  kmsdiag slmgr testdata/slmgr/en-ato-0xC004F038.txt
+  kmsdiag slmgr --format json dlv.txt
+  cscript //nologo slmgr.vbs /dli | kmsdiag slmgr -"
+);
+
+const EVENTS_HELP: &str = concat!(
+    exit_help!(),
+    "
+
+Examples:
+  kmsdiag events testdata/fleets/firewall
+  kmsdiag events --format jsonl Application.evtx > events.jsonl
+  kmsdiag events --all --format csv testdata/events/eventviewer-saved.csv"
+);
+
+const HOST_COUNT_HELP: &str = concat!(
+    exit_help!(),
+    "
+
+Examples:
+  kmsdiag host-count testdata/fleets/cloned-cmid
+  kmsdiag host-count --format csv --now 2026-03-31 kms01/"
+);
+
+const SYNTH_HELP: &str = concat!(
+    exit_help!(),
+    "
+
+Examples:
+  kmsdiag synth testdata/scenarios/firewall.toml --out /tmp/firewall
+  kmsdiag synth testdata/scenarios/mixed.toml --out /tmp/big --scale 10 --also xml"
+);
+
+const RULES_HELP: &str = concat!(
+    exit_help!(),
+    "
+
+Examples:
+  kmsdiag rules lint
+  kmsdiag rules lint my-rules/
+  kmsdiag rules test --finding kms-count-insufficient
+  kmsdiag --rules my-rules/ lookup 0xC004F074"
+);
 
 /// kmsdiag explains Windows volume activation (KMS, MAK, AD-based, retail/OEM): what a result code
 /// means, why activation fails, and what to do next.
@@ -39,8 +118,10 @@ pub(crate) struct Cli {
     pub command: Command,
 }
 
-/// Options every subcommand takes.
+/// Options every subcommand takes: listed last, under their own heading, so a subcommand's help
+/// opens with its own options rather than the colour choice.
 #[derive(Debug, Args)]
+#[command(next_help_heading = "Global options")]
 pub(crate) struct GlobalArgs {
     /// When to colour output: auto colours on a terminal unless `NO_COLOR` is set.
     #[arg(long, value_enum, default_value_t = ColorArg::Auto, global = true)]
@@ -58,7 +139,7 @@ pub(crate) enum Command {
     /// Codes can be pasted in any spelling: 0xC004F038, C004F038, hr=0xC004F038,
     /// "Error: 0xC004F038", -1073418184, 3221549112, `SL_E_VL_NOT_ENOUGH_COUNT`. A decimal from
     /// 1 to 65535 is read as a Win32 error number (1722 is 0x800706BA).
-    #[command(after_help = EXIT_HELP)]
+    #[command(after_help = LOOKUP_HELP)]
     Lookup(LookupArgs),
     /// Diagnose machines and KMS hosts from event logs (.evtx, XML, JSON, CSV/text) and slmgr
     /// output (/dli, /dlv, /xpr, /ato…): verdict per machine, findings with evidence and next steps.
@@ -68,28 +149,28 @@ pub(crate) enum Command {
     /// Inputs are files, directories (read recursively) or - for standard input; the format is
     /// recognised by content. A named file that cannot be read is reported as an input-unreadable
     /// finding and the rest is still analyzed.
-    #[command(after_help = EXIT_HELP)]
+    #[command(after_help = ANALYZE_HELP)]
     Analyze(AnalyzeArgs),
     /// Show what kmsdiag reads from slmgr output: every value, and every line it did not understand.
-    #[command(after_help = EXIT_HELP)]
+    #[command(after_help = SLMGR_HELP)]
     Slmgr(SlmgrArgs),
     /// List the activation events of event logs (.evtx, event XML, `evtx_dump` JSON), decoded and
     /// normalized, sorted by machine, time and record id.
-    #[command(after_help = EXIT_HELP)]
+    #[command(after_help = EVENTS_HELP)]
     Events(EventsArgs),
     /// The KMS host count per day, replayed from the hosts' 12290 records: distinct CMIDs in the
     /// last 30 days, capped at 50.
-    #[command(after_help = EXIT_HELP)]
+    #[command(after_help = HOST_COUNT_HELP)]
     HostCount(HostCountArgs),
     /// Simulate a KMS fleet from a scenario file and write its logs (.evtx, optionally event
     /// XML, and slmgr /dlv text) with expected.json, the findings a correct analysis raises.
     ///
     /// Same scenario and seed, same bytes. See docs/synth.md for the scenario format and
     /// testdata/scenarios/ for examples.
-    #[command(after_help = EXIT_HELP)]
+    #[command(after_help = SYNTH_HELP)]
     Synth(SynthArgs),
     /// Work with the rule table.
-    #[command(subcommand)]
+    #[command(subcommand, after_help = RULES_HELP)]
     Rules(RulesCommand),
 }
 
@@ -249,7 +330,8 @@ pub(crate) struct LookupArgs {
         allow_negative_numbers = true
     )]
     pub codes: Vec<String>,
-    /// Find codes whose symbol, message or meaning contain all these words.
+    /// Find codes whose symbol, message, meaning, causes or next steps contain all these words
+    /// (ranked: hits in the symbol, message or meaning first).
     #[arg(long, value_name = "WORDS", num_args = 1.., conflicts_with_all = ["codes", "list", "flags"])]
     pub search: Option<Vec<String>>,
     /// List every code in the table.
@@ -271,6 +353,7 @@ pub(crate) enum RulesCommand {
     /// Check rule files and report every problem (file, line, entry, field, why).
     ///
     /// Without DIR the built-in rules are checked. Exit 0 when there are no problems, 2 otherwise.
+    #[command(after_help = RULES_HELP)]
     Lint {
         /// A directory of rule files to check instead of the built-in ones.
         dir: Option<PathBuf>,
@@ -283,6 +366,7 @@ pub(crate) enum RulesCommand {
     ///
     /// Tests the built-in rules, extended by `--rules DIR`. Exit 0 when every sample raises its
     /// finding, 1 when one does not.
+    #[command(after_help = RULES_HELP)]
     Test {
         /// Only the samples of this finding id.
         #[arg(long, value_name = "ID")]

@@ -15,8 +15,59 @@ pub(crate) enum LookupError {
     NotACode(String),
     #[error("`{0}` is not a symbol kmsdiag knows; try `kmsdiag lookup --search {1}`")]
     UnknownSymbol(String, String),
+    #[error(
+        "`{0}` is not an error code: `slui 0x2a CODE` is the command that shows the text of the error CODE, so look up the code that follows 0x2a (for `slui 0x2a 0xC004F074`, run `kmsdiag lookup 0xC004F074`)"
+    )]
+    SluiSwitch(String),
     #[error(transparent)]
     Read(#[from] ReadError),
+}
+
+/// The switch of `slui 0x2a CODE`, the command that shows the text of the error CODE.
+const SLUI_SHOW_TEXT: Hresult = Hresult(0x2A);
+
+/// Resolves the codes typed on a command line, argument by argument. What people paste around a
+/// code is passed over: label words (`Error:`), the `slui` command name and its `0x2a` switch
+/// when a code follows it (`slui 0x2a 0xC004F074`, also as one argument); a `0x2a` with no code
+/// after it is answered with what `slui 0x2a` is.
+pub(crate) fn resolve_args(rules: &Rules, inputs: &[String]) -> Vec<Result<Answer, LookupError>> {
+    let is_code = |input: &String| {
+        !passed_over(input) && resolve(rules, input).is_ok_and(|a| !is_slui_switch(&a))
+    };
+    let mut out = Vec::new();
+    for (i, input) in inputs.iter().enumerate() {
+        if passed_over(input) {
+            continue;
+        }
+        match resolve(rules, input) {
+            Ok(a) if is_slui_switch(&a) => {
+                if !inputs.iter().skip(i + 1).any(is_code) {
+                    out.push(Err(LookupError::SluiSwitch(input.trim().to_owned())));
+                }
+            }
+            r => out.push(r),
+        }
+    }
+    out
+}
+
+/// Words that carry no code: labels and the name of the `slui` command.
+fn passed_over(input: &str) -> bool {
+    if hresult::is_label_word(input) {
+        return true;
+    }
+    let name = input
+        .trim()
+        .rsplit(['\\', '/'])
+        .next()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    name == "slui" || name == "slui.exe"
+}
+
+/// Whether an answer is `slui`'s `0x2a` switch rather than a code: 0x2A written in hex.
+fn is_slui_switch(a: &Answer) -> bool {
+    a.code == SLUI_SHOW_TEXT && a.interpreted_as == Spelling::Hex
 }
 
 /// Resolves one pasted input to an answer.
@@ -144,37 +195,85 @@ fn licensing_range(value: Hresult) -> Option<&'static str> {
     }
 }
 
-/// Codes whose symbol, aliases, message, meaning, category or code contain every word of the
-/// query (case-insensitive; `_` in symbols counts as a space), in numeric order.
+/// Codes whose texts contain every word of the query at the start of a word (`count` finds
+/// "counted", not "account"; case-insensitive; `_` in symbols counts as a space), each word in what
+/// says what the code is (code, category, symbol, aliases, message,
+/// meaning) or in what it says to do about it (causes, next steps, notes). Ranked: codes with
+/// every word in the first group come first, then by how few words were found only in the
+/// second; ties in numeric order. An empty query lists the table in numeric order.
 pub(crate) fn search(rules: &Rules, query: &str, category: Option<Category>) -> Vec<Answer> {
     let words: Vec<String> = query
         .split(|c: char| c.is_whitespace() || c == '_')
         .filter(|w| !w.is_empty())
         .map(str::to_lowercase)
         .collect();
-    rules
+    let mut hits: Vec<(usize, Hresult)> = rules
         .codes()
         .filter(|(_, e)| category.is_none_or(|c| e.category == c))
-        .filter(|(value, e)| {
-            let mut hay = format!(
-                "{value} {} {}",
-                e.category,
-                e.symbol.as_deref().unwrap_or("")
-            );
-            for s in e
-                .aliases
-                .iter()
-                .chain(e.message.iter())
-                .chain(e.meaning.iter())
-            {
-                hay.push(' ');
-                hay.push_str(s);
+        .filter_map(|(value, e)| {
+            let title = title_text(value, e);
+            let detail = detail_text(e);
+            let mut only_in_detail = 0;
+            for w in &words {
+                if has_word(&title, w) {
+                    continue;
+                }
+                if !has_word(&detail, w) {
+                    return None;
+                }
+                only_in_detail += 1;
             }
-            let hay = hay.to_lowercase().replace('_', " ");
-            words.iter().all(|w| hay.contains(w.as_str()))
+            Some((only_in_detail, value))
         })
-        .map(|(value, _)| answer(rules, &value.to_string(), value, Spelling::Hex))
+        .collect();
+    hits.sort_unstable();
+    hits.into_iter()
+        .map(|(_, value)| answer(rules, &value.to_string(), value, Spelling::Hex))
         .collect()
+}
+
+/// Whether `word` stands in `hay` where a word starts (after a character that is no letter or
+/// digit, or at the start).
+fn has_word(hay: &str, word: &str) -> bool {
+    hay.match_indices(word).any(|(at, _)| {
+        hay.get(..at)
+            .and_then(|before| before.chars().next_back())
+            .is_none_or(|c| !c.is_alphanumeric())
+    })
+}
+
+/// What says what a code is, lower-cased, `_` read as a space.
+fn title_text(value: Hresult, e: &CodeEntry) -> String {
+    let mut hay = format!(
+        "{value} {} {}",
+        e.category,
+        e.symbol.as_deref().unwrap_or("")
+    );
+    for s in e
+        .aliases
+        .iter()
+        .chain(e.message.iter())
+        .chain(e.meaning.iter())
+    {
+        hay.push(' ');
+        hay.push_str(s);
+    }
+    hay.to_lowercase().replace('_', " ")
+}
+
+/// What an entry says to do about a code, lower-cased, `_` read as a space.
+fn detail_text(e: &CodeEntry) -> String {
+    let mut hay = String::new();
+    for s in e
+        .causes
+        .iter()
+        .chain(e.next_steps.iter())
+        .chain(e.notes.iter())
+    {
+        hay.push(' ');
+        hay.push_str(s);
+    }
+    hay.to_lowercase().replace('_', " ")
 }
 
 /// Decodes a status value into its named flags and leftover bits.
@@ -286,6 +385,56 @@ mod tests {
         let bios = search(&r, "", Some(Category::Bios));
         assert!(bios.iter().all(|a| a.category == Some(Category::Bios)));
         assert!(bios.iter().any(|a| a.code == Hresult(0xC004_F059)));
+    }
+
+    #[test]
+    fn search_reads_causes_and_steps_and_ranks_title_hits_first() {
+        let r = rules();
+        let codes =
+            |q: &str| -> Vec<Hresult> { search(&r, q, None).iter().map(|a| a.code).collect() };
+        assert!(codes("clock").contains(&Hresult(0xC004_F06C)));
+        assert!(codes("firewall").contains(&Hresult(0xC004_F074)));
+        assert!(codes("1688").contains(&Hresult(0xC004_F074)));
+        // A word in the symbol, message or meaning ranks above one found only in causes or steps.
+        let clock = codes("clock");
+        let by_symbol = clock.iter().position(|c| *c == Hresult(0xC004_B011));
+        let by_cause = clock.iter().position(|c| *c == Hresult(0xC004_F06C));
+        assert!(by_symbol < by_cause, "{clock:?}");
+        // Words match where a word starts: `count` is not in "account".
+        assert_eq!(codes("not enough count"), [Hresult(0xC004_F038)]);
+        // The same query gives the same order.
+        assert_eq!(codes("dns"), codes("dns"));
+    }
+
+    #[test]
+    fn slui_words_around_a_code_are_passed_over() {
+        let r = rules();
+        let args = |a: &[&str]| -> Vec<String> { a.iter().map(|s| (*s).to_owned()).collect() };
+        let codes = |a: &[&str]| -> Vec<Result<Hresult, LookupError>> {
+            resolve_args(&r, &args(a))
+                .into_iter()
+                .map(|x| x.map(|a| a.code))
+                .collect()
+        };
+        let f074 = || Ok(Hresult(0xC004_F074));
+        assert_eq!(codes(&["slui 0x2a 0xC004F074"]), [f074()]);
+        assert_eq!(codes(&["slui", "0x2a", "0xC004F074"]), [f074()]);
+        assert_eq!(
+            codes(&["slui.exe", "0x2A", "Error:", "0xC004F074"]),
+            [f074()]
+        );
+        assert_eq!(
+            codes(&["C:\\Windows\\System32\\slui.exe", "0x2a", "0xC004F074"]),
+            [f074()]
+        );
+        for alone in [&["0x2a"][..], &["slui", "0x2a"], &["slui 0x2a"]] {
+            assert!(
+                matches!(codes(alone).as_slice(), [Err(LookupError::SluiSwitch(_))]),
+                "{alone:?}"
+            );
+        }
+        // 42 is a Win32 error number, not the switch.
+        assert_eq!(codes(&["42"]), [Ok(Hresult(0x8007_002A))]);
     }
 
     #[test]

@@ -4,8 +4,8 @@
 //! decimals only right after a label (`error -1073418184`, `hr=3221549112`). The numbers are read
 //! by `hresult`'s spelling readers; this file only finds where they stand.
 //!
-//! A value is evidence only when the rule table knows it or it is a failure HRESULT of an
-//! activation facility; values up to 0xFFFF never are (a facility's own code such as `0xBC6`,
+//! A value is evidence only when the rule table knows it or it is a failure of an activation
+//! facility or a general NTSTATUS error (`0xC000…`); values up to 0xFFFF never are (a facility's own code such as `0xBC6`,
 //! flags, small numbers), nor are GUID groups, version or path parts, or the words of a hex dump.
 //! It knows spellings and the rule table's codes, not what a code means for a diagnosis.
 
@@ -14,8 +14,10 @@ use crate::rules::Rules;
 
 /// The upper 16 bits of failure codes from the facilities activation reports through: the
 /// licensing service (`0xC004…`), COM/ITF (`0x8004…`), Win32 (`0x8007…`), the Store licensing
-/// client (`0x87E1…`) and Windows Update/Store (`0x803F…`).
-const ACTIVATION_FACILITIES: &[u32] = &[0xC004, 0x8004, 0x8007, 0x87E1, 0x803F];
+/// client (`0x87E1…`) and Windows Update/Store (`0x803F…`); and general NTSTATUS errors
+/// (`0xC000…`, such as access denied), which the licensing service and the tools around it pass
+/// on as they are: an NTSTATUS is a result code too.
+const ACTIVATION_FACILITIES: &[u32] = &[0xC004, 0x8004, 0x8007, 0x87E1, 0x803F, 0xC000];
 
 /// Lines with this many bare eight-digit hex words are dumps (memory, registry, hex editors).
 const DUMP_WORDS: usize = 3;
@@ -62,7 +64,7 @@ fn tokens(chars: &[char]) -> Vec<Token> {
 }
 
 /// Whether a value found in text is evidence: known to the rule table, or a failure of an
-/// activation facility with a code of its own; never a short value.
+/// activation facility (or a general NTSTATUS error) with a code of its own; never a short value.
 pub(super) fn is_evidence(rules: &Rules, v: Hresult) -> bool {
     if v.0 <= 0xFFFF {
         return false;

@@ -102,8 +102,8 @@ fn numbers_that_are_not_codes_are_not_found() {
         "0xFFFF",
         "status 0x00000000",
         "0x12345678",
-        "0xC0000022",
         "0x8123ABCD",
+        "at 0xC0000000",
         // Bare hex words that do not start with 8 or C, or are part of a longer word.
         "4004F040",
         "xC004F074",
@@ -114,6 +114,21 @@ fn numbers_that_are_not_codes_are_not_found() {
     ] {
         assert!(codes(line).is_empty(), "{line}: {:?}", codes(line));
     }
+}
+
+#[test]
+fn ntstatus_errors_are_result_codes_known_or_not() {
+    // Known to the table (STATUS_ACCESS_DENIED) and not (STATUS_OBJECT_NAME_NOT_FOUND): both are
+    // failures the licensing service passes on; an NTSTATUS is a result code like an HRESULT.
+    assert_eq!(
+        codes("Activation Failed [Error Code: 0xC0000022]"),
+        vec![0xC000_0022]
+    );
+    assert_eq!(
+        codes("Installing key [Failed] [0xC0000034]"),
+        vec![0xC000_0034]
+    );
+    assert_eq!(codes("status c000009a"), vec![0xC000_009A]);
 }
 
 #[test]

@@ -164,7 +164,15 @@ fn write_structure(w: &mut dyn Write, style: &Style, a: &Answer) -> io::Result<(
     Ok(())
 }
 
-/// One line per code: code, severity, category, symbol, message (cut to the width).
+/// Width of the severity column: the longest severity word ("informational").
+const SEVERITY_WIDTH: usize = 13;
+/// Width of the category column: the longest category word.
+const CATEGORY_WIDTH: usize = 16;
+/// Columns are separated by this many spaces, so no two run together.
+const GAP: &str = "  ";
+
+/// One line per code: code, severity, category, symbol, message (cut to the width), each column
+/// padded to its widest value and set apart from the next by two spaces.
 pub(crate) fn write_listing(
     w: &mut dyn Write,
     style: &Style,
@@ -177,15 +185,18 @@ pub(crate) fn write_listing(
         .unwrap_or(1)
         .min(40);
     for a in answers {
-        let sev = format!("{:<13}", a.severity.as_str());
-        let cat = format!("{:<17}", a.category.map_or("", |c| c.as_str()));
+        let sev = format!("{:<SEVERITY_WIDTH$}", a.severity.as_str());
+        let cat = format!(
+            "{:<CATEGORY_WIDTH$}",
+            a.category.map_or("-", |c| c.as_str())
+        );
         let sym = format!(
             "{:<sym_width$}",
             sanitize(a.symbol.as_deref().unwrap_or("-"), true)
         );
-        let head = format!("{}  {}{}  {sym}", a.code, sev, cat);
+        let head = [a.code.to_string(), sev.clone(), cat.clone(), sym.clone()].join(GAP);
         let text = a.message.as_deref().or(a.meaning.as_deref()).unwrap_or("");
-        let room = style.width.saturating_sub(head.chars().count() + 2);
+        let room = style.width.saturating_sub(head.chars().count() + GAP.len());
         let text = sanitize(text, true);
         let cut: String = if text.chars().count() > room {
             let mut t: String = text.chars().take(room.saturating_sub(1)).collect();
@@ -194,18 +205,18 @@ pub(crate) fn write_listing(
         } else {
             text.into_owned()
         };
-        let line = format!(
-            "{}  {}{}  {}",
+        let line = [
             style.bold(&a.code.to_string()),
             style.severity(a.severity, &sev),
             cat,
-            sym.trim_end()
-        );
+            sym.trim_end().to_owned(),
+        ]
+        .join(GAP);
         if cut.is_empty() || room < 10 {
             writeln!(w, "{line}")?;
         } else {
             let pad = " ".repeat(sym.chars().count() - sym.trim_end().chars().count());
-            writeln!(w, "{line}{pad}  {}", style.dim(&cut))?;
+            writeln!(w, "{line}{pad}{GAP}{}", style.dim(&cut))?;
         }
     }
     writeln!(w, "{}", style.dim(&format!("{} code(s)", answers.len())))

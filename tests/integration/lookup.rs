@@ -282,3 +282,137 @@ fn hostile_input_is_not_echoed_raw_to_the_terminal() {
     assert!(!err.contains('\u{7}'), "{err:?}");
     assert!(err.contains("\\u{1b}"), "{err:?}");
 }
+
+/// The retail, digital-licence, Store, hardware-change, Office and service codes helpdesks are
+/// asked about: each is in the table with meaning, causes, next steps and a source.
+#[test]
+fn every_helpdesk_code_is_explained_with_causes_steps_and_sources() {
+    for code in [
+        "0x803F7001",
+        "0x803F7000",
+        "0x803FA067",
+        "0x803FA071",
+        "0xC004F211",
+        "0xC004F213",
+        "0x87E10BC6",
+        "0xC004C008",
+        "0xC004C770",
+        "0x8007232B",
+        "0xC004F074",
+        "0x8004FC12",
+        "0x4004F00C",
+        "0x4004FC04",
+        "0x4004F040",
+        "0xC004B100",
+        "0xC004E016",
+        "0x8007000D",
+        "0x80080005",
+        "0xC0000022",
+    ] {
+        let (status, v) = run_json(&["lookup", "--format", "json", code]);
+        assert_eq!(status, 0, "{code}: {v}");
+        assert_eq!(v["code"], code);
+        assert_eq!(v["known"], true, "{code}");
+        assert!(
+            v["meaning"].as_str().is_some_and(|m| m.len() > 20),
+            "{code}: meaning"
+        );
+        for list in ["causes", "next_steps", "sources"] {
+            assert!(
+                !v[list].as_array().unwrap().is_empty(),
+                "{code}: {list} is empty"
+            );
+        }
+        let sev = v["severity"].as_str().unwrap();
+        if code.starts_with("0x4") {
+            assert_eq!(sev, "informational", "{code}");
+            assert_eq!(v["finding"], serde_json::Value::Null, "{code}");
+        } else {
+            assert_eq!(sev, "error", "{code}");
+        }
+        let (status, out, _) = run(&["lookup", code]);
+        assert_eq!(status, 0);
+        for part in ["Meaning:", "Likely causes:", "Next steps:", "Sources:"] {
+            assert!(out.contains(part), "{code}: no {part} in\n{out}");
+        }
+    }
+    let (_, v) = run_json(&["lookup", "--format", "json", "0xC0000022"]);
+    assert_eq!(v["symbol"], "STATUS_ACCESS_DENIED");
+    let (_, v) = run_json(&["lookup", "--format", "json", "0x80080005"]);
+    assert_eq!(v["symbol"], "CO_E_SERVER_EXEC_FAILURE");
+}
+
+fn search_codes(words: &[&str]) -> Vec<String> {
+    let mut args = vec!["lookup", "--format", "json", "--search"];
+    args.extend(words);
+    let (_, v) = run_json(&args);
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["code"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+#[test]
+fn search_reads_causes_and_next_steps_ranked_title_hits_first() {
+    assert!(search_codes(&["clock"]).contains(&"0xC004F06C".to_owned()));
+    assert!(search_codes(&["firewall"]).contains(&"0xC004F074".to_owned()));
+    assert!(search_codes(&["1688"]).contains(&"0xC004F074".to_owned()));
+    // The symbol says "clock" for 0xC004B011; 0xC004F06C only in its causes.
+    let clock = search_codes(&["clock"]);
+    let pos = |c: &str| clock.iter().position(|x| x == c).unwrap();
+    assert!(pos("0xC004B011") < pos("0xC004F06C"), "{clock:?}");
+    assert_eq!(clock, search_codes(&["clock"]), "deterministic");
+    let (code, out, _) = run(&["lookup", "--search", "firewall"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("0xC004F074"), "{out}");
+}
+
+#[test]
+fn listing_columns_never_run_together() {
+    let (code, out, _) = run(&["lookup", "--list"]);
+    assert_eq!(code, 0);
+    for line in out.lines().filter(|l| l.starts_with("0x")) {
+        let cols: Vec<&str> = line.split("  ").filter(|c| !c.trim().is_empty()).collect();
+        assert!(cols.len() >= 4, "{line}");
+        assert!(
+            ["error", "warning", "informational"].contains(&cols[1].trim()),
+            "severity column: {line}"
+        );
+    }
+    assert!(out.contains("informational  license-state"), "{out}");
+}
+
+#[test]
+fn slui_0x2a_is_explained_and_the_code_after_it_looked_up() {
+    let (code, out, err) = run(&["lookup", "0x2a"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("slui 0x2a"), "{err}");
+    assert!(err.contains("code that follows"), "{err}");
+
+    for args in [
+        &["lookup", "--format", "json", "slui 0x2a 0xC004F074"][..],
+        &["lookup", "--format", "json", "slui", "0x2a", "0xC004F074"],
+        &[
+            "lookup",
+            "--format",
+            "json",
+            "slui.exe",
+            "0x2A",
+            "0xC004F074",
+        ],
+    ] {
+        let (code, v) = run_json(args);
+        assert_eq!(code, 0, "{args:?}");
+        assert_eq!(v["code"], "0xC004F074", "{args:?}");
+    }
+}
+
+#[test]
+fn search_listing_and_new_codes_snapshots() {
+    let (_, out, _) = run(&["lookup", "--search", "firewall"]);
+    insta::assert_snapshot!("lookup_search_firewall", out);
+    let (_, out, _) = run(&["lookup", "0x803F7001", "0xC0000022"]);
+    insta::assert_snapshot!("lookup_retail_and_ntstatus", out);
+}

@@ -102,3 +102,23 @@ fn an_informational_code_raises_nothing_and_text_without_codes_stays_unreadable(
         .unwrap();
     assert_eq!(out.status.code(), Some(2), "no readable input");
 }
+
+/// A tool's log line with an NTSTATUS the table does not know (`STATUS_OBJECT_NAME_NOT_FOUND`): an
+/// NTSTATUS is a result code too, so the text is read, not refused as unreadable.
+#[test]
+fn an_ntstatus_error_the_table_does_not_know_is_still_a_result_code() {
+    let log =
+        "Checking licensing service   [Not Working]\nActivation Failed [Error Code: 0xC0000034]\n";
+    let (code, json) = analyze(log, "json");
+    assert_eq!(code, 1, "{json}");
+    let r: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(r["inputs"][0]["format"], "text-evidence", "{json}");
+    let ids: Vec<&str> = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["activation-error"], "{json}");
+    assert!(json.contains("0xC0000034"), "{json}");
+}

@@ -8,7 +8,6 @@ use super::error;
 use crate::cli::ExitStatus;
 use crate::cli::{Format, LookupArgs};
 use crate::diagnose::lookup;
-use crate::hresult;
 use crate::model::lookup::Answer;
 use crate::report::{self, Style};
 use crate::rules::{Category, Rules};
@@ -101,11 +100,8 @@ fn codes(
 ) -> io::Result<ExitStatus> {
     let mut answers: Vec<Answer> = Vec::new();
     let mut status = ExitStatus::Ok;
-    for input in &args.codes {
-        if hresult::is_label_word(input) {
-            continue;
-        }
-        match lookup::resolve(rules, input) {
+    for resolved in lookup::resolve_args(rules, &args.codes) {
+        match resolved {
             Ok(a) => {
                 if !a.known {
                     status = status.max(ExitStatus::Findings);

@@ -12,11 +12,6 @@ const DIR: &str = "testdata/pastes";
 /// Pastes kmsdiag does not read right yet, each with what it lacks. The test fails when one of
 /// them starts passing too, so the list only shrinks.
 const NOT_YET: &[(&str, &str)] = &[
-    ("ato-007.txt", "0x80080005 is not in the rule table"),
-    (
-        "mas-001.txt",
-        "NTSTATUS 0xC0000022 is not in the rule table",
-    ),
     (
         "ospp-001.txt",
         "no ospp reader: Office grace and subscription channel",

@@ -107,6 +107,7 @@ pub(crate) fn read(rules: &Rules, path: &str, bytes: &[u8]) -> Option<LicenseSna
         expiry: Vec::new(),
         not_understood: Vec::new(),
         mentions,
+        kms_attempts: Vec::new(),
         warnings,
         lines_read: lines,
         lines_understood: understood,

@@ -1,6 +1,6 @@
-//! Which reader takes an input, by its content: an `.evtx` log, slmgr text, an event export
-//! (XML, JSON, CSV/text), or, as the last rung, any text that mentions result codes (the evidence
-//! reader); why none did when an input is unreadable; what became of each input; and the same
+//! Which reader takes an input, by its content: an `.evtx` log, Office ospp text, slmgr text, an
+//! event export (XML, JSON, CSV/text), or, as the last rung, any text that mentions result codes
+//! (the evidence reader); why none did when an input is unreadable; what became of each input; and the same
 //! record read twice (two exports of one log) counted once.
 
 use crate::events::{ActivationEvent, Keep};
@@ -161,6 +161,11 @@ pub(super) fn read_one(
             read_events(rules, &path, disk.as_deref(), bytes, &mut summary).unwrap_or_default();
         return (Vec::new(), events, summary);
     }
+    // Office's ospp.vbs output, by its shape, before the slmgr reader would take its lines.
+    if let Some(snaps) = crate::ospp::read(rules, &path, &bytes) {
+        read_as_ospp(&snaps, &mut summary);
+        return (snaps, Vec::new(), summary);
+    }
     match reader.parse(&path, &bytes) {
         Ok(snaps) => {
             summary.format = InputFormat::Slmgr;
@@ -231,6 +236,30 @@ fn read_as_evidence(snap: &LicenseSnapshot, summary: &mut InputSummary) {
         .warnings
         .push("read as prose: result codes found in running text (no license state)".to_owned());
     summary.warnings.extend(snap.warnings.iter().cloned());
+}
+
+/// Fills the summary of an input the ospp reader took.
+fn read_as_ospp(snaps: &[LicenseSnapshot], summary: &mut InputSummary) {
+    summary.format = InputFormat::Ospp;
+    for s in snaps {
+        summary.encoding = Some(s.encoding.clone());
+        summary.languages.clone_from(&s.languages);
+        summary.machines.push(
+            s.machine
+                .clone()
+                .unwrap_or_else(|| crate::model::names::machine_from_path(&s.path)),
+        );
+        summary.lines = summary.lines.saturating_add(s.lines_read);
+        summary
+            .not_understood
+            .extend(s.not_understood.iter().cloned());
+        summary.warnings.extend(s.warnings.iter().cloned());
+    }
+    summary.status = if summary.not_understood.is_empty() {
+        InputStatus::Read
+    } else {
+        InputStatus::Partial
+    };
 }
 
 /// Why an input is neither slmgr output nor an event log, in words that say what to do.

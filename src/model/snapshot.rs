@@ -230,6 +230,7 @@ impl CommandTool {
         }
     }
 
+    #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
     fn is_slmgr(&self) -> bool {
         *self == CommandTool::Slmgr
     }

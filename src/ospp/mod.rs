@@ -8,11 +8,13 @@
 //! dashed separators, a `LICENSE STATUS:  ---X---` value, ospp's block labels (`SKU ID`,
 //! `LICENSE NAME`, `LICENSE DESCRIPTION`, …) in a language `rules/ospp.toml` has, or Office
 //! licence names standing alone as headings. Labels, status words and phrases come from
-//! `rules/ospp.toml`; `vocab` matches them, `parser` walks the lines and closes the blocks. It
+//! `rules/ospp.toml`; `vocab` matches them, `parser` walks the lines and closes the blocks, `fields` reads
+//! the values that need more than storing. It
 //! knows the format, not what the values mean for a diagnosis: an `ERROR CODE` is stored as the
 //! state's reason (a success code, `0x4…`, only ever as information), or as the result of the
 //! activation or command that printed it.
 
+mod fields;
 mod parser;
 mod vocab;
 

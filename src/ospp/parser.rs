@@ -6,15 +6,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use super::fields;
 use super::vocab::{Line, Vocabulary};
 use crate::hresult::Hresult;
 use crate::input::values;
 use crate::model::ids::PKEY_NOT_INSTALLED;
 use crate::model::license::LicenseState;
 use crate::model::snapshot::{
-    AdActivationInfo, CommandResult, CommandTool, DateValue, KmsAttemptLine, KmsClientInfo,
-    LicenseSnapshot, NotUnderstood, ProductFamily, ProductLicense, Remaining, RemainingKind,
-    TextLine,
+    CommandResult, CommandTool, DateValue, KmsAttemptLine, KmsClientInfo, LicenseSnapshot,
+    NotUnderstood, ProductFamily, ProductLicense, TextLine,
 };
 use crate::rules::Rules;
 use crate::rules::ospp::{OsppField, OsppPhrase, OsppWord};
@@ -250,16 +250,16 @@ impl<'v> Parser<'v> {
                 None => self.push_command(self.command_or("act"), true, None, &text),
             },
             OsppPhrase::KeyInstalled => {
-                self.push_command(self.command_or("inpkey"), true, None, &text)
+                self.push_command(self.command_or("inpkey"), true, None, &text);
             }
             OsppPhrase::KeyUninstalled => {
-                self.push_command(self.command_or("unpkey"), true, None, &text)
+                self.push_command(self.command_or("unpkey"), true, None, &text);
             }
             OsppPhrase::LicenseInstalled => {
-                self.push_command(self.command_or("inslic"), true, None, &text)
+                self.push_command(self.command_or("inslic"), true, None, &text);
             }
             OsppPhrase::SettingApplied => {
-                self.push_command(self.command_or("unknown"), true, None, &text)
+                self.push_command(self.command_or("unknown"), true, None, &text);
             }
             OsppPhrase::NoKeys => {
                 self.close();
@@ -279,7 +279,7 @@ impl<'v> Parser<'v> {
                 );
             }
             OsppPhrase::NoKmsLicenses => {
-                self.push_command(self.command_or("unknown"), false, None, &text)
+                self.push_command(self.command_or("unknown"), false, None, &text);
             }
             OsppPhrase::DnsDiscoveryFailed => {
                 let b = self.block_at(text.line);
@@ -327,7 +327,7 @@ impl<'v> Parser<'v> {
             OsppField::LicenseDescription => {
                 let b = self.block_for(line, |p| p.description.is_some());
                 b.product.description = Some(value.to_owned());
-                b.product.channel = channel(value);
+                b.product.channel = fields::channel(value);
                 b.product.lines.insert(FieldId::Description, text);
             }
             OsppField::BetaExpiration => {
@@ -359,7 +359,7 @@ impl<'v> Parser<'v> {
                 (None, None) => {}
             },
             OsppField::RemainingGrace => {
-                let (days, minutes) = self.grace_numbers(value);
+                let (days, minutes) = fields::grace_numbers(self.vocab, value);
                 self.block_at(line).remaining = Some((days, minutes, text));
             }
             OsppField::PartialKey => {
@@ -397,65 +397,8 @@ impl<'v> Parser<'v> {
             Some(OsppWord::Disabled) => Some(false),
             _ => None,
         };
-        let Some(b) = self.block.as_mut() else {
-            return;
-        };
-        let p = &mut b.product;
-        let (client, ad) = (|| KmsClientInfo::default(), || AdActivationInfo::default());
-        let v = || Some(value.to_owned()).filter(|s| !s.is_empty());
-        let field = match id {
-            OsppField::KmsDnsName => {
-                p.kms_client.get_or_insert_with(client).dns_host = values::host_port(value);
-                Some(FieldId::KmsDnsName)
-            }
-            OsppField::KmsRegistryOverride => {
-                p.kms_client.get_or_insert_with(client).registered_host = values::host_port(value);
-                Some(FieldId::KmsRegisteredName)
-            }
-            OsppField::ActivationInterval => {
-                p.kms_client
-                    .get_or_insert_with(client)
-                    .activation_interval_minutes = values::first_number(value);
-                Some(FieldId::ActivationInterval)
-            }
-            OsppField::RenewalInterval => {
-                p.kms_client
-                    .get_or_insert_with(client)
-                    .renewal_interval_minutes = values::first_number(value);
-                Some(FieldId::RenewalInterval)
-            }
-            OsppField::HostCaching => {
-                p.kms_client.get_or_insert_with(client).host_caching = host_caching;
-                None
-            }
-            OsppField::KmsLookupDomain => {
-                p.kms_client.get_or_insert_with(client).lookup_domain = v();
-                Some(FieldId::KmsLookupDomain)
-            }
-            OsppField::Cmid => {
-                p.kms_client.get_or_insert_with(client).cmid = values::guid(value);
-                Some(FieldId::Cmid)
-            }
-            OsppField::AoName => {
-                p.ad_activation.get_or_insert_with(ad).object_name = v();
-                Some(FieldId::AoName)
-            }
-            OsppField::AoDn => {
-                p.ad_activation.get_or_insert_with(ad).object_dn = v();
-                Some(FieldId::AoDn)
-            }
-            OsppField::AoEpid => {
-                p.ad_activation.get_or_insert_with(ad).extended_pid = v();
-                Some(FieldId::AoEpid)
-            }
-            OsppField::AoActivationId => {
-                p.ad_activation.get_or_insert_with(ad).activation_id = values::guid(value);
-                Some(FieldId::AoActivationId)
-            }
-            _ => None,
-        };
-        if let Some(f) = field {
-            p.lines.insert(f, text);
+        if let Some(b) = self.block.as_mut() {
+            fields::kms_field(&mut b.product, host_caching, id, value, text);
         }
     }
 
@@ -466,34 +409,12 @@ impl<'v> Parser<'v> {
             return;
         };
         let info = self.vocab.contains_phrase(value, OsppPhrase::InfoOnly);
-        match self.block.as_mut() {
-            Some(b) => b.error = Some((code, text, info)),
-            None => {
-                let cmd = self.command_or("unknown");
-                self.push_command(cmd, !code.is_failure(), Some(code), &text);
-            }
+        if let Some(b) = self.block.as_mut() {
+            b.error = Some((code, text, info));
+        } else {
+            let cmd = self.command_or("unknown");
+            self.push_command(cmd, !code.is_failure(), Some(code), &text);
         }
-    }
-
-    /// `REMAINING GRACE: 45 days  (64800 minute(s) before expiring)`: the days and the minutes.
-    fn grace_numbers(&self, value: &str) -> (Option<u64>, Option<u64>) {
-        let (mut days, mut minutes) = (None, None);
-        let mut rest = value;
-        while let Some(start) = rest.find(|c: char| c.is_ascii_digit()) {
-            let tail = rest.get(start..).unwrap_or("");
-            let len = tail
-                .find(|c: char| !c.is_ascii_digit())
-                .unwrap_or(tail.len());
-            let n = tail.get(..len).and_then(|d| d.parse::<u64>().ok());
-            let after = tail.get(len..).unwrap_or("");
-            match self.vocab.word_at(after) {
-                Some(OsppWord::Days) if days.is_none() => days = n,
-                Some(OsppWord::Minutes) if minutes.is_none() => minutes = n,
-                _ => {}
-            }
-            rest = after;
-        }
-        (days, minutes)
     }
 
     /// `ERROR/HOST: 0xC004F074, 0x00000000, kms01.contoso.com` of `/dhistorykms`: one attempt.
@@ -572,7 +493,7 @@ impl<'v> Parser<'v> {
             });
         }
         if let Some((days, minutes, line)) = b.remaining {
-            remaining(&mut p, days, minutes, line);
+            fields::remaining(&mut p, days, minutes, line);
         }
         p.in_use = p.partial_product_key.is_some()
             || b.act
@@ -606,47 +527,4 @@ impl<'v> Parser<'v> {
         }
         (self.snap, self.shape)
     }
-}
-
-/// The time a product has left: in a grace period, or (licensed) its KMS or time-based validity.
-fn remaining(p: &mut ProductLicense, days: Option<u64>, minutes: Option<u64>, line: TextLine) {
-    let Some(m) = minutes.or_else(|| days.and_then(|d| d.checked_mul(1440))) else {
-        return;
-    };
-    let timebased = p
-        .channel
-        .as_deref()
-        .is_some_and(|c| c.starts_with("TIMEBASED_"));
-    let (kind, field) = match p.license_status {
-        Some(LicenseState::Licensed) if timebased => (
-            RemainingKind::TimebasedActivation,
-            FieldId::TimebasedExpiration,
-        ),
-        Some(LicenseState::Licensed) => {
-            (RemainingKind::VolumeActivation, FieldId::VolumeExpiration)
-        }
-        _ => (RemainingKind::Grace, FieldId::TimeRemaining),
-    };
-    p.remaining = Some(Remaining {
-        kind,
-        minutes: m,
-        days_printed: days,
-    });
-    p.lines.insert(field, line);
-}
-
-/// The channel at the end of a licence description, spaces a paste put into the token removed
-/// (`Office 16, TIMEBASED_ SUB channel`).
-fn channel(description: &str) -> Option<String> {
-    let tail = description.rsplit_once(',').map_or(description, |(_, t)| t);
-    let joined: String = tail
-        .trim()
-        .trim_end_matches('.')
-        .trim_end()
-        .strip_suffix("channel")
-        .map_or_else(
-            || tail.to_owned(),
-            |t| t.split_whitespace().collect::<String>(),
-        );
-    values::channel(&format!("x, {joined} channel")).or_else(|| values::channel(description))
 }

@@ -214,7 +214,10 @@ impl Vocabulary {
 /// `t` after its first `n` characters, trimmed (the text a phrase's placeholder stood for).
 fn rest_after(t: &str, n: usize) -> &str {
     let start = t.char_indices().nth(n).map_or(t.len(), |(i, _)| i);
-    t.get(start..).unwrap_or("").trim()
+    t.get(start..)
+        .unwrap_or("")
+        .trim_start_matches([':', '\u{FF1A}', ' '])
+        .trim()
 }
 
 /// A line of at least ten dashes, or dashes around one word (`---Processing---`).
@@ -228,7 +231,7 @@ fn separator(t: &str) -> Option<Line<'static>> {
     }
     inner
         .chars()
-        .all(|c| c.is_alphabetic())
+        .all(char::is_alphabetic)
         .then_some(Line::Separator { marker: true })
 }
 

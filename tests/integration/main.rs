@@ -19,6 +19,7 @@ mod fleets;
 mod fuzz_regressions;
 mod hostile;
 mod lookup;
+mod ospp;
 mod output_safety;
 mod prose;
 mod regression;

@@ -43,11 +43,19 @@ impl MachineDiag<'_> {
                 ));
                 continue;
             }
-            self.command_failure(path, c);
+            // Another Office licence that activated in the same run: this one's failure is a
+            // leftover licence's, worth a look but no alarm.
+            let other_ok = c.tool == CommandTool::Ospp
+                && snap
+                    .commands
+                    .iter()
+                    .any(|l| l.succeeded && l.tool == c.tool && l.command == c.command);
+            self.command_failure(path, c, other_ok.then_some(Severity::Warning));
         }
     }
 
-    pub(super) fn command_failure(&mut self, path: &str, c: &CommandResult) {
+    /// Raises the finding of a failed command; `cap` limits its severity.
+    pub(super) fn command_failure(&mut self, path: &str, c: &CommandResult, cap: Option<Severity>) {
         let code = c.code.or_else(|| {
             c.text
                 .to_ascii_lowercase()
@@ -91,6 +99,7 @@ impl MachineDiag<'_> {
             .map_or((FindingId::ActivationError, Severity::Error), |f| {
                 (f.id, f.severity)
             });
+        let sev = cap.map_or(sev, |cap| sev.min(cap));
         let words = self.findings.code_words(code);
         self.raise(
             id,

@@ -11,6 +11,7 @@
 mod input;
 mod events;
 mod slmgr;
+mod ospp;
 mod evidence;
 mod model;
 mod correlate;

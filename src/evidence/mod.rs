@@ -120,6 +120,7 @@ pub(crate) fn read(rules: &Rules, path: &str, bytes: &[u8]) -> Option<LicenseSna
         expiry: states,
         not_understood: Vec::new(),
         mentions,
+        kms_attempts: Vec::new(),
         warnings,
         lines_read: lines,
         lines_understood: understood,

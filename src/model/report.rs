@@ -200,6 +200,9 @@ pub struct Product {
     /// The status text as printed, when it was not understood.
     pub license_status_text: Option<String>,
     pub partial_key: Option<String>,
+    /// `office` for an Office licence read from ospp output (absent when the reader cannot tell).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<crate::model::snapshot::ProductFamily>,
     pub in_use: bool,
     pub notification_reason: Option<Hresult>,
     pub remaining_minutes: Option<u64>,

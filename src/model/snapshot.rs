@@ -141,7 +141,15 @@ pub struct AvmaInfo {
     pub host_digital_pid2: Option<String>,
 }
 
-/// One product block of `/dli`, `/dlv` or `/dlv all`.
+/// Which family of products a licence belongs to, when its reader can tell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProductFamily {
+    Windows,
+    Office,
+}
+
+/// One product block of `/dli`, `/dlv` or `/dlv all` (or of Office's `ospp.vbs /dstatus`).
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub struct ProductLicense {
     /// Line where the block starts.
@@ -162,6 +170,12 @@ pub struct ProductLicense {
     /// The status text as printed (kept when it was not understood).
     pub license_status_text: Option<String>,
     pub notification_reason: Option<Hresult>,
+    /// A success code given as the reason for the state (`0x4004F00C` in the initial grace
+    /// period, `0x4004FC04` on a time-based licence): information, never a failure.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub status_reason: Option<Hresult>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub family: Option<ProductFamily>,
     pub remaining: Option<Remaining>,
     pub evaluation_end: Option<DateValue>,
     pub rearm_windows: Option<i64>,
@@ -181,6 +195,9 @@ impl ProductLicense {
     /// Whether this is a Windows product (not Office or another application).
     pub fn is_windows(&self) -> bool {
         const WINDOWS_APP_ID: &str = "55c92734-d682-4d71-983e-d6ec3f16059f";
+        if let Some(f) = self.family {
+            return f == ProductFamily::Windows;
+        }
         if self.application_id.as_deref() == Some(WINDOWS_APP_ID) {
             return true;
         }
@@ -194,10 +211,38 @@ impl ProductLicense {
     }
 }
 
-/// What an `/ato`, `/ipk`, `/skms`, `/rearm` (…) printed.
+/// The script a command result came from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CommandTool {
+    #[default]
+    Slmgr,
+    /// Office's `ospp.vbs`.
+    Ospp,
+}
+
+impl CommandTool {
+    /// How a report names the script.
+    pub fn script(self) -> &'static str {
+        match self {
+            CommandTool::Slmgr => "slmgr",
+            CommandTool::Ospp => "ospp.vbs",
+        }
+    }
+
+    #[allow(clippy::trivially_copy_pass_by_ref)] // serde's skip_serializing_if passes a reference
+    fn is_slmgr(&self) -> bool {
+        *self == CommandTool::Slmgr
+    }
+}
+
+/// What an `/ato`, `/ipk`, `/skms`, `/rearm` (…) printed, or an `ospp.vbs /act`, `/inpkey` (…).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct CommandResult {
-    /// `ato`, `ipk`, `upk`, `skms`, `ckms`, `rearm`, or `unknown` when the command was not shown.
+    #[serde(skip_serializing_if = "CommandTool::is_slmgr")]
+    pub tool: CommandTool,
+    /// `ato`, `ipk`, `upk`, `skms`, `ckms`, `rearm` (slmgr); `act`, `inpkey`, `unpkey`, `sethst`
+    /// (…, ospp.vbs); or `unknown` when the command was not shown.
     pub command: String,
     /// The product named in "Activating …", if any.
     pub product: Option<String>,
@@ -281,6 +326,17 @@ pub struct Mention {
     pub code: Hresult,
 }
 
+/// One KMS activation attempt a history lists (`ospp.vbs /dhistorykms`: the client's event 12288
+/// with the result code and the KMS host it asked).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct KmsAttemptLine {
+    /// When the event was written, as printed (UTC).
+    pub time: Option<DateValue>,
+    pub code: Hresult,
+    pub host: Option<String>,
+    pub line: TextLine,
+}
+
 /// Everything read from one slmgr text input, or the codes a text input mentions.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct LicenseSnapshot {
@@ -299,6 +355,9 @@ pub struct LicenseSnapshot {
     /// Result codes found in running text by the evidence reader (empty for slmgr output).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub mentions: Vec<Mention>,
+    /// KMS activation attempts a history listed (empty for slmgr output).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub kms_attempts: Vec<KmsAttemptLine>,
     pub warnings: Vec<String>,
     pub lines_read: u32,
     /// Lines understood by a known label or phrase.

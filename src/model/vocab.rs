@@ -123,6 +123,9 @@ words! {
     /// What an input turned out to be.
     pub enum InputFormat {
         Slmgr => "slmgr",
+        /// Office's `ospp.vbs` output (`/dstatus`, `/act`, `/dhistorykms`, …) or a tool's
+        /// licence list in its fields.
+        Ospp => "ospp",
         /// A binary Windows event log.
         Evtx => "evtx",
         /// Event XML (Event Viewer "Save as XML", `wevtutil qe /f:xml`).
@@ -216,7 +219,7 @@ mod tests {
         assert_eq!(words(InputStatus::ALL), "read partial skipped unreadable");
         assert_eq!(
             words(InputFormat::ALL),
-            "slmgr evtx xml json csv tsv eventviewer-text format-list event-log text-evidence unknown"
+            "slmgr ospp evtx xml json csv tsv eventviewer-text format-list event-log text-evidence unknown"
         );
         assert_eq!(words(AttemptOutcome::ALL), "activated rejected no-response");
         assert_eq!(

@@ -288,7 +288,7 @@ fn rank(s: &InputSummary) -> usize {
 }
 
 /// The strict text readers on a text: an event export (XML, JSON, CSV/text, recognised by its
-/// content), then slmgr text.
+/// content), then Office's ospp.vbs output, then slmgr text.
 fn read_text(
     rules: &Rules,
     reader: &SlmgrReader,
@@ -301,6 +301,11 @@ fn read_text(
         if let Some(events) = events {
             return Ok((Vec::new(), events, summary));
         }
+    }
+    // Office's ospp.vbs output, by its shape, before the slmgr reader would take its lines.
+    if let Some(snaps) = crate::ospp::read(rules, path, bytes) {
+        read_as_ospp(&snaps, &mut summary);
+        return Ok((snaps, Vec::new(), summary));
     }
     let snaps = reader.parse(path, bytes)?;
     read_as_slmgr(&snaps, &mut summary);
@@ -353,6 +358,30 @@ fn read_as_evidence(snap: &LicenseSnapshot, summary: &mut InputSummary) {
             .to_owned()
     });
     summary.warnings.extend(snap.warnings.iter().cloned());
+}
+
+/// Fills the summary of an input the ospp reader took.
+fn read_as_ospp(snaps: &[LicenseSnapshot], summary: &mut InputSummary) {
+    summary.format = InputFormat::Ospp;
+    for s in snaps {
+        summary.encoding = Some(s.encoding.clone());
+        summary.languages.clone_from(&s.languages);
+        summary.machines.push(
+            s.machine
+                .clone()
+                .unwrap_or_else(|| crate::model::names::machine_from_path(&s.path)),
+        );
+        summary.lines = summary.lines.saturating_add(s.lines_read);
+        summary
+            .not_understood
+            .extend(s.not_understood.iter().cloned());
+        summary.warnings.extend(s.warnings.iter().cloned());
+    }
+    summary.status = if summary.not_understood.is_empty() {
+        InputStatus::Read
+    } else {
+        InputStatus::Partial
+    };
 }
 
 /// Why an input is neither slmgr output nor an event log, in words that say what to do.

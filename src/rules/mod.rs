@@ -8,6 +8,7 @@
 pub(crate) mod events;
 mod lint;
 mod load;
+pub(crate) mod ospp;
 pub(crate) mod slmgr;
 
 use std::collections::{BTreeMap, HashMap};
@@ -30,6 +31,7 @@ pub(crate) const FILE_NAMES: &[&str] = &[
     "licensing.toml",
     "slmgr.toml",
     "events.toml",
+    "ospp.toml",
 ];
 
 /// How serious a code is when it shows up as a result.
@@ -274,6 +276,7 @@ pub struct Rules {
     facilities: BTreeMap<u16, FacilityEntry>,
     findings: BTreeMap<String, FindingRule>,
     slmgr: Vec<SlmgrLanguage>,
+    ospp: ospp::OsppRules,
     events: events::Catalogue,
 }
 
@@ -295,6 +298,7 @@ pub enum RulesError {
 pub(crate) struct RuleSet {
     pub(crate) findings: Vec<FindingRule>,
     pub(crate) slmgr: Vec<SlmgrLanguage>,
+    pub(crate) ospp: ospp::OsppRules,
     pub(crate) providers: Vec<events::ProviderDef>,
     pub(crate) events: Vec<events::EventDef>,
     pub(crate) codes: Vec<(Hresult, CodeEntry)>,
@@ -333,6 +337,11 @@ impl Rules {
                 set.slmgr.retain(|l| l.id != lang.id);
                 set.slmgr.push(lang);
             }
+            for lang in extra.ospp.languages {
+                set.ospp.languages.retain(|l| l.id != lang.id);
+                set.ospp.languages.push(lang);
+            }
+            set.ospp.skus.extend(extra.ospp.skus);
             if extra.kms.is_some() {
                 set.kms = extra.kms;
             }
@@ -377,6 +386,7 @@ impl Rules {
                 .map(|f| (f.id.clone(), f))
                 .collect(),
             slmgr: set.slmgr,
+            ospp: set.ospp,
             events: events::Catalogue::new(set.providers, set.events),
         }
     }
@@ -440,6 +450,11 @@ impl Rules {
     /// The event catalogue: activation providers and the events kmsdiag decodes.
     pub fn events(&self) -> &events::Catalogue {
         &self.events
+    }
+
+    /// What `ospp.toml` holds: ospp's labels per language, Office's SKU ids.
+    pub fn ospp(&self) -> &ospp::OsppRules {
+        &self.ospp
     }
 
     /// The slmgr label tables, one per UI language.

@@ -13,8 +13,8 @@ use crate::hresult::Hresult;
 use crate::input::values;
 use crate::model::ids::{NONGENUINE_GRACE_PERIOD, SL_E_NOT_GENUINE};
 use crate::model::snapshot::{
-    AdActivationInfo, AvmaInfo, CommandResult, ExpiryKind, ExpiryLine, KmsClientInfo, KmsHostInfo,
-    LicenseSnapshot, ProductLicense, TextLine,
+    AdActivationInfo, AvmaInfo, CommandResult, CommandTool, ExpiryKind, ExpiryLine, KmsClientInfo,
+    KmsHostInfo, LicenseSnapshot, ProductLicense, TextLine,
 };
 use crate::rules::slmgr::{FieldId, PhraseId};
 
@@ -93,6 +93,7 @@ fn empty_snapshot(path: &str) -> LicenseSnapshot {
         expiry: Vec::new(),
         not_understood: Vec::new(),
         mentions: Vec::new(),
+        kms_attempts: Vec::new(),
         warnings: Vec::new(),
         lines_read: 0,
         lines_understood: 0,
@@ -272,6 +273,7 @@ impl<'v> Parser<'v> {
             PhraseId::Activating => {
                 self.flush_pending();
                 self.pending = Some(CommandResult {
+                    tool: CommandTool::Slmgr,
                     command: self.command.clone().unwrap_or_else(|| "ato".to_owned()),
                     product: Some(cap.to_owned()),
                     succeeded: false,
@@ -341,6 +343,7 @@ impl<'v> Parser<'v> {
                 p
             }
             None => CommandResult {
+                tool: CommandTool::Slmgr,
                 command: self
                     .command
                     .clone()

@@ -20,6 +20,7 @@ mod fleets;
 mod fuzz_regressions;
 mod hostile;
 mod lookup;
+mod ospp;
 mod output_safety;
 mod pastes;
 mod prose;

@@ -12,11 +12,6 @@ const DIR: &str = "testdata/pastes";
 /// Pastes kmsdiag does not read right yet, each with what it lacks. The test fails when one of
 /// them starts passing too, so the list only shrinks.
 const NOT_YET: &[(&str, &str)] = &[
-    (
-        "ospp-001.txt",
-        "no ospp reader: Office grace and subscription channel",
-    ),
-    ("ospp-014.txt", "no ospp reader: Office grace"),
     ("siem-001.json", "SIEM JSON shapes are not read"),
     ("siem-003.json", "SIEM JSON shapes are not read"),
     ("wmi-001.txt", "WMI licensing inventory is not read"),

@@ -2,7 +2,7 @@
 //! success raises the finding its result code names.
 
 use crate::model::ids::PKEY_NOT_INSTALLED;
-use crate::model::snapshot::{CommandResult, LicenseSnapshot};
+use crate::model::snapshot::{CommandResult, CommandTool, LicenseSnapshot};
 use crate::model::{Evidence, Verdict};
 use crate::rules::Severity;
 
@@ -17,25 +17,45 @@ impl MachineDiag<'_> {
                 continue;
             }
             // A failure followed by a success of the same command is history, not a problem.
+            // ospp.vbs /act activates each Office product on its own: only a later success of
+            // the same product makes a failure history.
+            let same = |l: &CommandResult| {
+                l.tool == c.tool
+                    && l.command == c.command
+                    && (c.tool == CommandTool::Slmgr || l.product == c.product)
+            };
             let later_ok = snap
                 .commands
                 .iter()
                 .skip(i + 1)
-                .any(|l| l.succeeded && l.command == c.command);
+                .any(|l| l.succeeded && same(l));
             if later_ok {
                 self.reasons.push(format!(
-                    "An earlier /{} failed ({}) and a later one succeeded.",
+                    "An earlier {}/{} failed ({}) and a later one succeeded.",
+                    if c.tool == CommandTool::Ospp {
+                        "ospp.vbs "
+                    } else {
+                        ""
+                    },
                     c.command,
                     c.code
                         .map_or_else(|| "no code".to_owned(), |x| x.to_string())
                 ));
                 continue;
             }
-            self.command_failure(path, c);
+            // Another Office licence that activated in the same run: this one's failure is a
+            // leftover licence's, worth a look but no alarm.
+            let other_ok = c.tool == CommandTool::Ospp
+                && snap
+                    .commands
+                    .iter()
+                    .any(|l| l.succeeded && l.tool == c.tool && l.command == c.command);
+            self.command_failure(path, c, other_ok.then_some(Severity::Warning));
         }
     }
 
-    pub(super) fn command_failure(&mut self, path: &str, c: &CommandResult) {
+    /// Raises the finding of a failed command; `cap` limits its severity.
+    pub(super) fn command_failure(&mut self, path: &str, c: &CommandResult, cap: Option<Severity>) {
         let code = c.code.or_else(|| {
             c.text
                 .to_ascii_lowercase()
@@ -49,13 +69,14 @@ impl MachineDiag<'_> {
             time: None,
             excerpt: crate::report::sanitize(&c.text, true).into_owned(),
         }];
+        let script = c.tool.script();
         let what = match c.product.as_deref() {
             Some(p) => format!(
-                "`slmgr /{}` for {}",
+                "`{script} /{}` for {}",
                 c.command,
                 crate::report::sanitize(p, true)
             ),
-            None => format!("`slmgr /{}`", c.command),
+            None => format!("`{script} /{}`", c.command),
         };
         let Some(code) = code else {
             self.raise(
@@ -78,6 +99,7 @@ impl MachineDiag<'_> {
             .map_or((FindingId::ActivationError, Severity::Error), |f| {
                 (f.id, f.severity)
             });
+        let sev = cap.map_or(sev, |cap| sev.min(cap));
         let words = self.findings.code_words(code);
         self.raise(
             id,

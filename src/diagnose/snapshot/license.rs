@@ -5,7 +5,7 @@ use chrono::NaiveDateTime;
 
 use crate::model::ids::NONGENUINE_GRACE_PERIOD;
 use crate::model::license::LicenseState;
-use crate::model::snapshot::{LicenseSnapshot, ProductLicense, RemainingKind};
+use crate::model::snapshot::{LicenseSnapshot, ProductFamily, ProductLicense, RemainingKind};
 use crate::model::{Evidence, Verdict};
 use crate::rules::slmgr::FieldId;
 use crate::rules::{Category, Severity};
@@ -54,6 +54,12 @@ impl MachineDiag<'_> {
             Some(LicenseState::Notification | LicenseState::Unlicensed) => {
                 self.unlicensed(p, &name, status, status_ev);
             }
+            // What printed the product was an activation of it (ospp.vbs /act): its result,
+            // read with the commands, says how it stands.
+            _ if snap
+                .commands
+                .iter()
+                .any(|c| c.product.is_some() && c.product == p.name) => {}
             _ => {
                 let text = p.license_status_text.as_deref().map_or_else(
                     || "its license status was not printed".to_owned(),
@@ -203,14 +209,18 @@ impl MachineDiag<'_> {
         );
         let over = ends.is_some_and(|e| e < self.now);
         let mut codes = Vec::new();
-        if let Some(r) = p.notification_reason {
-            codes.push(r);
-        }
+        codes.extend(p.notification_reason);
+        codes.extend(p.status_reason);
+        let then = if p.family == Some(ProductFamily::Office) {
+            "it"
+        } else {
+            "Windows"
+        };
         self.raise(
             FindingId::GraceExpiring,
             over.then_some(Severity::Error),
             codes,
-            format!("{name} is not activated: it runs on {state}; {when}. After that Windows goes to notification mode."),
+            format!("{name} is not activated: it runs on {state}; {when}. After that {then} goes to notification mode."),
             evidence.clone(),
         );
         if status == LicenseState::NonGenuineGrace {

@@ -1,7 +1,7 @@
 //! The diagnosis of machines from their license snapshots (`slmgr` output): a verdict per
 //! machine, a summary per KMS host, and findings raised through the one finding builder. Each
 //! part of a snapshot has its file: the license state (`license`), `/xpr` alone (`expiry`), the
-//! channel and key (`channel`), a KMS client that found no host in DNS (`kms_discovery`), a KMS
+//! channel and key (`channel`), an activation history (`history`), a KMS client that found no host in DNS (`kms_discovery`), a KMS
 //! host's count (`kms_host`), slmgr commands (`commands`), result codes running text mentions
 //! (`mentions`) and what the report shows of the machine (`summary`).
 //!
@@ -10,6 +10,7 @@
 mod channel;
 mod commands;
 mod expiry;
+mod history;
 mod kms_discovery;
 mod kms_host;
 mod license;
@@ -181,10 +182,15 @@ impl<'a> MachineDiag<'a> {
             self.product(snap, p, base);
         }
         self.commands(snap);
+        self.kms_history(snap);
         self.expiry_lines(snap);
         // Prose shows no product by its nature: its mentions gave the reason.
         let prose_only = mentioned && !snap.mentions.is_empty();
-        if products.is_empty() && snap.commands.is_empty() && snap.expiry.is_empty() && !prose_only
+        if products.is_empty()
+            && snap.commands.is_empty()
+            && snap.expiry.is_empty()
+            && snap.kms_attempts.is_empty()
+            && !prose_only
         {
             self.worse(
                 Verdict::Unknown,

@@ -7,7 +7,7 @@ use chrono::{Duration, NaiveDateTime};
 
 use crate::model::license::LicenseState;
 use crate::model::snapshot::{
-    CommandResult, ExpiryKind, LicenseSnapshot, ProductLicense, RemainingKind,
+    CommandResult, CommandTool, ExpiryKind, LicenseSnapshot, ProductLicense, RemainingKind,
 };
 use crate::model::{MachineRole, NameSource, Product};
 use crate::rules::Rules;
@@ -48,12 +48,13 @@ pub(super) fn status_from_xpr(s: &LicenseSnapshot) -> Option<LicenseState> {
     })
 }
 
-/// A successful last `/ato` means the machine was activated when it ran.
+/// A successful last `/ato` (or Office's `ospp.vbs /act`) means the machine was activated when it
+/// ran.
 pub(super) fn status_from_commands(s: &LicenseSnapshot) -> Option<LicenseState> {
     s.commands
         .iter()
         .rev()
-        .find(|c| c.command == "ato")
+        .find(|c| c.command == "ato" || (c.command == "act" && c.tool == CommandTool::Ospp))
         .filter(|c| c.succeeded)
         .map(|_| LicenseState::Licensed)
 }
@@ -135,6 +136,7 @@ pub(super) fn product_summary(
             None
         },
         partial_key: p.partial_product_key.clone(),
+        family: p.family,
         in_use: p.in_use,
         notification_reason: p.notification_reason,
         remaining_minutes: p.remaining.as_ref().map(|r| r.minutes),

@@ -11,6 +11,7 @@ pub(super) mod codes;
 pub(super) mod events;
 pub(super) mod findings;
 pub(super) mod licensing;
+pub(super) mod ospp;
 pub(super) mod slmgr;
 pub(super) mod win32;
 

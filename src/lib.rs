@@ -11,6 +11,7 @@
 mod input;
 mod events;
 mod slmgr;
+mod inventory;
 mod evidence;
 mod model;
 mod correlate;

@@ -1,7 +1,7 @@
-//! Which reader takes an input, by its content: an `.evtx` log, slmgr text, an event export
-//! (XML, JSON, CSV/text), or, as the last rung, any text that mentions result codes (the evidence
-//! reader); why none did when an input is unreadable; what became of each input; and the same
-//! record read twice (two exports of one log) counted once.
+//! Which reader takes an input, by its content: an `.evtx` log, a WMI licensing inventory, slmgr
+//! text, an event export (XML, JSON, CSV/text), or, as the last rung, any text that mentions
+//! result codes (the evidence reader); why none did when an input is unreadable; what became of
+//! each input; and the same record read twice (two exports of one log) counted once.
 
 use crate::events::{ActivationEvent, Keep};
 use crate::input::InputFile;
@@ -161,6 +161,11 @@ pub(super) fn read_one(
             read_events(rules, &path, disk.as_deref(), bytes, &mut summary).unwrap_or_default();
         return (Vec::new(), events, summary);
     }
+    // A licensing inventory's property lines would otherwise pass for slmgr's.
+    if let Some(snaps) = crate::inventory::read(rules, &path, &bytes) {
+        read_as_inventory(&snaps, &mut summary);
+        return (snaps, Vec::new(), summary);
+    }
     match reader.parse(&path, &bytes) {
         Ok(snaps) => {
             summary.format = InputFormat::Slmgr;
@@ -213,6 +218,22 @@ pub(super) fn read_one(
             });
             (Vec::new(), Vec::new(), summary)
         }
+    }
+}
+
+/// Fills the summary of a licensing inventory: its machines (or the file's name for one without).
+fn read_as_inventory(snaps: &[LicenseSnapshot], summary: &mut InputSummary) {
+    summary.format = InputFormat::WmiInventory;
+    summary.status = InputStatus::Read;
+    summary.encoding = snaps.first().map(|s| s.encoding.clone());
+    summary.lines = snaps.first().map_or(0, |s| s.lines_read);
+    for s in snaps {
+        summary.machines.push(
+            s.machine
+                .clone()
+                .unwrap_or_else(|| crate::model::names::machine_from_path(&s.path)),
+        );
+        summary.warnings.extend(s.warnings.iter().cloned());
     }
 }
 

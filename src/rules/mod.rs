@@ -6,6 +6,7 @@
 //! holds facts.
 
 pub(crate) mod events;
+pub(crate) mod inventory;
 mod lint;
 mod load;
 pub(crate) mod slmgr;
@@ -30,6 +31,7 @@ pub(crate) const FILE_NAMES: &[&str] = &[
     "licensing.toml",
     "slmgr.toml",
     "events.toml",
+    "inventory.toml",
 ];
 
 /// How serious a code is when it shows up as a result.
@@ -275,6 +277,7 @@ pub struct Rules {
     findings: BTreeMap<String, FindingRule>,
     slmgr: Vec<SlmgrLanguage>,
     events: events::Catalogue,
+    inventory: inventory::Inventory,
 }
 
 /// Rules that could not be loaded: every problem found, not only the first.
@@ -303,6 +306,7 @@ pub(crate) struct RuleSet {
     pub(crate) status_flags: Vec<(u32, StatusFlagEntry)>,
     pub(crate) kms: Option<KmsParams>,
     pub(crate) facilities: Vec<FacilityEntry>,
+    pub(crate) inventory: inventory::InventorySet,
 }
 
 impl Rules {
@@ -336,6 +340,7 @@ impl Rules {
             if extra.kms.is_some() {
                 set.kms = extra.kms;
             }
+            set.inventory.extend(extra.inventory);
         }
         let codes: BTreeMap<Hresult, CodeEntry> = set.codes.into_iter().collect();
         let mut symbols = HashMap::new();
@@ -378,6 +383,7 @@ impl Rules {
                 .collect(),
             slmgr: set.slmgr,
             events: events::Catalogue::new(set.providers, set.events),
+            inventory: inventory::Inventory::new(set.inventory),
         }
     }
 
@@ -450,6 +456,11 @@ impl Rules {
     /// KMS thresholds and timers.
     pub fn kms(&self) -> &KmsParams {
         &self.kms
+    }
+
+    /// The licensing inventory's classes, columns and properties.
+    pub(crate) fn inventory(&self) -> &inventory::Inventory {
+        &self.inventory
     }
 }
 

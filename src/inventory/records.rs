@@ -82,6 +82,14 @@ pub(super) fn json_keys(text: &str) -> Vec<&str> {
         let tail = after.get(end + 1..).unwrap_or("");
         if is_ident(key) && tail.trim_start().starts_with(':') {
             out.push(key);
+            // A raw CIM instance names its properties in `{"Name": "LicenseStatus", "Value": 1}`.
+            let value = tail.trim_start().trim_start_matches(':').trim_start();
+            if key == "Name"
+                && let Some(v) = value.strip_prefix('"')
+                && let Some(name) = v.split('"').next().filter(|n| is_ident(n))
+            {
+                out.push(name);
+            }
         }
         rest = tail;
     }

@@ -18,6 +18,7 @@ mod evtx_writer;
 mod fleets;
 mod fuzz_regressions;
 mod hostile;
+mod inventory;
 mod lookup;
 mod output_safety;
 mod prose;

@@ -438,8 +438,8 @@ fn product(rules: &Rules, mut row: Row, service: &Row, cmid: Option<&str>) -> Pr
     }
     p.remaining = remaining(&p, row.minutes, kms_client);
     // A licensed product's reason is a success code (or none); only a failure is worth keeping.
-    if p.license_status == Some(LicenseState::Licensed)
-        && p.notification_reason.is_some_and(|c| !c.is_failure())
+    let success = p.notification_reason.is_some_and(|c| !c.is_failure());
+    if (p.license_status == Some(LicenseState::Licensed) && success)
         || p.notification_reason.is_some_and(|c| c.0 == 0)
     {
         p.notification_reason = None;

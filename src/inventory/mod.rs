@@ -43,6 +43,17 @@ fn recognised(rules: &Rules, names: &[String]) -> bool {
     decisive && known.len() >= 2
 }
 
+/// The first [`HEAD_BYTES`] of an input, cut where no UTF-8 character is split.
+fn head_bytes(bytes: &[u8]) -> &[u8] {
+    let Some(head) = bytes.get(..HEAD_BYTES) else {
+        return bytes;
+    };
+    match std::str::from_utf8(head) {
+        Err(e) if e.error_len().is_none() => head.get(..e.valid_up_to()).unwrap_or(head),
+        _ => head,
+    }
+}
+
 /// How many lines of a decoded text look like an inventory's (to choose a legacy code page).
 fn score(rules: &Rules, text: &str) -> usize {
     let head = text
@@ -56,15 +67,19 @@ fn score(rules: &Rules, text: &str) -> usize {
 /// Reads an input that is a licensing inventory; `None` when it is not one (its property names
 /// do not say so, or it holds no instance).
 pub(crate) fn read(rules: &Rules, path: &str, bytes: &[u8]) -> Option<Vec<LicenseSnapshot>> {
-    let decoded = crate::input::encoding::decode(bytes, &|t| score(rules, t));
-    let text = decoded.text.as_str();
-    let head = text
-        .get(..text.floor_char_boundary(HEAD_BYTES))
-        .unwrap_or("");
-    let (shape, names) = records::names(head);
+    // Only the start is decoded to decide: every text input passes here first, large event
+    // exports included.
+    let head = crate::input::encoding::decode(head_bytes(bytes), &|t| score(rules, t));
+    let (_, names) = records::names(&head.text);
     if !recognised(rules, &names) {
         return None;
     }
+    let decoded = crate::input::encoding::decode(bytes, &|t| score(rules, t));
+    let text = decoded.text.as_str();
+    let start = text
+        .get(..text.floor_char_boundary(HEAD_BYTES))
+        .unwrap_or("");
+    let (shape, _) = records::names(start);
     let recs = records::read(shape, text);
     let lines = u32::try_from(text.lines().count()).unwrap_or(u32::MAX);
     let mut snaps = build::snapshots(rules, path, &recs, lines);

@@ -12,6 +12,7 @@ mod input;
 mod events;
 mod slmgr;
 mod ospp;
+mod inventory;
 mod evidence;
 mod model;
 mod correlate;

@@ -115,6 +115,7 @@ pub(crate) fn read(rules: &Rules, path: &str, bytes: &[u8]) -> Option<LicenseSna
         machine,
         machine_line,
         service_version: None,
+        cmid: None,
         products: Vec::new(),
         commands: Vec::new(),
         expiry: states,

@@ -1,6 +1,7 @@
 //! `LicenseSnapshot`: what one piece of `slmgr` output says about a machine's licenses, as plain
 //! data. Produced by the slmgr decoder (license blocks, `/xpr` lines, command results) and by the
-//! evidence reader (only the result codes running text mentions, never a license state); read by
+//! evidence reader (only the result codes running text mentions, never a license state), and by the
+//! licensing inventory reader (one snapshot per machine of a WMI or Configuration Manager export); read by
 //! the diagnosis. Every value keeps the line it came from so findings can quote it.
 
 use std::collections::BTreeMap;
@@ -348,6 +349,11 @@ pub struct LicenseSnapshot {
     pub machine: Option<String>,
     pub machine_line: Option<TextLine>,
     pub service_version: Option<String>,
+    /// The machine's client machine ID as its licensing service reports it (WMI
+    /// `SoftwareLicensingService.ClientMachineID`), whatever its products' channels: the key a
+    /// KMS host's records of the machine carry.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cmid: Option<String>,
     pub products: Vec<ProductLicense>,
     pub commands: Vec<CommandResult>,
     pub expiry: Vec<ExpiryLine>,

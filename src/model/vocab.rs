@@ -144,6 +144,9 @@ words! {
         EventLog => "event-log",
         /// A named text read only for the result codes it mentions (prose, an e-mail, a dialog).
         TextEvidence => "text-evidence",
+        /// The WMI licensing inventory (`SoftwareLicensingProduct`/`Service` as Format-List,
+        /// Export-Csv or ConvertTo-Json; Configuration Manager's views of them).
+        WmiInventory => "wmi-inventory",
         /// Not recognised.
         Unknown => "unknown",
     }
@@ -219,7 +222,7 @@ mod tests {
         assert_eq!(words(InputStatus::ALL), "read partial skipped unreadable");
         assert_eq!(
             words(InputFormat::ALL),
-            "slmgr ospp evtx xml json csv tsv eventviewer-text format-list event-log text-evidence unknown"
+            "slmgr ospp evtx xml json csv tsv eventviewer-text format-list event-log text-evidence wmi-inventory unknown"
         );
         assert_eq!(words(AttemptOutcome::ALL), "activated rejected no-response");
         assert_eq!(

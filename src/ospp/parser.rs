@@ -124,6 +124,7 @@ impl<'v> Parser<'v> {
                 machine: None,
                 machine_line: None,
                 service_version: None,
+                cmid: None,
                 products: Vec::new(),
                 commands: Vec::new(),
                 expiry: Vec::new(),

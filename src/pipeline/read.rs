@@ -288,7 +288,7 @@ fn rank(s: &InputSummary) -> usize {
 }
 
 /// The strict text readers on a text: an event export (XML, JSON, CSV/text, recognised by its
-/// content), then Office's ospp.vbs output, then slmgr text.
+/// content), then a licensing inventory, Office's ospp.vbs output, then slmgr text.
 fn read_text(
     rules: &Rules,
     reader: &SlmgrReader,
@@ -301,6 +301,11 @@ fn read_text(
         if let Some(events) = events {
             return Ok((Vec::new(), events, summary));
         }
+    }
+    // A licensing inventory's property lines would otherwise pass for slmgr's.
+    if let Some(snaps) = crate::inventory::read(rules, path, bytes) {
+        read_as_inventory(&snaps, &mut summary);
+        return Ok((snaps, Vec::new(), summary));
     }
     // Office's ospp.vbs output, by its shape, before the slmgr reader would take its lines.
     if let Some(snaps) = crate::ospp::read(rules, path, bytes) {
@@ -382,6 +387,22 @@ fn read_as_ospp(snaps: &[LicenseSnapshot], summary: &mut InputSummary) {
     } else {
         InputStatus::Partial
     };
+}
+
+/// Fills the summary of a licensing inventory: its machines (or the file's name for one without).
+fn read_as_inventory(snaps: &[LicenseSnapshot], summary: &mut InputSummary) {
+    summary.format = InputFormat::WmiInventory;
+    summary.status = InputStatus::Read;
+    summary.encoding = snaps.first().map(|s| s.encoding.clone());
+    summary.lines = snaps.first().map_or(0, |s| s.lines_read);
+    for s in snaps {
+        summary.machines.push(
+            s.machine
+                .clone()
+                .unwrap_or_else(|| crate::model::names::machine_from_path(&s.path)),
+        );
+        summary.warnings.extend(s.warnings.iter().cloned());
+    }
 }
 
 /// Why an input is neither slmgr output nor an event log, in words that say what to do.

@@ -18,6 +18,7 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
     ("slmgr.toml", include_str!("../../rules/slmgr.toml")),
     ("events.toml", include_str!("../../rules/events.toml")),
     ("ospp.toml", include_str!("../../rules/ospp.toml")),
+    ("inventory.toml", include_str!("../../rules/inventory.toml")),
 ];
 
 /// Rule files are small; a huge one is a mistake, not a table.
@@ -197,6 +198,7 @@ pub(crate) fn check_files(mut files: Vec<RuleFile>, prefix: &str) -> (RuleSet, V
             "codes.toml" => lint::codes::check(&mut ctx, &table, &mut set, &known_findings),
             "win32.toml" => lint::win32::check(&mut ctx, &table, &mut set),
             "licensing.toml" => lint::licensing::check(&mut ctx, &table, &mut set, complete),
+            "inventory.toml" => lint::inventory::check(&mut ctx, &table, &mut set, complete),
             _ => {}
         }
     }

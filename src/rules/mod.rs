@@ -6,6 +6,7 @@
 //! holds facts.
 
 pub(crate) mod events;
+pub(crate) mod inventory;
 mod lint;
 mod load;
 pub(crate) mod ospp;
@@ -32,6 +33,7 @@ pub(crate) const FILE_NAMES: &[&str] = &[
     "slmgr.toml",
     "events.toml",
     "ospp.toml",
+    "inventory.toml",
 ];
 
 /// How serious a code is when it shows up as a result.
@@ -278,6 +280,7 @@ pub struct Rules {
     slmgr: Vec<SlmgrLanguage>,
     ospp: ospp::OsppRules,
     events: events::Catalogue,
+    inventory: inventory::Inventory,
 }
 
 /// Rules that could not be loaded: every problem found, not only the first.
@@ -307,6 +310,7 @@ pub(crate) struct RuleSet {
     pub(crate) status_flags: Vec<(u32, StatusFlagEntry)>,
     pub(crate) kms: Option<KmsParams>,
     pub(crate) facilities: Vec<FacilityEntry>,
+    pub(crate) inventory: inventory::InventorySet,
 }
 
 impl Rules {
@@ -345,6 +349,7 @@ impl Rules {
             if extra.kms.is_some() {
                 set.kms = extra.kms;
             }
+            set.inventory.extend(extra.inventory);
         }
         let codes: BTreeMap<Hresult, CodeEntry> = set.codes.into_iter().collect();
         let mut symbols = HashMap::new();
@@ -388,6 +393,7 @@ impl Rules {
             slmgr: set.slmgr,
             ospp: set.ospp,
             events: events::Catalogue::new(set.providers, set.events),
+            inventory: inventory::Inventory::new(set.inventory),
         }
     }
 
@@ -465,6 +471,11 @@ impl Rules {
     /// KMS thresholds and timers.
     pub fn kms(&self) -> &KmsParams {
         &self.kms
+    }
+
+    /// The licensing inventory's classes, columns and properties.
+    pub(crate) fn inventory(&self) -> &inventory::Inventory {
+        &self.inventory
     }
 }
 

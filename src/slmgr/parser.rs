@@ -88,6 +88,7 @@ fn empty_snapshot(path: &str) -> LicenseSnapshot {
         machine: None,
         machine_line: None,
         service_version: None,
+        cmid: None,
         products: Vec::new(),
         commands: Vec::new(),
         expiry: Vec::new(),

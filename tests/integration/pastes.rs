@@ -14,7 +14,6 @@ const DIR: &str = "testdata/pastes";
 const NOT_YET: &[(&str, &str)] = &[
     ("siem-001.json", "SIEM JSON shapes are not read"),
     ("siem-003.json", "SIEM JSON shapes are not read"),
-    ("wmi-001.txt", "WMI licensing inventory is not read"),
 ];
 
 fn rows() -> Vec<std::collections::BTreeMap<String, String>> {

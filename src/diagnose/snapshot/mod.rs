@@ -260,7 +260,13 @@ impl<'a> MachineDiag<'a> {
             reason,
             products,
             kms_host: client.and_then(|c| c.kms_host()).map(ToString::to_string),
-            cmid: client.and_then(|c| c.cmid.clone()),
+            cmid: client.and_then(|c| c.cmid.clone()).or_else(|| {
+                self.input
+                    .snapshots
+                    .iter()
+                    .rev()
+                    .find_map(|s| s.cmid.clone())
+            }),
             findings: ids,
             attempts: Vec::new(),
             attempts_omitted: 0,

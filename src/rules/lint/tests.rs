@@ -124,3 +124,47 @@ fn licensing_and_win32_checks() {
     );
     assert_eq!(p.len(), 2, "{p:#?}");
 }
+
+#[test]
+fn inventory_properties_are_checked_against_their_fields() {
+    let text = r#"
+[[column]]
+name = "PSComputerName"
+role = "machine"
+sources = ["x"]
+
+[[property]]
+name = "LicenseStatus"
+class = ["product"]
+field = "license_status"
+value = "text"
+sources = ["x"]
+
+[[property]]
+name = "pscomputername"
+class = ["product"]
+field = "name"
+value = "text"
+sources = ["x"]
+
+[[property]]
+name = "Bad Name"
+class = []
+field = "name"
+value = "text"
+sources = []
+"#;
+    let p = check("inventory.toml", text);
+    let has = |line: usize, what: &str| {
+        p.iter()
+            .any(|x| x.line == Some(line) && x.message.contains(what))
+    };
+    assert!(has(11, "cannot take"), "{p:#?}");
+    assert!(has(14, "duplicate name"), "{p:#?}");
+    assert!(has(22, "letters, digits"), "{p:#?}");
+    assert!(has(23, "names no class"), "{p:#?}");
+    assert!(
+        p.iter().any(|x| x.field.as_deref() == Some("sources")),
+        "{p:#?}"
+    );
+}

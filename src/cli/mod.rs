@@ -54,6 +54,7 @@ const ANALYZE_HELP: &str = concat!(
 Examples:
   kmsdiag analyze testdata/fleets/mixed                 a folder per machine, hosts and clients
   kmsdiag analyze --format html -o report.html logs/    one self-contained page
+  kmsdiag analyze --only failing,warning --min-severity warning logs/   just what is broken
   kmsdiag analyze --fail-on warning --now 2026-03-31 dlv.txt
   cscript //nologo slmgr.vbs /dlv | kmsdiag analyze -"
 );
@@ -273,6 +274,14 @@ pub(crate) struct AnalyzeArgs {
     /// Report only this machine (repeatable); every input still takes part in the correlation.
     #[arg(long = "machine", value_name = "NAME")]
     pub machines: Vec<String>,
+    /// Show only machines with this verdict (repeatable, or a comma list: failing,warning), and
+    /// the findings about them. The summary at the top still counts every machine and says a
+    /// filter is on; the exit status still follows every finding.
+    #[arg(long, value_enum, value_name = "VERDICT", value_delimiter = ',')]
+    pub only: Vec<OnlyArg>,
+    /// Show only findings at least this severe. The summary still counts everything.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub min_severity: Option<MinSeverity>,
     /// Reading threads (default: the number of CPUs): files are read at once, a large .evtx in
     /// 2 MiB ranges. The report is the same for any value.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -310,6 +319,23 @@ pub(crate) struct SlmgrArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+}
+
+/// A verdict `analyze --only` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum OnlyArg {
+    Failing,
+    Warning,
+    Unknown,
+    Ok,
+}
+
+/// The least severe finding `analyze --min-severity` shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum MinSeverity {
+    Info,
+    Warning,
+    Error,
 }
 
 /// The least severe finding that makes `analyze` exit with status 1.

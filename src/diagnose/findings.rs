@@ -137,7 +137,8 @@ impl<'r> FindingSet<'r> {
     /// evidence and the worse severity; otherwise it is kept as it is. A finding about no machine
     /// is about its input, and each input is its own subject: it is never merged.
     pub(crate) fn add(&mut self, mut f: Finding) {
-        f.machines.sort();
+        f.machines
+            .sort_by(|a, b| crate::model::names::natural_cmp(a, b));
         f.machines.dedup();
         f.codes.sort();
         f.codes.dedup();

@@ -11,6 +11,7 @@ mod findings;
 pub(crate) mod lookup;
 mod registry;
 mod snapshot;
+mod triage;
 mod verdict;
 
 use chrono::NaiveDateTime;
@@ -27,6 +28,7 @@ pub(crate) use events::{attempt_records, summarize};
 pub(crate) use registry::FindingId;
 pub(crate) use snapshot::{DEFAULT_EXPIRY_WINDOW_DAYS, MachineInput, stamp};
 pub use snapshot::{diagnose_snapshots, group_machines};
+pub(crate) use triage::triage;
 
 use findings::{FindingSet, Raise};
 
@@ -154,8 +156,8 @@ fn join(findings: &mut FindingSet<'_>, d: Diagnosis, f: Diagnosis) -> Diagnosis 
             h.health = verdict::health(m.verdict);
         }
     }
-    machines.sort_by(|a, b| a.name.cmp(&b.name));
-    hosts.sort_by(|a, b| a.name.cmp(&b.name));
+    machines.sort_by(crate::model::machine_order);
+    hosts.sort_by(|a, b| crate::model::names::natural_cmp(&a.name, &b.name));
     Diagnosis {
         machines,
         hosts,

@@ -11,10 +11,12 @@ pub(crate) mod names;
 pub(crate) mod payload;
 pub(crate) mod report;
 pub(crate) mod snapshot;
+pub(crate) mod triage;
 pub(crate) mod vocab;
 
 pub(crate) use license::LicenseState;
 pub use report::*;
+pub use triage::{Cause, FilterNote, Triage};
 pub(crate) use vocab::{
     AttemptOutcome, Health, HostSeen, InputFormat, InputStatus, MachineRole, NameSource, NowSource,
 };

@@ -1,7 +1,8 @@
 //! Machine names as inputs give them: the name a file's path suggests, and the two ways names are
 //! compared (the loose [`same_machine`], where `ws01` is `ws01.contoso.com`, and the exact
-//! [`same_machine_name`] for events that name their machine). Plain functions of strings: every
-//! stage that meets a machine name asks here.
+//! [`same_machine_name`] for events that name their machine), and the one order names are shown in
+//! ([`natural_cmp`]: `br2` before `br10`). Plain functions of strings: every stage that meets a
+//! machine name asks here.
 
 use std::cmp::Ordering;
 use std::sync::Arc;
@@ -88,6 +89,57 @@ pub(crate) fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
         .cmp(b.bytes().map(|c| c.to_ascii_lowercase()))
 }
 
+/// The order every report shows names in: case ignored, runs of digits compared as numbers
+/// (`br2` before `br10`, `ws002` beside `ws2`), then (for names these call equal) the shorter
+/// digit run and finally the bytes, so the order is total and the same on every run. Digit runs
+/// of any length compare without overflow (leading zeros skipped, then by length, then digit by
+/// digit).
+pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
+    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+    // Ties that only the end may break: which had more leading zeros first.
+    let mut zeros = Ordering::Equal;
+    loop {
+        match (x.first(), y.first()) {
+            (None, None) => break,
+            (None, Some(_)) => return Ordering::Less,
+            (Some(_), None) => return Ordering::Greater,
+            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
+                let (m, rest_x) = digit_run(x);
+                let (n, rest_y) = digit_run(y);
+                let (tm, tn) = (trim_zeros(m), trim_zeros(n));
+                let by_value = tm.len().cmp(&tn.len()).then_with(|| tm.cmp(tn));
+                if by_value != Ordering::Equal {
+                    return by_value;
+                }
+                if zeros == Ordering::Equal {
+                    zeros = m.len().cmp(&n.len());
+                }
+                (x, y) = (rest_x, rest_y);
+            }
+            (Some(c), Some(d)) => {
+                let by_char = c.to_ascii_lowercase().cmp(&d.to_ascii_lowercase());
+                if by_char != Ordering::Equal {
+                    return by_char;
+                }
+                x = x.get(1..).unwrap_or_default();
+                y = y.get(1..).unwrap_or_default();
+            }
+        }
+    }
+    zeros.then_with(|| a.cmp(b))
+}
+
+/// The leading run of ASCII digits of `s`, and what follows it.
+fn digit_run(s: &[u8]) -> (&[u8], &[u8]) {
+    let n = s.iter().take_while(|c| c.is_ascii_digit()).count();
+    s.split_at(n.min(s.len()))
+}
+
+fn trim_zeros(s: &[u8]) -> &[u8] {
+    let n = s.iter().take_while(|&&c| c == b'0').count();
+    s.get(n..).unwrap_or_default()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -100,6 +152,44 @@ mod tests {
         assert!(!same_machine_name(&a, &"ws01.contoso.com".into()));
         assert_eq!(cmp_ignore_case("PC-A", "pc-b"), Ordering::Less);
         assert_eq!(cmp_ignore_case("pc-a", "PC-A"), Ordering::Equal);
+    }
+
+    #[test]
+    fn names_sort_naturally_and_totally() {
+        let mut names = vec![
+            "br10",
+            "BR2",
+            "br1",
+            "ws002",
+            "ws2",
+            "ws02.contoso.com",
+            "a",
+            "",
+            "br2",
+            "kms01",
+            "br99999999999999999999999",
+            "br100000000000000000000000",
+        ];
+        names.sort_by(|a, b| natural_cmp(a, b));
+        assert_eq!(
+            names,
+            [
+                "",
+                "a",
+                "br1",
+                "BR2",
+                "br2",
+                "br10",
+                "br99999999999999999999999",
+                "br100000000000000000000000",
+                "kms01",
+                "ws2",
+                "ws002",
+                "ws02.contoso.com",
+            ]
+        );
+        assert_eq!(natural_cmp("ws2", "ws002"), Ordering::Less);
+        assert_eq!(natural_cmp("x", "x"), Ordering::Equal);
     }
 
     #[test]

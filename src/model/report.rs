@@ -2,10 +2,13 @@
 //! Plain data, produced by the diagnosis and rendered by `report`; its JSON form is the
 //! `kmsdiag.report/1` contract (docs/report-schema.md).
 
+use std::cmp::Ordering;
+
 use serde::{Serialize, Serializer};
 
 use crate::hresult::Hresult;
 use crate::model::license::LicenseState;
+use crate::model::names::natural_cmp;
 use crate::model::snapshot::{KmsRequests, NotUnderstood};
 use crate::model::vocab::{
     AttemptOutcome, Health, HostSeen, InputFormat, InputStatus, MachineRole, NameSource, NowSource,
@@ -24,6 +27,9 @@ pub struct Report {
     pub now: String,
     /// `flag`, `input` or `clock`.
     pub now_source: NowSource,
+    /// What needs doing: machines by verdict and the causes behind the failing and warning
+    /// ones, over the whole report even when a filter is on.
+    pub triage: crate::model::triage::Triage,
     pub inputs: Vec<InputSummary>,
     pub machines: Vec<Machine>,
     pub hosts: Vec<Host>,
@@ -290,13 +296,31 @@ pub(crate) fn severity_name(s: Severity) -> &'static str {
     }
 }
 
-/// Orders findings for every report: most severe first, then by id, machines and codes.
+/// Orders findings for every report: most severe first, then by id, machines (in natural order)
+/// and codes.
 pub(crate) fn sort_findings(findings: &mut [Finding]) {
     findings.sort_by(|a, b| {
         b.severity
             .cmp(&a.severity)
             .then_with(|| a.id.cmp(&b.id))
-            .then_with(|| a.machines.cmp(&b.machines))
+            .then_with(|| names_cmp(&a.machines, &b.machines))
             .then_with(|| a.codes.cmp(&b.codes))
     });
+}
+
+/// Two lists of names, element by element in natural order.
+pub(crate) fn names_cmp(a: &[String], b: &[String]) -> Ordering {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| natural_cmp(x, y))
+        .find(|o| o.is_ne())
+        .unwrap_or_else(|| a.len().cmp(&b.len()))
+}
+
+/// The order every report lists machines in: what needs doing first (failing, then warning,
+/// then unknown, then ok), each group by name in natural order (`br2` before `br10`).
+pub(crate) fn machine_order(a: &Machine, b: &Machine) -> Ordering {
+    b.verdict
+        .cmp(&a.verdict)
+        .then_with(|| natural_cmp(&a.name, &b.name))
 }

@@ -160,6 +160,9 @@ words! {
         Rejected => "rejected",
         /// No 12289 followed.
         NoResponse => "no-response",
+        /// The activation failed on the client itself (event 8198 or 8233: slui, the licensing
+        /// service, a MAK's online activation); no KMS request (12288) was sent.
+        Failed => "failed",
     }
 }
 
@@ -173,6 +176,8 @@ words! {
         NotCovered => "not-covered",
         /// Sent to a host whose log was not supplied.
         OtherHost => "other-host",
+        /// No request reached the network: the activation failed on the client.
+        NotSent => "not-sent",
         Unknown => "unknown",
     }
 }
@@ -224,10 +229,13 @@ mod tests {
             words(InputFormat::ALL),
             "slmgr ospp evtx xml json csv tsv eventviewer-text format-list event-log text-evidence wmi-inventory unknown"
         );
-        assert_eq!(words(AttemptOutcome::ALL), "activated rejected no-response");
+        assert_eq!(
+            words(AttemptOutcome::ALL),
+            "activated rejected no-response failed"
+        );
         assert_eq!(
             words(HostSeen::ALL),
-            "received not-received not-covered other-host unknown"
+            "received not-received not-covered other-host not-sent unknown"
         );
         assert_eq!(words(NowSource::ALL), "flag input clock");
         assert_eq!(words(NameSource::ALL), "text file-name");

@@ -186,7 +186,7 @@ pub(crate) fn build_report(
                     .find(|c| correlate::same_machine(&c.name, &m.name))
             });
         if let Some(c) = client {
-            (m.attempts, m.attempts_omitted) = diagnose::attempt_records(c);
+            (m.attempts, m.attempts_omitted) = diagnose::attempt_records(events, c);
         }
     }
     if !opts.machines.is_empty() {
@@ -196,10 +196,12 @@ pub(crate) fn build_report(
         d.findings
             .retain(|f| f.machines.is_empty() || f.machines.iter().any(|n| wanted(n)));
     }
+    let triage = diagnose::triage(rules, &d.machines, &d.findings);
     Report {
         schema: SCHEMA,
         now: stamp(now),
         now_source,
+        triage,
         inputs,
         machines: d.machines,
         hosts: d.hosts,

@@ -5,6 +5,7 @@
 pub(crate) mod csv;
 pub(crate) mod escape;
 pub(crate) mod events;
+pub(crate) mod filter;
 pub(crate) mod host_count;
 pub(crate) mod html;
 pub(crate) mod json;
@@ -63,12 +64,16 @@ pub enum Detail {
     Verbose,
 }
 
-/// How a report is shown: the terminal style, the time zone and the level of detail.
+pub use filter::Filter;
+
+/// How a report is shown: the terminal style, the time zone, the level of detail and which
+/// machines and findings (applied once, in [`render`], for every format).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct View {
     pub style: Style,
     pub zone: Zone,
     pub detail: Detail,
+    pub filter: Filter,
 }
 
 impl View {
@@ -78,17 +83,20 @@ impl View {
             style: Style::plain(),
             zone: Zone::Utc,
             detail: Detail::Normal,
+            filter: Filter::default(),
         }
     }
 }
 
-/// Writes `report` in `format`.
+/// Writes `report` in `format`, as the view's filter shows it.
 pub fn render(
     w: &mut dyn Write,
     format: ReportFormat,
     view: &View,
     report: &Report,
 ) -> io::Result<()> {
+    let shown = filter::apply(report, &view.filter);
+    let report: &Report = &shown;
     match format {
         ReportFormat::Text => text::write_text(w, view, report),
         ReportFormat::Json => {

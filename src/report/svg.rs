@@ -154,8 +154,8 @@ pub(crate) fn span(attempts: &[&AttemptRecord]) -> Option<(DateTime<Utc>, DateTi
 }
 
 /// One client's attempts as marks on a time axis from `from` to `to`: filled green when it
-/// activated, red when refused, grey when no answer came; hollow when the host's log covers the
-/// time and has no record of the request.
+/// activated, red when refused or failed on the client (8198, 8233), grey when no answer came;
+/// hollow when the host's log covers the time and has no record of the request.
 pub(crate) fn attempts_strip(
     attempts: &[AttemptRecord],
     from: DateTime<Utc>,
@@ -191,8 +191,8 @@ pub(crate) fn attempts_strip(
         let class = match (a.outcome, a.host_seen) {
             (AttemptOutcome::Activated, _) => "ok",
             (_, HostSeen::NotReceived) => "lost",
-            (AttemptOutcome::Rejected, _) => "bad",
-            _ => "none",
+            (AttemptOutcome::Rejected | AttemptOutcome::Failed, _) => "bad",
+            (AttemptOutcome::NoResponse, _) => "none",
         };
         let code = a.code.map(|c| format!(" {c}")).unwrap_or_default();
         let _ = write!(

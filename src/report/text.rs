@@ -9,7 +9,7 @@ use tabled::builder::Builder;
 use tabled::settings::{Style as TableStyle, Width, peaker::Priority};
 
 use super::{Detail, Style, View, sanitize};
-use crate::model::{Evidence, Finding, Machine, NowSource, Report, Verdict};
+use crate::model::{Evidence, Finding, InputStatus, Machine, NowSource, Report, Verdict};
 use crate::rules::Severity;
 
 fn verdict_style(style: &Style, v: Verdict) -> String {
@@ -93,11 +93,13 @@ fn write_attempts(w: &mut dyn Write, view: &View, m: &Machine) -> io::Result<()>
     Ok(())
 }
 
-/// Writes the whole report: the headline, then (unless quiet) a block per machine, the findings,
-/// the KMS hosts and the inputs, and the summary table.
+/// Writes the whole report: the headline and what needs doing, then (unless quiet) a block per
+/// failing and warning machine and one line per other machine, the findings, the KMS hosts and
+/// the inputs; quiet closes with the summary table instead.
 pub(crate) fn write_text(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
     let style = &view.style;
     write_headline(w, view, r)?;
+    write_triage(w, style, r)?;
     if view.detail == Detail::Quiet {
         if !r.machines.is_empty() {
             writeln!(w)?;
@@ -115,19 +117,14 @@ pub(crate) fn write_text(w: &mut dyn Write, view: &View, r: &Report) -> io::Resu
     }
     write_hosts(w, style, r)?;
     write_inputs(w, style, r, view.detail == Detail::Verbose)?;
-    if !r.machines.is_empty() {
-        writeln!(w)?;
-        writeln!(w, "{}", style.heading("Summary"))?;
-        writeln!(w, "{}", summary_table(style, r))?;
-    }
     Ok(())
 }
 
-/// The first line: machines by verdict and the time judged by; then the display zone when it
-/// is not UTC.
+/// The first line: machines by verdict (over the whole report, filtered or not) and the time
+/// judged by; then the filter when one is on, and the display zone when it is not UTC.
 fn write_headline(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
     let style = &view.style;
-    let count = |v: Verdict| r.machines.iter().filter(|m| m.verdict == v).count();
+    let t = &r.triage;
     let now_day = r.now.get(..10).unwrap_or(&r.now);
     let as_of = match r.now_source {
         NowSource::Flag => format!("as of {now_day} (--now)"),
@@ -139,13 +136,23 @@ fn write_headline(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> 
         "{}",
         style.bold(&format!(
             "kmsdiag: {} machine(s): {} failing, {} warning, {} ok, {} unknown; {as_of}",
-            r.machines.len(),
-            count(Verdict::Failing),
-            count(Verdict::Warning),
-            count(Verdict::Ok),
-            count(Verdict::Unknown)
+            t.machines, t.failing, t.warning, t.ok, t.unknown
         ))
     )?;
+    if let Some(f) = &t.filter {
+        writeln!(
+            w,
+            "{}",
+            style.dim(&format!(
+                "filter on ({}): showing {} of {} machine(s), {} of {} finding(s)",
+                f.describe(),
+                f.machines_shown,
+                t.machines,
+                f.findings_shown,
+                f.findings_total
+            ))
+        )?;
+    }
     if view.zone != crate::zone::Zone::Utc {
         writeln!(
             w,
@@ -156,8 +163,94 @@ fn write_headline(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> 
     Ok(())
 }
 
-/// A block per machine: name, verdict and facts, the reason, the KMS host it used, and (verbose)
-/// its attempts.
+/// Inputs listed one by one without `--verbose`; beyond this only those not plainly read.
+const INPUTS_LISTED: usize = 20;
+
+/// Names shown in one line of the summary before "and N more".
+const NAMES_SHOWN: usize = 12;
+
+/// What needs doing: the causes behind the failing machines, then the warning ones, each with
+/// how many machines, the KMS host and code where it has them, and the machines.
+fn write_triage(w: &mut dyn Write, style: &Style, r: &Report) -> io::Result<()> {
+    let t = &r.triage;
+    if t.causes.is_empty() {
+        return Ok(());
+    }
+    let clean = |s: &str| sanitize(s, true).into_owned();
+    writeln!(w)?;
+    writeln!(w, "{}", style.heading("What needs doing"))?;
+    let mut level = None;
+    for c in &t.causes {
+        if level != Some(c.severity) {
+            level = Some(c.severity);
+            let head = match c.severity {
+                Severity::Error => format!("{} machine(s) failing", t.failing),
+                Severity::Warning => format!("{} machine(s) with warnings", t.warning),
+                Severity::Informational => "for information".to_owned(),
+            };
+            writeln!(w, "  {}", style.severity(c.severity, &head))?;
+        }
+        let n = if c.machines.is_empty() {
+            format!("{} input(s)", c.inputs.len())
+        } else {
+            format!("{}", c.machines.len())
+        };
+        let titles: Vec<String> = c.titles.iter().map(|x| clean(x)).collect();
+        writeln!(
+            w,
+            "{}",
+            style.wrap(&titles.join("; "), &format!("    {n:>3}  "), "         ")
+        )?;
+        let mut about = Vec::new();
+        if let Some(h) = &c.kms_host {
+            about.push(format!("KMS host {}", clean(h)));
+        }
+        if !c.codes.is_empty() {
+            let codes: Vec<String> = c.codes.iter().map(ToString::to_string).collect();
+            let meaning = c
+                .meaning
+                .as_deref()
+                .map(|m| format!(": {}", clean(m)))
+                .unwrap_or_default();
+            about.push(format!("{}{meaning}", codes.join(", ")));
+        }
+        if !about.is_empty() {
+            writeln!(
+                w,
+                "{}",
+                style.wrap(&style.dim(&about.join(" · ")), "         ", "         ")
+            )?;
+        }
+        let names = if c.machines.is_empty() {
+            &c.inputs
+        } else {
+            &c.machines
+        };
+        writeln!(
+            w,
+            "{}",
+            style.wrap(&name_list(names), "         ", "         ")
+        )?;
+    }
+    Ok(())
+}
+
+/// Names joined, the first [`NAMES_SHOWN`] of them and how many more.
+pub(crate) fn name_list(names: &[String]) -> String {
+    let mut shown: Vec<String> = names
+        .iter()
+        .take(NAMES_SHOWN)
+        .map(|n| sanitize(n, true).into_owned())
+        .collect();
+    if names.len() > NAMES_SHOWN {
+        shown.push(format!("and {} more", names.len() - NAMES_SHOWN));
+    }
+    shown.join(", ")
+}
+
+/// The machines, problems first: a block per failing and warning machine (name, verdict and
+/// facts, the reason, the KMS host it used, and, verbose, its attempts), then one line per other
+/// machine (every machine gets a block when verbose).
 fn write_machines(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
     let style = &view.style;
     let clean = |s: &str| sanitize(s, true).into_owned();
@@ -168,19 +261,47 @@ fn write_machines(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> 
         .max()
         .unwrap_or(0)
         .min(32);
-    for m in &r.machines {
-        writeln!(w)?;
+    let facts = |m: &Machine| {
         let mut facts = vec![m.role.as_str().to_owned()];
         if let Some(c) = &m.channel {
             facts.push(clean(c));
         }
         facts.push(m.license_status.as_str().to_owned());
+        facts.join(" · ")
+    };
+    let verbose = view.detail == Detail::Verbose;
+    let mut heading = None;
+    for m in &r.machines {
+        let block = verbose || m.verdict != Verdict::Ok;
+        if heading != Some(m.verdict) {
+            heading = Some(m.verdict);
+            let count = r.machines.iter().filter(|x| x.verdict == m.verdict).count();
+            let title = match m.verdict {
+                Verdict::Failing => "Failing",
+                Verdict::Warning => "Warning",
+                Verdict::Unknown => "Unknown",
+                Verdict::Ok => "OK",
+            };
+            writeln!(w)?;
+            writeln!(w, "{}", style.heading(&format!("{title} ({count})")))?;
+        }
+        if !block {
+            let ends = ends(m).map(|d| format!(" · until {d}")).unwrap_or_default();
+            writeln!(
+                w,
+                "  {}  {}{ends}",
+                style.bold(&format!("{:<name_width$}", clean(&m.name))),
+                facts(m)
+            )?;
+            continue;
+        }
+        writeln!(w)?;
         writeln!(
             w,
             "{}  {}  {}",
             style.bold(&format!("{:<name_width$}", clean(&m.name))),
             verdict_style(style, m.verdict),
-            facts.join(" · ")
+            facts(m)
         )?;
         writeln!(w, "{}", style.wrap(&clean(&m.reason), "  ", "  "))?;
         if let Some(h) = &m.kms_host {
@@ -190,11 +311,22 @@ fn write_machines(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> 
                 style.dim(&format!("KMS host used: {}", clean(h)))
             )?;
         }
-        if view.detail == Detail::Verbose {
+        if verbose {
             write_attempts(w, view, m)?;
         }
     }
     Ok(())
+}
+
+/// The day the machine's licence in use next ends (activation, grace or evaluation), if known.
+fn ends(m: &Machine) -> Option<String> {
+    let p = m.products.iter().find(|p| p.in_use)?;
+    let end = p
+        .activation_ends
+        .as_deref()
+        .or(p.grace_ends.as_deref())
+        .or(p.evaluation_ends.as_deref())?;
+    Some(sanitize(end.get(..10).unwrap_or(end), true).into_owned())
 }
 
 /// One finding: severity, id, title and machines, its codes, the explanation, the evidence and
@@ -295,7 +427,28 @@ fn write_inputs(w: &mut dyn Write, style: &Style, r: &Report, verbose: bool) -> 
     let clean = |s: &str| sanitize(s, true).into_owned();
     writeln!(w)?;
     writeln!(w, "{}", style.heading("Inputs"))?;
-    for i in &r.inputs {
+    // A fleet's inputs are many: then only those not plainly read are listed, the rest counted.
+    let each = verbose || r.inputs.len() <= INPUTS_LISTED;
+    let plain = |i: &&crate::model::InputSummary| {
+        !each && i.status == InputStatus::Read && i.warnings.is_empty() && i.error.is_none()
+    };
+    let mut tally: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+    for i in r.inputs.iter().filter(plain) {
+        *tally.entry(i.format.as_str()).or_default() += 1;
+    }
+    if !tally.is_empty() {
+        let parts: Vec<String> = tally.iter().map(|(f, n)| format!("{n} {f}")).collect();
+        writeln!(
+            w,
+            "  {}",
+            style.dim(&format!(
+                "{} input(s) read: {} (--verbose lists each)",
+                tally.values().sum::<usize>(),
+                parts.join(", ")
+            ))
+        )?;
+    }
+    for i in r.inputs.iter().filter(|i| !plain(i)) {
         let mut facts = vec![i.format.as_str().to_owned(), i.status.as_str().to_owned()];
         if let Some(e) = &i.encoding {
             facts.push(e.clone());

@@ -189,6 +189,10 @@ pub struct FindingRule {
     pub title: String,
     pub explanation: String,
     pub next_steps: Vec<String>,
+    /// The finding is about the way from a client to its KMS host: the report's summary groups
+    /// its machines by the host they use.
+    #[serde(default)]
+    pub by_kms_host: bool,
     /// Inputs that must raise this finding (`kmsdiag rules test` runs them).
     #[serde(default, rename = "sample")]
     pub samples: Vec<FindingSample>,

@@ -109,6 +109,7 @@ fn mutated_fixtures_never_panic() {
                     schema: kmsdiag::SCHEMA,
                     now: "2025-07-05T12:00:00".to_owned(),
                     now_source: kmsdiag::NowSource::Flag,
+                    triage: kmsdiag::Triage::default(),
                     inputs: Vec::new(),
                     machines: d.machines,
                     hosts: d.hosts,

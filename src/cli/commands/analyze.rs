@@ -1,7 +1,9 @@
 //! `kmsdiag analyze`: reads the time and filter flags into the pipeline's options, runs the
 //! analysis with a progress bar, and writes the report (to stdout or atomically to `-o FILE`)
-//! through [`report::render`]. The exit status follows `--fail-on`. A run that fails (a bad flag,
-//! no readable input) writes nothing to `-o FILE`: the previous report there stays as it was.
+//! through [`report::render`] with the view's filter (`--only`, `--min-severity`). The exit
+//! status follows `--fail-on` over every finding, filtered or not. A run that fails (a bad flag,
+//! no readable input) writes no report, neither on stdout nor to `-o FILE` (the previous report
+//! there stays as it was); its error goes to stderr.
 
 use std::io::{self, Write};
 
@@ -12,10 +14,10 @@ use crate::cli::ExitStatus;
 use crate::cli::output::write_atomic;
 use crate::cli::progress::Bar;
 use crate::cli::time::time_flag;
-use crate::cli::{AnalyzeArgs, FailOn, ReportFormatArg};
-use crate::model::{InputStatus, Report};
+use crate::cli::{AnalyzeArgs, FailOn, MinSeverity, OnlyArg, ReportFormatArg};
+use crate::model::{InputStatus, Report, Verdict};
 use crate::pipeline::{Options, analyze_with_progress, has_readable_input};
-use crate::report::{self, Detail, ReportFormat, Style, View};
+use crate::report::{self, Detail, Filter, ReportFormat, Style, View};
 use crate::rules::{Rules, Severity};
 
 /// `kmsdiag analyze`. `style` is the one for where the report goes (stdout or the `-o` file).
@@ -45,17 +47,21 @@ pub(crate) fn run(
         } else {
             Detail::Normal
         },
+        filter: filter(args),
     };
-    let readable = has_readable_input(&report);
-    if let Some(path) = &args.output {
-        if !readable {
-            let status = no_readable_input();
+    // A run that read nothing says so on stderr and writes no report: an empty report on stdout
+    // would read as "nothing wrong" to whatever consumes it.
+    if !has_readable_input(&report) {
+        let status = no_readable_input();
+        if let Some(path) = &args.output {
             report::diagnostic(
                 "note",
                 &format!("{} was left as it was: the run failed", path.display()),
             );
-            return Ok(status);
         }
+        return Ok(status);
+    }
+    if let Some(path) = &args.output {
         let mut bytes = Vec::new();
         report::render(&mut bytes, format, &view, &report)?;
         if let Err(e) = write_atomic(path, &bytes) {
@@ -66,10 +72,6 @@ pub(crate) fn run(
         }
     } else {
         report::render(out, format, &view, &report)?;
-    }
-    // On standard output the report (saying what could not be read) is still written.
-    if !readable {
-        return Ok(no_readable_input());
     }
     let threshold = match args.fail_on {
         FailOn::Error => Some(Severity::Error),
@@ -83,6 +85,26 @@ pub(crate) fn run(
     } else {
         ExitStatus::Ok
     })
+}
+
+/// The report filter from `--only` and `--min-severity`.
+fn filter(args: &AnalyzeArgs) -> Filter {
+    let only: Vec<Verdict> = args
+        .only
+        .iter()
+        .map(|o| match o {
+            OnlyArg::Failing => Verdict::Failing,
+            OnlyArg::Warning => Verdict::Warning,
+            OnlyArg::Unknown => Verdict::Unknown,
+            OnlyArg::Ok => Verdict::Ok,
+        })
+        .collect();
+    let min = args.min_severity.map(|s| match s {
+        MinSeverity::Info => Severity::Informational,
+        MinSeverity::Warning => Severity::Warning,
+        MinSeverity::Error => Severity::Error,
+    });
+    Filter::new(&only, min)
 }
 
 /// Says that no input could be read; the run fails.

@@ -72,18 +72,16 @@ pub(crate) fn summarize(corr: &Correlation) -> (AttemptSummary, Vec<KmsUse>) {
     (s, inventory)
 }
 
-/// A client's attempts as the report lists them, oldest first: the newest
-/// [`MAX_ATTEMPTS_PER_MACHINE`], and how many older ones were left out.
-pub(crate) fn attempt_records(client: &ClientView) -> (Vec<AttemptRecord>, u64) {
-    let skip = client
-        .attempts
-        .len()
-        .saturating_sub(MAX_ATTEMPTS_PER_MACHINE);
-    let records = client
-        .attempts
-        .iter()
-        .skip(skip)
-        .map(|a| AttemptRecord {
+/// A client's attempts as the report lists them, oldest first: each request (12288) with what
+/// became of it, and each activation that failed on the client itself (8198, 8233: what the
+/// verdict counts too); the newest [`MAX_ATTEMPTS_PER_MACHINE`], and how many older ones were
+/// left out.
+pub(crate) fn attempt_records(
+    events: &[ActivationEvent],
+    client: &ClientView,
+) -> (Vec<AttemptRecord>, u64) {
+    let requests = client.attempts.iter().map(|a| {
+        let record = AttemptRecord {
             time: a.time.map(rfc3339),
             outcome: if a.activated {
                 AttemptOutcome::Activated
@@ -101,8 +99,24 @@ pub(crate) fn attempt_records(client: &ClientView) -> (Vec<AttemptRecord>, u64) 
                 HostSide::OtherHost => HostSeen::OtherHost,
                 HostSide::Unknown => HostSeen::Unknown,
             },
-        })
-        .collect();
+        };
+        (a.request, record)
+    });
+    let local = client.local_failures.iter().map(|&(i, code)| {
+        let record = AttemptRecord {
+            time: events.get(i).and_then(|e| e.time).map(rfc3339),
+            outcome: AttemptOutcome::Failed,
+            code: Some(code),
+            kms_host: None,
+            host_seen: HostSeen::NotSent,
+        };
+        (i, record)
+    });
+    // Events are sorted by machine and time: their indices are the order they happened in.
+    let mut all: Vec<(usize, AttemptRecord)> = requests.chain(local).collect();
+    all.sort_by_key(|(i, _)| *i);
+    let skip = all.len().saturating_sub(MAX_ATTEMPTS_PER_MACHINE);
+    let records = all.into_iter().skip(skip).map(|(_, r)| r).collect();
     (records, skip as u64)
 }
 

@@ -1,7 +1,12 @@
-//! Rendering an analysis report as one self-contained HTML page: no scripts, no network, no
-//! external assets. Fleet overview, verdict cards, host count timelines and attempt timelines as
-//! inline SVG, findings with evidence and next steps, and what was read. Every string from the
-//! input is escaped.
+//! Rendering an analysis report as one self-contained HTML page: no network, no external assets,
+//! one inline script allowed by its hash ([`script`]) that only sorts and filters the machine
+//! table (the page reads whole without it). What needs doing first, then the machines (failing,
+//! warning, unknown as cards, the others folded, and a table of all: [`machines`]), the KMS hosts'
+//! count timelines and the troubled clients' attempts as inline SVG, the findings with evidence
+//! and next steps, and what was read. Every string from the input is escaped.
+
+mod machines;
+mod script;
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -9,11 +14,12 @@ use std::io::{self, Write};
 use super::escape::esc;
 use super::text::severity_word;
 use super::{View, svg};
-use crate::model::{AttemptRecord, Finding, Machine, NowSource, Report, Verdict, severity_name};
-use crate::rules::Severity;
+use crate::model::{
+    AttemptRecord, Finding, InputStatus, Machine, NowSource, Report, Verdict, severity_name,
+};
 
 /// An id usable as a fragment: only `[a-z0-9-]`.
-fn anchor(prefix: &str, s: &str) -> String {
+pub(super) fn anchor(prefix: &str, s: &str) -> String {
     let mut a = String::from(prefix);
     for c in s.chars() {
         if c.is_ascii_alphanumeric() {
@@ -53,10 +59,22 @@ code,.mono{font-family:ui-monospace,SFMono-Regular,Consolas,monospace;font-size:
 .chart .ok{fill:var(--ok)}.chart .bad{fill:var(--bad)}.chart .none{fill:var(--unk)}.chart .lost{fill:#fff;stroke:var(--bad);stroke-width:2}
 .legend span{margin-right:14px}.dot{display:inline-block;width:10px;height:10px;border-radius:5px;margin-right:4px;vertical-align:middle}
 .strip{margin:6px 0 14px}
+.tile.failing b{color:var(--bad)}.tile.warning b{color:var(--warn)}.tile.ok b{color:var(--ok)}
+.causes{list-style:none;padding:0;margin:8px 0}.causes li{border:1px solid var(--line);border-left:6px solid var(--warn);border-radius:6px;padding:8px 12px;margin:8px 0}
+.causes li.error{border-left-color:var(--bad)}.names{margin-top:4px;overflow-wrap:anywhere}
+.filter{background:#fff8c5;border:1px solid #d4a72c;border-radius:6px;padding:6px 10px}
+h3.group{margin:18px 0 8px}
+details.rest,details.inputs{margin:14px 0}details summary{cursor:pointer;font-weight:600}
+.controls{margin:8px 0}.controls input,.controls select{font:inherit;padding:2px 6px}
+.scroll{max-width:100%;overflow-x:auto}
+table.machines td,table.machines th{white-space:nowrap}table.machines td:last-child{white-space:normal}
+th button{font:inherit;font-weight:600;background:none;border:0;padding:0;cursor:pointer;color:inherit}
+th[aria-sort=ascending] button::after{content:' \25B2'}th[aria-sort=descending] button::after{content:' \25BC'}
+td{overflow-wrap:anywhere}
 footer{margin-top:40px;color:var(--unk);font-size:12px}
 ";
 
-fn verdict_badge(v: Verdict) -> String {
+pub(super) fn verdict_badge(v: Verdict) -> String {
     format!(
         r#"<span class="badge {}">{}</span>"#,
         v.as_str(),
@@ -64,35 +82,12 @@ fn verdict_badge(v: Verdict) -> String {
     )
 }
 
+/// The activation requests in the clients' logs and the KMS hosts they name.
 fn write_overview(s: &mut String, r: &Report) {
-    let count = |v: Verdict| r.machines.iter().filter(|m| m.verdict == v).count();
-    let _ = write!(
-        s,
-        r#"<section id="overview"><h2>Fleet overview</h2><div class="tiles">"#
-    );
-    let _ = write!(
-        s,
-        r#"<div class="tile">Machines<b>{}</b></div>"#,
-        r.machines.len()
-    );
-    for (v, label) in [
-        (Verdict::Failing, "Failing"),
-        (Verdict::Warning, "Warning"),
-        (Verdict::Ok, "OK"),
-        (Verdict::Unknown, "Unknown"),
-    ] {
-        let _ = write!(s, r#"<div class="tile">{label}<b>{}</b></div>"#, count(v));
+    if r.attempts.total == 0 && r.kms_inventory.is_empty() {
+        return;
     }
-    let errors = r
-        .findings
-        .iter()
-        .filter(|f| f.severity == Severity::Error)
-        .count();
-    let _ = write!(
-        s,
-        r#"<div class="tile">Findings<b>{}</b>{errors} error(s)</div></div>"#,
-        r.findings.len()
-    );
+    s.push_str(r#"<section id="overview"><h2>Activation requests</h2>"#);
     let a = &r.attempts;
     if a.total > 0 {
         let _ = write!(
@@ -130,57 +125,6 @@ fn write_overview(s: &mut String, r: &Report) {
         s.push_str("</table>");
     }
     s.push_str("</section>");
-}
-
-fn write_machines(s: &mut String, r: &Report) {
-    let _ = write!(
-        s,
-        r#"<section id="machines"><h2>Machines</h2><div class="cards">"#
-    );
-    for m in &r.machines {
-        let mut facts = vec![esc(m.role.as_str())];
-        if let Some(c) = &m.channel {
-            facts.push(esc(c));
-        }
-        facts.push(esc(m.license_status.as_str()));
-        let _ = write!(
-            s,
-            r#"<div class="card {}" id="{}"><h3>{} {}</h3><div class="facts">{}</div><p>{}</p>"#,
-            m.verdict.as_str(),
-            anchor("m-", &m.name),
-            esc(&m.name),
-            verdict_badge(m.verdict),
-            facts.join(" · "),
-            esc(&m.reason)
-        );
-        if let Some(h) = &m.kms_host {
-            let _ = write!(
-                s,
-                r#"<div class="facts">KMS host: <span class="mono">{}</span></div>"#,
-                esc(h)
-            );
-        }
-        if !m.findings.is_empty() {
-            let links: Vec<String> = m
-                .findings
-                .iter()
-                .map(|id| {
-                    format!(
-                        r##"<a href="#{}"><code>{}</code></a>"##,
-                        anchor("f-", id),
-                        esc(id)
-                    )
-                })
-                .collect();
-            let _ = write!(
-                s,
-                r#"<div class="facts">Findings: {}</div>"#,
-                links.join(" ")
-            );
-        }
-        s.push_str("</div>");
-    }
-    s.push_str("</div></section>");
 }
 
 fn write_hosts(s: &mut String, view: &View, r: &Report) {
@@ -243,7 +187,7 @@ fn write_attempts(s: &mut String, view: &View, r: &Report) {
     };
     let _ = write!(
         s,
-        r#"<section id="attempts"><h2>Attempts of failing clients</h2><p class="legend"><span><i class="dot" style="background:var(--ok)"></i>activated</span><span><i class="dot" style="background:var(--bad)"></i>refused</span><span><i class="dot" style="background:var(--unk)"></i>no answer</span><span><i class="dot" style="border:2px solid var(--bad)"></i>never reached the host</span></p>"#
+        r#"<section id="attempts"><h2>Attempts of failing clients</h2><p class="facts">Each mark is one activation: a request to a KMS host (12288) and its answer, or an activation that failed on the machine itself (8198, 8233: no request was sent), the same records the verdicts are drawn from.</p><p class="legend"><span><i class="dot" style="background:var(--ok)"></i>activated</span><span><i class="dot" style="background:var(--bad)"></i>refused or failed</span><span><i class="dot" style="background:var(--unk)"></i>no answer</span><span><i class="dot" style="border:2px solid var(--bad)"></i>never reached the host</span></p>"#
     );
     for m in troubled {
         let omitted = if m.attempts_omitted > 0 {
@@ -319,7 +263,7 @@ fn write_finding(s: &mut String, view: &View, f: &Finding) {
     if !f.next_steps.is_empty() {
         s.push_str("<p><b>Next steps</b></p><ol>");
         for n in &f.next_steps {
-            let _ = write!(s, "<li>{}</li>", esc(n));
+            let _ = write!(s, "<li>{}</li>", code_spans(n));
         }
         s.push_str("</ol>");
     }
@@ -327,9 +271,16 @@ fn write_finding(s: &mut String, view: &View, f: &Finding) {
 }
 
 fn write_inputs(s: &mut String, r: &Report) {
+    let troubled = r
+        .inputs
+        .iter()
+        .filter(|i| i.status != InputStatus::Read || !i.warnings.is_empty())
+        .count();
     let _ = write!(
         s,
-        r#"<section id="inputs"><h2>Inputs</h2><table><tr><th>File</th><th>Format</th><th>Status</th><th>Records / lines</th><th>Notes</th></tr>"#
+        r#"<section id="inputs"><h2>Inputs</h2><details class="inputs"{}><summary>{} input(s), {troubled} not plainly read</summary><div class="scroll"><table><tr><th>File</th><th>Format</th><th>Status</th><th>Records / lines</th><th>Notes</th></tr>"#,
+        if troubled > 0 { " open" } else { "" },
+        r.inputs.len()
     );
     for i in &r.inputs {
         let notes: Vec<String> = i
@@ -348,14 +299,35 @@ fn write_inputs(s: &mut String, r: &Report) {
             notes.join("<br>")
         );
     }
-    s.push_str("</table></section>");
+    s.push_str("</table></div></details></section>");
+}
+
+/// Text of our own wording (next steps) with its `code spans` as `<code>`, everything escaped;
+/// with an odd number of backticks nothing is taken as a span.
+fn code_spans(text: &str) -> String {
+    if !text.matches('`').count().is_multiple_of(2) {
+        return esc(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for (i, part) in text.split('`').enumerate() {
+        if i % 2 == 1 {
+            let _ = write!(out, "<code>{}</code>", esc(part));
+        } else {
+            out.push_str(&esc(part));
+        }
+    }
+    out
 }
 
 /// Writes the report as one HTML page.
 pub(crate) fn write_html(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
     let mut s = String::with_capacity(64 * 1024);
     s.push_str("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">");
-    s.push_str(r#"<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">"#);
+    let _ = write!(
+        s,
+        r#"<meta http-equiv="Content-Security-Policy" content="{}">"#,
+        script::content_security_policy()
+    );
     s.push_str(r#"<meta name="viewport" content="width=device-width, initial-scale=1">"#);
     let _ = write!(
         s,
@@ -374,8 +346,9 @@ pub(crate) fn write_html(w: &mut dyn Write, view: &View, r: &Report) -> io::Resu
         esc(&r.now.replacen('T', " ", 1)),
         esc(&view.zone.label())
     );
+    machines::write_triage(&mut s, r);
+    machines::write_machines(&mut s, r);
     write_overview(&mut s, r);
-    write_machines(&mut s, r);
     write_hosts(&mut s, view, r);
     write_attempts(&mut s, view, r);
     if !r.findings.is_empty() {
@@ -386,18 +359,29 @@ pub(crate) fn write_html(w: &mut dyn Write, view: &View, r: &Report) -> io::Resu
         s.push_str("</section>");
     }
     write_inputs(&mut s, r);
-    let _ = writeln!(
+    let _ = write!(
         s,
-        "<footer>kmsdiag {} · report schema {} · this page needs no network and runs no scripts.</footer></body></html>",
+        "<footer>kmsdiag {} · report schema {} · this page needs no network; its one script only sorts and filters the machine table.</footer>",
         env!("CARGO_PKG_VERSION"),
         r.schema
     );
+    let _ = writeln!(s, "<script>{}</script></body></html>", script::SCRIPT);
     w.write_all(s.as_bytes())
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn code_spans_become_code_and_stay_escaped() {
+        assert_eq!(
+            code_spans("Run `slmgr.vbs /ato` on <pc>"),
+            "Run <code>slmgr.vbs /ato</code> on &lt;pc&gt;"
+        );
+        assert_eq!(code_spans("`<script>`"), "<code>&lt;script&gt;</code>");
+        assert_eq!(code_spans("odd ` tick"), "odd ` tick");
+    }
 
     #[test]
     fn anchors_are_plain() {

@@ -54,8 +54,7 @@ const ANALYZE_HELP: &str = concat!(
 Examples:
   kmsdiag analyze testdata/fleets/mixed                 a folder per machine, hosts and clients
   kmsdiag analyze --format html -o report.html logs/    one self-contained page
-  kmsdiag analyze --only failing,warning --min-severity warning logs/   just what is broken
-  kmsdiag analyze --fail-on warning --now 2026-03-31 dlv.txt
+  kmsdiag analyze --only failing,warning --fail-on warning logs/   just what needs doing
   cscript //nologo slmgr.vbs /dlv | kmsdiag analyze -"
 );
 

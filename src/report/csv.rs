@@ -1,10 +1,12 @@
 //! Rendering an analysis report as CSV: one row per finding and machine it concerns (and one row
-//! for each machine without findings), every cell safe to open in a spreadsheet.
+//! for each machine without findings), what needs doing first (findings about no machine, then
+//! the machines failing, warning, unknown, ok), every cell safe to open in a spreadsheet.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::{View, csv_cell, csv_error};
+use crate::model::names::same_machine;
 use crate::model::{Finding, Machine, Report, severity_name};
 
 /// The header row.
@@ -86,21 +88,46 @@ pub(crate) fn write_csv(w: &mut dyn Write, view: &View, r: &Report) -> io::Resul
         row.extend(f);
         out.write_record(row).map_err(csv_error)
     };
-    for f in &r.findings {
-        if f.machines.is_empty() {
-            write(&mut out, machine_cells(None, ""), finding_cells(f))?;
+    // What needs doing first: the findings about no machine (an input that could not be read),
+    // then the machines in report order (failing, warning, unknown, ok), each with a row per
+    // finding about it or one row without.
+    for f in r.findings.iter().filter(|f| f.machines.is_empty()) {
+        write(&mut out, machine_cells(None, ""), finding_cells(f))?;
+    }
+    for m in &r.machines {
+        let mut any = false;
+        for f in r
+            .findings
+            .iter()
+            .filter(|f| f.machines.iter().any(|n| same_machine(n, &m.name)))
+        {
+            let name = f
+                .machines
+                .iter()
+                .find(|n| same_machine(n, &m.name))
+                .map_or(m.name.as_str(), String::as_str);
+            write(&mut out, machine_cells(Some(m), name), finding_cells(f))?;
+            any = true;
         }
-        for name in &f.machines {
-            let m = r.machines.iter().find(|m| &m.name == name);
-            write(&mut out, machine_cells(m, name), finding_cells(f))?;
+        if !any {
+            write(
+                &mut out,
+                machine_cells(Some(m), &m.name),
+                Default::default(),
+            )?;
         }
     }
-    for m in r.machines.iter().filter(|m| m.findings.is_empty()) {
-        write(
-            &mut out,
-            machine_cells(Some(m), &m.name),
-            Default::default(),
-        )?;
+    // A finding's machine that is no machine of the report (unless a filter left it out).
+    if r.triage.filter.is_none() {
+        for f in &r.findings {
+            for name in f
+                .machines
+                .iter()
+                .filter(|n| !r.machines.iter().any(|m| same_machine(&m.name, n)))
+            {
+                write(&mut out, machine_cells(None, name), finding_cells(f))?;
+            }
+        }
     }
     out.flush()
 }

@@ -1,5 +1,6 @@
-//! Rendering an analysis report as Markdown for a ticket: a summary table, then per machine its
-//! verdict, reason and the findings about it with evidence and next steps.
+//! Rendering an analysis report as Markdown for a ticket: what needs doing, then per failing,
+//! warning and unknown machine its verdict, reason and the findings about it with evidence and
+//! next steps, then the other machines one table row each.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -158,19 +159,64 @@ fn write_machine(w: &mut String, view: &View, r: &Report, m: &Machine) {
     }
 }
 
-/// Writes the report as Markdown.
+/// What needs doing: the causes, machines counted, with host, codes and the machines.
+fn write_triage(s: &mut String, r: &Report) {
+    let t = &r.triage;
+    if t.causes.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "### What needs doing\n");
+    for c in &t.causes {
+        let titles: Vec<String> = c.titles.iter().map(|x| esc(x)).collect();
+        let (n, names) = if c.machines.is_empty() {
+            (format!("{} input(s)", c.inputs.len()), &c.inputs)
+        } else {
+            (format!("{} machine(s)", c.machines.len()), &c.machines)
+        };
+        let mut about = Vec::new();
+        if let Some(h) = &c.kms_host {
+            about.push(format!("KMS host {}", code(h)));
+        }
+        if !c.codes.is_empty() {
+            let codes: Vec<String> = c.codes.iter().map(|x| code(&x.to_string())).collect();
+            let meaning = c
+                .meaning
+                .as_deref()
+                .map(|m| format!(": {}", esc(m)))
+                .unwrap_or_default();
+            about.push(format!("{}{meaning}", codes.join(", ")));
+        }
+        let about = if about.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", about.join("; "))
+        };
+        let _ = writeln!(
+            s,
+            "- **{} {n}**: {}{about}: {}",
+            severity_word(c.severity),
+            titles.join("; "),
+            esc(&super::text::name_list(names))
+        );
+    }
+    let _ = writeln!(s);
+}
+
+/// Writes the report as Markdown: the counts and what needs doing, a section per failing,
+/// warning and unknown machine (and OK machine with findings) with its findings, a table of the
+/// other machines, the findings about no machine, the KMS hosts and the inputs not fully read.
 pub(crate) fn write_markdown(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
     let mut s = String::new();
-    let count = |v: Verdict| r.machines.iter().filter(|m| m.verdict == v).count();
+    let t = &r.triage;
     let _ = writeln!(s, "## kmsdiag: activation report\n");
     let _ = writeln!(
         s,
         "{} machine(s): {} failing, {} warning, {} ok, {} unknown; as of {}{}.\n",
-        r.machines.len(),
-        count(Verdict::Failing),
-        count(Verdict::Warning),
-        count(Verdict::Ok),
-        count(Verdict::Unknown),
+        t.machines,
+        t.failing,
+        t.warning,
+        t.ok,
+        t.unknown,
         esc(&r.now.replacen('T', " ", 1)),
         if view.zone == crate::zone::Zone::Utc {
             String::new()
@@ -178,77 +224,112 @@ pub(crate) fn write_markdown(w: &mut dyn Write, view: &View, r: &Report) -> io::
             format!("; event times in {}", esc(&view.zone.label()))
         }
     );
-    if !r.machines.is_empty() {
-        let _ = writeln!(s, "| Machine | Verdict | Role | License | Findings |");
-        let _ = writeln!(s, "|---|---|---|---|---|");
-        for m in &r.machines {
-            let _ = writeln!(
-                s,
-                "| {} | {} | {} | {} | {} |",
-                esc(&m.name),
-                m.verdict.as_str().to_ascii_uppercase(),
-                m.role,
-                m.license_status,
-                esc(&m.findings.join(", "))
-            );
-        }
-        let _ = writeln!(s);
+    if let Some(f) = &t.filter {
+        let _ = writeln!(
+            s,
+            "Filter on ({}): showing {} of {} machine(s), {} of {} finding(s).\n",
+            esc(&f.describe()),
+            f.machines_shown,
+            t.machines,
+            f.findings_shown,
+            f.findings_total
+        );
     }
-    if view.detail != Detail::Quiet {
-        for m in &r.machines {
+    write_triage(&mut s, r);
+    let plain = |m: &Machine| m.verdict == Verdict::Ok && m.findings.is_empty();
+    if view.detail == Detail::Quiet {
+        write_table(&mut s, r.machines.iter().collect(), "Machines");
+    } else {
+        for m in r.machines.iter().filter(|m| !plain(m)) {
             write_machine(&mut s, view, r, m);
         }
-        let others: Vec<&Finding> = r
-            .findings
-            .iter()
-            .filter(|f| {
-                !f.machines
-                    .iter()
-                    .any(|n| r.machines.iter().any(|m| &m.name == n))
-            })
-            .collect();
-        if !others.is_empty() {
-            let _ = writeln!(s, "### Other findings\n");
-            for f in others {
-                write_finding(&mut s, view, f);
-            }
-        }
-        for h in &r.hosts {
-            let count = h
-                .current_count
-                .map_or_else(|| "count unknown".to_owned(), |c| format!("count {c}"));
-            let _ = writeln!(
-                s,
-                "### KMS host {} — {}\n\n{count} (servers activate at {}, clients at {}). {}\n",
-                esc(&h.name),
-                h.health.as_str().to_ascii_uppercase(),
-                h.server_threshold,
-                h.client_threshold,
-                esc(&h.summary)
-            );
-        }
-        let troubled: Vec<_> = r
-            .inputs
-            .iter()
-            .filter(|i| i.status != InputStatus::Read || !i.warnings.is_empty())
-            .collect();
-        if !troubled.is_empty() {
-            let _ = writeln!(s, "### Inputs not fully read\n");
-            for i in troubled {
-                let why = i
-                    .error
-                    .iter()
-                    .chain(i.warnings.iter())
-                    .map(|x| esc(x))
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                let _ = writeln!(s, "- {} ({}, {}): {why}", code(&i.path), i.format, i.status);
-            }
-            let _ = writeln!(s);
-        }
+        write_table(
+            &mut s,
+            r.machines.iter().filter(|m| plain(m)).collect(),
+            "Other machines",
+        );
+        write_rest(&mut s, view, r);
     }
     w.write_all(s.trim_end().as_bytes())?;
     writeln!(w)
+}
+
+/// Machines one row each.
+fn write_table(s: &mut String, machines: Vec<&Machine>, title: &str) {
+    if machines.is_empty() {
+        return;
+    }
+    let _ = writeln!(s, "### {title} ({})\n", machines.len());
+    let _ = writeln!(
+        s,
+        "| Machine | Verdict | Role | License | KMS host | Findings |"
+    );
+    let _ = writeln!(s, "|---|---|---|---|---|---|");
+    for m in machines {
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {} | {} |",
+            esc(&m.name),
+            m.verdict.as_str().to_ascii_uppercase(),
+            m.role,
+            m.license_status,
+            m.kms_host.as_deref().map(esc).unwrap_or_default(),
+            esc(&m.findings.join(", "))
+        );
+    }
+    let _ = writeln!(s);
+}
+
+/// The findings about no machine of the report, the KMS hosts and the inputs not fully read.
+fn write_rest(s: &mut String, view: &View, r: &Report) {
+    let others: Vec<&Finding> = r
+        .findings
+        .iter()
+        .filter(|f| {
+            !f.machines
+                .iter()
+                .any(|n| r.machines.iter().any(|m| &m.name == n))
+        })
+        .collect();
+    if !others.is_empty() {
+        let _ = writeln!(s, "### Other findings\n");
+        for f in others {
+            write_finding(s, view, f);
+        }
+    }
+    for h in &r.hosts {
+        let count = h
+            .current_count
+            .map_or_else(|| "count unknown".to_owned(), |c| format!("count {c}"));
+        let _ = writeln!(
+            s,
+            "### KMS host {} — {}\n\n{count} (servers activate at {}, clients at {}). {}\n",
+            esc(&h.name),
+            h.health.as_str().to_ascii_uppercase(),
+            h.server_threshold,
+            h.client_threshold,
+            esc(&h.summary)
+        );
+    }
+    let troubled: Vec<_> = r
+        .inputs
+        .iter()
+        .filter(|i| i.status != InputStatus::Read || !i.warnings.is_empty())
+        .collect();
+    if !troubled.is_empty() {
+        let _ = writeln!(s, "### Inputs not fully read\n");
+        for i in troubled {
+            let why = i
+                .error
+                .iter()
+                .chain(i.warnings.iter())
+                .map(|x| esc(x))
+                .collect::<Vec<_>>()
+                .join("; ");
+            let _ = writeln!(s, "- {} ({}, {}): {why}", code(&i.path), i.format, i.status);
+        }
+        let _ = writeln!(s);
+    }
 }
 
 #[cfg(test)]

@@ -412,7 +412,6 @@ fn every_export_form_with_machine_names_gets_the_same_diagnosis() {
                 "failing".to_owned(),
                 s(&["kms-count-insufficient"])
             ),
-            ("KMSHOST-2008".to_owned(), "ok".to_owned(), s(&[])),
             (
                 "PC01.corp.contoso.com".to_owned(),
                 "failing".to_owned(),
@@ -430,6 +429,8 @@ fn every_export_form_with_machine_names_gets_the_same_diagnosis() {
                 "failing".to_owned(),
                 s(&["kms-unreachable", "non-genuine-tampered", "unlicensed-rfm"])
             ),
+            // Problems first: the healthy host last.
+            ("KMSHOST-2008".to_owned(), "ok".to_owned(), s(&[])),
         ]
     );
     for f in [

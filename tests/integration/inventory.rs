@@ -71,7 +71,7 @@ fn format_list_of_one_machine_gives_its_state_channel_and_service_cmid() {
 #[test]
 fn format_list_of_a_fan_out_names_each_machine_by_pscomputername() {
     let r = analyze(&["fl-fanout.txt"]);
-    assert_eq!(names(&r), ["WS-0141", "WS-0142"]);
+    assert_eq!(names(&r), ["WS-0142", "WS-0141"], "problems first");
     assert_eq!(machine(&r, "WS-0141")["license_status"], "licensed");
     let m = machine(&r, "WS-0142");
     assert_eq!(m["license_status"], "additional-grace");
@@ -87,7 +87,8 @@ fn export_csv_of_three_machines_with_the_service_export_beside_it() {
         "csv-fanout-3-machines.csv",
         "csv-fanout-3-machines-service.csv",
     ]);
-    assert_eq!(names(&r), ["PC-ACC-01", "PC-ACC-02", "PC-ACC-03"]);
+    // Problems first, then by name.
+    assert_eq!(names(&r), ["PC-ACC-02", "PC-ACC-01", "PC-ACC-03"]);
     let ok = machine(&r, "PC-ACC-01");
     assert_eq!(ok["license_status"], "licensed");
     assert_eq!(ok["cmid"], "1b7e0c52-9a3d-4f61-8e2b-5d0c7a94e3f1");
@@ -130,7 +131,11 @@ fn convertto_json_with_powershell_5_dates() {
 #[test]
 fn configuration_manager_view_export() {
     let r = analyze(&["configmgr-view-3-machines.csv"]);
-    assert_eq!(names(&r), ["LAB-PC-101", "LAB-PC-102", "LAB-PC-103"]);
+    assert_eq!(
+        names(&r),
+        ["LAB-PC-102", "LAB-PC-101", "LAB-PC-103"],
+        "problems first"
+    );
     let ok = machine(&r, "LAB-PC-101");
     assert_eq!(ok["license_status"], "licensed");
     assert_eq!(ok["cmid"], "3e9d4c71-8b2a-4f05-9d6e-7a1c0b58e2f4");

@@ -32,4 +32,5 @@ mod rules;
 mod slmgr;
 mod synth;
 mod times;
+mod triage;
 mod util;

@@ -15,6 +15,8 @@ const NAMES_LINKED: usize = 40;
 
 /// What needs doing: counts by verdict, the filter when one is on, and the causes.
 pub(super) fn write_triage(s: &mut String, r: &Report) {
+    // Machines a filter left out are named, not linked.
+    let shown = |n: &str| r.machines.iter().any(|m| m.name == n);
     let t = &r.triage;
     s.push_str(r#"<section id="triage"><h2>What needs doing</h2><div class="tiles">"#);
     let _ = write!(
@@ -52,14 +54,14 @@ pub(super) fn write_triage(s: &mut String, r: &Report) {
     } else {
         s.push_str(r#"<ul class="causes">"#);
         for c in &t.causes {
-            write_cause(s, c);
+            write_cause(s, c, &shown);
         }
         s.push_str("</ul>");
     }
     s.push_str("</section>");
 }
 
-fn write_cause(s: &mut String, c: &crate::model::Cause) {
+fn write_cause(s: &mut String, c: &crate::model::Cause, shown: &dyn Fn(&str) -> bool) {
     let count = if c.machines.is_empty() {
         format!("{} input(s)", c.inputs.len())
     } else {
@@ -107,7 +109,13 @@ fn write_cause(s: &mut String, c: &crate::model::Cause) {
         c.machines
             .iter()
             .take(NAMES_LINKED)
-            .map(|m| format!(r##"<a href="#{}">{}</a>"##, anchor("m-", m), esc(m)))
+            .map(|m| {
+                if shown(m) {
+                    format!(r##"<a href="#{}">{}</a>"##, anchor("m-", m), esc(m))
+                } else {
+                    esc(m)
+                }
+            })
             .collect()
     };
     if c.machines.len() > NAMES_LINKED {

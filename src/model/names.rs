@@ -94,8 +94,8 @@ pub(crate) fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
 /// digit run and finally the bytes, so the order is total and the same on every run. Digit runs
 /// of any length compare without overflow (leading zeros skipped, then by length, then digit by
 /// digit).
-pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
-    let (mut x, mut y) = (a.as_bytes(), b.as_bytes());
+pub(crate) fn natural_cmp(left: &str, right: &str) -> Ordering {
+    let (mut x, mut y) = (left.as_bytes(), right.as_bytes());
     // Ties that only the end may break: which had more leading zeros first.
     let mut zeros = Ordering::Equal;
     loop {
@@ -103,21 +103,24 @@ pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
             (None, None) => break,
             (None, Some(_)) => return Ordering::Less,
             (Some(_), None) => return Ordering::Greater,
-            (Some(c), Some(d)) if c.is_ascii_digit() && d.is_ascii_digit() => {
-                let (m, rest_x) = digit_run(x);
-                let (n, rest_y) = digit_run(y);
-                let (tm, tn) = (trim_zeros(m), trim_zeros(n));
-                let by_value = tm.len().cmp(&tn.len()).then_with(|| tm.cmp(tn));
+            (Some(p), Some(q)) if p.is_ascii_digit() && q.is_ascii_digit() => {
+                let (run_x, rest_x) = digit_run(x);
+                let (run_y, rest_y) = digit_run(y);
+                let (value_x, value_y) = (trim_zeros(run_x), trim_zeros(run_y));
+                let by_value = value_x
+                    .len()
+                    .cmp(&value_y.len())
+                    .then_with(|| value_x.cmp(value_y));
                 if by_value != Ordering::Equal {
                     return by_value;
                 }
                 if zeros == Ordering::Equal {
-                    zeros = m.len().cmp(&n.len());
+                    zeros = run_x.len().cmp(&run_y.len());
                 }
                 (x, y) = (rest_x, rest_y);
             }
-            (Some(c), Some(d)) => {
-                let by_char = c.to_ascii_lowercase().cmp(&d.to_ascii_lowercase());
+            (Some(p), Some(q)) => {
+                let by_char = p.to_ascii_lowercase().cmp(&q.to_ascii_lowercase());
                 if by_char != Ordering::Equal {
                     return by_char;
                 }
@@ -126,7 +129,7 @@ pub(crate) fn natural_cmp(a: &str, b: &str) -> Ordering {
             }
         }
     }
-    zeros.then_with(|| a.cmp(b))
+    zeros.then_with(|| left.cmp(right))
 }
 
 /// The leading run of ASCII digits of `s`, and what follows it.

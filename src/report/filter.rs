@@ -39,7 +39,7 @@ impl Filter {
     }
 
     /// Whether the filter shows everything.
-    pub fn is_off(&self) -> bool {
+    pub fn is_off(self) -> bool {
         self.only == 0
             && self
                 .min_severity
@@ -47,7 +47,7 @@ impl Filter {
     }
 
     /// The verdicts shown, most urgent first (empty: every verdict).
-    pub fn verdicts(&self) -> Vec<Verdict> {
+    pub fn verdicts(self) -> Vec<Verdict> {
         [
             Verdict::Failing,
             Verdict::Warning,
@@ -59,13 +59,13 @@ impl Filter {
         .collect()
     }
 
-    fn shows(&self, v: Verdict) -> bool {
+    fn shows(self, v: Verdict) -> bool {
         self.only == 0 || self.only & Filter::bit(v) != 0
     }
 }
 
 /// `report` as `filter` shows it (the report itself when the filter is off).
-pub(crate) fn apply<'r>(report: &'r Report, filter: &Filter) -> Cow<'r, Report> {
+pub(crate) fn apply(report: &Report, filter: Filter) -> Cow<'_, Report> {
     if filter.is_off() {
         return Cow::Borrowed(report);
     }

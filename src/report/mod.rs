@@ -95,7 +95,7 @@ pub fn render(
     view: &View,
     report: &Report,
 ) -> io::Result<()> {
-    let shown = filter::apply(report, &view.filter);
+    let shown = filter::apply(report, view.filter);
     let report: &Report = &shown;
     match format {
         ReportFormat::Text => text::write_text(w, view, report),

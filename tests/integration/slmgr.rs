@@ -231,7 +231,8 @@ fn a_directory_is_read_recursively_and_unknown_files_in_it_are_skipped() {
                 continue;
             }
             if !digits.is_empty() {
-                key.push_str(&format!("{digits:0>20}"));
+                key.push_str(&"0".repeat(20usize.saturating_sub(digits.len())));
+                key.push_str(&digits);
                 digits.clear();
             }
             key.push(c);

@@ -7,7 +7,7 @@
 /// The machine table's enhancement. Sorts with a numeric collator, so names stay in natural
 /// order (`br2` before `br10`); a cell's `data-key` sorts in place of its text (the verdict
 /// column sorts failing first).
-pub(super) const SCRIPT: &str = r#"(function(){
+pub(super) const SCRIPT: &str = r"(function(){
 var t=document.getElementById('machine-table');if(!t||!t.tBodies.length)return;
 var tb=t.tBodies[0],rows=Array.prototype.slice.call(tb.rows),ths=t.tHead.rows[0].cells;
 var coll=new Intl.Collator(undefined,{numeric:true,sensitivity:'base'});
@@ -22,7 +22,7 @@ Array.prototype.forEach.call(ths,function(th,i){var b=document.createElement('bu
 b.addEventListener('click',function(){var d=th.getAttribute('aria-sort')==='ascending'?-1:1;
 Array.prototype.forEach.call(ths,function(x){x.removeAttribute('aria-sort');});th.setAttribute('aria-sort',d>0?'ascending':'descending');
 rows.sort(function(a,b){return d*coll.compare(key(a,i),key(b,i));});rows.forEach(function(r){tb.appendChild(r);});});});
-apply();})();"#;
+apply();})();";
 
 /// The page's Content-Security-Policy: nothing from anywhere, inline styles, `data:` images, and
 /// the one script by its hash.
@@ -101,6 +101,7 @@ const K: [u32; 64] = [
 ];
 
 /// SHA-256 (FIPS 180-4) of a short text: only the constant script is hashed.
+#[allow(clippy::many_single_char_names)] // the standard's names: h, w, s, a…h, k
 fn sha256(data: &[u8]) -> [u8; 32] {
     let mut h: [u32; 8] = [
         0x6a09_e667,
@@ -190,7 +191,11 @@ mod tests {
     use super::*;
 
     fn hex(d: &[u8]) -> String {
-        d.iter().map(|b| format!("{b:02x}")).collect()
+        d.iter().fold(String::new(), |mut s, b| {
+            use std::fmt::Write as _;
+            let _ = write!(s, "{b:02x}");
+            s
+        })
     }
 
     #[test]

@@ -182,7 +182,7 @@ fn write_triage(s: &mut String, r: &Report) {
             let meaning = c
                 .meaning
                 .as_deref()
-                .map(|m| format!(": {}", esc(m)))
+                .map(|m| format!(": {}", esc(m.trim_end_matches('.'))))
                 .unwrap_or_default();
             about.push(format!("{}{meaning}", codes.join(", ")));
         }

@@ -150,14 +150,19 @@ impl Decoding {
 pub struct Catalogue {
     /// Lower-cased provider names and aliases → canonical provider name.
     providers: Vec<(String, Arc<str>)>,
+    /// Each provider's name with its aliases, as the catalogue spells them (no GUIDs).
+    names: Vec<(Arc<str>, Vec<String>)>,
     events: BTreeMap<u32, Decoding>,
 }
 
 impl Catalogue {
     pub(crate) fn new(providers: Vec<ProviderDef>, events: Vec<EventDef>) -> Catalogue {
         let mut names: Vec<(String, Arc<str>)> = Vec::new();
+        let mut spelled = Vec::new();
         for p in providers {
             let canonical: Arc<str> = Arc::from(p.name.as_str());
+            spelled.retain(|(n, _): &(Arc<str>, Vec<String>)| *n != canonical);
+            spelled.push((canonical.clone(), p.aliases.clone()));
             for alias in std::iter::once(&p.name)
                 .chain(p.aliases.iter())
                 .chain(p.guid.iter())
@@ -169,11 +174,17 @@ impl Catalogue {
         }
         Catalogue {
             providers: names,
+            names: spelled,
             events: events
                 .into_iter()
                 .map(|e| (e.id, Decoding::new(e)))
                 .collect(),
         }
+    }
+
+    /// The activation providers: each name with its aliases, in catalogue order.
+    pub(crate) fn provider_names(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.names.iter().map(|(n, a)| (&**n, a.as_slice()))
     }
 
     /// The canonical name of an activation provider, from any name, alias or GUID an export uses.

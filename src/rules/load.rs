@@ -19,6 +19,7 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
     ("events.toml", include_str!("../../rules/events.toml")),
     ("ospp.toml", include_str!("../../rules/ospp.toml")),
     ("inventory.toml", include_str!("../../rules/inventory.toml")),
+    ("collect.toml", include_str!("../../rules/collect.toml")),
 ];
 
 /// Rule files are small; a huge one is a mistake, not a table.
@@ -199,6 +200,7 @@ pub(crate) fn check_files(mut files: Vec<RuleFile>, prefix: &str) -> (RuleSet, V
             "win32.toml" => lint::win32::check(&mut ctx, &table, &mut set),
             "licensing.toml" => lint::licensing::check(&mut ctx, &table, &mut set, complete),
             "inventory.toml" => lint::inventory::check(&mut ctx, &table, &mut set, complete),
+            "collect.toml" => lint::collect::check(&mut ctx, &table, &mut set),
             _ => {}
         }
     }

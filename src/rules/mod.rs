@@ -10,6 +10,7 @@ pub(crate) mod inventory;
 mod lint;
 mod load;
 pub(crate) mod ospp;
+pub(crate) mod collect;
 pub(crate) mod slmgr;
 
 use std::collections::{BTreeMap, HashMap};
@@ -34,6 +35,7 @@ pub(crate) const FILE_NAMES: &[&str] = &[
     "events.toml",
     "ospp.toml",
     "inventory.toml",
+    "collect.toml",
 ];
 
 /// How serious a code is when it shows up as a result.
@@ -281,6 +283,7 @@ pub struct Rules {
     ospp: ospp::OsppRules,
     events: events::Catalogue,
     inventory: inventory::Inventory,
+    collect: Vec<collect::CollectSource>,
 }
 
 /// Rules that could not be loaded: every problem found, not only the first.
@@ -311,6 +314,7 @@ pub(crate) struct RuleSet {
     pub(crate) kms: Option<KmsParams>,
     pub(crate) facilities: Vec<FacilityEntry>,
     pub(crate) inventory: inventory::InventorySet,
+    pub(crate) collect: Vec<collect::CollectSource>,
 }
 
 impl Rules {
@@ -350,6 +354,10 @@ impl Rules {
                 set.kms = extra.kms;
             }
             set.inventory.extend(extra.inventory);
+            for src in extra.collect {
+                set.collect.retain(|s| s.id != src.id);
+                set.collect.push(src);
+            }
         }
         let codes: BTreeMap<Hresult, CodeEntry> = set.codes.into_iter().collect();
         let mut symbols = HashMap::new();
@@ -394,6 +402,7 @@ impl Rules {
             ospp: set.ospp,
             events: events::Catalogue::new(set.providers, set.events),
             inventory: inventory::Inventory::new(set.inventory),
+            collect: set.collect,
         }
     }
 
@@ -456,6 +465,11 @@ impl Rules {
     /// The event catalogue: activation providers and the events kmsdiag decodes.
     pub fn events(&self) -> &events::Catalogue {
         &self.events
+    }
+
+    /// What `collect.toml` holds: the export query of each source of evidence, in file order.
+    pub(crate) fn collect_sources(&self) -> &[collect::CollectSource] {
+        &self.collect
     }
 
     /// What `ospp.toml` holds: ospp's labels per language, Office's SKU ids.

@@ -13,6 +13,7 @@
 
 mod bundles;
 mod cli;
+mod collect;
 mod decoration;
 mod events;
 mod evtx_writer;

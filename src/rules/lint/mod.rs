@@ -8,6 +8,7 @@
 //! the others.
 
 pub(super) mod codes;
+pub(super) mod collect;
 pub(super) mod events;
 pub(super) mod findings;
 pub(super) mod inventory;

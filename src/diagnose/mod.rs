@@ -10,6 +10,7 @@ mod events;
 mod findings;
 pub(crate) mod lookup;
 mod registry;
+mod silent;
 mod snapshot;
 mod verdict;
 
@@ -69,6 +70,8 @@ pub(crate) fn diagnose(rules: &Rules, scope: &Scope<'_>) -> Diagnosis {
     );
     let mut findings = FindingSet::new(rules);
     let mut d = join(&mut findings, from_snapshots, from_events);
+    silent::silent_clients(&mut findings, &d.machines, scope, rules.kms());
+    settle(&mut d.machines, &findings);
     for i in scope
         .inputs
         .iter()

@@ -46,6 +46,9 @@ findings! {
     KmsUnreachable = "kms-unreachable", decided_in: ["events/client.rs"];
     /// Requests the host's log, covering that time, never recorded.
     KmsRequestNotReceived = "kms-request-not-received", decided_in: ["events/client.rs"];
+    /// A KMS client known from its license state (slmgr output, the licensing inventory) whose
+    /// CMID the hosts' logs do not hold in the time it should have asked.
+    KmsClientNotSeen = "kms-client-not-seen", decided_in: ["silent.rs"];
     /// Requests the host logged whose answer the client never processed.
     KmsResponseLost = "kms-response-lost", decided_in: ["events/client.rs"];
     /// The client finds no KMS host in DNS (raised by result codes, and by slmgr's "DNS

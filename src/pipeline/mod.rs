@@ -115,19 +115,33 @@ fn drop_aside(events: Vec<ActivationEvent>) {
 
 /// The analysis of one in-memory input (a rule sample, a pasted text), named `name`.
 pub fn analyze_input(rules: &Rules, name: &str, bytes: &[u8], opts: &Options) -> Report {
+    analyze_inputs(rules, &[(name, bytes)], opts)
+}
+
+/// The analysis of in-memory inputs read together (a rule sample of several files: a licensing
+/// inventory and a host's log), each named by its `&str`.
+pub(crate) fn analyze_inputs(rules: &Rules, inputs: &[(&str, &[u8])], opts: &Options) -> Report {
     let reader = SlmgrReader::new(rules);
-    let f = InputFile {
-        path: name.to_owned(),
-        explicit: true,
-        bytes: Ok(bytes.to_vec()),
-        disk: None,
-        deferred: None,
-    };
-    let (snapshots, mut events, summary) = read_one(rules, &reader, f);
+    let mut snapshots = Vec::new();
+    let mut events = Vec::new();
+    let mut summaries = Vec::new();
+    for (name, bytes) in inputs {
+        let f = InputFile {
+            path: (*name).to_owned(),
+            explicit: true,
+            bytes: Ok(bytes.to_vec()),
+            disk: None,
+            deferred: None,
+        };
+        let (s, e, summary) = read_one(rules, &reader, f);
+        snapshots.extend(s);
+        events.extend(e);
+        summaries.push(summary);
+    }
     crate::events::sort(&mut events);
     dedup_events(&mut events);
     window(&mut events, opts);
-    build_report(rules, snapshots, &events, vec![summary], opts)
+    build_report(rules, snapshots, &events, summaries, opts)
 }
 
 /// Diagnoses decoded snapshots and events into a report.

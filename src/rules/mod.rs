@@ -208,6 +208,9 @@ pub struct FindingSample {
     pub now: Option<String>,
     /// The machine the finding must name (default: any).
     pub machine: Option<String>,
+    /// Further inputs read with `input` (a host's log beside a licensing inventory).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<String>,
 }
 
 /// One `[[error]]` entry of `win32.toml`.

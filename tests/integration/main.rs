@@ -17,6 +17,7 @@ mod collect;
 mod decoration;
 mod events;
 mod evtx_writer;
+mod fleet_join;
 mod fleets;
 mod fuzz_regressions;
 mod hostile;

@@ -190,7 +190,7 @@ pub(super) fn read_one(
             (snaps, Vec::new(), summary)
         }
         Err(e) => {
-            if crate::events::detect(&bytes).is_some() {
+            if crate::events::detect(rules, &bytes).is_some() {
                 let events = read_events(rules, &path, disk.as_deref(), bytes, &mut summary)
                     .unwrap_or_default();
                 return (Vec::new(), events, summary);

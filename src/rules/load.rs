@@ -17,6 +17,7 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
     ("licensing.toml", include_str!("../../rules/licensing.toml")),
     ("slmgr.toml", include_str!("../../rules/slmgr.toml")),
     ("events.toml", include_str!("../../rules/events.toml")),
+    ("fields.toml", include_str!("../../rules/fields.toml")),
 ];
 
 /// Rule files are small; a huge one is a mistake, not a table.
@@ -192,6 +193,7 @@ pub(crate) fn check_files(mut files: Vec<RuleFile>, prefix: &str) -> (RuleSet, V
             }
             "slmgr.toml" => lint::slmgr::check(&mut ctx, &table, &mut set),
             "events.toml" => lint::events::check(&mut ctx, &table, &mut set),
+            "fields.toml" => lint::fields::check(&mut ctx, &table, &mut set),
             "codes.toml" => lint::codes::check(&mut ctx, &table, &mut set, &known_findings),
             "win32.toml" => lint::win32::check(&mut ctx, &table, &mut set),
             "licensing.toml" => lint::licensing::check(&mut ctx, &table, &mut set, complete),

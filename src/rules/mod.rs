@@ -6,6 +6,7 @@
 //! holds facts.
 
 pub(crate) mod events;
+pub(crate) mod fields;
 mod lint;
 mod load;
 pub(crate) mod slmgr;
@@ -30,6 +31,7 @@ pub(crate) const FILE_NAMES: &[&str] = &[
     "licensing.toml",
     "slmgr.toml",
     "events.toml",
+    "fields.toml",
 ];
 
 /// How serious a code is when it shows up as a result.
@@ -275,6 +277,7 @@ pub struct Rules {
     findings: BTreeMap<String, FindingRule>,
     slmgr: Vec<SlmgrLanguage>,
     events: events::Catalogue,
+    fields: fields::FieldAliases,
 }
 
 /// Rules that could not be loaded: every problem found, not only the first.
@@ -303,6 +306,7 @@ pub(crate) struct RuleSet {
     pub(crate) status_flags: Vec<(u32, StatusFlagEntry)>,
     pub(crate) kms: Option<KmsParams>,
     pub(crate) facilities: Vec<FacilityEntry>,
+    pub(crate) shippers: Vec<fields::ShipperDef>,
 }
 
 impl Rules {
@@ -329,6 +333,10 @@ impl Rules {
             set.findings.extend(extra.findings);
             set.providers.extend(extra.providers);
             set.events.extend(extra.events);
+            for s in extra.shippers {
+                set.shippers.retain(|b| b.id != s.id);
+                set.shippers.push(s);
+            }
             for lang in extra.slmgr {
                 set.slmgr.retain(|l| l.id != lang.id);
                 set.slmgr.push(lang);
@@ -378,6 +386,7 @@ impl Rules {
                 .collect(),
             slmgr: set.slmgr,
             events: events::Catalogue::new(set.providers, set.events),
+            fields: fields::FieldAliases::new(set.shippers),
         }
     }
 
@@ -440,6 +449,11 @@ impl Rules {
     /// The event catalogue: activation providers and the events kmsdiag decodes.
     pub fn events(&self) -> &events::Catalogue {
         &self.events
+    }
+
+    /// The field-alias table of SIEM and shipper exports.
+    pub(crate) fn fields(&self) -> &fields::FieldAliases {
+        &self.fields
     }
 
     /// The slmgr label tables, one per UI language.

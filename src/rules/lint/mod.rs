@@ -9,6 +9,7 @@
 
 pub(super) mod codes;
 pub(super) mod events;
+pub(super) mod fields;
 pub(super) mod findings;
 pub(super) mod licensing;
 pub(super) mod slmgr;

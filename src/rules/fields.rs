@@ -35,6 +35,9 @@ pub(crate) struct ShipperDef {
     pub message: Vec<String>,
     #[serde(default)]
     pub channel_prefixes: Vec<String>,
+    /// Recognised only when no other shape's names match a record (the generic names).
+    #[serde(default)]
+    pub fallback: bool,
     pub sources: Vec<String>,
 }
 
@@ -71,7 +74,7 @@ impl Target {
     /// How a report names the target.
     pub(crate) fn label(self) -> &'static str {
         match self {
-            Target::EventXml => "event XML",
+            Target::EventXml => "whole event",
             Target::EventId => "event id",
             Target::Qualifiers => "qualifiers",
             Target::Provider => "provider",

@@ -39,6 +39,8 @@ enum From {
     Alias { shipper: u16, rank: u16 },
     /// The Event XML found through an alias.
     Xml { shipper: u16, rank: u16 },
+    /// A `key=value` event text found through an alias (read as a record of its own).
+    Text { shipper: u16, rank: u16 },
 }
 
 /// Which shapes an input's records were read as, and which aliases supplied their values.
@@ -61,8 +63,8 @@ pub(crate) struct Walker<'a> {
     pub(crate) tally: Tally,
 }
 
-/// A record's paths: normalized key path → value.
-type Paths<'v> = Vec<(String, &'v Value)>;
+/// A record's paths: normalized key path, the path as written (keys joined by `.`), value.
+type Paths<'v> = Vec<(String, String, &'v Value)>;
 
 impl<'a> Walker<'a> {
     pub(crate) fn new(fields: &'a FieldAliases) -> Walker<'a> {
@@ -102,8 +104,8 @@ impl<'a> Walker<'a> {
             return matches!(v, Value::Array(a) if a.iter().any(|i| self.mentions_event(i)));
         };
         let mut paths = Vec::new();
-        flatten(m, &mut String::new(), 0, &mut paths);
-        paths.iter().any(|(k, _)| {
+        flatten(m, &mut (String::new(), String::new()), 0, &mut paths);
+        paths.iter().any(|(k, _, _)| {
             matches!(k.as_str(), "event" | "system")
                 || self
                     .fields
@@ -116,12 +118,12 @@ impl<'a> Walker<'a> {
     /// One object as a record, when its aliases make one.
     fn record(&mut self, m: &Map<String, Value>, nested: u8) -> Option<RawEvent> {
         let mut paths = Vec::new();
-        flatten(m, &mut String::new(), 0, &mut paths);
+        flatten(m, &mut (String::new(), String::new()), 0, &mut paths);
         let hits = self.hits(&paths);
         if hits.is_empty() {
             return None;
         }
-        let best = best_shape(&hits);
+        let best = best_shape(self.fields, &paths, &hits);
         let mut r = Resolver {
             walker: self,
             paths: &paths,
@@ -141,7 +143,7 @@ impl<'a> Walker<'a> {
     /// container they belong to (`winlog.event_data` of `winlog.event_data.param2`).
     fn hits(&self, paths: &Paths<'_>) -> Vec<(usize, Hit)> {
         let mut out = Vec::new();
-        for (i, (k, _)) in paths.iter().enumerate() {
+        for (i, (k, _, _)) in paths.iter().enumerate() {
             out.extend(self.fields.hits(k).iter().map(|h| (i, *h)));
             if let Some(container) = param_container(k) {
                 out.extend(
@@ -192,15 +194,37 @@ fn param_container(key: &str) -> Option<&str> {
     stem.strip_suffix("param")
 }
 
-/// The shape most of the record's keys belong to (the first in the table on a tie).
-fn best_shape(hits: &[(usize, Hit)]) -> u16 {
-    let mut votes: BTreeMap<u16, BTreeSet<usize>> = BTreeMap::new();
+/// The shape most of the record's keys belong to: the most keys, then the most keys spelled as
+/// the shape spells them (`_EventID` is GELF's, `EventID` `NXLog`'s), then the first in the table.
+/// A fallback shape counts only when no other shape matches.
+fn best_shape(fields: &FieldAliases, paths: &Paths<'_>, hits: &[(usize, Hit)]) -> u16 {
+    let mut votes: BTreeMap<u16, (BTreeSet<usize>, BTreeSet<usize>)> = BTreeMap::new();
     for (i, h) in hits {
-        votes.entry(h.shipper).or_default().insert(*i);
+        let Some(def) = fields.shipper(h.shipper) else {
+            continue;
+        };
+        let exact = paths.get(*i).is_some_and(|(_, raw, _)| {
+            def.aliases(h.target)
+                .get(usize::from(h.rank))
+                .is_some_and(|a| a.eq_ignore_ascii_case(raw))
+        });
+        let v = votes.entry(h.shipper).or_default();
+        v.0.insert(*i);
+        if exact {
+            v.1.insert(*i);
+        }
     }
+    let specific = votes
+        .keys()
+        .any(|s| fields.shipper(*s).is_some_and(|d| !d.fallback));
     votes
         .iter()
-        .max_by(|a, b| a.1.len().cmp(&b.1.len()).then(b.0.cmp(a.0)))
+        .filter(|(s, _)| !specific || fields.shipper(**s).is_some_and(|d| !d.fallback))
+        .max_by(|a, b| {
+            (a.1.0.len(), a.1.1.len())
+                .cmp(&(b.1.0.len(), b.1.1.len()))
+                .then(b.0.cmp(a.0))
+        })
         .map_or(0, |(s, _)| *s)
 }
 
@@ -217,21 +241,31 @@ fn legacy(v: &Value) -> Option<RawEvent> {
     super::json::from_value(v).filter(|e| !e.provider.is_empty())
 }
 
-/// Flattens an object into normalized key paths, objects included (a container is a path too).
-fn flatten<'v>(m: &'v Map<String, Value>, prefix: &mut String, depth: u8, out: &mut Paths<'v>) {
+/// Flattens an object into key paths, objects included (a container is a path too).
+fn flatten<'v>(
+    m: &'v Map<String, Value>,
+    prefix: &mut (String, String),
+    depth: u8,
+    out: &mut Paths<'v>,
+) {
     for (k, v) in m {
         if out.len() >= MAX_PATHS {
             return;
         }
-        let len = prefix.len();
-        push_normalized(prefix, k);
-        out.push((prefix.clone(), v));
+        let (len, raw_len) = (prefix.0.len(), prefix.1.len());
+        push_normalized(&mut prefix.0, k);
+        if raw_len > 0 {
+            prefix.1.push('.');
+        }
+        prefix.1.push_str(k);
+        out.push((prefix.0.clone(), prefix.1.clone(), v));
         if let Value::Object(child) = v
             && depth < FLATTEN_DEPTH
         {
             flatten(child, prefix, depth + 1, out);
         }
-        prefix.truncate(len);
+        prefix.0.truncate(len);
+        prefix.1.truncate(raw_len);
     }
 }
 
@@ -261,7 +295,7 @@ impl<'v> Resolver<'_, '_, '_, 'v> {
     /// The first candidate of `target` that reads with `read`, noting which alias supplied it.
     fn first<T>(&mut self, target: Target, read: impl Fn(&'v Value) -> Option<T>) -> Option<T> {
         for (h, i) in self.candidates(target) {
-            let Some((_, v)) = self.paths.get(i) else {
+            let Some((_, _, v)) = self.paths.get(i) else {
                 continue;
             };
             if let Some(t) = read(v) {
@@ -336,17 +370,21 @@ impl<'v> Resolver<'_, '_, '_, 'v> {
         let fields = self.walker.fields;
         let mut found = None;
         for (h, i) in self.candidates(Target::Channel) {
-            let Some(v) = self.paths.get(i).and_then(|(_, v)| values::name(v)) else {
+            let Some(v) = self.paths.get(i).and_then(|(_, _, v)| values::name(v)) else {
                 continue;
             };
             let prefixes = fields
                 .shipper(h.shipper)
                 .map_or(&[][..], |s| s.channel_prefixes.as_slice());
-            let name = prefixes
-                .iter()
-                .find_map(|p| v.strip_prefix(p.as_str()))
-                .unwrap_or(v)
-                .trim();
+            // A shape with prefixes writes its channel only behind one of them.
+            let name = if prefixes.is_empty() {
+                v
+            } else {
+                match prefixes.iter().find_map(|p| v.strip_prefix(p.as_str())) {
+                    Some(n) => n.trim(),
+                    None => continue,
+                }
+            };
             if !name.is_empty() {
                 self.supplied.push((
                     Target::Channel,
@@ -365,24 +403,25 @@ impl<'v> Resolver<'_, '_, '_, 'v> {
     /// The event of an embedded Event XML string (or of Splunk's classic event text).
     fn event_xml(&mut self, nested: u8) -> Option<RawEvent> {
         for (h, i) in self.candidates(Target::EventXml) {
-            let Some(text) = self.paths.get(i).and_then(|(_, v)| v.as_str()) else {
+            let Some(text) = self.paths.get(i).and_then(|(_, _, v)| v.as_str()) else {
                 continue;
             };
+            let (shipper, rank) = (h.shipper, h.rank);
             let raw = if text.contains("<Event") {
-                super::xml::read(text).0.into_iter().next()
+                super::xml::read(text)
+                    .0
+                    .into_iter()
+                    .next()
+                    .map(|r| (r, From::Xml { shipper, rank }))
             } else if nested == 0 {
-                values::classic_event(text).and_then(|m| self.walker.record(&m, nested + 1))
+                values::classic_event(text)
+                    .and_then(|m| self.walker.record(&m, nested + 1))
+                    .map(|r| (r, From::Text { shipper, rank }))
             } else {
                 None
             };
-            if let Some(raw) = raw {
-                self.supplied.push((
-                    Target::EventXml,
-                    From::Xml {
-                        shipper: h.shipper,
-                        rank: h.rank,
-                    },
-                ));
+            if let Some((raw, from)) = raw {
+                self.supplied.push((Target::EventXml, from));
                 return Some(raw);
             }
         }
@@ -394,7 +433,7 @@ impl<'v> Resolver<'_, '_, '_, 'v> {
     fn data(&mut self) -> Option<Vec<String>> {
         let paths = self.paths;
         for (h, i) in self.candidates(Target::Data) {
-            let Some((key, v)) = paths.get(i) else {
+            let Some((key, _, v)) = paths.get(i) else {
                 continue;
             };
             let strings = if param_container(key).is_some_and(|c| !self.is_path(c)) {
@@ -402,7 +441,7 @@ impl<'v> Resolver<'_, '_, '_, 'v> {
             } else {
                 values::data_strings(v, 0)
             };
-            if let Some(s) = strings {
+            if let Some(s) = strings.filter(|s| s.iter().any(|v| !v.trim().is_empty())) {
                 self.supplied.push((
                     Target::Data,
                     From::Alias {
@@ -417,7 +456,7 @@ impl<'v> Resolver<'_, '_, '_, 'v> {
     }
 
     fn is_path(&self, key: &str) -> bool {
-        self.paths.iter().any(|(k, _)| k == key)
+        self.paths.iter().any(|(k, _, _)| k == key)
     }
 }
 
@@ -425,8 +464,8 @@ impl<'v> Resolver<'_, '_, '_, 'v> {
 fn params_under(paths: &Paths<'_>, container: &str) -> Option<Vec<String>> {
     let mut numbered: Vec<(usize, String)> = paths
         .iter()
-        .filter(|(k, _)| param_container(k) == Some(container))
-        .filter_map(|(k, v)| {
+        .filter(|(k, _, _)| param_container(k) == Some(container))
+        .filter_map(|(k, _, v)| {
             let n = values::param_number(k)?;
             Some((
                 n,
@@ -458,9 +497,12 @@ impl Tally {
             };
             let mut by_target: BTreeMap<Target, Vec<String>> = BTreeMap::new();
             for (target, from) in &used.supplied {
-                let (shipper, rank, xml) = match *from {
-                    From::Alias { shipper, rank } => (shipper, rank, false),
-                    From::Xml { shipper, rank } => (shipper, rank, true),
+                let (shipper, rank, how) = match *from {
+                    From::Alias { shipper, rank } => (shipper, rank, ""),
+                    From::Xml { shipper, rank } => {
+                        (shipper, rank, " (Event XML: every field it has)")
+                    }
+                    From::Text { shipper, rank } => (shipper, rank, " (a key=value event text)"),
                 };
                 let Some(alias) = fields
                     .shipper(shipper)
@@ -468,11 +510,7 @@ impl Tally {
                 else {
                     continue;
                 };
-                let said = if xml {
-                    format!("`{alias}` (Event XML: every field it has)")
-                } else {
-                    format!("`{alias}`")
-                };
+                let said = format!("`{alias}`{how}");
                 let list = by_target.entry(*target).or_default();
                 if !list.contains(&said) {
                     list.push(said);

@@ -199,13 +199,14 @@ fn object_strings(m: &Map<String, Value>, depth: u8) -> Option<Vec<String>> {
         }
         return Some(out);
     }
-    // Named values (the key order is the map's: named data is not positional anyway).
-    Some(
-        m.iter()
-            .filter(|(k, _)| !k.eq_ignore_ascii_case("binary") && !k.starts_with('#'))
-            .map(|(_, v)| item_text(v))
-            .collect(),
-    )
+    // Named values (the key order is the map's: named data is not positional anyway); an
+    // object of objects is no payload.
+    let named: Vec<String> = m
+        .iter()
+        .filter(|(k, _)| !k.eq_ignore_ascii_case("binary") && !k.starts_with('#'))
+        .filter_map(|(_, v)| scalar_text(v).map(Cow::into_owned))
+        .collect();
+    (!named.is_empty()).then_some(named)
 }
 
 /// `param3` → 3 (any case, after any prefix the shipper adds, such as `winlog_event_data_`).

@@ -1,6 +1,7 @@
 //! Which event-log format an input is, recognised by its content (not its name): `.evtx` by its
 //! magic, then JSON (`evtx_dump`, `Get-WinEvent`, or any export in which the field-alias table
-//! finds an event record), event XML and the tabular exports by their first KiB of text. Each
+//! finds an event record), a SIEM's CSV whose columns the table knows, event XML and the tabular
+//! exports by their first KiB of text. Each
 //! reader says what its format looks like; this only asks them in order.
 
 use super::{evtx, json, shipper, tabular, xml};
@@ -26,6 +27,11 @@ pub(crate) fn detect(rules: &Rules, bytes: &[u8]) -> Option<InputFormat> {
     {
         return Some(InputFormat::Json);
     }
+    // A CSV export whose columns the field-alias table knows (one of the Event Viewer and
+    // `Export-Csv` forms is the tabular reader's).
+    if tabular::detect(&head).is_none() && shipper::csv::probe(&head, rules.fields()) {
+        return Some(InputFormat::Csv);
+    }
     if xml::looks_like(&head) {
         Some(InputFormat::Xml)
     } else {
@@ -34,6 +40,6 @@ pub(crate) fn detect(rules: &Rules, bytes: &[u8]) -> Option<InputFormat> {
 }
 
 /// The first `n` bytes of an input, decoded.
-fn head(bytes: &[u8], n: usize) -> String {
+pub(super) fn head(bytes: &[u8], n: usize) -> String {
     crate::input::encoding::decode(bytes.get(..bytes.len().min(n)).unwrap_or(bytes), &|_| 0).text
 }

@@ -219,20 +219,21 @@ pub(crate) fn read_input(
             let (decoded, note) = crate::input::encoding::decode_utf8_standard(&bytes);
             drop(bytes);
             notes.extend(note);
-            let mut events = Vec::new();
-            let mut batch: Vec<RawEvent> = Vec::new();
-            let read = json::read_each(&decoded.text, rules.fields(), &mut |raw| {
-                if keep.wants(raw.event_id) {
-                    batch.push(raw);
-                    if batch.len() >= JSON_BATCH {
-                        events.extend(norm.convert(&batch));
-                        batch.clear();
-                    }
-                }
+            let read = batched(&mut norm, keep, |each| {
+                json::read_each(&decoded.text, rules.fields(), each)
             });
-            events.extend(norm.convert(&batch));
-            notes.extend(read.notes);
-            (events, read.damaged, read.records)
+            notes.extend(read.1.notes);
+            (read.0, read.1.damaged, read.1.records)
+        }
+        InputFormat::Csv if tabular::detect(&detect::head(&bytes, 8192)).is_none() => {
+            // A SIEM's CSV: rows through the field-alias table.
+            let text = crate::input::encoding::decode(&bytes, &|_| 0).text;
+            drop(bytes);
+            let read = batched(&mut norm, keep, |each| {
+                shipper::csv::read_each(&text, rules.fields(), each)
+            });
+            notes.extend(read.1.notes);
+            (read.0, read.1.damaged, read.1.records)
         }
         _ => {
             let text = crate::input::encoding::decode(&bytes, &|t| {
@@ -251,6 +252,28 @@ pub(crate) fn read_input(
     let mut stats = stats(counted, damaged, notes, &events);
     stats.declined = declined;
     Ok((events, stats, format))
+}
+
+/// Runs a streaming reader, normalizing the records `keep` wants a batch at a time (the raw
+/// records of a large export are never all held).
+fn batched(
+    norm: &mut Normalizer<'_>,
+    keep: Keep<'_>,
+    read: impl FnOnce(&mut dyn FnMut(RawEvent)) -> json::JsonRead,
+) -> (Vec<ActivationEvent>, json::JsonRead) {
+    let mut events = Vec::new();
+    let mut batch: Vec<RawEvent> = Vec::new();
+    let done = read(&mut |raw| {
+        if keep.wants(raw.event_id) {
+            batch.push(raw);
+            if batch.len() >= JSON_BATCH {
+                events.extend(norm.convert(&batch));
+                batch.clear();
+            }
+        }
+    });
+    events.extend(norm.convert(&batch));
+    (events, done)
 }
 
 fn stats(

@@ -8,7 +8,10 @@ const DIR: &str = "testdata/events/siem";
 
 /// Each fixture, the shape the report must name, and whether its records carry record ids.
 const SHAPES: &[(&str, &str, bool)] = &[
-    ("splunk-export.json", "Splunk JSON export", true),
+    ("splunk-export.json", "Splunk export", true),
+    ("splunk-export.csv", "Splunk export", true),
+    ("sentinel-event.csv", "Log Analytics Event table", false),
+    ("kibana-ecs.csv", "Elastic winlogbeat", true),
     (
         "splunk-classic.json",
         "Splunk WinEventLog key=value event",
@@ -47,7 +50,12 @@ fn decoded(path: &str) -> Vec<String> {
     out.lines()
         .map(|l| {
             let e: serde_json::Value = serde_json::from_str(l).unwrap();
-            assert_eq!(e["source"]["format"], "json", "{path}");
+            let format = if path.ends_with(".csv") {
+                "csv"
+            } else {
+                "json"
+            };
+            assert_eq!(e["source"]["format"], format, "{path}");
             format!(
                 "{} {} {} {} {} {}",
                 e["event_id"], e["machine"], e["provider"], e["time"], e["record_id"], e["fields"]
@@ -117,7 +125,12 @@ fn every_shape_raises_the_finding_and_names_its_aliases() {
         assert!(ids.contains(&"kms-unreachable"), "{file}: {ids:?}");
         assert!(!ids.contains(&"input-unreadable"), "{file}: {ids:?}");
         let input = &r["inputs"][0];
-        assert_eq!(input["format"], "json", "{file}");
+        let format = if file.ends_with(".csv") {
+            "csv"
+        } else {
+            "json"
+        };
+        assert_eq!(input["format"], format, "{file}");
         assert_eq!(input["status"], "read", "{file}");
         let warnings = input["warnings"].to_string();
         assert!(warnings.contains(shape), "{file}: {warnings}");
@@ -212,7 +225,7 @@ fn every_siem_fixture_is_pinned() {
     let mut files: Vec<_> = std::fs::read_dir(DIR)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|f| f.ends_with("json"))
+        .filter(|f| f.ends_with("json") || f.ends_with(".csv"))
         .collect();
     files.sort();
     for f in files {

@@ -12,6 +12,7 @@
 //! the rendered message (which the normalizer reads back through the message templates). The
 //! [`Tally`] says per input which shape and which aliases supplied the values.
 
+pub(crate) mod csv;
 mod values;
 
 #[cfg(test)]
@@ -116,7 +117,7 @@ impl<'a> Walker<'a> {
     }
 
     /// One object as a record, when its aliases make one.
-    fn record(&mut self, m: &Map<String, Value>, nested: u8) -> Option<RawEvent> {
+    pub(super) fn record(&mut self, m: &Map<String, Value>, nested: u8) -> Option<RawEvent> {
         let mut paths = Vec::new();
         flatten(m, &mut (String::new(), String::new()), 0, &mut paths);
         let hits = self.hits(&paths);

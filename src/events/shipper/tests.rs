@@ -182,3 +182,28 @@ fn the_probe_finds_a_record_in_a_cut_off_head() {
         rules.fields()
     ));
 }
+
+#[test]
+fn csv_exports_are_read_row_by_row() {
+    let rules = Rules::embedded().unwrap();
+    let head = "\u{feff}_time,host,source,_raw\r\n";
+    assert!(csv::probe(head, rules.fields()));
+    assert!(csv::probe(
+        "TimeGenerated [UTC],Computer,EventID,Source\n",
+        rules.fields()
+    ));
+    assert!(!csv::probe("name,value\n", rules.fields()));
+    assert!(!csv::probe("EventID\n", rules.fields()));
+    let text = "EventID,Source,Computer,RenderedDescription\n16394,Microsoft-Windows-Security-SPP,pc01,\"Offline downlevel\nmigration succeeded.\"\n16384,,pc01,x\n1003,Microsoft-Windows-Security-SPP,pc02,y\n";
+    let mut got = Vec::new();
+    let read = csv::read_each(text, rules.fields(), &mut |e| got.push(e));
+    assert_eq!(read.records, 2);
+    assert_eq!(got[0].line, Some(2));
+    assert_eq!(
+        got[0].message.as_deref(),
+        Some("Offline downlevel\nmigration succeeded.")
+    );
+    assert_eq!(got[1].line, Some(5));
+    assert_eq!(read.damaged.len(), 1, "{:?}", read.damaged);
+    assert!(read.damaged[0].starts_with("line 4:"), "{:?}", read.damaged);
+}

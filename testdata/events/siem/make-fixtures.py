@@ -281,6 +281,48 @@ def graylog():
     write("graylog-winlogbeat.json", json.dumps({"messages": msgs, "total_results": len(msgs)}, indent=2) + "\n")
 
 
-for make in [splunk, splunk_classic, sentinel_event, sentinel_windowsevent, ecs, wazuh, gelf, nxlog,
+def csv_text(header, rows):
+    import csv
+    import io
+    out = io.StringIO()
+    w = csv.writer(out, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
+    w.writerow(header)
+    for r in rows:
+        w.writerow(r)
+    return out.getvalue()
+
+
+def csvs():
+    # Splunk UI/REST CSV export of `| table _time host source sourcetype _raw`.
+    rows = [[e[6].replace("Z", ".000+0000"), "PC01", f"XmlWinEventLog:{e[5]}", "XmlWinEventLog", xml(e, "'" if i else '"')]
+            for i, e in enumerate(EVENTS)]
+    write("splunk-export.csv", csv_text(["_time", "host", "source", "sourcetype", "_raw"], rows))
+    # The Log Analytics portal's "Export to CSV (all columns)" of Event rows: "TimeGenerated [UTC]"
+    # in the portal's US format; EventData the XML string.
+    rows = []
+    for e in EVENTS:
+        (eid, qual, level, prov, src, chan, time, rec, data, msg) = e
+        h = int(time[11:13])
+        stamp = f"7/1/2025, {h % 12 or 12}:{time[14:16]}:{time[17:19]}.000 {'AM' if h < 12 else 'PM'}"
+        datas = "".join(f"<Data>{d}</Data>" for d in data)
+        rows.append(["00000000-0000-0000-0000-000000000000", "OpsManager", stamp, prov, chan, HOST,
+                     str(level), {2: "Error", 4: "Information"}[level], "".join(f"<Param>{d}</Param>" for d in data),
+                     f"<DataItem type=\"System.XmlData\" time=\"{time}\"><EventData xmlns=\"{NS}\">{datas}</EventData></DataItem>",
+                     str(eid), msg, "Event"])
+    write("sentinel-event.csv", csv_text(["TenantId", "SourceSystem", "TimeGenerated [UTC]", "Source", "EventLog",
+                                          "Computer", "EventLevel", "EventLevelName", "ParameterXml", "EventData",
+                                          "EventID", "RenderedDescription", "Type"], rows))
+    # Kibana Discover "CSV report" of selected ECS fields (empty values dropped by winlogbeat stay empty).
+    rows = []
+    for e in EVENTS:
+        (eid, qual, level, prov, src, chan, time, rec, data, msg) = e
+        p = [d for d in data] + [""] * (2 - len(data))
+        rows.append([time.replace("Z", ".000Z"), HOST, str(eid), prov, chan, str(rec), p[0], p[1]])
+    write("kibana-ecs.csv", csv_text(["@timestamp", "winlog.computer_name", "event.code", "winlog.provider_name",
+                                      "winlog.channel", "winlog.record_id", "winlog.event_data.param1",
+                                      "winlog.event_data.param2"], rows))
+
+
+for make in [csvs, splunk, splunk_classic, sentinel_event, sentinel_windowsevent, ecs, wazuh, gelf, nxlog,
              openwec, fluent_bit, get_eventlog, ntlogevent, graylog]:
     make()

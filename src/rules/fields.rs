@@ -118,7 +118,8 @@ pub(crate) struct Hit {
 #[derive(Debug, Clone, Default)]
 pub(crate) struct FieldAliases {
     shippers: Vec<ShipperDef>,
-    by_key: HashMap<String, Vec<Hit>>,
+    /// `foldhash`: every key of every record is looked up here.
+    by_key: HashMap<String, Vec<Hit>, foldhash::fast::RandomState>,
 }
 
 /// A key as the table matches it: letters and digits only, lower case (`"Event ID"`,
@@ -138,7 +139,7 @@ pub(crate) fn push_normalized(out: &mut String, key: &str) {
 
 impl FieldAliases {
     pub(crate) fn new(shippers: Vec<ShipperDef>) -> FieldAliases {
-        let mut by_key: HashMap<String, Vec<Hit>> = HashMap::new();
+        let mut by_key: HashMap<String, Vec<Hit>, foldhash::fast::RandomState> = HashMap::default();
         for (s, def) in shippers.iter().enumerate() {
             let Ok(shipper) = u16::try_from(s) else { break };
             for target in Target::ALL {

@@ -105,7 +105,7 @@ impl<'a> Walker<'a> {
             return matches!(v, Value::Array(a) if a.iter().any(|i| self.mentions_event(i)));
         };
         let mut paths = Vec::new();
-        flatten(m, &mut (String::new(), String::new()), 0, &mut paths);
+        self.flatten(m, &mut paths);
         paths.iter().any(|(k, _, _)| {
             matches!(k.as_str(), "event" | "system")
                 || self
@@ -119,7 +119,7 @@ impl<'a> Walker<'a> {
     /// One object as a record, when its aliases make one.
     pub(super) fn record(&mut self, m: &Map<String, Value>, nested: u8) -> Option<RawEvent> {
         let mut paths = Vec::new();
-        flatten(m, &mut (String::new(), String::new()), 0, &mut paths);
+        self.flatten(m, &mut paths);
         let hits = self.hits(&paths);
         if hits.is_empty() {
             return None;
@@ -138,6 +138,19 @@ impl<'a> Walker<'a> {
         used.records += 1;
         used.supplied.extend(supplied);
         Some(raw)
+    }
+
+    /// The paths of an object the table can use: keys it names, `paramN` keys, and the `Event` /
+    /// `System` keys that say an object is meant as an event (the rest are never looked at, so
+    /// they are not kept).
+    fn flatten<'v>(&self, m: &'v Map<String, Value>, out: &mut Paths<'v>) {
+        let fields = self.fields;
+        let wanted = |k: &str| {
+            matches!(k, "event" | "system")
+                || !fields.hits(k).is_empty()
+                || param_container(k).is_some()
+        };
+        flatten(m, &mut (String::new(), String::new()), 0, &wanted, out);
     }
 
     /// Every table entry the record's paths hit: (path index, hit), and for `paramN` keys the
@@ -242,11 +255,13 @@ fn legacy(v: &Value) -> Option<RawEvent> {
     super::json::from_value(v).filter(|e| !e.provider.is_empty())
 }
 
-/// Flattens an object into key paths, objects included (a container is a path too).
+/// Flattens an object into key paths, objects included (a container is a path too); only the
+/// paths `wanted` are kept.
 fn flatten<'v>(
     m: &'v Map<String, Value>,
     prefix: &mut (String, String),
     depth: u8,
+    wanted: &dyn Fn(&str) -> bool,
     out: &mut Paths<'v>,
 ) {
     for (k, v) in m {
@@ -259,11 +274,13 @@ fn flatten<'v>(
             prefix.1.push('.');
         }
         prefix.1.push_str(k);
-        out.push((prefix.0.clone(), prefix.1.clone(), v));
+        if wanted(&prefix.0) {
+            out.push((prefix.0.clone(), prefix.1.clone(), v));
+        }
         if let Value::Object(child) = v
             && depth < FLATTEN_DEPTH
         {
-            flatten(child, prefix, depth + 1, out);
+            flatten(child, prefix, depth + 1, wanted, out);
         }
         prefix.0.truncate(len);
         prefix.1.truncate(raw_len);

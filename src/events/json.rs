@@ -58,7 +58,13 @@ pub(crate) fn read_each(
         read: JsonRead::default(),
         lines: Lines { at: 0, line: 1 },
     };
+    // A document that is one array (an `az … -o json` or evtx_dump-style export) is read item by
+    // item, never held whole; where it breaks, the rest is read as below from the next line.
     let mut pos = 0;
+    let body = text.trim_start_matches('\u{feff}').trim_start();
+    if body.starts_with('[') {
+        pos = stream_array(&mut state, text, each);
+    }
     while pos < text.len() {
         let rest = text.get(pos..).unwrap_or("");
         let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
@@ -91,7 +97,9 @@ pub(crate) fn read_each(
                     let tail = text.get(start..).unwrap_or("");
                     let end = tail.find('\n').map_or(text.len(), |i| start + i + 1);
                     let bad = text.get(start..end).unwrap_or("").trim();
-                    if !bad.is_empty() && !bad.starts_with("Record ") {
+                    // Separators left between the items of a broken array are not events.
+                    let separators = bad.chars().all(|c| matches!(c, ',' | '[' | ']'));
+                    if !separators && !bad.starts_with("Record ") {
                         let line = state.lines.of(text, start).unwrap_or(0);
                         state
                             .read
@@ -107,6 +115,66 @@ pub(crate) fn read_each(
     let mut read = state.read;
     read.notes = state.walker.tally.notes(fields);
     read
+}
+
+/// Reads a text that starts with a JSON array one item at a time. Returns where to go on: the
+/// end, or the line after the one where the array broke (with the break counted).
+fn stream_array(state: &mut State<'_>, text: &str, each: &mut dyn FnMut(RawEvent)) -> usize {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let line_start = |line: usize| {
+        // The start of 1-based line `line`.
+        if line <= 1 {
+            0
+        } else {
+            text.match_indices('\n')
+                .nth(line - 2)
+                .map_or(text.len(), |(i, _)| i + 1)
+        }
+    };
+    match (Items { state, each }).deserialize(&mut de) {
+        Ok(()) => match de.end() {
+            Ok(()) => text.len(),
+            // More values after the array (another array, JSON lines): read from their line.
+            Err(e) => line_start(e.line()).max(1),
+        },
+        Err(e) => {
+            state
+                .read
+                .damaged
+                .push(format!("line {}: the JSON array breaks off: {e}", e.line()));
+            line_start(e.line() + 1)
+        }
+    }
+}
+
+/// The items of a top-level JSON array, each handed to the walker as it is read.
+struct Items<'s, 'a, 'e> {
+    state: &'s mut State<'a>,
+    each: &'e mut dyn FnMut(RawEvent),
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Items<'_, '_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Items<'_, '_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON array")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(v) = seq.next_element::<Value>()? {
+            self.state.take(&v, None, self.each);
+        }
+        Ok(())
+    }
 }
 
 /// Reads a whole JSON text: its records and what could not be read.

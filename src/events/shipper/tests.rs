@@ -207,3 +207,39 @@ fn csv_exports_are_read_row_by_row() {
     assert_eq!(read.damaged.len(), 1, "{:?}", read.damaged);
     assert!(read.damaged[0].starts_with("line 4:"), "{:?}", read.damaged);
 }
+
+#[test]
+fn a_json_array_is_read_item_by_item_and_recovers_where_it_breaks() {
+    let rules = Rules::embedded().unwrap();
+    let item = |m: &str| {
+        format!(r#"{{"EventID":16384,"Source":"Microsoft-Windows-Security-SPP","Computer":"{m}"}}"#)
+    };
+    let machines = |text: &str| {
+        let (events, damaged) = crate::events::json::read(text, rules.fields());
+        let m: Vec<String> = events
+            .iter()
+            .map(|e| e.computer.as_deref().unwrap_or("").to_owned())
+            .collect();
+        (m, damaged)
+    };
+    // Two arrays one after the other.
+    let two = format!("[{},\n{}]\n[{}]\n", item("a"), item("b"), item("c"));
+    assert_eq!(
+        machines(&two),
+        (vec!["a".into(), "b".into(), "c".into()], vec![])
+    );
+    // A pretty-printed array broken in its second item: the rest is read line by line.
+    let broken = format!(
+        "[\n {},\n {{\"EventID\":1,\n oops,\n {},\n {}",
+        item("a"),
+        item("c"),
+        &item("d")[..20]
+    );
+    let (m, damaged) = machines(&broken);
+    assert_eq!(m, ["a", "c"]);
+    assert_eq!(damaged.len(), 2, "{damaged:?}");
+    assert!(
+        damaged[0].starts_with("line 4: the JSON array breaks off"),
+        "{damaged:?}"
+    );
+}

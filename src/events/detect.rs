@@ -1,7 +1,7 @@
 //! Which event-log format an input is, recognised by its content (not its name): `.evtx` by its
 //! magic, then JSON (`evtx_dump`, `Get-WinEvent`, or any export in which the field-alias table
-//! finds an event record), a SIEM's CSV whose columns the table knows, event XML and the tabular
-//! exports by their first KiB of text. Each
+//! finds an event record), a SIEM's CSV whose columns the table knows, event XML, the tabular
+//! exports and Splunk's classic `key=value` events by their first KiB of text. Each
 //! reader says what its format looks like; this only asks them in order.
 
 use super::{evtx, json, shipper, tabular, xml};
@@ -34,8 +34,10 @@ pub(crate) fn detect(rules: &Rules, bytes: &[u8]) -> Option<InputFormat> {
     }
     if xml::looks_like(&head) {
         Some(InputFormat::Xml)
+    } else if let Some(form) = tabular::detect(&head) {
+        Some(form)
     } else {
-        tabular::detect(&head)
+        shipper::classic::looks_like(&head).then_some(InputFormat::KeyValueText)
     }
 }
 

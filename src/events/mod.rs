@@ -235,6 +235,18 @@ pub(crate) fn read_input(
             notes.extend(read.1.notes);
             (read.0, read.1.damaged, read.1.records)
         }
+        InputFormat::KeyValueText => {
+            let text = crate::input::encoding::decode(&bytes, &|t| {
+                usize::from(shipper::classic::looks_like(t))
+            })
+            .text;
+            drop(bytes);
+            let read = batched(&mut norm, keep, |each| {
+                shipper::classic::read_each(&text, rules.fields(), each)
+            });
+            notes.extend(read.1.notes);
+            (read.0, read.1.damaged, read.1.records)
+        }
         _ => {
             let text = crate::input::encoding::decode(&bytes, &|t| {
                 usize::from(tabular::detect(t).is_some())

@@ -115,6 +115,8 @@ words! {
         EventviewerText => "eventviewer-text",
         /// `Get-WinEvent | Format-List`.
         FormatList => "format-list",
+        /// Splunk's classic `WinEventLog` events as text (`LogName=`, `EventCode=`, `Message=`).
+        KeyValueText => "key-value-text",
         /// An event log whose reading failed.
         EventLog => "event-log",
         /// A named text read only for the result codes it mentions (prose, an e-mail, a dialog).
@@ -194,7 +196,7 @@ mod tests {
         assert_eq!(words(InputStatus::ALL), "read partial skipped unreadable");
         assert_eq!(
             words(InputFormat::ALL),
-            "slmgr evtx xml json csv tsv eventviewer-text format-list event-log text-evidence unknown"
+            "slmgr evtx xml json csv tsv eventviewer-text format-list key-value-text event-log text-evidence unknown"
         );
         assert_eq!(words(AttemptOutcome::ALL), "activated rejected no-response");
         assert_eq!(

@@ -17,6 +17,11 @@ const SHAPES: &[(&str, &str, bool)] = &[
         "Splunk WinEventLog key=value event",
         true,
     ),
+    (
+        "splunk-classic-raw.txt",
+        "Splunk WinEventLog key=value event",
+        true,
+    ),
     ("sentinel-event.json", "Log Analytics Event table", false),
     (
         "sentinel-windowsevent.json",
@@ -43,6 +48,17 @@ const SHAPES: &[(&str, &str, bool)] = &[
     ("win32-ntlogevent.json", "Win32_NTLogEvent", true),
 ];
 
+/// The format the input summary names for a fixture.
+fn format_of(file: &str) -> &'static str {
+    if file.ends_with(".csv") {
+        "csv"
+    } else if file.ends_with(".txt") {
+        "key-value-text"
+    } else {
+        "json"
+    }
+}
+
 /// The decoded events of a file: id, machine, time, record id, decoded fields.
 fn decoded(path: &str) -> Vec<String> {
     let (code, out, err) = run(&["events", "--format", "jsonl", path]);
@@ -50,12 +66,7 @@ fn decoded(path: &str) -> Vec<String> {
     out.lines()
         .map(|l| {
             let e: serde_json::Value = serde_json::from_str(l).unwrap();
-            let format = if path.ends_with(".csv") {
-                "csv"
-            } else {
-                "json"
-            };
-            assert_eq!(e["source"]["format"], format, "{path}");
+            assert_eq!(e["source"]["format"], format_of(path), "{path}");
             format!(
                 "{} {} {} {} {} {}",
                 e["event_id"], e["machine"], e["provider"], e["time"], e["record_id"], e["fields"]
@@ -125,12 +136,7 @@ fn every_shape_raises_the_finding_and_names_its_aliases() {
         assert!(ids.contains(&"kms-unreachable"), "{file}: {ids:?}");
         assert!(!ids.contains(&"input-unreadable"), "{file}: {ids:?}");
         let input = &r["inputs"][0];
-        let format = if file.ends_with(".csv") {
-            "csv"
-        } else {
-            "json"
-        };
-        assert_eq!(input["format"], format, "{file}");
+        assert_eq!(input["format"], format_of(file), "{file}");
         assert_eq!(input["status"], "read", "{file}");
         let warnings = input["warnings"].to_string();
         assert!(warnings.contains(shape), "{file}: {warnings}");
@@ -225,7 +231,7 @@ fn every_siem_fixture_is_pinned() {
     let mut files: Vec<_> = std::fs::read_dir(DIR)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .filter(|f| f.ends_with("json") || f.ends_with(".csv"))
+        .filter(|f| !f.ends_with(".py") && !f.ends_with(".tsv"))
         .collect();
     files.sort();
     for f in files {

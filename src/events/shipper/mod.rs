@@ -12,6 +12,7 @@
 //! the rendered message (which the normalizer reads back through the message templates). The
 //! [`Tally`] says per input which shape and which aliases supplied the values.
 
+pub(crate) mod classic;
 pub(crate) mod csv;
 mod values;
 

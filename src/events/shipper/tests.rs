@@ -243,3 +243,29 @@ fn a_json_array_is_read_item_by_item_and_recovers_where_it_breaks() {
         "{damaged:?}"
     );
 }
+
+#[test]
+fn classic_splunk_events_are_split_at_their_time_lines() {
+    let rules = Rules::embedded().unwrap();
+    let text = "07/01/2025 06:45:01 AM\nLogName=Application\nEventCode=8198\nSourceName=Microsoft-Windows-Security-SPP\nComputerName=pc01\nRecordNumber=7\nMessage=License Activation (slui.exe) failed with the following error code:\nhr=0xC004F074\nCommand-line arguments:\nRuleId=x;Action=AutoActivate\n07/01/2025 06:45:02 AM\nLogName=Application\nEventCode=16394\nSourceName=Microsoft-Windows-Security-SPP\nMessage=Offline downlevel migration succeeded.\nLogName=System\nEventCode=7036\n";
+    assert!(classic::looks_like(text));
+    let mut got = Vec::new();
+    let read = classic::read_each(text, rules.fields(), &mut |e| got.push(e));
+    assert_eq!(read.records, 3);
+    assert_eq!((got[0].event_id, got[0].line), (8198, Some(1)));
+    assert!(
+        got[0]
+            .message
+            .as_deref()
+            .unwrap()
+            .ends_with("RuleId=x;Action=AutoActivate")
+    );
+    assert_eq!((got[1].event_id, got[1].line), (16394, Some(11)));
+    assert_eq!(
+        got[1].message.as_deref(),
+        Some("Offline downlevel migration succeeded.")
+    );
+    // An event without its time line starts at its `LogName=`.
+    assert_eq!((got[2].event_id, got[2].line), (7036, Some(16)));
+    assert!(read.damaged.is_empty(), "{:?}", read.damaged);
+}

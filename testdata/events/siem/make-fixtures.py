@@ -78,6 +78,20 @@ def splunk():
     write("splunk-export.json", ndjson(rows))
 
 
+def classic_raw(e):
+    (eid, qual, level, prov, src, chan, time, rec, data, msg) = e
+    kind = {2: "Error", 4: "Information"}[level]
+    return (f"07/01/2025 {time[11:19]} AM\nLogName={chan}\nEventCode={eid}\nEventType={level}\n"
+            f"ComputerName={HOST}\nSourceName={prov}\nType={kind}\nRecordNumber={rec}\n"
+            f"Keywords=Classic\nTaskCategory=None\nOpCode=Info\nMessage={msg}")
+
+
+def splunk_classic_raw():
+    # REST search/jobs/export output_mode=raw: each event's _raw, one after the other (CRLF as the
+    # forwarder keeps the message's own line breaks).
+    write("splunk-classic-raw.txt", "".join(classic_raw(e).replace("\r\n", "\n") + "\n" for e in EVENTS))
+
+
 def splunk_classic():
     def raw(e):
         (eid, qual, level, prov, src, chan, time, rec, data, msg) = e
@@ -323,6 +337,6 @@ def csvs():
                                       "winlog.event_data.param2"], rows))
 
 
-for make in [csvs, splunk, splunk_classic, sentinel_event, sentinel_windowsevent, ecs, wazuh, gelf, nxlog,
+for make in [csvs, splunk, splunk_classic, splunk_classic_raw, sentinel_event, sentinel_windowsevent, ecs, wazuh, gelf, nxlog,
              openwec, fluent_bit, get_eventlog, ntlogevent, graylog]:
     make()

@@ -15,6 +15,7 @@ pub(crate) mod json;
 pub(crate) mod message;
 mod normalize;
 pub(crate) mod payload;
+pub(crate) mod shipper;
 pub(crate) mod tabular;
 pub(crate) mod xml;
 
@@ -49,6 +50,9 @@ pub(crate) struct ReadStats {
     #[serde(skip)]
     pub declined: evtx::Declines,
 }
+
+/// JSON records normalized at a time (the raw records of a large export are never all held).
+const JSON_BATCH: usize = 4096;
 
 /// Most damage messages listed per input; the count is always complete.
 const MAX_DAMAGE_LISTED: usize = 50;
@@ -172,7 +176,7 @@ pub(crate) fn read_input(
     keep: Keep<'_>,
 ) -> Result<EventsRead, EventReadError> {
     let wanted = |r: &RawEvent| keep.wants(r.event_id);
-    let format = detect(&bytes).ok_or_else(|| EventReadError::NotAnEventLog {
+    let format = detect(rules, &bytes).ok_or_else(|| EventReadError::NotAnEventLog {
         path: path.to_owned(),
     })?;
     let mut notes = Vec::new();
@@ -204,17 +208,44 @@ pub(crate) fn read_input(
             }
             .map_err(EventReadError::evtx(path))?
         }
-        InputFormat::Xml | InputFormat::Json => {
+        InputFormat::Xml => {
             let (decoded, note) = crate::input::encoding::decode_utf8_standard(&bytes);
             notes.extend(note);
-            let text = decoded.text;
-            let (raws, damaged) = if format == InputFormat::Xml {
-                xml::read(&text)
-            } else {
-                json::read(&text)
-            };
+            let (raws, damaged) = xml::read(&decoded.text);
             let n = raws.len() as u64;
             (norm.convert(&raws), damaged, n)
+        }
+        InputFormat::Json => {
+            let (decoded, note) = crate::input::encoding::decode_utf8_standard(&bytes);
+            drop(bytes);
+            notes.extend(note);
+            let read = batched(&mut norm, keep, |each| {
+                json::read_each(&decoded.text, rules.fields(), each)
+            });
+            notes.extend(read.1.notes);
+            (read.0, read.1.damaged, read.1.records)
+        }
+        InputFormat::Csv if tabular::detect(&detect::head(&bytes, 8192)).is_none() => {
+            // A SIEM's CSV: rows through the field-alias table.
+            let text = crate::input::encoding::decode(&bytes, &|_| 0).text;
+            drop(bytes);
+            let read = batched(&mut norm, keep, |each| {
+                shipper::csv::read_each(&text, rules.fields(), each)
+            });
+            notes.extend(read.1.notes);
+            (read.0, read.1.damaged, read.1.records)
+        }
+        InputFormat::KeyValueText => {
+            let text = crate::input::encoding::decode(&bytes, &|t| {
+                usize::from(shipper::classic::looks_like(t))
+            })
+            .text;
+            drop(bytes);
+            let read = batched(&mut norm, keep, |each| {
+                shipper::classic::read_each(&text, rules.fields(), each)
+            });
+            notes.extend(read.1.notes);
+            (read.0, read.1.damaged, read.1.records)
         }
         _ => {
             let text = crate::input::encoding::decode(&bytes, &|t| {
@@ -233,6 +264,28 @@ pub(crate) fn read_input(
     let mut stats = stats(counted, damaged, notes, &events);
     stats.declined = declined;
     Ok((events, stats, format))
+}
+
+/// Runs a streaming reader, normalizing the records `keep` wants a batch at a time (the raw
+/// records of a large export are never all held).
+fn batched(
+    norm: &mut Normalizer<'_>,
+    keep: Keep<'_>,
+    read: impl FnOnce(&mut dyn FnMut(RawEvent)) -> json::JsonRead,
+) -> (Vec<ActivationEvent>, json::JsonRead) {
+    let mut events = Vec::new();
+    let mut batch: Vec<RawEvent> = Vec::new();
+    let done = read(&mut |raw| {
+        if keep.wants(raw.event_id) {
+            batch.push(raw);
+            if batch.len() >= JSON_BATCH {
+                events.extend(norm.convert(&batch));
+                batch.clear();
+            }
+        }
+    });
+    events.extend(norm.convert(&batch));
+    (events, done)
 }
 
 fn stats(

@@ -88,9 +88,9 @@ pub struct CountPoint {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InputSummary {
     pub path: String,
-    /// `slmgr`; for event logs `evtx`, `xml`, `json`, `csv`, `tsv`, `eventviewer-text` or
-    /// `format-list` (`event-log` when reading it failed); `unknown` when the content was not
-    /// recognised.
+    /// `slmgr`; for event logs `evtx`, `xml`, `json`, `csv`, `tsv`, `eventviewer-text`,
+    /// `format-list` or `key-value-text` (`event-log` when reading it failed); `unknown` when the
+    /// content was not recognised.
     pub format: InputFormat,
     /// `read`, `partial` (read, with lines not understood), `skipped` (found in a directory,
     /// not a format kmsdiag reads) or `unreadable`.

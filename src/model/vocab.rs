@@ -140,6 +140,8 @@ words! {
         EventviewerText => "eventviewer-text",
         /// `Get-WinEvent | Format-List`.
         FormatList => "format-list",
+        /// Splunk's classic `WinEventLog` events as text (`LogName=`, `EventCode=`, `Message=`).
+        KeyValueText => "key-value-text",
         /// An event log whose reading failed.
         EventLog => "event-log",
         /// A named text read only for the result codes it mentions (prose, an e-mail, a dialog).
@@ -222,7 +224,7 @@ mod tests {
         assert_eq!(words(InputStatus::ALL), "read partial skipped unreadable");
         assert_eq!(
             words(InputFormat::ALL),
-            "slmgr ospp evtx xml json csv tsv eventviewer-text format-list event-log text-evidence wmi-inventory unknown"
+            "slmgr ospp evtx xml json csv tsv eventviewer-text format-list key-value-text event-log text-evidence wmi-inventory unknown"
         );
         assert_eq!(words(AttemptOutcome::ALL), "activated rejected no-response");
         assert_eq!(

@@ -211,7 +211,7 @@ pub(super) fn read_one(rules: &Rules, reader: &SlmgrReader, f: InputFile) -> Rea
     }
     // Event exports (XML, JSON, CSV/text) are recognised by their content; they can be large,
     // and their bytes move to their reader.
-    if crate::events::detect(&bytes).is_some() {
+    if crate::events::detect(rules, &bytes).is_some() {
         let events =
             read_events(rules, &path, disk.as_deref(), bytes, &mut summary).unwrap_or_default();
         return (Vec::new(), events, summary);
@@ -296,7 +296,7 @@ fn read_text(
     bytes: &[u8],
 ) -> Result<Read, SlmgrError> {
     let mut summary = blank_summary(path);
-    if crate::events::detect(bytes).is_some() {
+    if crate::events::detect(rules, bytes).is_some() {
         let events = read_events(rules, path, None, bytes.to_vec(), &mut summary);
         if let Some(events) = events {
             return Ok((Vec::new(), events, summary));

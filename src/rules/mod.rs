@@ -7,6 +7,7 @@
 
 pub(crate) mod events;
 pub(crate) mod inventory;
+pub(crate) mod fields;
 mod lint;
 mod load;
 pub(crate) mod ospp;
@@ -36,6 +37,7 @@ pub(crate) const FILE_NAMES: &[&str] = &[
     "ospp.toml",
     "inventory.toml",
     "collect.toml",
+    "fields.toml",
 ];
 
 /// How serious a code is when it shows up as a result.
@@ -287,6 +289,7 @@ pub struct Rules {
     events: events::Catalogue,
     inventory: inventory::Inventory,
     collect: Vec<collect::CollectSource>,
+    fields: fields::FieldAliases,
 }
 
 /// Rules that could not be loaded: every problem found, not only the first.
@@ -318,6 +321,7 @@ pub(crate) struct RuleSet {
     pub(crate) facilities: Vec<FacilityEntry>,
     pub(crate) inventory: inventory::InventorySet,
     pub(crate) collect: Vec<collect::CollectSource>,
+    pub(crate) shippers: Vec<fields::ShipperDef>,
 }
 
 impl Rules {
@@ -344,6 +348,10 @@ impl Rules {
             set.findings.extend(extra.findings);
             set.providers.extend(extra.providers);
             set.events.extend(extra.events);
+            for s in extra.shippers {
+                set.shippers.retain(|b| b.id != s.id);
+                set.shippers.push(s);
+            }
             for lang in extra.slmgr {
                 set.slmgr.retain(|l| l.id != lang.id);
                 set.slmgr.push(lang);
@@ -406,6 +414,7 @@ impl Rules {
             events: events::Catalogue::new(set.providers, set.events),
             inventory: inventory::Inventory::new(set.inventory),
             collect: set.collect,
+            fields: fields::FieldAliases::new(set.shippers),
         }
     }
 
@@ -478,6 +487,11 @@ impl Rules {
     /// What `ospp.toml` holds: ospp's labels per language, Office's SKU ids.
     pub fn ospp(&self) -> &ospp::OsppRules {
         &self.ospp
+    }
+
+    /// The field-alias table of SIEM and shipper exports.
+    pub(crate) fn fields(&self) -> &fields::FieldAliases {
+        &self.fields
     }
 
     /// The slmgr label tables, one per UI language.

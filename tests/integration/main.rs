@@ -31,6 +31,7 @@ mod regression;
 mod reports;
 mod robustness;
 mod rules;
+mod siem;
 mod slmgr;
 mod synth;
 mod times;

@@ -10,6 +10,7 @@
 pub(super) mod codes;
 pub(super) mod collect;
 pub(super) mod events;
+pub(super) mod fields;
 pub(super) mod findings;
 pub(super) mod inventory;
 pub(super) mod licensing;

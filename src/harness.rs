@@ -104,10 +104,10 @@ pub fn event_tabular(rules: &Rules, data: &[u8]) {
         InputFormat::EventviewerText,
         InputFormat::FormatList,
     ] {
-        let (raws, _) = events::tabular::read(form, &text);
+        let (raws, _) = events::tabular::read(form, &text, rules.eventviewer_labels());
         normalize_all(rules, &raws, form);
     }
-    let _ = events::tabular::detect(&text);
+    let _ = events::tabular::detect(&text, rules.eventviewer_labels());
 }
 
 /// Bytes as an `.evtx` file (the magic is added when missing), through the pre-filter and the

@@ -29,12 +29,14 @@ pub(crate) fn detect(rules: &Rules, bytes: &[u8]) -> Option<InputFormat> {
     }
     // A CSV export whose columns the field-alias table knows (one of the Event Viewer and
     // `Export-Csv` forms is the tabular reader's).
-    if tabular::detect(&head).is_none() && shipper::csv::probe(&head, rules.fields()) {
+    if tabular::detect(&head, rules.eventviewer_labels()).is_none()
+        && shipper::csv::probe(&head, rules.fields())
+    {
         return Some(InputFormat::Csv);
     }
     if xml::looks_like(&head) {
         Some(InputFormat::Xml)
-    } else if let Some(form) = tabular::detect(&head) {
+    } else if let Some(form) = tabular::detect(&head, rules.eventviewer_labels()) {
         Some(form)
     } else {
         shipper::classic::looks_like(&head).then_some(InputFormat::KeyValueText)

@@ -225,7 +225,10 @@ pub(crate) fn read_input(
             notes.extend(read.1.notes);
             (read.0, read.1.damaged, read.1.records)
         }
-        InputFormat::Csv if tabular::detect(&detect::head(&bytes, 8192)).is_none() => {
+        InputFormat::Csv
+            if tabular::detect(&detect::head(&bytes, 8192), rules.eventviewer_labels())
+                .is_none() =>
+        {
             // A SIEM's CSV: rows through the field-alias table.
             let text = crate::input::encoding::decode(&bytes, &|_| 0).text;
             drop(bytes);
@@ -249,14 +252,14 @@ pub(crate) fn read_input(
         }
         _ => {
             let text = crate::input::encoding::decode(&bytes, &|t| {
-                usize::from(tabular::detect(t).is_some())
+                usize::from(tabular::detect(t, rules.eventviewer_labels()).is_some())
             })
             .text;
             notes.push(
                 "times are as the exporting machine displayed them (its local time, no zone); they are read as UTC"
                     .to_owned(),
             );
-            let (raws, damaged) = tabular::read(format, &text);
+            let (raws, damaged) = tabular::read(format, &text, rules.eventviewer_labels());
             let n = raws.len() as u64;
             (norm.convert(&raws), damaged, n)
         }

@@ -109,6 +109,7 @@ fn normalize(
             .messages
             .iter()
             .find_map(|t| message::extract(t, m))
+            .or_else(|| failure_code_only(&d.def, m))
             .unwrap_or_default(),
         _ => Vec::new(),
     };
@@ -387,6 +388,28 @@ impl Shared {
         }
         a
     }
+}
+
+/// A message no template of its event matches (Windows renders it in the machine's UI language)
+/// still gives a result code: for an event whose first payload field is a code, the first failure
+/// code (`0x8…`/`0xC…`) in the message is that field. Nothing else is guessed.
+fn failure_code_only(def: &crate::rules::events::EventDef, message: &str) -> Option<Vec<String>> {
+    let first_is_code = def.layout == crate::rules::events::Layout::Positional
+        && def.fields.first().is_some_and(|f| f.ends_with(":code"));
+    if !first_is_code {
+        return None;
+    }
+    let mut rest = message;
+    while let Some(pos) = rest.to_ascii_lowercase().find("0x") {
+        let tail = rest.get(pos..)?;
+        if let Some(code) = crate::input::values::leading_code(tail)
+            && code.0 & 0x8000_0000 != 0
+        {
+            return Some(vec![code.to_string()]);
+        }
+        rest = tail.get(2..)?;
+    }
+    None
 }
 
 #[cfg(test)]

@@ -292,3 +292,113 @@ mod tests {
         assert!(parse_template("ok %1 and %n and %12").is_some());
     }
 }
+
+/// One `[[eventviewer]]`: the header labels of a copied Event Viewer event in one UI language.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EventViewerLanguage {
+    pub language: String,
+    pub sources: Vec<String>,
+    #[serde(default)]
+    pub log_name: Vec<String>,
+    #[serde(default)]
+    pub source: Vec<String>,
+    #[serde(default)]
+    pub date: Vec<String>,
+    #[serde(default)]
+    pub event_id: Vec<String>,
+    #[serde(default)]
+    pub task_category: Vec<String>,
+    #[serde(default)]
+    pub level: Vec<String>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub user: Vec<String>,
+    #[serde(default)]
+    pub computer: Vec<String>,
+    #[serde(default)]
+    pub description: Vec<String>,
+    #[serde(default)]
+    pub event_xml: Vec<String>,
+}
+
+/// A header of a copied Event Viewer event, whatever its language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Header {
+    LogName,
+    Source,
+    Date,
+    EventId,
+    TaskCategory,
+    Level,
+    Keywords,
+    User,
+    Computer,
+    Description,
+    EventXml,
+}
+
+impl Header {
+    /// The English label, the name the event readers look fields up by.
+    pub(crate) fn english(self) -> &'static str {
+        match self {
+            Header::LogName => "Log Name",
+            Header::Source => "Source",
+            Header::Date => "Date",
+            Header::EventId => "Event ID",
+            Header::TaskCategory => "Task Category",
+            Header::Level => "Level",
+            Header::Keywords => "Keywords",
+            Header::User => "User",
+            Header::Computer => "Computer",
+            Header::Description => "Description",
+            Header::EventXml => "Event Xml",
+        }
+    }
+}
+
+/// Every language's Event Viewer header labels, looked up by label.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HeaderLabels {
+    /// Label (lower case) → header.
+    labels: Vec<(String, Header)>,
+}
+
+impl HeaderLabels {
+    pub(crate) fn new(languages: &[EventViewerLanguage]) -> HeaderLabels {
+        let mut labels = Vec::new();
+        for l in languages {
+            for (names, h) in [
+                (&l.log_name, Header::LogName),
+                (&l.source, Header::Source),
+                (&l.date, Header::Date),
+                (&l.event_id, Header::EventId),
+                (&l.task_category, Header::TaskCategory),
+                (&l.level, Header::Level),
+                (&l.keywords, Header::Keywords),
+                (&l.user, Header::User),
+                (&l.computer, Header::Computer),
+                (&l.description, Header::Description),
+                (&l.event_xml, Header::EventXml),
+            ] {
+                for n in names {
+                    let n = n.trim().to_lowercase();
+                    if !labels.iter().any(|(x, _)| *x == n) {
+                        labels.push((n, h));
+                    }
+                }
+            }
+        }
+        HeaderLabels { labels }
+    }
+
+    /// The header a label names, in any language (case and surrounding spaces ignored).
+    pub(crate) fn header(&self, label: &str) -> Option<Header> {
+        let label = label.trim();
+        self.labels
+            .iter()
+            .find(|(n, _)| n.chars().count() == label.chars().count() && *n == label.to_lowercase())
+            .map(|(_, h)| *h)
+    }
+}

@@ -290,6 +290,7 @@ pub struct Rules {
     inventory: inventory::Inventory,
     collect: Vec<collect::CollectSource>,
     fields: fields::FieldAliases,
+    eventviewer: events::HeaderLabels,
 }
 
 /// Rules that could not be loaded: every problem found, not only the first.
@@ -322,6 +323,7 @@ pub(crate) struct RuleSet {
     pub(crate) inventory: inventory::InventorySet,
     pub(crate) collect: Vec<collect::CollectSource>,
     pub(crate) shippers: Vec<fields::ShipperDef>,
+    pub(crate) eventviewer: Vec<events::EventViewerLanguage>,
 }
 
 impl Rules {
@@ -365,6 +367,10 @@ impl Rules {
                 set.kms = extra.kms;
             }
             set.inventory.extend(extra.inventory);
+            for lang in extra.eventviewer {
+                set.eventviewer.retain(|l| l.language != lang.language);
+                set.eventviewer.push(lang);
+            }
             for src in extra.collect {
                 set.collect.retain(|s| s.id != src.id);
                 set.collect.push(src);
@@ -415,6 +421,7 @@ impl Rules {
             inventory: inventory::Inventory::new(set.inventory),
             collect: set.collect,
             fields: fields::FieldAliases::new(set.shippers),
+            eventviewer: events::HeaderLabels::new(&set.eventviewer),
         }
     }
 
@@ -487,6 +494,11 @@ impl Rules {
     /// What `ospp.toml` holds: ospp's labels per language, Office's SKU ids.
     pub fn ospp(&self) -> &ospp::OsppRules {
         &self.ospp
+    }
+
+    /// Event Viewer's header labels ("Log Name", "Ereignis-ID", …) in every language listed.
+    pub(crate) fn eventviewer_labels(&self) -> &events::HeaderLabels {
+        &self.eventviewer
     }
 
     /// The field-alias table of SIEM and shipper exports.

@@ -631,3 +631,46 @@ fn a_text_copy_of_an_xml_export_is_counted_once() {
     assert_eq!(one["hosts"], both["hosts"]);
     assert_eq!(both["inputs"][1]["format"], "eventviewer-text");
 }
+
+/// Event Viewer's "Copy details as text" in other UI languages: the headers are the language's
+/// (from `rules/events.toml`, each sourced from a real paste); the event is read the same. A
+/// description no English template matches (Windows renders it in the UI language; here a
+/// stand-in text) still gives the failure code it holds.
+#[test]
+fn copied_events_in_other_languages_are_read() {
+    let cases = [
+        (
+            "de",
+            "Protokollname: Application\nQuelle:        Microsoft-Windows-Security-SPP\nDatum:         04.06.2024 19:37:49\nEreignis-ID:   8198\nAufgabenkategorie:Keine\nEbene:         Fehler\nBenutzer:      N/A\nComputer:      pc7.example.com\nBeschreibung:\nLicense Activation (slui.exe) failed with the following error code:\nhr=0xC004F074\n",
+        ),
+        (
+            "ja, no space after the colons",
+            "ログの名前:Application\nソース:Microsoft-Windows-Security-SPP\n日付:2024/06/04 19:37:49\nイベント ID:8198\nレベル:エラー\nコンピューター:pc7.example.com\n説明:\n(the description in the machine's language) hr=0xC004F074\n",
+        ),
+        (
+            "ru",
+            "Имя журнала:   Application\nИсточник:      Microsoft-Windows-Security-SPP\nДата:          04.06.2024 19:37:49\nКод события:   8198\nУровень:       Ошибка\nКомпьютер:     pc7.example.com\nОписание:\n(the description in the machine's language)\nhr=0xC004F074\n",
+        ),
+        (
+            "zh-CN, full-width colons",
+            "日志名称：Application\n来源：Microsoft-Windows-Security-SPP\n事件 ID：8198\n计算机：pc7.example.com\n描述：\nhr=0xC004F074\n",
+        ),
+    ];
+    for (language, text) in cases {
+        let out = crate::util::kmsdiag()
+            .args(["events", "--format", "jsonl", "-"])
+            .write_stdin(text)
+            .output()
+            .unwrap();
+        let out = String::from_utf8(out.stdout).unwrap();
+        let e: serde_json::Value = serde_json::from_str(out.lines().next().unwrap_or("null"))
+            .unwrap_or_else(|err| panic!("{language}: {err}: {out}"));
+        assert_eq!(e["event_id"], 8198, "{language}: {out}");
+        assert_eq!(e["machine"], "pc7.example.com", "{language}: {out}");
+        assert_eq!(e["fields"]["result"], "0xC004F074", "{language}: {out}");
+        assert_eq!(
+            e["source"]["format"], "eventviewer-text",
+            "{language}: {out}"
+        );
+    }
+}

@@ -271,9 +271,9 @@ fn a_desktop_application_log_reads_without_declined_chunks() {
     assert_eq!(events.len(), 57);
     // 8198: the strings of a classic event, one per array item.
     let attempt = events.iter().find(|e| e["event_id"] == 8198).unwrap();
-    assert_eq!(attempt["data"][0], "hr=0x803F7001", "{attempt}");
+    assert_eq!(attempt["raw"][0], "hr=0x803F7001", "{attempt}");
     assert!(
-        attempt["data"][1].as_str().unwrap().starts_with("RuleId="),
+        attempt["raw"][1].as_str().unwrap().starts_with("RuleId="),
         "{attempt}"
     );
 }

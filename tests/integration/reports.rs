@@ -536,9 +536,9 @@ fn cloned_fleet(n: usize) -> String {
     use std::fmt::Write as _;
     let mut x = String::new();
     for i in 0..n {
-        let _ = write!(
+        let _ = writeln!(
             x,
-            "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-Security-SPP'/><EventID>12290</EventID><TimeCreated SystemTime='2026-10-01T07:{:02}:{:02}Z'/><Channel>Key Management Service</Channel><Computer>kms1.contoso.com</Computer></System><EventData><Data>0xC004F038,25,clone{i:05}.contoso.com,6f1e0a42-5b7c-4d2e-9a31-0c8d7e6f5a41,2026/10/1 7:00,0,2,40000,73111121-5638-40f6-bc11-f1d7b0d64300</Data></EventData></Event>\n",
+            "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-Security-SPP'/><EventID>12290</EventID><TimeCreated SystemTime='2026-10-01T07:{:02}:{:02}Z'/><Channel>Key Management Service</Channel><Computer>kms1.contoso.com</Computer></System><EventData><Data>0xC004F038,25,clone{i:05}.contoso.com,6f1e0a42-5b7c-4d2e-9a31-0c8d7e6f5a41,2026/10/1 7:00,0,2,40000,73111121-5638-40f6-bc11-f1d7b0d64300</Data></EventData></Event>",
             (i / 60) % 60,
             i % 60
         );

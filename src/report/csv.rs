@@ -1,5 +1,7 @@
 //! Rendering an analysis report as CSV: one row per finding and machine it concerns (and one row
-//! for each machine without findings), every cell safe to open in a spreadsheet.
+//! for each machine without findings), every cell safe to open in a spreadsheet. The size stays
+//! linear in the report's: a finding's long texts (a clone finding names every clone) are whole on
+//! its first row and cut short on the rows of its other machines.
 
 use std::fmt::Write as _;
 use std::io::{self, Write};
@@ -49,6 +51,21 @@ fn evidence_cell(view: &View, f: &Finding, last: bool) -> String {
     .unwrap_or_default()
 }
 
+/// Characters of a finding's explanation and next steps kept on the rows after its first.
+const REPEATED_TEXT: usize = 200;
+
+/// `text` as a row after a finding's first carries it: whole when short, else its first
+/// [`REPEATED_TEXT`] characters and a pointer to the whole.
+fn repeated(text: &str) -> String {
+    match text.char_indices().nth(REPEATED_TEXT) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!(
+            "{}… (cut here: the whole text is on this finding's first row)",
+            text.get(..cut).unwrap_or(text)
+        ),
+    }
+}
+
 /// Writes the report as CSV.
 pub(crate) fn write_csv(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
     let mut out = csv::Writer::from_writer(w);
@@ -65,15 +82,22 @@ pub(crate) fn write_csv(w: &mut dyn Write, view: &View, r: &Report) -> io::Resul
             cell(m.and_then(|m| m.kms_host.as_deref()).unwrap_or_default()),
         ]
     };
-    let finding_cells = |f: &Finding| -> [String; 9] {
+    // `first`: the finding's first row, which carries its texts whole.
+    let finding_cells = |f: &Finding, first: bool| -> [String; 9] {
         let codes: Vec<String> = f.codes.iter().map(ToString::to_string).collect();
+        let steps = f.next_steps.join(" | ");
+        let (explanation, steps) = if first {
+            (cell(&f.explanation), cell(&steps))
+        } else {
+            (cell(&repeated(&f.explanation)), cell(&repeated(&steps)))
+        };
         [
             cell(&f.id),
             severity_name(f.severity).to_owned(),
             codes.join(" "),
             cell(&f.title),
-            cell(&f.explanation),
-            cell(&f.next_steps.join(" | ")),
+            explanation,
+            steps,
             f.evidence.len().to_string(),
             cell(&evidence_cell(view, f, false)),
             cell(&evidence_cell(view, f, true)),
@@ -86,13 +110,15 @@ pub(crate) fn write_csv(w: &mut dyn Write, view: &View, r: &Report) -> io::Resul
         row.extend(f);
         out.write_record(row).map_err(csv_error)
     };
+    let by_name: std::collections::HashMap<&str, &Machine> =
+        r.machines.iter().map(|m| (m.name.as_str(), m)).collect();
     for f in &r.findings {
         if f.machines.is_empty() {
-            write(&mut out, machine_cells(None, ""), finding_cells(f))?;
+            write(&mut out, machine_cells(None, ""), finding_cells(f, true))?;
         }
-        for name in &f.machines {
-            let m = r.machines.iter().find(|m| &m.name == name);
-            write(&mut out, machine_cells(m, name), finding_cells(f))?;
+        for (i, name) in f.machines.iter().enumerate() {
+            let m = by_name.get(name.as_str()).copied();
+            write(&mut out, machine_cells(m, name), finding_cells(f, i == 0))?;
         }
     }
     for m in r.machines.iter().filter(|m| m.findings.is_empty()) {

@@ -26,6 +26,7 @@ mod lookup;
 mod ospp;
 mod output_safety;
 mod pastes;
+mod prefilter;
 mod prose;
 mod regression;
 mod reports;

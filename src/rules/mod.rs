@@ -304,6 +304,7 @@ pub(crate) struct RuleSet {
     pub(crate) ospp: ospp::OsppRules,
     pub(crate) providers: Vec<events::ProviderDef>,
     pub(crate) events: Vec<events::EventDef>,
+    pub(crate) logs: Vec<events::LogDef>,
     pub(crate) codes: Vec<(Hresult, CodeEntry)>,
     pub(crate) win32: Vec<Win32Entry>,
     pub(crate) license_statuses: Vec<LicenseStatusEntry>,
@@ -337,6 +338,7 @@ impl Rules {
             set.findings.extend(extra.findings);
             set.providers.extend(extra.providers);
             set.events.extend(extra.events);
+            set.logs.extend(extra.logs);
             for lang in extra.slmgr {
                 set.slmgr.retain(|l| l.id != lang.id);
                 set.slmgr.push(lang);
@@ -392,7 +394,7 @@ impl Rules {
                 .collect(),
             slmgr: set.slmgr,
             ospp: set.ospp,
-            events: events::Catalogue::new(set.providers, set.events),
+            events: events::Catalogue::new(set.providers, set.events, set.logs),
             inventory: inventory::Inventory::new(set.inventory),
         }
     }

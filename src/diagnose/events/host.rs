@@ -167,6 +167,7 @@ fn summarize(
     let machine = Machine {
         name: h.name.clone(),
         name_source: NameSource::Text,
+        as_of: h.last.map(|t| crate::diagnose::stamp(t.naive_utc())),
         role: MachineRole::KmsHost,
         license_status: LicenseState::Unknown,
         channel: None,

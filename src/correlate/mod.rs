@@ -120,7 +120,8 @@ pub(crate) fn correlate_with(
                 AsOf::Fixed(t) => t,
                 AsOf::OwnLog(t) => run.last.unwrap_or(t),
             };
-            let (view, pairs) = host_view(events, &name, run, now, threads, kms);
+            let (mut view, pairs) = host_view(events, &name, run, now, threads, kms);
+            view.name_source = first.context.name_source;
             corr.hosts.push(view);
             host_pairs.push(pairs);
         }

@@ -169,6 +169,9 @@ pub(crate) fn machine_key(s: &str) -> String {
 pub(crate) struct Directory {
     /// Lower-cased spelling → the machine's name, for the spellings that change.
     names: BTreeMap<String, Arc<str>>,
+    /// Renamed machines' old names and their newest: any spelling of an old name (a host's
+    /// `OLD.corp.example.net` for a log's `OLD`) is the machine.
+    renamed: Vec<(String, Arc<str>)>,
 }
 
 impl Directory {
@@ -213,7 +216,10 @@ impl Directory {
                 }
             }
         }
-        Directory { names }
+        Directory {
+            names,
+            renamed: Vec::new(),
+        }
     }
 
     /// Names `old` (and every spelling already named as it) by `new` from now on: a renamed
@@ -226,6 +232,12 @@ impl Directory {
                 *v = new.clone();
             }
         }
+        for (_, v) in &mut self.renamed {
+            if v.eq_ignore_ascii_case(&old_name) {
+                *v = new.clone();
+            }
+        }
+        self.renamed.push((old.trim().to_owned(), new.clone()));
         self.names
             .insert(old.trim().to_ascii_lowercase(), new.clone());
         self.names.insert(old_name.to_ascii_lowercase(), new);
@@ -238,6 +250,12 @@ impl Directory {
         }
         self.names
             .get(&spelling.trim().to_ascii_lowercase())
+            .or_else(|| {
+                self.renamed
+                    .iter()
+                    .find(|(old, _)| same_machine(old, spelling))
+                    .map(|(_, new)| new)
+            })
             .filter(|n| !n.eq_ignore_ascii_case(spelling.trim()))
     }
 
@@ -362,5 +380,7 @@ mod tests {
         d.rename("old-name.corp", "new-name");
         assert_eq!(d.resolve("old-name"), "new-name");
         assert_eq!(d.resolve("OLD-NAME.corp"), "new-name");
+        assert_eq!(d.resolve("old-name$"), "new-name");
+        assert_eq!(d.resolve("other.corp.example"), "other.corp.example");
     }
 }

@@ -19,6 +19,7 @@ mod evtx_writer;
 mod fleets;
 mod fuzz_regressions;
 mod hostile;
+mod identity;
 mod inventory;
 mod lookup;
 mod ospp;

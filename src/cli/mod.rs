@@ -302,6 +302,11 @@ pub(crate) struct AnalyzeArgs {
     /// Report only this machine (repeatable); every input still takes part in the correlation.
     #[arg(long = "machine", value_name = "NAME")]
     pub machines: Vec<String>,
+    /// Name the machine of an input that names none (repeatable): an export named after its log
+    /// with no folder to name it (`--machine-name Application.csv=PC01`). FILE is the path as
+    /// given, or its end (`PC01/Application.csv`).
+    #[arg(long = "machine-name", value_name = "FILE=NAME", value_parser = file_and_name)]
+    pub machine_names: Vec<(String, String)>,
     /// Reading threads (default: the number of CPUs): files are read at once, a large .evtx in
     /// 2 MiB ranges. The report is the same for any value.
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
@@ -501,5 +506,17 @@ impl ExitStatus {
 impl From<ExitStatus> for std::process::ExitCode {
     fn from(s: ExitStatus) -> Self {
         std::process::ExitCode::from(s.code())
+    }
+}
+
+/// `FILE=NAME` of `--machine-name`.
+fn file_and_name(s: &str) -> Result<(String, String), String> {
+    match s.rsplit_once('=') {
+        Some((file, name)) if !file.trim().is_empty() && !name.trim().is_empty() => {
+            Ok((file.trim().to_owned(), name.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "`{s}` is not FILE=NAME (for example Application.csv=PC01)"
+        )),
     }
 }

@@ -58,6 +58,8 @@ findings! {
     KmsDnsPublishFailed = "kms-dns-publish-failed", decided_in: ["events/host.rs"];
     /// One CMID under several machine names.
     DuplicateCmid = "duplicate-cmid", decided_in: ["events/cmid.rs"];
+    /// One CMID under one name, then under another: a machine renamed (a note).
+    MachineRenamed = "machine-renamed", decided_in: ["events/cmid.rs"];
     /// One machine name cycling through CMIDs at a host.
     CmidChanging = "cmid-changing", decided_in: ["events/host.rs"];
     /// The host refused requests for their client time (raised by result codes; the detail says

@@ -29,7 +29,7 @@ use normalize::Normalizer;
 
 pub use crate::model::event::RawEvent;
 pub(crate) use crate::model::event::{ActivationEvent, Context, EventSource, Origin};
-pub(crate) use crate::model::names::{cmp_ignore_case, same_machine_name};
+pub(crate) use crate::model::names::cmp_ignore_case;
 pub(crate) use detect::detect;
 pub(crate) use normalize::normalize_all;
 
@@ -80,8 +80,9 @@ pub(crate) fn sort(events: &mut [ActivationEvent]) {
 }
 
 /// [`cmp_ignore_case`] for names shared by the events of one input: the same `Arc` answers at
-/// once.
-fn same_name(a: &Arc<str>, b: &Arc<str>) -> std::cmp::Ordering {
+/// once. Events' machine names are compared so once the fleet's [`crate::model::names::Directory`]
+/// has given each machine one name (the loose comparison is the directory's).
+pub(crate) fn same_name(a: &Arc<str>, b: &Arc<str>) -> std::cmp::Ordering {
     if Arc::ptr_eq(a, b) {
         std::cmp::Ordering::Equal
     } else {

@@ -13,7 +13,8 @@ use super::message;
 use super::payload::{self, client_time};
 use super::{ActivationEvent, Context, EventSource, Keep, Origin, RawEvent};
 use crate::model::InputFormat;
-use crate::model::names::machine_from_path;
+use crate::model::NameSource;
+use crate::model::names::name_from_path;
 use crate::model::payload::{Draft, Payload, Slab};
 use crate::rules::Rules;
 use crate::rules::events::{Decoding, FieldType, Layout};
@@ -48,7 +49,7 @@ impl<'a> Normalizer<'a> {
         Normalizer {
             rules,
             keep,
-            shared: Shared::new(path, format),
+            shared: Shared::new(rules, path, format),
         }
     }
 
@@ -272,6 +273,8 @@ fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> Draft<'_> {
 struct Shared {
     origin: Arc<Origin>,
     fallback_machine: Arc<str>,
+    /// Where the fallback name came from (the folder or the file name).
+    fallback_source: NameSource,
     names: Vec<Arc<str>>,
     contexts: Vec<Known>,
     /// Where the payloads of the batch being read are written.
@@ -295,13 +298,16 @@ struct Known {
 const SHARED_NAMES: usize = 64;
 
 impl Shared {
-    fn new(path: &str, format: InputFormat) -> Shared {
+    fn new(rules: &Rules, path: &str, format: InputFormat) -> Shared {
+        let cat = rules.events();
+        let (fallback, fallback_source) = name_from_path(path, &|s| cat.is_log_name(s));
         Shared {
             origin: Arc::new(Origin {
                 path: Arc::from(path),
                 format,
             }),
-            fallback_machine: Arc::from(machine_from_path(path)),
+            fallback_machine: Arc::from(fallback),
+            fallback_source,
             names: Vec::new(),
             contexts: Vec::new(),
             slab: Slab::default(),
@@ -363,8 +369,14 @@ impl Shared {
             Some(c) => self.name(c),
             None => self.fallback_machine.clone(),
         };
+        let name_source = if named.is_some() {
+            NameSource::Text
+        } else {
+            self.fallback_source
+        };
         let c = Arc::new(Context {
             machine,
+            name_source,
             provider,
             log: log_name.map(|l| self.name(l)),
         });

@@ -137,8 +137,11 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Machine {
     pub name: String,
-    /// `text` when the input names the machine, `file-name` when it was taken from the path.
+    /// `text` when the input names the machine, `folder` or `file-name` when it was taken from
+    /// the path, `flag` when given with `--machine-name`.
     pub name_source: NameSource,
+    /// The time the machine is judged at: `--now`, else its own newest evidence.
+    pub as_of: Option<String>,
     /// `kms-client`, `kms-host`, `mak`, `retail`, `oem`, `evaluation`, `avma`, `unknown`.
     pub role: MachineRole,
     /// Of the Windows product: `licensed`, `initial-grace`, … (see DESIGN.md).

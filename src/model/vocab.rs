@@ -196,8 +196,20 @@ words! {
     pub enum NameSource {
         /// The input names the machine.
         Text => "text",
-        /// Taken from the file's path.
+        /// Taken from the folder of an export named after its log or command
+        /// (`PC01/Application.csv`, a zip's `PC042/dlv.txt`).
+        Folder => "folder",
+        /// Taken from the file's name.
         FileName => "file-name",
+        /// Given with `--machine-name FILE=NAME`.
+        Flag => "flag",
+    }
+}
+
+impl Default for NameSource {
+    /// A machine's name is the input's own unless something says otherwise.
+    fn default() -> Self {
+        NameSource::Text
     }
 }
 
@@ -232,7 +244,7 @@ mod tests {
             "received not-received not-covered other-host unknown"
         );
         assert_eq!(words(NowSource::ALL), "flag input clock");
-        assert_eq!(words(NameSource::ALL), "text file-name");
+        assert_eq!(words(NameSource::ALL), "text folder file-name flag");
         assert_eq!(
             words(Decoration::ALL),
             "quote-marks code-fences code-spans emphasis bullets indentation hard-breaks line-prefix"

@@ -18,7 +18,7 @@ pub(super) fn dedup_events(events: &mut Vec<ActivationEvent>) {
     let same_slot = |a: &ActivationEvent, b: &ActivationEvent| {
         a.time == b.time
             && a.record_id == b.record_id
-            && crate::events::same_machine_name(a.machine(), b.machine())
+            && crate::events::same_name(a.machine(), b.machine()).is_eq()
     };
     let same_event = |a: &ActivationEvent, b: &ActivationEvent| {
         a.provider() == b.provider()

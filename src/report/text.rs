@@ -131,7 +131,9 @@ fn write_headline(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> 
     let now_day = r.now.get(..10).unwrap_or(&r.now);
     let as_of = match r.now_source {
         NowSource::Flag => format!("as of {now_day} (--now)"),
-        NowSource::Input => format!("as of {now_day} (newest time in the input)"),
+        NowSource::Input => {
+            format!("as of each machine's newest evidence (the newest: {now_day})")
+        }
         NowSource::Clock => format!("as of {now_day} (today)"),
     };
     writeln!(

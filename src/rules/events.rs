@@ -19,6 +19,17 @@ pub(crate) struct ProviderDef {
     pub sources: Vec<String>,
 }
 
+/// One `[[log]]`: an event log's name and the names Event Viewer shows it under in other UI
+/// languages. A file named after a log (`Application.csv`) names no machine.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LogDef {
+    pub name: String,
+    #[serde(default)]
+    pub names: Vec<String>,
+    pub sources: Vec<String>,
+}
+
 /// How an event carries its values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -153,10 +164,16 @@ pub struct Catalogue {
     /// Each provider's name with its aliases, as the catalogue spells them (no GUIDs).
     names: Vec<(Arc<str>, Vec<String>)>,
     events: BTreeMap<u32, Decoding>,
+    /// Every name of every log, lower-cased.
+    logs: Vec<String>,
 }
 
 impl Catalogue {
-    pub(crate) fn new(providers: Vec<ProviderDef>, events: Vec<EventDef>) -> Catalogue {
+    pub(crate) fn new(
+        providers: Vec<ProviderDef>,
+        events: Vec<EventDef>,
+        logs: Vec<LogDef>,
+    ) -> Catalogue {
         let mut names: Vec<(String, Arc<str>)> = Vec::new();
         let mut spelled = Vec::new();
         for p in providers {
@@ -179,12 +196,32 @@ impl Catalogue {
                 .into_iter()
                 .map(|e| (e.id, Decoding::new(e)))
                 .collect(),
+            logs: logs
+                .into_iter()
+                .flat_map(|l| std::iter::once(l.name).chain(l.names))
+                .map(|n| n.trim().to_lowercase())
+                .collect(),
         }
     }
 
     /// The activation providers: each name with its aliases, in catalogue order.
     pub(crate) fn provider_names(&self) -> impl Iterator<Item = (&str, &[String])> {
         self.names.iter().map(|(n, a)| (&**n, a.as_slice()))
+    }
+
+    /// Whether a name (a file's stem) is an event log's, in any language the catalogue lists
+    /// (`Application`, `Key Management Service`, `Anwendung`; case and the spelling of the
+    /// separators ignored: `key_management_service`).
+    pub fn is_log_name(&self, name: &str) -> bool {
+        let norm = |s: &str| {
+            s.trim()
+                .to_lowercase()
+                .chars()
+                .map(|c| if c == '_' || c == '-' { ' ' } else { c })
+                .collect::<String>()
+        };
+        let name = norm(name);
+        !name.is_empty() && self.logs.iter().any(|l| norm(l) == name)
     }
 
     /// The canonical name of an activation provider, from any name, alias or GUID an export uses.

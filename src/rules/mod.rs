@@ -314,6 +314,7 @@ pub(crate) struct RuleSet {
     pub(crate) ospp: ospp::OsppRules,
     pub(crate) providers: Vec<events::ProviderDef>,
     pub(crate) events: Vec<events::EventDef>,
+    pub(crate) logs: Vec<events::LogDef>,
     pub(crate) codes: Vec<(Hresult, CodeEntry)>,
     pub(crate) win32: Vec<Win32Entry>,
     pub(crate) license_statuses: Vec<LicenseStatusEntry>,
@@ -354,6 +355,7 @@ impl Rules {
                 set.shippers.retain(|b| b.id != s.id);
                 set.shippers.push(s);
             }
+            set.logs.extend(extra.logs);
             for lang in extra.slmgr {
                 set.slmgr.retain(|l| l.id != lang.id);
                 set.slmgr.push(lang);
@@ -417,7 +419,7 @@ impl Rules {
                 .collect(),
             slmgr: set.slmgr,
             ospp: set.ospp,
-            events: events::Catalogue::new(set.providers, set.events),
+            events: events::Catalogue::new(set.providers, set.events, set.logs),
             inventory: inventory::Inventory::new(set.inventory),
             collect: set.collect,
             fields: fields::FieldAliases::new(set.shippers),

@@ -21,6 +21,7 @@ mod fleet_join;
 mod fleets;
 mod fuzz_regressions;
 mod hostile;
+mod identity;
 mod inventory;
 mod lookup;
 mod ospp;

@@ -115,6 +115,7 @@ fn options(args: &AnalyzeArgs) -> Result<Options, ExitStatus> {
         since,
         until,
         machines: args.machines.clone(),
+        machine_names: args.machine_names.clone(),
         threads: args.threads.map_or_else(cpus, usize::from),
         zone: args.tz,
     })

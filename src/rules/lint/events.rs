@@ -1,15 +1,33 @@
-//! Checks of `events.toml`: providers named once with their sources, and each event's id, name,
-//! typed payload fields and message templates.
+//! Checks of `events.toml`: providers named once with their sources, each event's id, name,
+//! typed payload fields and message templates, and the logs' names with their sources.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{FileCtx, check_sources, is_kebab_id};
 use crate::rules::RuleSet;
-use crate::rules::events::{EventDef, EventViewerLanguage, FieldType, ProviderDef, parse_template};
+use crate::rules::events::{
+    EventDef, EventViewerLanguage, FieldType, LogDef, ProviderDef, parse_template,
+};
 
 /// Checks the providers and events; the sound ones go into `set`.
 pub(in crate::rules) fn check(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSet) {
-    ctx.unknown_keys(table, &["provider", "event", "eventviewer"]);
+    ctx.unknown_keys(table, &["provider", "event", "eventviewer", "log"]);
+    for (i, line, l) in ctx.entries::<LogDef>(table, "log") {
+        let label = format!("log[{i}] {}", l.name);
+        let before = ctx.problems.len();
+        if l.name.trim().is_empty() || l.names.iter().any(|n| n.trim().is_empty()) {
+            ctx.error(
+                line,
+                Some(&label),
+                Some("name"),
+                "a log name is not empty".to_owned(),
+            );
+        }
+        check_sources(ctx, line, &label, &l.sources);
+        if ctx.problems.len() == before {
+            set.logs.push(l);
+        }
+    }
     let mut names = BTreeSet::new();
     for (i, line, p) in ctx.entries::<ProviderDef>(table, "provider") {
         let label = format!("provider[{i}] {}", p.name);

@@ -309,17 +309,22 @@ fn read_text(
     }
     // Office's ospp.vbs output, by its shape, before the slmgr reader would take its lines.
     if let Some(snaps) = crate::ospp::read(rules, path, bytes) {
-        read_as_ospp(&snaps, &mut summary);
+        read_as_licence_text(InputFormat::Ospp, &snaps, &mut summary);
         return Ok((snaps, Vec::new(), summary));
     }
     let snaps = reader.parse(path, bytes)?;
-    read_as_slmgr(&snaps, &mut summary);
+    read_as_licence_text(InputFormat::Slmgr, &snaps, &mut summary);
     Ok((snaps, Vec::new(), summary))
 }
 
-/// Fills the summary of a text the slmgr reader took.
-fn read_as_slmgr(snaps: &[LicenseSnapshot], summary: &mut InputSummary) {
-    summary.format = InputFormat::Slmgr;
+/// Fills the summary of a text a licence-text reader (slmgr, ospp) took: its format, encoding,
+/// languages, machines and the lines it did not understand (any not recovered makes it partial).
+fn read_as_licence_text(
+    format: InputFormat,
+    snaps: &[LicenseSnapshot],
+    summary: &mut InputSummary,
+) {
+    summary.format = format;
     summary.encoding = snaps.first().map(|s| s.encoding.clone());
     for s in snaps {
         for l in &s.languages {
@@ -363,30 +368,6 @@ fn read_as_evidence(snap: &LicenseSnapshot, summary: &mut InputSummary) {
             .to_owned()
     });
     summary.warnings.extend(snap.warnings.iter().cloned());
-}
-
-/// Fills the summary of an input the ospp reader took.
-fn read_as_ospp(snaps: &[LicenseSnapshot], summary: &mut InputSummary) {
-    summary.format = InputFormat::Ospp;
-    for s in snaps {
-        summary.encoding = Some(s.encoding.clone());
-        summary.languages.clone_from(&s.languages);
-        summary.machines.push(
-            s.machine
-                .clone()
-                .unwrap_or_else(|| crate::model::names::machine_from_path(&s.path)),
-        );
-        summary.lines = summary.lines.saturating_add(s.lines_read);
-        summary
-            .not_understood
-            .extend(s.not_understood.iter().cloned());
-        summary.warnings.extend(s.warnings.iter().cloned());
-    }
-    summary.status = if summary.not_understood.is_empty() {
-        InputStatus::Read
-    } else {
-        InputStatus::Partial
-    };
 }
 
 /// Fills the summary of a licensing inventory: its machines (or the file's name for one without).

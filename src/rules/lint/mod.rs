@@ -310,6 +310,48 @@ fn check_text_fields(
     }
 }
 
+/// The texts of one language of a tool's output table (slmgr, ospp): fields, status values,
+/// phrases and words, each checked as text; labels without their colon, phrases with their
+/// `%PLACEHOLDER%`s closed.
+fn check_language_texts(
+    ctx: &mut FileCtx<'_>,
+    line: Option<usize>,
+    label: &str,
+    [fields, status, phrases, words]: [&[&str]; 4],
+) {
+    check_text_fields(
+        ctx,
+        line,
+        label,
+        &[
+            ("fields", fields),
+            ("status", status),
+            ("phrases", phrases),
+            ("words", words),
+        ],
+    );
+    for f in fields {
+        if f.trim_end().ends_with([':', '\u{FF1A}']) {
+            ctx.error(
+                line,
+                Some(label),
+                Some("fields"),
+                format!("label `{f}` should not include its colon"),
+            );
+        }
+    }
+    for p in phrases {
+        if p.matches('%').count() % 2 != 0 {
+            ctx.error(
+                line,
+                Some(label),
+                Some("phrases"),
+                format!("phrase `{p}` has an unclosed %PLACEHOLDER%"),
+            );
+        }
+    }
+}
+
 fn check_sources(ctx: &mut FileCtx<'_>, line: Option<usize>, label: &str, sources: &[String]) {
     if sources.is_empty() {
         let l = ctx.field_line(line, "sources");

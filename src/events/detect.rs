@@ -1,5 +1,5 @@
 //! Which event-log format an input is, recognised by its content (not its name): `.evtx` by its
-//! magic, then event XML, JSON and the tabular exports by their first 8 KiB of text. Each reader
+//! magic (or, its header damaged, its chunk signatures), then event XML, JSON and the tabular exports by their first 8 KiB of text. Each reader
 //! says what its format looks like; this only asks them in order.
 
 use super::{evtx, json, tabular, xml};
@@ -7,7 +7,7 @@ use crate::model::InputFormat;
 
 /// The format of an event-log input, recognised by content.
 pub(crate) fn detect(bytes: &[u8]) -> Option<InputFormat> {
-    if bytes.starts_with(evtx::MAGIC) {
+    if evtx::salvage::is_log(bytes) {
         return Some(InputFormat::Evtx);
     }
     let head =

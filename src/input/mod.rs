@@ -62,7 +62,8 @@ pub(crate) struct InputFile {
     /// Named on the command line (an unrecognised named file is an error; an unrecognised file
     /// found in a directory is skipped).
     pub explicit: bool,
-    /// The content; for an `.evtx` file on disk only its first bytes (see `disk`).
+    /// The content; for an `.evtx` file on disk only its first bytes, to its first chunk's
+    /// signature (see `disk`).
     pub bytes: Result<Vec<u8>, Unreadable>,
     /// Set for `.evtx` files on disk: they are parsed from the file, chunk by chunk, so their size
     /// does not matter (Application logs of hundreds of MB) and memory stays flat.
@@ -92,6 +93,10 @@ impl InputFile {
 
 /// The first bytes of every `.evtx` file.
 const EVTX_MAGIC: &[u8] = b"ElfFile\0";
+/// The first bytes of every `.evtx` chunk; the first chunk follows the 4 KiB file header. (The
+/// readers' layout, `events::evtx::layout`, says the same; inputs come before readers.)
+const EVTX_CHUNK_MAGIC: &[u8] = b"ElfChnk\0";
+const EVTX_FIRST_CHUNK: usize = 4096;
 
 /// Expands the command-line paths into files, in a deterministic order: named files in the order
 /// given, each directory's files sorted by path.
@@ -128,7 +133,11 @@ pub(crate) fn collect(paths: &[PathBuf]) -> Vec<InputFile> {
 /// read into memory.
 fn push_file(out: &mut Vec<InputFile>, p: &Path, explicit: bool) {
     let head = file_head(p);
-    if head.starts_with(EVTX_MAGIC) {
+    // A log whose header is damaged is still a log when its first chunk is in place.
+    let first_chunk = head
+        .get(EVTX_FIRST_CHUNK..)
+        .is_some_and(|c| c.starts_with(EVTX_CHUNK_MAGIC));
+    if head.starts_with(EVTX_MAGIC) || first_chunk {
         out.push(InputFile {
             path: display(p),
             explicit,
@@ -150,11 +159,13 @@ fn push_file(out: &mut Vec<InputFile>, p: &Path, explicit: bool) {
     }
 }
 
-/// The first 8 bytes of a file (fewer when it is shorter or cannot be read).
+/// The first bytes of a file, to the first `.evtx` chunk's signature (fewer when it is shorter or
+/// cannot be read).
 fn file_head(p: &Path) -> Vec<u8> {
-    let mut head = Vec::with_capacity(8);
+    let len = EVTX_FIRST_CHUNK + EVTX_CHUNK_MAGIC.len();
+    let mut head = Vec::with_capacity(len);
     if let Ok(f) = std::fs::File::open(p) {
-        let _ = f.take(8).read_to_end(&mut head);
+        let _ = f.take(len as u64).read_to_end(&mut head);
     }
     head
 }

@@ -13,6 +13,7 @@
 
 mod bundles;
 mod cli;
+mod damaged_logs;
 mod decoration;
 mod events;
 mod evtx_writer;

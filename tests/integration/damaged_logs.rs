@@ -134,7 +134,11 @@ fn binary_content_is_an_input_error_never_text() {
         x ^= x << 13;
         x ^= x >> 17;
         x ^= x << 5;
-        if x % 3 == 0 { 0 } else { x.to_le_bytes()[1] }
+        if x.is_multiple_of(3) {
+            0
+        } else {
+            x.to_le_bytes()[1]
+        }
     }));
     let bin = dir.path().join("kmsdiag-copy");
     std::fs::write(&bin, &program).unwrap();
@@ -287,7 +291,7 @@ fn damage_inside_one_chunk_loses_no_record_of_another() {
     let rules = kmsdiag::Rules::embedded().unwrap();
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("damaged.evtx");
-    let mut rng = Rng(0x0dd_c0ffee_29);
+    let mut rng = Rng(0x00dd_c0ff_ee29);
     let logs = real_logs();
     // A few hundred cases in all, whatever the number of logs.
     let per_log = (240 / logs.len()).max(8);

@@ -11,6 +11,7 @@
     clippy::print_stderr
 )]
 
+mod bombs;
 mod bundles;
 mod cli;
 mod damaged_logs;

@@ -77,14 +77,22 @@ pub(crate) fn locate(bytes: &[u8]) -> Option<Layout> {
     if bytes.starts_with(MAGIC) {
         return None;
     }
-    let found = chunk_signatures(bytes);
-    if found.is_empty() {
-        return None;
-    }
     let aligned = |at: &usize| {
         at.checked_sub(FILE_HEADER_SIZE)
             .is_some_and(|d| d % CHUNK_SIZE == 0)
     };
+    // Text is searched only where the format puts chunks: a log is binary content.
+    let found = if crate::input::encoding::looks_binary(bytes) {
+        chunk_signatures(bytes)
+    } else {
+        (FILE_HEADER_SIZE..bytes.len())
+            .step_by(CHUNK_SIZE)
+            .filter(|&at| bytes.get(at..).is_some_and(|b| b.starts_with(CHUNK_MAGIC)))
+            .collect()
+    };
+    if found.is_empty() {
+        return None;
+    }
     if found.iter().all(aligned) {
         return Some(Layout::Aligned);
     }

@@ -32,6 +32,7 @@ mod reports;
 mod robustness;
 mod rules;
 mod slmgr;
+mod special_outputs;
 mod synth;
 mod times;
 mod util;

@@ -75,6 +75,10 @@ pub(crate) enum Unreadable {
     OverBudget,
     #[error("a zip nested more than {} deep; not opened", zip::MAX_DEPTH)]
     TooDeep,
+    #[error(
+        "a folder nested more than {MAX_DEPTH} folders deep; it and everything in it were not read (move the files up and run again)"
+    )]
+    FolderTooDeep,
 }
 
 /// One input file as found.
@@ -158,11 +162,21 @@ pub(crate) fn collect(paths: &[PathBuf]) -> Vec<InputFile> {
         match std::fs::metadata(p) {
             Ok(m) if m.is_dir() => {
                 let mut files = Vec::new();
-                walk(p, 0, &mut files);
+                let mut too_deep = Vec::new();
+                walk(p, 0, &mut files, &mut too_deep);
                 files.sort();
                 for f in files {
                     push_file(&mut out, &f, false, &mut budget);
                 }
+                // Said, not silently left out: what was not followed, and why.
+                too_deep.sort();
+                out.extend(too_deep.iter().map(|d| InputFile {
+                    path: display(d),
+                    explicit: true,
+                    bytes: Err(Unreadable::FolderTooDeep),
+                    disk: None,
+                    deferred: None,
+                }));
             }
             Ok(_) => push_file(&mut out, p, true, &mut budget),
             Err(e) => out.push(InputFile {
@@ -243,11 +257,9 @@ fn display(p: &Path) -> String {
     p.to_string_lossy().into_owned()
 }
 
-/// The files under `dir`, at most [`MAX_DEPTH`] levels down; links are not followed.
-fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
-    if depth > MAX_DEPTH {
-        return;
-    }
+/// The files under `dir`, at most [`MAX_DEPTH`] levels down; links are not followed. The folders
+/// found deeper go to `too_deep` (not entered).
+fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>, too_deep: &mut Vec<PathBuf>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -256,7 +268,11 @@ fn walk(dir: &Path, depth: usize, out: &mut Vec<PathBuf>) {
         // Symbolic links are not followed: a bundle cannot point kmsdiag elsewhere.
         let Ok(ft) = e.file_type() else { continue };
         if ft.is_dir() {
-            walk(&path, depth + 1, out);
+            if depth >= MAX_DEPTH {
+                too_deep.push(path);
+            } else {
+                walk(&path, depth + 1, out, too_deep);
+            }
         } else if ft.is_file() {
             out.push(path);
         }

@@ -1,8 +1,9 @@
 //! Which event-log format an input is, recognised by its content (not its name): `.evtx` by its
-//! magic, then JSON (`evtx_dump`, `Get-WinEvent`, or any export in which the field-alias table
-//! finds an event record), a SIEM's CSV whose columns the table knows, event XML, the tabular
-//! exports and Splunk's classic `key=value` events by their first KiB of text. Each
-//! reader says what its format looks like; this only asks them in order.
+//! magic (or, its header damaged, its chunk signatures), then JSON (`evtx_dump`, `Get-WinEvent`, or
+//! any export in which the field-alias table finds an event record), a SIEM's CSV whose columns
+//! the table knows, event XML, the tabular exports and Splunk's classic `key=value` events by
+//! their first KiB of text. Each reader says what its format looks like; this only asks them in
+//! order.
 
 use super::{evtx, json, shipper, tabular, xml};
 use crate::model::InputFormat;
@@ -13,7 +14,7 @@ const JSON_PROBE_BYTES: usize = 64 * 1024;
 
 /// The format of an event-log input, recognised by content.
 pub(crate) fn detect(rules: &Rules, bytes: &[u8]) -> Option<InputFormat> {
-    if bytes.starts_with(evtx::MAGIC) {
+    if evtx::salvage::is_log(bytes) {
         return Some(InputFormat::Evtx);
     }
     let head = head(bytes, 8192);

@@ -186,20 +186,30 @@ pub(crate) fn read_input(
     let (events, damaged, counted) = match format {
         InputFormat::Evtx => {
             let mut convert = |raws: &[RawEvent]| norm.convert(raws);
-            match (disk, keep) {
-                (Some(file), Keep::All) => evtx::read_file(file, &wanted)
+            // A log whose header is damaged is read through a repaired view, and says so. On
+            // disk, `bytes` are the file's first bytes.
+            let image = if disk.is_some() {
+                notes.extend(evtx::salvage::header_damage(&bytes));
+                None
+            } else {
+                let (image, note) = evtx::salvage::Image::new(bytes);
+                notes.extend(note);
+                Some(image)
+            };
+            match (disk, image, keep) {
+                (Some(file), _, Keep::All) => evtx::read_file(file, &wanted)
                     .map(|(raws, damaged, n)| (convert(&raws), damaged, n)),
-                (None, Keep::All) => evtx::read(bytes, &wanted)
+                (_, Some(image), Keep::All) => evtx::read(image, &wanted)
                     .map(|(raws, damaged, n)| (convert(&raws), damaged, n)),
-                (Some(file), _) => with_select(rules, keep, |select| {
+                (Some(file), _, _) => with_select(rules, keep, |select| {
                     evtx::read_file_selected_with(file, select, &wanted, &mut convert, &mut notes)
                 })
                 .map(|r| {
                     declined = r.declined;
                     (r.events, r.damaged, r.records)
                 }),
-                (None, _) => with_select(rules, keep, |select| {
-                    let input = std::io::Cursor::new(bytes);
+                (None, image, _) => with_select(rules, keep, |select| {
+                    let input = image.ok_or(evtx::EvtxError::NoSignature)?;
                     evtx::read_selected(input, select, &wanted, &mut convert, &mut notes)
                 })
                 .map(|r| {
@@ -363,11 +373,19 @@ impl EvtxParts {
             return Err(e);
         }
         let mut notes = Vec::new();
-        let input = std::fs::File::open(file).map_err(|source| EventReadError::Open {
+        let mut input = std::fs::File::open(file).map_err(|source| EventReadError::Open {
             path: path.to_owned(),
             source,
         })?;
-        let header = evtx::header(input, &mut notes).map_err(EventReadError::evtx(path))?;
+        let mut head = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(&mut input, evtx::layout::FILE_HEADER_SIZE as u64),
+            &mut head,
+        )
+        .map_err(|e| EventReadError::evtx(path)(evtx::EvtxError::Read(e)))?;
+        notes.extend(evtx::salvage::header_damage(&head));
+        let repaired = evtx::salvage::Patched::new(std::io::Cursor::new(head));
+        let header = evtx::header(repaired, &mut notes).map_err(EventReadError::evtx(path))?;
         let read = self.tally.finish(&header, &mut notes);
         let mut events = read.events;
         events.shrink_to_fit();

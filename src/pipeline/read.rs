@@ -1,6 +1,6 @@
-//! Which reader takes an input, by its content: an `.evtx` log, slmgr text, an event export
-//! (XML, JSON, CSV/text), or, as the last rung, any text that mentions result codes (the evidence
-//! reader); why none did when an input is unreadable; what became of each input; and the same
+//! Which reader takes an input, by its content: an `.evtx` log (its header damaged too), slmgr
+//! text, an event export (XML, JSON, CSV/text), or, as the last rung, any text that mentions
+//! result codes (the evidence reader); binary content that is no log goes to no text reader; why none did when an input is unreadable; what became of each input; and the same
 //! record read twice (two exports of one log) counted once.
 
 use crate::events::{ActivationEvent, Keep};
@@ -203,11 +203,21 @@ pub(super) fn read_one(rules: &Rules, reader: &SlmgrReader, f: InputFile) -> Rea
             return (Vec::new(), Vec::new(), summary);
         }
     };
-    // Binary event logs never go through the text decoders.
-    if bytes.starts_with(crate::events::evtx::MAGIC) {
+    // Binary event logs never go through the text decoders, nor does any other binary content
+    // (a program, an image, a log whose chunks are gone too): no text reader can read it.
+    if crate::events::evtx::salvage::is_log(&bytes) {
         let events =
             read_events(rules, &path, disk.as_deref(), bytes, &mut summary).unwrap_or_default();
         return (Vec::new(), events, summary);
+    }
+    if crate::input::encoding::looks_binary(&bytes) {
+        summary.status = if explicit {
+            InputStatus::Unreadable
+        } else {
+            InputStatus::Skipped
+        };
+        summary.error = Some(unrecognized(&path, &bytes));
+        return (Vec::new(), Vec::new(), summary);
     }
     // Event exports (XML, JSON, CSV/text) are recognised by their content; they can be large,
     // and their bytes move to their reader.
@@ -396,6 +406,10 @@ pub(super) fn unrecognized(path: &str, bytes: &[u8]) -> String {
     } else if evtx_name {
         format!(
             "{path}: named .evtx but not an event log file (no ElfFile signature at its start); export the log again with Event Viewer or `wevtutil epl`"
+        )
+    } else if crate::input::encoding::looks_binary(bytes) {
+        format!(
+            "{path}: binary content, not text and not an event log kmsdiag reads (no ElfFile or ElfChnk signature); give the .evtx log, or the text of slmgr, ospp or an event export"
         )
     } else {
         format!(

@@ -11,9 +11,11 @@
     clippy::print_stderr
 )]
 
+mod bombs;
 mod bundles;
 mod cli;
 mod collect;
+mod damaged_logs;
 mod decoration;
 mod events;
 mod evtx_writer;
@@ -35,6 +37,7 @@ mod robustness;
 mod rules;
 mod siem;
 mod slmgr;
+mod special_outputs;
 mod synth;
 mod times;
 mod util;

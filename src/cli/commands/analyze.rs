@@ -59,8 +59,16 @@ pub(crate) fn run(
         let mut bytes = Vec::new();
         report::render(&mut bytes, format, &view, &report)?;
         if let Err(e) = write_atomic(path, &bytes) {
+            let hint = if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
+            ) {
+                "; check that the directory exists and is writable"
+            } else {
+                ""
+            };
             return Ok(error(&format!(
-                "cannot write {}: {e}; check that the directory exists and is writable",
+                "cannot write {}: {e}{hint}",
                 path.display()
             )));
         }

@@ -8,8 +8,9 @@
 //! The pre-filter, leaf first: `layout.rs` (the format's constants, shared with `evtx_writer`),
 //! `cursor.rs` (bytes and UTF-16), `decline.rs` (why a chunk goes to the crate), `template.rs`
 //! (template definitions), `values.rs` (substitution values), `record.rs` (one record),
-//! `chunk.rs` (one chunk), `file.rs` (a file's chunks in order). This file joins the pre-filter
-//! to the crate.
+//! `chunk.rs` (one chunk), `file.rs` (a file's chunks in order). `salvage.rs` finds the chunks
+//! of a log whose header is damaged and gives both readers a repaired view of it. This file joins
+//! the pre-filter to the crate.
 
 mod chunk;
 mod cursor;
@@ -17,6 +18,7 @@ mod decline;
 pub(crate) mod file;
 pub(crate) mod layout;
 mod record;
+pub(crate) mod salvage;
 mod template;
 mod values;
 
@@ -52,24 +54,29 @@ pub enum EvtxError {
     Read(std::io::Error),
 }
 
-/// Reads the records of an `.evtx` image in memory (an entry of a zip). Returns the events and
-/// what could not be read; an `Err` when the file header itself cannot be read.
+/// Reads the records of an `.evtx` image in memory (an entry of a zip, repaired by
+/// [`salvage::Image`] when its header is damaged). Returns the events and what could not be read;
+/// an `Err` when the file header itself cannot be read.
 pub(crate) fn read(
-    bytes: Vec<u8>,
+    image: salvage::Image,
     keep: &dyn Fn(&RawEvent) -> bool,
 ) -> Result<(Vec<RawEvent>, Vec<String>, u64), EvtxError> {
-    let parser = EvtxParser::from_buffer(bytes).map_err(|e| EvtxError::NotEvtx(e.to_string()))?;
+    let parser =
+        EvtxParser::from_read_seek(image).map_err(|e| EvtxError::NotEvtx(e.to_string()))?;
     Ok(records(parser, keep))
 }
 
 /// Reads an `.evtx` file from disk, chunk by chunk: memory does not grow with the file's size.
 /// Only the records `keep` accepts are returned (the rest are read and dropped at once); the
-/// count of all records read comes third.
+/// count of all records read comes third. A damaged header signature or block size is read as
+/// if it were right ([`salvage::Patched`]).
 pub fn read_file(
     path: &std::path::Path,
     keep: &dyn Fn(&RawEvent) -> bool,
 ) -> Result<(Vec<RawEvent>, Vec<String>, u64), EvtxError> {
-    let parser = EvtxParser::from_path(path).map_err(|e| EvtxError::NotEvtx(e.to_string()))?;
+    let file = std::fs::File::open(path).map_err(EvtxError::Open)?;
+    let parser = EvtxParser::from_read_seek(salvage::Patched::new(file))
+        .map_err(|e| EvtxError::NotEvtx(e.to_string()))?;
     Ok(records(parser, keep))
 }
 
@@ -144,7 +151,7 @@ pub(crate) fn read_file_selected_with<T: Positioned>(
     // Unbuffered: the reader asks for whole chunks (64 KiB) after the header (4 KiB), so each
     // read goes straight into its buffer (a buffer in between would copy every chunk twice).
     let file = std::fs::File::open(path).map_err(EvtxError::Open)?;
-    read_selected(file, select, keep, convert, notes)
+    read_selected(salvage::Patched::new(file), select, keep, convert, notes)
 }
 
 /// [`read_file_selected`] for any stream (an image in memory), each chunk's records passed

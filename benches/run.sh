@@ -4,10 +4,15 @@
 # pinned) into the scratch directory, runs each pair alternately and prints median wall time,
 # records/s, MB/s, peak RSS and the ratio kmsdiag / evtx_dump; then the scaling table.
 #
-# Usage: bash benches/run.sh            (about 5-8 minutes on 2 cores, most of it corpus generation)
+# Real Windows logs come first: every .evtx of ../shared/samples/evtx spliced by
+# ../shared/tools/splice_evtx.py into one ~150 MB log and each into a ~30 MB one, each timed
+# against evtx_dump -t 1 with the chunks the fast reader declined (by reason).
+#
+# Usage: bash benches/run.sh            (about 7-10 minutes on 2 cores, most of it corpus generation)
 # Environment: BENCH_DIR (scratch, default target/bench), BENCH_RUNS (default 5),
 #              BENCH_FLEET_CLIENTS (default 2000), BENCH_FLEET_NOISE (noise events per client per
-#              day in the fleet, default 150: about 2.2 GB).
+#              day in the fleet, default 150: about 2.2 GB), BENCH_SAMPLES (real .evtx folder),
+#              BENCH_SPLICE (splice_evtx.py).
 set -euo pipefail
 export LC_ALL=C # a decimal point in $EPOCHREALTIME and awk, whatever the user's locale
 cd "$(dirname "$0")/.."
@@ -98,6 +103,20 @@ if [ -d "$SAMPLES" ] && [ ! -d "$SCRATCH/real" ]; then
   done
 fi
 
+# Real logs spliced (issue 28): every chunk with records of every real sample, repeated into one
+# noise-dominated log of about 150 MB, and each sample on its own into about 30 MB — chunks as
+# Windows writes them, many times over, so a run is long enough to time.
+SPLICE="${BENCH_SPLICE:-$ROOT/../shared/tools/splice_evtx.py}"
+if [ -d "$SAMPLES" ] && [ -f "$SPLICE" ]; then
+  mkdir -p "$SCRATCH/splice/one"
+  [ -f "$SCRATCH/splice/all.evtx" ] ||
+    python3 "$SPLICE" "$SCRATCH/splice/all.evtx" --max-mb 150 "$SAMPLES"/*.evtx >/dev/null
+  for f in "$SAMPLES"/*.evtx; do
+    one="$SCRATCH/splice/one/$(basename "$f")"
+    [ -f "$one" ] || python3 "$SPLICE" "$one" --max-mb 30 "$f" >/dev/null
+  done
+fi
+
 # Scaling: 1, 4 and 16 copies of the noise log.
 for n in 1 4 16; do
   d="$SCRATCH/scale$n"
@@ -170,9 +189,27 @@ pair() { # label, input, threads for both (0: kmsdiag's default, every CPU; evtx
   }'
 }
 
+declined() { # an .evtx: the chunks kmsdiag's fast reader handed to the evtx crate, by reason
+  "$KMSDIAG" analyze --threads 1 --format json "$1" 2>/dev/null | python3 -c '
+import json, sys
+counts = {}
+for i in json.load(sys.stdin).get("inputs", []):
+    for why, n in i.get("evtx_chunks_declined", {}).items():
+        counts[why] = counts.get(why, 0) + n
+print("    chunks declined:", ", ".join(f"{w} {n}" for w, n in sorted(counts.items())) or "none")'
+}
+
 echo
 echo "==> pairs (median of $RUNS alternating runs; ratio = kmsdiag / evtx_dump, lower is better;"
 echo "    -t 0 = every CPU; the fleet is compared with evtx_dump -t 0 run once per file)"
+if [ -f "$SCRATCH/splice/all.evtx" ]; then
+  pair "real logs spliced, 1 thread" "$SCRATCH/splice/all.evtx" 1
+  declined "$SCRATCH/splice/all.evtx"
+  for f in "$SCRATCH/splice/one/"*.evtx; do
+    pair "  $(basename "$f" .evtx | cut -c1-32)" "$f" 1
+    declined "$f"
+  done
+fi
 pair "noise-dominated log, 1 thread" "$NOISE_LOG" 1
 pair "noise-dominated log, all threads" "$NOISE_LOG" 0
 single_mbps="$MBPS"

@@ -29,7 +29,7 @@ pub fn run(rules: &Rules, name: &str, data: &[u8]) -> bool {
         "code_spelling" => code_spelling(rules, data),
         "payload" => payload(data),
         "event_xml" => event_text(rules, data, events::xml::read),
-        "event_json" => event_text(rules, data, events::json::read),
+        "event_json" => event_json(rules, data),
         "event_tabular" => event_tabular(rules, data),
         "evtx" => evtx(rules, data),
         "analyze" => analyze(rules, data),
@@ -86,6 +86,15 @@ pub fn event_text(rules: &Rules, data: &[u8], read: fn(&str) -> (Vec<RawEvent>, 
     normalize_all(rules, &raws, InputFormat::Unknown);
 }
 
+/// The JSON reader (`evtx_dump`, `Get-WinEvent`, every SIEM and shipper shape), then
+/// normalization of what it read; and format detection.
+pub fn event_json(rules: &Rules, data: &[u8]) {
+    let text = String::from_utf8_lossy(data);
+    let (raws, _) = events::json::read(&text, rules.fields());
+    normalize_all(rules, &raws, InputFormat::Json);
+    let _ = events::detect(rules, data);
+}
+
 /// The tabular and message-only readers (Event Viewer CSV/text, Export-Csv, Format-List).
 pub fn event_tabular(rules: &Rules, data: &[u8]) {
     let text = String::from_utf8_lossy(data);
@@ -95,10 +104,10 @@ pub fn event_tabular(rules: &Rules, data: &[u8]) {
         InputFormat::EventviewerText,
         InputFormat::FormatList,
     ] {
-        let (raws, _) = events::tabular::read(form, &text);
+        let (raws, _) = events::tabular::read(form, &text, rules.eventviewer_labels());
         normalize_all(rules, &raws, form);
     }
-    let _ = events::tabular::detect(&text);
+    let _ = events::tabular::detect(&text, rules.eventviewer_labels());
 }
 
 /// Bytes as an `.evtx` file (the magic is added when missing), through the pre-filter and the

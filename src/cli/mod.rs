@@ -87,6 +87,17 @@ Examples:
   kmsdiag host-count --format csv --now 2026-03-31 kms01/"
 );
 
+const COLLECT_HELP: &str = concat!(
+    exit_help!(),
+    "
+
+Examples:
+  kmsdiag collect                              list the places kmsdiag has an export for
+  kmsdiag collect --from splunk > kms.spl      the Splunk search, how to run it on stderr
+  kmsdiag collect --from sentinel --days 45    a longer window (default 35 days)
+  kmsdiag collect --from inventory > inv.ps1   the WMI licensing inventory of many machines"
+);
+
 const SYNTH_HELP: &str = concat!(
     exit_help!(),
     "
@@ -162,6 +173,14 @@ pub(crate) enum Command {
     /// last 30 days, capped at 50.
     #[command(after_help = HOST_COUNT_HELP)]
     HostCount(HostCountArgs),
+    /// Print the query or script that exports only the activation evidence kmsdiag reads, for
+    /// one place a fleet keeps it: a machine's own logs (wevtutil, PowerShell), a WEF collector,
+    /// Sentinel, Splunk, Elastic, `NXLog`, the WMI licensing inventory or Configuration Manager.
+    ///
+    /// The query goes to standard output, how to run it and what to give kmsdiag to standard
+    /// error. Without --from, lists the places.
+    #[command(after_help = COLLECT_HELP)]
+    Collect(CollectArgs),
     /// Simulate a KMS fleet from a scenario file and write its logs (.evtx, optionally event
     /// XML, and slmgr /dlv text) with expected.json, the findings a correct analysis raises.
     ///
@@ -172,6 +191,16 @@ pub(crate) enum Command {
     /// Work with the rule table.
     #[command(subcommand, after_help = RULES_HELP)]
     Rules(RulesCommand),
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct CollectArgs {
+    /// The place to export from (see the list without --from).
+    #[arg(long, value_name = "SOURCE")]
+    pub from: Option<String>,
+    /// How many days back to export (1-400; 35 covers the 30-day count window and a renewal).
+    #[arg(long, value_name = "N", default_value_t = 35, value_parser = clap::value_parser!(u32).range(1..=400))]
+    pub days: u32,
 }
 
 #[derive(Debug, Args)]
@@ -273,6 +302,11 @@ pub(crate) struct AnalyzeArgs {
     /// Report only this machine (repeatable); every input still takes part in the correlation.
     #[arg(long = "machine", value_name = "NAME")]
     pub machines: Vec<String>,
+    /// Name the machine of an input that names none (repeatable): an export named after its log
+    /// with no folder to name it (`--machine-name Application.csv=PC01`). FILE is the path as
+    /// given, or its end (`PC01/Application.csv`).
+    #[arg(long = "machine-name", value_name = "FILE=NAME", value_parser = file_and_name)]
+    pub machine_names: Vec<(String, String)>,
     /// Show only machines with this verdict (repeatable, or a comma list: failing,warning), and
     /// the findings about them. The summary at the top still counts every machine and says a
     /// filter is on; the exit status still follows every finding.
@@ -497,5 +531,17 @@ impl ExitStatus {
 impl From<ExitStatus> for std::process::ExitCode {
     fn from(s: ExitStatus) -> Self {
         std::process::ExitCode::from(s.code())
+    }
+}
+
+/// `FILE=NAME` of `--machine-name`.
+fn file_and_name(s: &str) -> Result<(String, String), String> {
+    match s.rsplit_once('=') {
+        Some((file, name)) if !file.trim().is_empty() && !name.trim().is_empty() => {
+            Ok((file.trim().to_owned(), name.trim().to_owned()))
+        }
+        _ => Err(format!(
+            "`{s}` is not FILE=NAME (for example Application.csv=PC01)"
+        )),
     }
 }

@@ -1,6 +1,8 @@
 //! Where output goes. A report file is written atomically: into a temporary file beside it,
 //! flushed to disk, then renamed over the target, so an interrupted run never leaves half a
-//! report in its place (and a run that fails never calls it: the previous report stays).
+//! report in its place (and a run that fails never calls it: the previous report stays). As
+//! with a shell redirect, a symbolic link is written through to its target, and a character
+//! device or a FIFO is written to as a stream; neither is ever replaced by a regular file.
 //! Standard output goes through [`PipeSink`], which takes a closed pipe as the reader having
 //! seen enough.
 //!
@@ -56,8 +58,104 @@ impl<W: Write> Write for PipeSink<W> {
     }
 }
 
-/// Replaces `path` with `bytes` atomically.
+/// Writes `bytes` to `path` as a shell redirect would, but a regular file atomically: a symbolic
+/// link is written through (its target replaced, the link kept); a character device (such as
+/// `/dev/null`) or a FIFO is written to as a stream, never replaced; a block device, a socket or
+/// anything else that is no regular file is refused.
 pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let target = through_links(path)?;
+    if let Ok(meta) = std::fs::metadata(&target)
+        && !meta.is_file()
+    {
+        return write_special(&target, &meta, bytes);
+    }
+    replace(&target, bytes)
+}
+
+/// Where a chain of symbolic links ends (the path itself when it is none); a link whose target
+/// does not exist yet ends there (the report creates it, as a redirect would).
+fn through_links(path: &Path) -> std::io::Result<std::path::PathBuf> {
+    let mut at = path.to_path_buf();
+    // As many links as the kernel follows before it gives up (ELOOP).
+    for _ in 0..40 {
+        match std::fs::symlink_metadata(&at) {
+            Ok(m) if m.file_type().is_symlink() => {
+                let next = std::fs::read_link(&at)?;
+                at = match at.parent() {
+                    Some(dir) if next.is_relative() => dir.join(next),
+                    _ => next,
+                };
+            }
+            _ => return Ok(at),
+        }
+    }
+    Err(std::io::Error::other(format!(
+        "{}: too many levels of symbolic links",
+        path.display()
+    )))
+}
+
+/// Writes to a file that is no regular file: streamed to a character device or a FIFO, refused
+/// otherwise.
+fn write_special(path: &Path, meta: &std::fs::Metadata, bytes: &[u8]) -> std::io::Result<()> {
+    let kind = special_kind(meta);
+    if !matches!(kind, Special::Stream) {
+        return Err(std::io::Error::other(format!(
+            "{} is {}, not a regular file; kmsdiag writes a report to a file, a character device or a pipe",
+            path.display(),
+            kind.words()
+        )));
+    }
+    let mut f = std::fs::OpenOptions::new().write(true).open(path)?;
+    f.write_all(bytes)?;
+    f.flush()
+}
+
+/// What a file that is no regular file is, as far as writing to it goes.
+enum Special {
+    /// A character device or a FIFO: written to as a stream.
+    Stream,
+    Directory,
+    BlockDevice,
+    Socket,
+    Other,
+}
+
+impl Special {
+    fn words(&self) -> &'static str {
+        match self {
+            Special::Stream => "a stream",
+            Special::Directory => "a directory",
+            Special::BlockDevice => "a block device",
+            Special::Socket => "a socket",
+            Special::Other => "a special file",
+        }
+    }
+}
+
+fn special_kind(meta: &std::fs::Metadata) -> Special {
+    let ft = meta.file_type();
+    if ft.is_dir() {
+        return Special::Directory;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::FileTypeExt;
+        if ft.is_char_device() || ft.is_fifo() {
+            return Special::Stream;
+        }
+        if ft.is_block_device() {
+            return Special::BlockDevice;
+        }
+        if ft.is_socket() {
+            return Special::Socket;
+        }
+    }
+    Special::Other
+}
+
+/// Replaces the regular file (or nothing) at `path` with `bytes` atomically.
+fn replace(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let dir = match path.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),

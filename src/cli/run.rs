@@ -10,8 +10,8 @@ use clap::Parser;
 
 use super::commands;
 use super::{
-    AnalyzeArgs, Cli, Command, EventsArgs, Format, HostCountArgs, LookupArgs, RulesCommand,
-    SlmgrArgs, SynthArgs,
+    AnalyzeArgs, Cli, CollectArgs, Command, EventsArgs, Format, HostCountArgs, LookupArgs,
+    RulesCommand, SlmgrArgs, SynthArgs,
 };
 use crate::cli::ExitStatus;
 use crate::cli::output::PipeSink;
@@ -92,6 +92,7 @@ fn dispatch(cli: &Cli, styles: &Styles, out: &mut dyn Write) -> io::Result<ExitS
         Command::Events(args) => Ruled::Events(args),
         Command::HostCount(args) => Ruled::HostCount(args),
         Command::Synth(args) => Ruled::Synth(args),
+        Command::Collect(args) => Ruled::Collect(args),
     };
     let rules = match load_rules(cli.global.rules.as_deref()) {
         Ok(rules) => rules,
@@ -111,6 +112,7 @@ fn dispatch(cli: &Cli, styles: &Styles, out: &mut dyn Write) -> io::Result<ExitS
         Ruled::Events(args) => commands::events::run(args, &rules, style, out),
         Ruled::HostCount(args) => commands::host_count::run(args, &rules, out),
         Ruled::Synth(args) => commands::synth::run(args, &rules, out),
+        Ruled::Collect(args) => commands::collect::run(args, &rules, style, out),
         Ruled::RulesTest(finding, format) => commands::rules::test(&rules, finding, format, out),
     }
 }
@@ -123,6 +125,7 @@ enum Ruled<'a> {
     Events(&'a EventsArgs),
     HostCount(&'a HostCountArgs),
     Synth(&'a SynthArgs),
+    Collect(&'a CollectArgs),
     RulesTest(Option<&'a str>, Format),
 }
 

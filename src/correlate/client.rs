@@ -10,6 +10,8 @@ use serde::Serialize;
 
 use crate::events::ActivationEvent;
 use crate::hresult::Hresult;
+use crate::model::NameSource;
+use crate::model::names::Directory;
 
 use super::fields::{boolean, client_time, code, text};
 use super::host::HostView;
@@ -68,17 +70,26 @@ pub(crate) struct ClientView {
     pub cmids: BTreeSet<String>,
     /// The newest 12288 (event index).
     pub last_request: Option<usize>,
+    /// Where its name came from (the record's own, when any of its events names it).
+    pub name_source: NameSource,
+    /// Its newest event's time.
+    pub last_time: Option<DateTime<Utc>>,
 }
 
 #[allow(clippy::many_single_char_names)] // e: event, i: its index, v: the view, a: attempt
 pub(super) fn client_view(events: &[ActivationEvent], name: &str, idx: Range<usize>) -> ClientView {
     let mut v = ClientView {
         name: name.to_owned(),
+        name_source: events
+            .get(idx.start)
+            .map_or(NameSource::Text, |e| e.context.name_source),
         ..ClientView::default()
     };
     let mut open: Option<usize> = None;
     for i in idx {
         let Some(e) = events.get(i) else { continue };
+        v.last_time = v.last_time.max(e.time);
+        v.name_source = crate::model::names::better_source(v.name_source, e.context.name_source);
         match e.event_id {
             12288 => {
                 let cmid = text(e, "cmid");
@@ -173,7 +184,7 @@ impl Candidates {
         &mut self,
         events: &[ActivationEvent],
         host: (usize, &HostView),
-        client: &str,
+        (client, names): (&str, &Directory),
         cmid: Option<&str>,
     ) -> &[Candidate] {
         let Some(cmid) = cmid.map(str::to_ascii_lowercase) else {
@@ -191,7 +202,8 @@ impl Candidates {
                     let e = events.get(r)?;
                     Some(Candidate {
                         record: r,
-                        name_ok: text(e, "client_name").is_none_or(|n| same_machine(&n, client)),
+                        name_ok: text(e, "client_name")
+                            .is_none_or(|n| same_machine(names.resolve(&n), client)),
                         client_time: client_time(e),
                         time: e.time,
                     })
@@ -209,7 +221,7 @@ impl Candidates {
 pub(super) fn join(
     events: &[ActivationEvent],
     hosts: &[HostView],
-    client: &str,
+    (client, names): (&str, &Directory),
     a: &Attempt,
     any_host: bool,
     candidates: &mut Candidates,
@@ -233,7 +245,7 @@ pub(super) fn join(
     let sent_at = request.and_then(|e| e.time);
     let within = |d: chrono::TimeDelta| d.num_minutes().abs() <= JOIN_WINDOW_MINUTES;
     let found = candidates
-        .of(events, (hi, host), client, a.cmid.as_deref())
+        .of(events, (hi, host), (client, names), a.cmid.as_deref())
         .iter()
         .find(|c| {
             let time_ok = match (sent_clock, c.client_time) {

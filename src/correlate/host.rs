@@ -29,6 +29,8 @@ pub(crate) struct CountDay {
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub(crate) struct HostView {
     pub name: String,
+    /// Where its name came from.
+    pub name_source: crate::model::NameSource,
     /// Indices of its 12290s, in time order.
     pub requests: Vec<usize>,
     pub first: Option<DateTime<Utc>>,

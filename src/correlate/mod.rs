@@ -8,6 +8,7 @@
 mod client;
 mod fields;
 mod host;
+mod identity;
 mod intern;
 mod scan;
 
@@ -26,6 +27,7 @@ pub(crate) use fields::code;
 #[cfg(test)]
 pub(crate) use host::CountDay;
 pub(crate) use host::HostView;
+pub(crate) use identity::{Identity, Rename, identify};
 
 use client::{Candidates, client_view, join, skew};
 use fields::int;
@@ -42,6 +44,18 @@ pub(crate) struct Correlation {
     pub cmids: BTreeMap<String, BTreeSet<String>>,
     /// Every `server:port` clients used, with how many clients used it.
     pub kms_hosts_used: BTreeMap<String, BTreeSet<String>>,
+    /// Machines seen under one name, then another (their events carry the newest name).
+    #[serde(skip)]
+    pub renames: Vec<Rename>,
+}
+
+/// As of when the hosts' counts are replayed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum AsOf {
+    /// One time for every host (`--now`).
+    Fixed(DateTime<Utc>),
+    /// Each host at its own log's newest event (the time its log covers), else this time.
+    OwnLog(DateTime<Utc>),
 }
 
 impl Correlation {
@@ -52,10 +66,24 @@ impl Correlation {
 }
 
 /// Correlates events sorted by machine and time (see [`crate::events::sort`]), on up to `threads`
-/// threads (the answer is the same at any count).
+/// threads (the answer is the same at any count), every host as of `now`, each machine under the
+/// name its events carry.
 pub(crate) fn correlate(
     events: &[ActivationEvent],
     now: DateTime<Utc>,
+    threads: usize,
+    kms: &KmsParams,
+) -> Correlation {
+    correlate_with(events, &Identity::default(), AsOf::Fixed(now), threads, kms)
+}
+
+/// [`correlate`] with the fleet's machine names (`names`: the spellings and renames the events'
+/// names were given by, so the hosts' records of a client's old names find it) and hosts counted
+/// as `at` says.
+pub(crate) fn correlate_with(
+    events: &[ActivationEvent],
+    names: &Identity,
+    at: AsOf,
     threads: usize,
     kms: &KmsParams,
 ) -> Correlation {
@@ -68,13 +96,16 @@ pub(crate) fn correlate(
         let same = i
             .checked_sub(1)
             .and_then(|p| events.get(p))
-            .is_some_and(|p| crate::events::same_machine_name(p.machine(), e.machine()));
+            .is_some_and(|p| crate::events::same_name(p.machine(), e.machine()).is_eq());
         match runs.last_mut() {
             Some(r) if same => r.add(i, e),
             _ => runs.push(Run::new(i, e)),
         }
     }
-    let mut corr = Correlation::default();
+    let mut corr = Correlation {
+        renames: names.renames.clone(),
+        ..Correlation::default()
+    };
     // Each host's distinct (CMID, client name) pairs, in the order it logged them.
     let mut host_pairs: Vec<Vec<(&str, &str)>> = Vec::new();
     for run in runs {
@@ -85,7 +116,12 @@ pub(crate) fn correlate(
         let idx = run.events.clone();
         let is_client = run.client;
         if !run.requests.is_empty() || run.dns.is_some() {
-            let (view, pairs) = host_view(events, &name, run, now, threads, kms);
+            let now = match at {
+                AsOf::Fixed(t) => t,
+                AsOf::OwnLog(t) => run.last.unwrap_or(t),
+            };
+            let (mut view, pairs) = host_view(events, &name, run, now, threads, kms);
+            view.name_source = first.context.name_source;
             corr.hosts.push(view);
             host_pairs.push(pairs);
         }
@@ -103,9 +139,10 @@ pub(crate) fn correlate(
         }
     }
     for (cm, n) in host_pairs.into_iter().flatten() {
-        let names = corr.cmids.entry(cm.to_ascii_lowercase()).or_default();
-        if !names.iter().any(|x| same_machine(x, n)) {
-            names.insert(n.to_ascii_lowercase());
+        let n = names.directory.resolve(n);
+        let seen = corr.cmids.entry(cm.to_ascii_lowercase()).or_default();
+        if !seen.iter().any(|x| same_machine(x, n)) {
+            seen.insert(n.to_ascii_lowercase());
         }
     }
     // Join attempts to hosts.
@@ -127,7 +164,14 @@ pub(crate) fn correlate(
                     .or_default()
                     .insert(c.name.to_ascii_lowercase());
             }
-            a.host_side = join(events, hosts, &c.name, a, any_host, &mut candidates);
+            a.host_side = join(
+                events,
+                hosts,
+                (&c.name, &names.directory),
+                a,
+                any_host,
+                &mut candidates,
+            );
             if let HostSide::Received { record, .. } = a.host_side {
                 a.skew_minutes = skew(events.get(a.request), events.get(record));
             }

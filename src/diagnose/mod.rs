@@ -6,10 +6,12 @@
 //!
 //! It knows snapshots, events, the correlation and the rules; not file formats or report layouts.
 
+mod as_of;
 mod events;
 mod findings;
 pub(crate) mod lookup;
 mod registry;
+mod silent;
 mod snapshot;
 mod triage;
 mod verdict;
@@ -24,6 +26,7 @@ use crate::model::{
 use crate::rules::Rules;
 use crate::zone::Zone;
 
+pub(crate) use as_of::MachineTimes;
 pub(crate) use events::{attempt_records, summarize};
 pub(crate) use registry::FindingId;
 pub(crate) use snapshot::{DEFAULT_EXPIRY_WINDOW_DAYS, MachineInput, stamp};
@@ -51,6 +54,8 @@ pub(crate) struct Scope<'a> {
     /// What became of every input (an unreadable one is a finding).
     pub inputs: &'a [InputSummary],
     pub now: NaiveDateTime,
+    /// Without `--now`: each machine's own newest evidence, the time it is judged at.
+    pub times: Option<&'a MachineTimes>,
     /// Days before an end at which to warn.
     pub window_days: i64,
     /// The zone explanations give times in.
@@ -63,14 +68,16 @@ pub(crate) fn diagnose(rules: &Rules, scope: &Scope<'_>) -> Diagnosis {
     let from_snapshots = diagnose_snapshots(rules, scope.machines, scope.now, scope.window_days);
     let from_events = events::diagnose(
         rules,
-        scope.events,
-        scope.correlation,
+        (scope.events, scope.correlation),
         scope.now.and_utc(),
+        scope.times,
         scope.window_days,
         scope.zone,
     );
     let mut findings = FindingSet::new(rules);
     let mut d = join(&mut findings, from_snapshots, from_events);
+    silent::silent_clients(&mut findings, &d.machines, scope, rules.kms());
+    settle(&mut d.machines, &findings);
     for i in scope
         .inputs
         .iter()
@@ -187,16 +194,28 @@ fn join_machine(x: &mut Machine, m: Machine, recounted: &[String]) {
     }
     x.kms_host = x.kms_host.take().or(m.kms_host);
     x.cmid = x.cmid.take().or(m.cmid);
+    x.as_of = x.as_of.take().max(m.as_of);
+    x.name_source = crate::model::names::better_source(x.name_source, m.name_source);
 }
 
 /// Every machine: the ids of its findings, and a verdict at least as bad as the worst of them.
+/// A fleet's harm is not a machine's state: machines that share a CMID are judged by their own
+/// state, and the KMS host that counts them as one is warned.
 fn settle(machines: &mut [Machine], findings: &FindingSet<'_>) {
+    let fleet = FindingId::DuplicateCmid.as_str();
     for m in machines {
         let mut ids: Vec<String> = findings.about(&m.name).map(|f| f.id.clone()).collect();
         ids.sort();
         ids.dedup();
         m.findings = ids;
-        let worst = findings.about(&m.name).map(|f| f.severity).max();
+        let worst = findings
+            .about(&m.name)
+            .filter(|f| f.id != fleet)
+            .map(|f| f.severity)
+            .max();
         m.verdict = m.verdict.max(verdict::floor(worst));
+        if m.role == MachineRole::KmsHost && m.findings.iter().any(|f| f == fleet) {
+            m.verdict = m.verdict.max(Verdict::Warning);
+        }
     }
 }

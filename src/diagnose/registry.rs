@@ -46,6 +46,9 @@ findings! {
     KmsUnreachable = "kms-unreachable", decided_in: ["events/client.rs"];
     /// Requests the host's log, covering that time, never recorded.
     KmsRequestNotReceived = "kms-request-not-received", decided_in: ["events/client.rs"];
+    /// A KMS client known from its license state (slmgr output, the licensing inventory) whose
+    /// CMID the hosts' logs do not hold in the time it should have asked.
+    KmsClientNotSeen = "kms-client-not-seen", decided_in: ["silent.rs"];
     /// Requests the host logged whose answer the client never processed.
     KmsResponseLost = "kms-response-lost", decided_in: ["events/client.rs"];
     /// The client finds no KMS host in DNS (raised by result codes, and by slmgr's "DNS
@@ -55,6 +58,8 @@ findings! {
     KmsDnsPublishFailed = "kms-dns-publish-failed", decided_in: ["events/host.rs"];
     /// One CMID under several machine names.
     DuplicateCmid = "duplicate-cmid", decided_in: ["events/cmid.rs"];
+    /// One CMID under one name, then under another: a machine renamed (a note).
+    MachineRenamed = "machine-renamed", decided_in: ["events/cmid.rs"];
     /// One machine name cycling through CMIDs at a host.
     CmidChanging = "cmid-changing", decided_in: ["events/host.rs"];
     /// The host refused requests for their client time (raised by result codes; the detail says

@@ -1,25 +1,16 @@
-//! What needs doing, from a finished diagnosis: machines counted by verdict, and the causes
-//! behind the failing and warning ones. A cause is a finding id and, where the finding has one,
+//! What needs doing, from a finished diagnosis: machines counted by verdict, and the causes of
+//! the errors and warnings, each machine under the findings of its most severe level. A cause is a finding id and, where the finding has one,
 //! the KMS host its machines use (`by_kms_host` in `rules/findings.toml`) and its result codes;
 //! findings of one severity that name exactly the same machines (and host) are one cause. The
 //! words are the findings' titles and the codes' meanings from the rule table.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use crate::hresult::Hresult;
 use crate::model::names::natural_cmp;
 use crate::model::names::same_machine;
 use crate::model::{Cause, Finding, Machine, Triage, Verdict, names_cmp};
 use crate::rules::{Rules, Severity};
-
-/// The verdict a finding of `severity` makes a machine.
-fn verdict_of(severity: Severity) -> Verdict {
-    match severity {
-        Severity::Error => Verdict::Failing,
-        Severity::Warning => Verdict::Warning,
-        Severity::Informational => Verdict::Ok,
-    }
-}
 
 /// The triage of a report's machines and findings (in report order).
 pub(crate) fn triage(rules: &Rules, machines: &[Machine], findings: &[Finding]) -> Triage {
@@ -40,6 +31,15 @@ type Key = (Severity, String, Option<String>, Vec<Hresult>);
 
 fn causes(rules: &Rules, machines: &[Machine], findings: &[Finding]) -> Vec<Cause> {
     let machine = |n: &str| machines.iter().find(|m| same_machine(&m.name, n));
+    // Each machine's most severe finding: it counts under the findings of that severity only (a
+    // warning about a machine with an error is covered by what the error says).
+    let mut worst: HashMap<String, Severity> = HashMap::new();
+    for f in findings {
+        for n in &f.machines {
+            let w = worst.entry(n.to_ascii_lowercase()).or_insert(f.severity);
+            *w = (*w).max(f.severity);
+        }
+    }
     let mut groups: BTreeMap<Key, (Vec<String>, Vec<String>, String)> = BTreeMap::new();
     for f in findings
         .iter()
@@ -54,15 +54,21 @@ fn causes(rules: &Rules, machines: &[Machine], findings: &[Finding]) -> Vec<Caus
             continue;
         }
         for n in &f.machines {
-            // A machine counts under the findings of its own verdict: a warning on a failing
-            // machine is covered by what makes it fail.
-            let Some(m) = machine(n).filter(|m| m.verdict == verdict_of(f.severity)) else {
+            if worst
+                .get(&n.to_ascii_lowercase())
+                .is_some_and(|w| *w > f.severity)
+            {
                 continue;
+            }
+            let m = machine(n);
+            let host = if by_host {
+                m.and_then(kms_host_of)
+            } else {
+                None
             };
-            let host = if by_host { kms_host_of(m) } else { None };
             let key = (f.severity, f.id.clone(), host, f.codes.clone());
             let g = groups.entry(key).or_default();
-            g.0.push(m.name.clone());
+            g.0.push(m.map_or_else(|| n.clone(), |m| m.name.clone()));
             g.2.clone_from(&f.title);
         }
     }

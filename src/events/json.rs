@@ -2,39 +2,69 @@
 //! and `-o jsonl`, one per line), in both attribute styles (`#attributes` and
 //! `--separate-json-attributes`' `<Name>_attributes`), and as PowerShell writes it
 //! (`Get-WinEvent | ConvertTo-Json`: `Id`, `ProviderName`, `TimeCreated` as `/Date(ms)/` or ISO,
-//! `Properties[].Value`, `Message`). The `.evtx` reader uses the `evtx_dump` mapping, since the
-//! `evtx` crate builds exactly those objects.
+//! `Properties[].Value`, `Message`); and every other export's JSON (SIEMs, shippers, telemetry),
+//! whose records the field-alias walker (`shipper`) finds. Values are read one at a time, so NDJSON
+//! streams. The `.evtx` reader uses the `evtx_dump` mapping, since the `evtx` crate builds exactly
+//! those objects.
 
 use serde_json::Value;
 
 use std::sync::Arc;
 
+use super::shipper::Walker;
 use super::xml::parse_system_time;
 use crate::model::event::RawEvent;
+use crate::rules::fields::FieldAliases;
 
-/// Whether a text looks like `evtx_dump` JSON.
+/// Whether a text looks like `evtx_dump` or `Get-WinEvent` JSON.
 pub(crate) fn looks_like(text: &str) -> bool {
     let head: String = text.chars().take(4096).collect();
     // It must start like JSON (or like `evtx_dump -o json`'s "Record N" lines): a CSV header that
     // names the same properties is not JSON.
-    let start = head.trim_start_matches('\u{feff}').trim_start();
-    let json_start =
-        start.starts_with('{') || start.starts_with('[') || start.starts_with("Record ");
-    json_start
+    starts_like(&head)
         && ((head.contains("\"Event\"") && head.contains("\"System\""))
             || (head.contains("\"ProviderName\"") && head.contains("\"Id\"")))
 }
 
-/// Reads every JSON object of a text (JSON lines, `Record N` separated objects, one object, or
-/// an array of objects). Returns the events and what could not be read.
-pub(crate) fn read(text: &str) -> (Vec<RawEvent>, Vec<String>) {
-    let mut events = Vec::new();
-    let mut damaged = Vec::new();
-    let mut index: u64 = 0;
-    let line_at = |offset: usize| {
-        u32::try_from(text.get(..offset).map_or(0, |t| t.matches('\n').count()) + 1).ok()
+/// Whether a text starts like JSON (an object, an array, or `evtx_dump -o json`'s "Record N").
+pub(crate) fn starts_like(text: &str) -> bool {
+    let start = text.trim_start_matches('\u{feff}').trim_start();
+    start.starts_with('{') || start.starts_with('[') || start.starts_with("Record ")
+}
+
+/// What reading a JSON text gave besides its records.
+#[derive(Debug, Default)]
+pub(crate) struct JsonRead {
+    /// Records found (every provider's).
+    pub records: u64,
+    /// What could not be read, each with where.
+    pub damaged: Vec<String>,
+    /// Which export shapes were recognised and which aliases supplied the values.
+    pub notes: Vec<String>,
+}
+
+/// Reads every JSON value of a text (JSON lines, `Record N` separated objects, one document, or
+/// an array), one value at a time (an NDJSON export is never held as one value), and hands each
+/// record found to `each`: `evtx_dump` and `Get-WinEvent` objects as they always were, any other
+/// export's records through the field-alias table, wherever in a value they are.
+pub(crate) fn read_each(
+    text: &str,
+    fields: &FieldAliases,
+    each: &mut dyn FnMut(RawEvent),
+) -> JsonRead {
+    let mut state = State {
+        walker: Walker::new(fields),
+        index: 0,
+        read: JsonRead::default(),
+        lines: Lines { at: 0, line: 1 },
     };
+    // A document that is one array (an `az … -o json` or evtx_dump-style export) is read item by
+    // item, never held whole; where it breaks, the rest is read as below from the next line.
     let mut pos = 0;
+    let body = text.trim_start_matches('\u{feff}').trim_start();
+    if body.starts_with('[') {
+        pos = stream_array(&mut state, text, each);
+    }
     while pos < text.len() {
         let rest = text.get(pos..).unwrap_or("");
         let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
@@ -47,20 +77,15 @@ pub(crate) fn read(text: &str) -> (Vec<RawEvent>, Vec<String>) {
                 }
                 Some(Ok(Value::Array(items))) => {
                     for v in &items {
-                        push(&mut events, &mut damaged, v, &mut index, None);
+                        state.take(v, None, each);
                     }
                 }
                 Some(Ok(v)) => {
                     let skipped = rest
                         .get(offset..)
                         .map_or(0, |r| r.len() - r.trim_start().len());
-                    push(
-                        &mut events,
-                        &mut damaged,
-                        &v,
-                        &mut index,
-                        line_at(pos + offset + skipped),
-                    );
+                    let line = state.lines.of(text, pos + offset + skipped);
+                    state.take(&v, line, each);
                 }
                 Some(Err(_)) => {
                     // `evtx_dump -o json` writes "Record N" before each object; other lines that
@@ -72,9 +97,14 @@ pub(crate) fn read(text: &str) -> (Vec<RawEvent>, Vec<String>) {
                     let tail = text.get(start..).unwrap_or("");
                     let end = tail.find('\n').map_or(text.len(), |i| start + i + 1);
                     let bad = text.get(start..end).unwrap_or("").trim();
-                    if !bad.is_empty() && !bad.starts_with("Record ") {
-                        let line = line_at(start).unwrap_or(0);
-                        damaged.push(format!("line {line}: not a JSON event"));
+                    // Separators left between the items of a broken array are not events.
+                    let separators = bad.chars().all(|c| matches!(c, ',' | '[' | ']'));
+                    if !separators && !bad.starts_with("Record ") {
+                        let line = state.lines.of(text, start).unwrap_or(0);
+                        state
+                            .read
+                            .damaged
+                            .push(format!("line {line}: not a JSON event"));
                     }
                     pos = end.max(pos + 1);
                     break;
@@ -82,25 +112,127 @@ pub(crate) fn read(text: &str) -> (Vec<RawEvent>, Vec<String>) {
             }
         }
     }
-    (events, damaged)
+    let mut read = state.read;
+    read.notes = state.walker.tally.notes(fields);
+    read
 }
 
-fn push(
-    events: &mut Vec<RawEvent>,
-    damaged: &mut Vec<String>,
-    v: &Value,
-    index: &mut u64,
-    line: Option<u32>,
-) {
-    match from_value(v) {
-        Some(mut e) => {
-            e.index = *index;
-            e.line = line;
-            events.push(e);
+/// Reads a text that starts with a JSON array one item at a time. Returns where to go on: the
+/// end, or the line after the one where the array broke (with the break counted).
+fn stream_array(state: &mut State<'_>, text: &str, each: &mut dyn FnMut(RawEvent)) -> usize {
+    use serde::de::DeserializeSeed;
+    let mut de = serde_json::Deserializer::from_str(text);
+    let line_start = |line: usize| {
+        // The start of 1-based line `line`.
+        if line <= 1 {
+            0
+        } else {
+            text.match_indices('\n')
+                .nth(line - 2)
+                .map_or(text.len(), |(i, _)| i + 1)
         }
-        None => damaged.push(format!("record {index}: not an event object")),
+    };
+    match (Items { state, each }).deserialize(&mut de) {
+        Ok(()) => match de.end() {
+            Ok(()) => text.len(),
+            // More values after the array (another array, JSON lines): read from their line.
+            Err(e) => line_start(e.line()).max(1),
+        },
+        Err(e) => {
+            state
+                .read
+                .damaged
+                .push(format!("line {}: the JSON array breaks off: {e}", e.line()));
+            line_start(e.line() + 1)
+        }
     }
-    *index += 1;
+}
+
+/// The items of a top-level JSON array, each handed to the walker as it is read.
+struct Items<'s, 'a, 'e> {
+    state: &'s mut State<'a>,
+    each: &'e mut dyn FnMut(RawEvent),
+}
+
+impl<'de> serde::de::DeserializeSeed<'de> for Items<'_, '_, '_> {
+    type Value = ();
+
+    fn deserialize<D: serde::Deserializer<'de>>(self, d: D) -> Result<(), D::Error> {
+        d.deserialize_seq(self)
+    }
+}
+
+impl<'de> serde::de::Visitor<'de> for Items<'_, '_, '_> {
+    type Value = ();
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON array")
+    }
+
+    fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while let Some(v) = seq.next_element::<Value>()? {
+            self.state.take(&v, None, self.each);
+        }
+        Ok(())
+    }
+}
+
+/// Reads a whole JSON text: its records and what could not be read.
+pub(crate) fn read(text: &str, fields: &FieldAliases) -> (Vec<RawEvent>, Vec<String>) {
+    let mut events = Vec::new();
+    let read = read_each(text, fields, &mut |e| events.push(e));
+    (events, read.damaged)
+}
+
+/// The reading of one JSON text under way.
+struct State<'a> {
+    walker: Walker<'a>,
+    index: u64,
+    read: JsonRead,
+    lines: Lines,
+}
+
+impl State<'_> {
+    /// The records of one value; a value that names an event but holds none is damaged, one that
+    /// names none is the export's own metadata and is passed over.
+    fn take(&mut self, v: &Value, line: Option<u32>, each: &mut dyn FnMut(RawEvent)) {
+        let index = &mut self.index;
+        // A record inside a document has no line of its own.
+        let found = self.walker.walk(v, &mut |mut e, whole| {
+            e.index = *index;
+            e.line = line.filter(|_| whole);
+            *index += 1;
+            each(e);
+        });
+        self.read.records += found;
+        if found == 0 && self.walker.mentions_event(v) {
+            self.read
+                .damaged
+                .push(format!("record {}: not an event object", self.index));
+            self.index += 1;
+        }
+    }
+}
+
+/// Line numbers of byte offsets met in increasing order, counted once.
+struct Lines {
+    at: usize,
+    line: usize,
+}
+
+impl Lines {
+    fn of(&mut self, text: &str, offset: usize) -> Option<u32> {
+        if offset < self.at {
+            self.at = 0;
+            self.line = 1;
+        }
+        let newlines = text
+            .get(self.at..offset)
+            .map_or(0, |t| t.matches('\n').count());
+        self.line += newlines;
+        self.at = offset;
+        u32::try_from(self.line).ok()
+    }
 }
 
 /// The value of a field that may carry attributes: `{"#attributes": …, "#text": x}` or `x`.

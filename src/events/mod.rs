@@ -15,6 +15,7 @@ pub(crate) mod json;
 pub(crate) mod message;
 mod normalize;
 pub(crate) mod payload;
+pub(crate) mod shipper;
 pub(crate) mod tabular;
 pub(crate) mod xml;
 
@@ -28,7 +29,7 @@ use normalize::Normalizer;
 
 pub use crate::model::event::RawEvent;
 pub(crate) use crate::model::event::{ActivationEvent, Context, EventSource, Origin};
-pub(crate) use crate::model::names::{cmp_ignore_case, same_machine_name};
+pub(crate) use crate::model::names::cmp_ignore_case;
 pub(crate) use detect::detect;
 pub(crate) use normalize::normalize_all;
 
@@ -49,6 +50,9 @@ pub(crate) struct ReadStats {
     #[serde(skip)]
     pub declined: evtx::Declines,
 }
+
+/// JSON records normalized at a time (the raw records of a large export are never all held).
+const JSON_BATCH: usize = 4096;
 
 /// Most damage messages listed per input; the count is always complete.
 const MAX_DAMAGE_LISTED: usize = 50;
@@ -76,8 +80,9 @@ pub(crate) fn sort(events: &mut [ActivationEvent]) {
 }
 
 /// [`cmp_ignore_case`] for names shared by the events of one input: the same `Arc` answers at
-/// once.
-fn same_name(a: &Arc<str>, b: &Arc<str>) -> std::cmp::Ordering {
+/// once. Events' machine names are compared so once the fleet's [`crate::model::names::Directory`]
+/// has given each machine one name (the loose comparison is the directory's).
+pub(crate) fn same_name(a: &Arc<str>, b: &Arc<str>) -> std::cmp::Ordering {
     if Arc::ptr_eq(a, b) {
         std::cmp::Ordering::Equal
     } else {
@@ -172,7 +177,7 @@ pub(crate) fn read_input(
     keep: Keep<'_>,
 ) -> Result<EventsRead, EventReadError> {
     let wanted = |r: &RawEvent| keep.wants(r.event_id);
-    let format = detect(&bytes).ok_or_else(|| EventReadError::NotAnEventLog {
+    let format = detect(rules, &bytes).ok_or_else(|| EventReadError::NotAnEventLog {
         path: path.to_owned(),
     })?;
     let mut notes = Vec::new();
@@ -181,20 +186,30 @@ pub(crate) fn read_input(
     let (events, damaged, counted) = match format {
         InputFormat::Evtx => {
             let mut convert = |raws: &[RawEvent]| norm.convert(raws);
-            match (disk, keep) {
-                (Some(file), Keep::All) => evtx::read_file(file, &wanted)
+            // A log whose header is damaged is read through a repaired view, and says so. On
+            // disk, `bytes` are the file's first bytes.
+            let image = if disk.is_some() {
+                notes.extend(evtx::salvage::header_damage(&bytes));
+                None
+            } else {
+                let (image, note) = evtx::salvage::Image::new(bytes);
+                notes.extend(note);
+                Some(image)
+            };
+            match (disk, image, keep) {
+                (Some(file), _, Keep::All) => evtx::read_file(file, &wanted)
                     .map(|(raws, damaged, n)| (convert(&raws), damaged, n)),
-                (None, Keep::All) => evtx::read(bytes, &wanted)
+                (_, Some(image), Keep::All) => evtx::read(image, &wanted)
                     .map(|(raws, damaged, n)| (convert(&raws), damaged, n)),
-                (Some(file), _) => with_select(rules, keep, |select| {
+                (Some(file), _, _) => with_select(rules, keep, |select| {
                     evtx::read_file_selected_with(file, select, &wanted, &mut convert, &mut notes)
                 })
                 .map(|r| {
                     declined = r.declined;
                     (r.events, r.damaged, r.records)
                 }),
-                (None, _) => with_select(rules, keep, |select| {
-                    let input = std::io::Cursor::new(bytes);
+                (None, image, _) => with_select(rules, keep, |select| {
+                    let input = image.ok_or(evtx::EvtxError::NoSignature)?;
                     evtx::read_selected(input, select, &wanted, &mut convert, &mut notes)
                 })
                 .map(|r| {
@@ -204,28 +219,58 @@ pub(crate) fn read_input(
             }
             .map_err(EventReadError::evtx(path))?
         }
-        InputFormat::Xml | InputFormat::Json => {
+        InputFormat::Xml => {
             let (decoded, note) = crate::input::encoding::decode_utf8_standard(&bytes);
             notes.extend(note);
-            let text = decoded.text;
-            let (raws, damaged) = if format == InputFormat::Xml {
-                xml::read(&text)
-            } else {
-                json::read(&text)
-            };
+            let (raws, damaged) = xml::read(&decoded.text);
             let n = raws.len() as u64;
             (norm.convert(&raws), damaged, n)
         }
+        InputFormat::Json => {
+            let (decoded, note) = crate::input::encoding::decode_utf8_standard(&bytes);
+            drop(bytes);
+            notes.extend(note);
+            let read = batched(&mut norm, keep, |each| {
+                json::read_each(&decoded.text, rules.fields(), each)
+            });
+            notes.extend(read.1.notes);
+            (read.0, read.1.damaged, read.1.records)
+        }
+        InputFormat::Csv
+            if tabular::detect(&detect::head(&bytes, 8192), rules.eventviewer_labels())
+                .is_none() =>
+        {
+            // A SIEM's CSV: rows through the field-alias table.
+            let text = crate::input::encoding::decode(&bytes, &|_| 0).text;
+            drop(bytes);
+            let read = batched(&mut norm, keep, |each| {
+                shipper::csv::read_each(&text, rules.fields(), each)
+            });
+            notes.extend(read.1.notes);
+            (read.0, read.1.damaged, read.1.records)
+        }
+        InputFormat::KeyValueText => {
+            let text = crate::input::encoding::decode(&bytes, &|t| {
+                usize::from(shipper::classic::looks_like(t))
+            })
+            .text;
+            drop(bytes);
+            let read = batched(&mut norm, keep, |each| {
+                shipper::classic::read_each(&text, rules.fields(), each)
+            });
+            notes.extend(read.1.notes);
+            (read.0, read.1.damaged, read.1.records)
+        }
         _ => {
             let text = crate::input::encoding::decode(&bytes, &|t| {
-                usize::from(tabular::detect(t).is_some())
+                usize::from(tabular::detect(t, rules.eventviewer_labels()).is_some())
             })
             .text;
             notes.push(
                 "times are as the exporting machine displayed them (its local time, no zone); they are read as UTC"
                     .to_owned(),
             );
-            let (raws, damaged) = tabular::read(format, &text);
+            let (raws, damaged) = tabular::read(format, &text, rules.eventviewer_labels());
             let n = raws.len() as u64;
             (norm.convert(&raws), damaged, n)
         }
@@ -233,6 +278,28 @@ pub(crate) fn read_input(
     let mut stats = stats(counted, damaged, notes, &events);
     stats.declined = declined;
     Ok((events, stats, format))
+}
+
+/// Runs a streaming reader, normalizing the records `keep` wants a batch at a time (the raw
+/// records of a large export are never all held).
+fn batched(
+    norm: &mut Normalizer<'_>,
+    keep: Keep<'_>,
+    read: impl FnOnce(&mut dyn FnMut(RawEvent)) -> json::JsonRead,
+) -> (Vec<ActivationEvent>, json::JsonRead) {
+    let mut events = Vec::new();
+    let mut batch: Vec<RawEvent> = Vec::new();
+    let done = read(&mut |raw| {
+        if keep.wants(raw.event_id) {
+            batch.push(raw);
+            if batch.len() >= JSON_BATCH {
+                events.extend(norm.convert(&batch));
+                batch.clear();
+            }
+        }
+    });
+    events.extend(norm.convert(&batch));
+    (events, done)
 }
 
 fn stats(
@@ -306,11 +373,19 @@ impl EvtxParts {
             return Err(e);
         }
         let mut notes = Vec::new();
-        let input = std::fs::File::open(file).map_err(|source| EventReadError::Open {
+        let mut input = std::fs::File::open(file).map_err(|source| EventReadError::Open {
             path: path.to_owned(),
             source,
         })?;
-        let header = evtx::header(input, &mut notes).map_err(EventReadError::evtx(path))?;
+        let mut head = Vec::new();
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(&mut input, evtx::layout::FILE_HEADER_SIZE as u64),
+            &mut head,
+        )
+        .map_err(|e| EventReadError::evtx(path)(evtx::EvtxError::Read(e)))?;
+        notes.extend(evtx::salvage::header_damage(&head));
+        let repaired = evtx::salvage::Patched::new(std::io::Cursor::new(head));
+        let header = evtx::header(repaired, &mut notes).map_err(EventReadError::evtx(path))?;
         let read = self.tally.finish(&header, &mut notes);
         let mut events = read.events;
         events.shrink_to_fit();

@@ -13,7 +13,8 @@ use super::message;
 use super::payload::{self, client_time};
 use super::{ActivationEvent, Context, EventSource, Keep, Origin, RawEvent};
 use crate::model::InputFormat;
-use crate::model::names::machine_from_path;
+use crate::model::NameSource;
+use crate::model::names::name_from_path;
 use crate::model::payload::{Draft, Payload, Slab};
 use crate::rules::Rules;
 use crate::rules::events::{Decoding, FieldType, Layout};
@@ -48,7 +49,7 @@ impl<'a> Normalizer<'a> {
         Normalizer {
             rules,
             keep,
-            shared: Shared::new(path, format),
+            shared: Shared::new(rules, path, format),
         }
     }
 
@@ -109,6 +110,7 @@ fn normalize(
             .messages
             .iter()
             .find_map(|t| message::extract(t, m))
+            .or_else(|| failure_code_only(&d.def, m))
             .unwrap_or_default(),
         _ => Vec::new(),
     };
@@ -271,6 +273,8 @@ fn typed(ty: FieldType, v: &str, created: Option<DateTime<Utc>>) -> Draft<'_> {
 struct Shared {
     origin: Arc<Origin>,
     fallback_machine: Arc<str>,
+    /// Where the fallback name came from (the folder or the file name).
+    fallback_source: NameSource,
     names: Vec<Arc<str>>,
     contexts: Vec<Known>,
     /// Where the payloads of the batch being read are written.
@@ -294,13 +298,16 @@ struct Known {
 const SHARED_NAMES: usize = 64;
 
 impl Shared {
-    fn new(path: &str, format: InputFormat) -> Shared {
+    fn new(rules: &Rules, path: &str, format: InputFormat) -> Shared {
+        let cat = rules.events();
+        let (fallback, fallback_source) = name_from_path(path, &|s| cat.is_log_name(s));
         Shared {
             origin: Arc::new(Origin {
                 path: Arc::from(path),
                 format,
             }),
-            fallback_machine: Arc::from(machine_from_path(path)),
+            fallback_machine: Arc::from(fallback),
+            fallback_source,
             names: Vec::new(),
             contexts: Vec::new(),
             slab: Slab::default(),
@@ -362,8 +369,14 @@ impl Shared {
             Some(c) => self.name(c),
             None => self.fallback_machine.clone(),
         };
+        let name_source = if named.is_some() {
+            NameSource::Text
+        } else {
+            self.fallback_source
+        };
         let c = Arc::new(Context {
             machine,
+            name_source,
             provider,
             log: log_name.map(|l| self.name(l)),
         });
@@ -387,6 +400,28 @@ impl Shared {
         }
         a
     }
+}
+
+/// A message no template of its event matches (Windows renders it in the machine's UI language)
+/// still gives a result code: for an event whose first payload field is a code, the first failure
+/// code (`0x8…`/`0xC…`) in the message is that field. Nothing else is guessed.
+fn failure_code_only(def: &crate::rules::events::EventDef, message: &str) -> Option<Vec<String>> {
+    let first_is_code = def.layout == crate::rules::events::Layout::Positional
+        && def.fields.first().is_some_and(|f| f.ends_with(":code"));
+    if !first_is_code {
+        return None;
+    }
+    let mut rest = message;
+    while let Some(pos) = rest.to_ascii_lowercase().find("0x") {
+        let tail = rest.get(pos..)?;
+        if let Some(code) = crate::input::values::leading_code(tail)
+            && code.0 & 0x8000_0000 != 0
+        {
+            return Some(vec![code.to_string()]);
+        }
+        rest = tail.get(2..)?;
+    }
+    None
 }
 
 #[cfg(test)]

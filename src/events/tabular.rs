@@ -13,9 +13,23 @@ use std::sync::Arc;
 
 use crate::model::InputFormat;
 use crate::model::event::RawEvent;
+use crate::rules::events::{Header, HeaderLabels};
+
+/// A line's `key: value` parts, split at its first colon (ASCII or full-width).
+fn split_key(line: &str) -> Option<(&str, &str)> {
+    let at = line.find([':', '\u{FF1A}'])?;
+    let colon = line.get(at..)?.chars().next()?.len_utf8();
+    Some((line.get(..at)?, line.get(at + colon..)?))
+}
+
+/// The Event Viewer header a line starts with, in any language `labels` lists.
+fn header_of(line: &str, labels: &HeaderLabels) -> Option<Header> {
+    let (key, _) = split_key(line.trim_start())?;
+    labels.header(key)
+}
 
 /// Which text form a text is, if any.
-pub(crate) fn detect(text: &str) -> Option<InputFormat> {
+pub(crate) fn detect(text: &str, labels: &HeaderLabels) -> Option<InputFormat> {
     let head: String = text.chars().take(8192).collect();
     let first = head
         .lines()
@@ -48,7 +62,8 @@ pub(crate) fn detect(text: &str) -> Option<InputFormat> {
         head.lines()
             .any(|l| l.trim_start().to_ascii_lowercase().starts_with(k))
     };
-    if keyed("log name:") && keyed("event id:") {
+    let has_header = |h: Header| head.lines().any(|l| header_of(l, labels) == Some(h));
+    if has_header(Header::LogName) && has_header(Header::EventId) {
         return Some(InputFormat::EventviewerText);
     }
     if keyed("providername") && keyed("id ") && head.contains(" : ") {
@@ -59,11 +74,15 @@ pub(crate) fn detect(text: &str) -> Option<InputFormat> {
 
 /// Reads events from a text form ([`detect`] names it; any other is read as Format-List
 /// blocks). The second list says what could not be read.
-pub(crate) fn read(form: InputFormat, text: &str) -> (Vec<RawEvent>, Vec<String>) {
+pub(crate) fn read(
+    form: InputFormat,
+    text: &str,
+    labels: &HeaderLabels,
+) -> (Vec<RawEvent>, Vec<String>) {
     match form {
         InputFormat::Csv | InputFormat::Tsv => read_table(text, form == InputFormat::Tsv),
-        InputFormat::EventviewerText => read_blocks(text, "log name", ':'),
-        _ => read_blocks(text, "", ':'),
+        InputFormat::EventviewerText => read_blocks(text, Some(labels)),
+        _ => read_blocks(text, None),
     }
 }
 
@@ -159,10 +178,11 @@ fn read_table(text: &str, tabs: bool) -> (Vec<RawEvent>, Vec<String>) {
     (events, damaged)
 }
 
-/// `Key: value` blocks. With a `start` key (Event Viewer's "Log Name"), a block starts at it;
-/// otherwise blocks are separated by blank lines (Format-List). A `Description:` line takes the
-/// lines after it until the next block; Format-List continuation lines (indented) join their key.
-fn read_blocks(text: &str, start: &str, sep: char) -> (Vec<RawEvent>, Vec<String>) {
+/// `Key: value` blocks. With Event Viewer's header labels (`labels`), a block starts at its "Log
+/// Name" header in any language listed, and each header is stored under its English name;
+/// otherwise blocks are separated by blank lines (Format-List). A description takes the lines
+/// after it until the next block; Format-List continuation lines (indented) join their key.
+fn read_blocks(text: &str, labels: Option<&HeaderLabels>) -> (Vec<RawEvent>, Vec<String>) {
     let mut events = Vec::new();
     let mut damaged = Vec::new();
     let mut fields: Vec<(String, String)> = Vec::new();
@@ -185,20 +205,23 @@ fn read_blocks(text: &str, start: &str, sep: char) -> (Vec<RawEvent>, Vec<String
     for (i, raw) in text.lines().enumerate() {
         let no = u32::try_from(i + 1).unwrap_or(u32::MAX);
         let line = raw.trim_end();
-        let lower = line.trim_start().to_ascii_lowercase();
-        let starts_block = if start.is_empty() {
-            false
-        } else {
-            lower.starts_with(start) && lower.contains(sep)
-        };
-        if starts_block || (start.is_empty() && line.trim().is_empty() && !in_description) {
+        let header = labels.and_then(|l| header_of(line, l));
+        let starts_block = header == Some(Header::LogName);
+        if starts_block || (labels.is_none() && line.trim().is_empty() && !in_description) {
             flush(&mut fields, block_line, &mut events, &mut damaged);
             in_description = false;
             if line.trim().is_empty() {
                 continue;
             }
         }
-        if lower.starts_with("event xml:") {
+        let xml_follows = match labels {
+            Some(_) => header == Some(Header::EventXml),
+            None => line
+                .trim_start()
+                .to_ascii_lowercase()
+                .starts_with("event xml:"),
+        };
+        if xml_follows {
             in_description = false;
             continue;
         }
@@ -213,19 +236,22 @@ fn read_blocks(text: &str, start: &str, sep: char) -> (Vec<RawEvent>, Vec<String
             block_line = no;
         }
         // Format-List indents the continuation of a long value; Event Viewer does not indent.
-        let indented = line.starts_with(' ') && start.is_empty();
+        let indented = line.starts_with(' ') && labels.is_none();
         let key_value = if indented {
             None
         } else {
-            line.split_once(sep).filter(|(k, _)| {
+            split_key(line).filter(|(k, _)| {
                 let k = k.trim();
                 !k.is_empty() && k.len() <= 40 && k.split_whitespace().count() <= 4
             })
         };
         match key_value {
             Some((k, v)) => {
-                let key = k.trim().to_owned();
-                in_description = !start.is_empty() && key.eq_ignore_ascii_case("description");
+                let key = match header {
+                    Some(h) => h.english().to_owned(),
+                    None => k.trim().to_owned(),
+                };
+                in_description = header == Some(Header::Description);
                 fields.push((key, v.trim().to_owned()));
             }
             None => {

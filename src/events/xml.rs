@@ -84,7 +84,7 @@ fn attr(e: &BytesStart<'_>, name: &str) -> Option<String> {
 
 /// Resolves an entity reference: the five XML built-ins and character references; anything else
 /// (a DTD entity) is left as written, never expanded.
-fn entity(name: &str) -> String {
+pub(crate) fn entity(name: &str) -> String {
     match name {
         "amp" => "&".to_owned(),
         "lt" => "<".to_owned(),

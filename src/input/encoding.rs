@@ -218,6 +218,35 @@ fn clean(mut s: String) -> String {
     s
 }
 
+/// Whether `bytes` are binary content rather than text in any encoding read here: in the first
+/// 8 KiB (zero bytes that pad its end left out), more than one byte in 20 is a zero byte or a
+/// C0 control that no text holds. UTF-16, with or without a BOM, is text (its zero bytes are
+/// half of every ASCII letter); a file of nothing but zero bytes is binary.
+pub(crate) fn looks_binary(bytes: &[u8]) -> bool {
+    const HEAD: usize = 8192;
+    if bytes.starts_with(&[0xFF, 0xFE])
+        || bytes.starts_with(&[0xFE, 0xFF])
+        || bytes.starts_with(&[0xEF, 0xBB, 0xBF])
+        || utf16_without_bom(bytes).is_some()
+    {
+        return false;
+    }
+    let head = bytes.get(..bytes.len().min(HEAD)).unwrap_or(bytes);
+    // A text file whose end was zeroed (a crash, a preallocated file) is still text.
+    let end = head.iter().rposition(|&b| b != 0).map_or(0, |i| i + 1);
+    let Some(head) = head.get(..end).filter(|h| !h.is_empty()) else {
+        // Nothing but zero bytes (an empty file is no binary: it is said to be empty).
+        return !bytes.is_empty();
+    };
+    // Tab, line feed, vertical tab, form feed, carriage return and escape (colour codes in a
+    // console transcript) occur in text; the other C0 controls and DEL do not.
+    let odd = head
+        .iter()
+        .filter(|&&b| matches!(b, 0x00..=0x08 | 0x0E..=0x1A | 0x1C..=0x1F | 0x7F))
+        .count();
+    odd * 20 > head.len()
+}
+
 /// UTF-16 without a BOM: many zero bytes at one parity of position and few at the other.
 /// Returns `Some(true)` for little-endian.
 fn utf16_without_bom(bytes: &[u8]) -> Option<bool> {
@@ -317,6 +346,36 @@ mod tests {
                 .collect();
             let _ = decode(&bytes, &no_score);
         }
+    }
+
+    #[test]
+    fn binary_content_is_told_from_text_in_any_encoding() {
+        // Programs, images, a zeroed file: binary.
+        let mut elf = b"\x7fELF\x02\x01\x01\0\0\0\0\0\0\0\0\0\x03\0>\0\x01\0\0\0".to_vec();
+        elf.extend((0..4000u32).map(|i| u8::try_from(i * 7 % 256).unwrap_or(0)));
+        assert!(looks_binary(&elf));
+        assert!(looks_binary(&[0u8; 100]));
+        let mut flipped_log = b"ElfFilE\0".to_vec();
+        flipped_log.resize(4096, 0);
+        flipped_log.extend_from_slice(b"ElfChnk\0");
+        assert!(looks_binary(&flipped_log));
+        // Text: UTF-8, legacy code pages, UTF-16 with and without a BOM, a console transcript
+        // with colour codes, a text whose end was zeroed; an empty file is said to be empty.
+        assert!(!looks_binary(b"License Status: Licensed\r\n"));
+        assert!(!looks_binary(b"Verbleibende Zeit f\x81r Windows\r\n"));
+        assert!(!looks_binary(&utf16le(
+            "License Status: Licensed\r\n",
+            true
+        )));
+        assert!(!looks_binary(&utf16le(
+            "License Status: Licensed\r\n",
+            false
+        )));
+        assert!(!looks_binary(b"\x1b[32mLicense Status: Licensed\x1b[0m\n"));
+        let mut zero_tail = b"Name: Windows(R), Enterprise edition\r\n".to_vec();
+        zero_tail.resize(9000, 0);
+        assert!(!looks_binary(&zero_tail));
+        assert!(!looks_binary(b""));
     }
 
     #[test]

@@ -95,8 +95,10 @@ pub(crate) struct ActivationEvent {
 /// What the events of an input repeat: the machine, the provider and the log.
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct Context {
-    /// The `Computer` field, else the machine the file name suggests.
+    /// The `Computer` field, else the machine the file's folder or name suggests.
     pub machine: Arc<str>,
+    /// Where the machine's name came from.
+    pub name_source: crate::model::vocab::NameSource,
     /// The canonical provider name (shared with the catalogue).
     pub provider: Arc<str>,
     pub log: Option<Arc<str>>,

@@ -94,9 +94,9 @@ pub struct CountPoint {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct InputSummary {
     pub path: String,
-    /// `slmgr`; for event logs `evtx`, `xml`, `json`, `csv`, `tsv`, `eventviewer-text` or
-    /// `format-list` (`event-log` when reading it failed); `unknown` when the content was not
-    /// recognised.
+    /// `slmgr`; for event logs `evtx`, `xml`, `json`, `csv`, `tsv`, `eventviewer-text`,
+    /// `format-list` or `key-value-text` (`event-log` when reading it failed); `unknown` when the
+    /// content was not recognised.
     pub format: InputFormat,
     /// `read`, `partial` (read, with lines not understood), `skipped` (found in a directory,
     /// not a format kmsdiag reads) or `unreadable`.
@@ -143,8 +143,11 @@ impl Verdict {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Machine {
     pub name: String,
-    /// `text` when the input names the machine, `file-name` when it was taken from the path.
+    /// `text` when the input names the machine, `folder` or `file-name` when it was taken from
+    /// the path, `flag` when given with `--machine-name`.
     pub name_source: NameSource,
+    /// The time the machine is judged at: `--now`, else its own newest evidence.
+    pub as_of: Option<String>,
     /// `kms-client`, `kms-host`, `mak`, `retail`, `oem`, `evaluation`, `avma`, `unknown`.
     pub role: MachineRole,
     /// Of the Windows product: `licensed`, `initial-grace`, … (see DESIGN.md).

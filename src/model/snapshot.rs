@@ -373,6 +373,29 @@ pub struct LicenseSnapshot {
 }
 
 impl LicenseSnapshot {
+    /// A snapshot of `path` with nothing read yet.
+    pub(crate) fn empty(path: &str) -> LicenseSnapshot {
+        LicenseSnapshot {
+            path: path.to_owned(),
+            encoding: String::new(),
+            languages: Vec::new(),
+            machine: None,
+            machine_line: None,
+            service_version: None,
+            cmid: None,
+            products: Vec::new(),
+            commands: Vec::new(),
+            expiry: Vec::new(),
+            not_understood: Vec::new(),
+            mentions: Vec::new(),
+            kms_attempts: Vec::new(),
+            warnings: Vec::new(),
+            lines_read: 0,
+            lines_understood: 0,
+            lines_recovered: 0,
+        }
+    }
+
     /// The Windows product in use: the one with a partial key, else the first Windows product.
     pub fn windows_product(&self) -> Option<&ProductLicense> {
         let windows = || self.products.iter().filter(|p| p.is_windows());

@@ -18,10 +18,10 @@ pub struct Triage {
     pub warning: u64,
     pub unknown: u64,
     pub ok: u64,
-    /// Causes behind failing machines (error findings), then behind warning machines (warning
-    /// findings); within each, most machines first. A machine appears under each finding of its
-    /// verdict's severity; a finding about no machine (an input that could not be read) names
-    /// its inputs.
+    /// Causes of errors (error findings), then of warnings (warning findings); within each, most
+    /// machines first. A machine appears under each finding of its most severe level (a warning
+    /// about a machine with an error is covered by the error); a finding about no machine (an
+    /// input that could not be read) names its inputs.
     pub causes: Vec<Cause>,
     /// Present when a filter left part of the report out.
     #[serde(skip_serializing_if = "Option::is_none")]

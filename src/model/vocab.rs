@@ -140,6 +140,8 @@ words! {
         EventviewerText => "eventviewer-text",
         /// `Get-WinEvent | Format-List`.
         FormatList => "format-list",
+        /// Splunk's classic `WinEventLog` events as text (`LogName=`, `EventCode=`, `Message=`).
+        KeyValueText => "key-value-text",
         /// An event log whose reading failed.
         EventLog => "event-log",
         /// A named text read only for the result codes it mentions (prose, an e-mail, a dialog).
@@ -199,8 +201,20 @@ words! {
     pub enum NameSource {
         /// The input names the machine.
         Text => "text",
-        /// Taken from the file's path.
+        /// Taken from the folder of an export named after its log or command
+        /// (`PC01/Application.csv`, a zip's `PC042/dlv.txt`).
+        Folder => "folder",
+        /// Taken from the file's name.
         FileName => "file-name",
+        /// Given with `--machine-name FILE=NAME`.
+        Flag => "flag",
+    }
+}
+
+impl Default for NameSource {
+    /// A machine's name is the input's own unless something says otherwise.
+    fn default() -> Self {
+        NameSource::Text
     }
 }
 
@@ -227,7 +241,7 @@ mod tests {
         assert_eq!(words(InputStatus::ALL), "read partial skipped unreadable");
         assert_eq!(
             words(InputFormat::ALL),
-            "slmgr ospp evtx xml json csv tsv eventviewer-text format-list event-log text-evidence wmi-inventory unknown"
+            "slmgr ospp evtx xml json csv tsv eventviewer-text format-list key-value-text event-log text-evidence wmi-inventory unknown"
         );
         assert_eq!(
             words(AttemptOutcome::ALL),
@@ -238,7 +252,7 @@ mod tests {
             "received not-received not-covered other-host not-sent unknown"
         );
         assert_eq!(words(NowSource::ALL), "flag input clock");
-        assert_eq!(words(NameSource::ALL), "text file-name");
+        assert_eq!(words(NameSource::ALL), "text folder file-name flag");
         assert_eq!(
             words(Decoration::ALL),
             "quote-marks code-fences code-spans emphasis bullets indentation hard-breaks line-prefix"

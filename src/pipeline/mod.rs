@@ -1,7 +1,9 @@
 //! The analysis pipeline: inputs → readers → snapshots and events → correlation → diagnosis →
 //! report. Which reader takes each input (`read`), reading many inputs and large logs on several
-//! threads put back in input order (`schedule`), and the time the report is relative to.
+//! threads put back in input order (`schedule`), the fleet's machine names (`identity`), and the
+//! time the report is relative to.
 
+mod identity;
 mod read;
 mod schedule;
 
@@ -37,6 +39,8 @@ pub struct Options {
     pub until: Option<NaiveDateTime>,
     /// Report only these machines (all events still take part in the correlation).
     pub machines: Vec<String>,
+    /// `--machine-name FILE=NAME`: the machine of an input that names none.
+    pub machine_names: Vec<(String, String)>,
     /// Files read at once.
     pub threads: usize,
     /// The zone explanations give event times in (`--tz`).
@@ -51,6 +55,7 @@ impl Default for Options {
             since: None,
             until: None,
             machines: Vec::new(),
+            machine_names: Vec::new(),
             threads: 1,
             zone: Zone::Utc,
         }
@@ -98,7 +103,7 @@ pub(crate) fn analyze_with_progress(
         summaries,
     } = read_inputs_with(rules, paths, opts.threads, progress);
     window(&mut events, opts);
-    let report = build_report(rules, snapshots, &events, summaries, opts);
+    let report = build_report(rules, snapshots, &mut events, summaries, opts);
     drop_aside(events);
     report
 }
@@ -115,29 +120,46 @@ fn drop_aside(events: Vec<ActivationEvent>) {
 
 /// The analysis of one in-memory input (a rule sample, a pasted text), named `name`.
 pub fn analyze_input(rules: &Rules, name: &str, bytes: &[u8], opts: &Options) -> Report {
+    analyze_inputs(rules, &[(name, bytes)], opts)
+}
+
+/// The analysis of in-memory inputs read together (a rule sample of several files: a licensing
+/// inventory and a host's log), each named by its `&str`.
+pub(crate) fn analyze_inputs(rules: &Rules, inputs: &[(&str, &[u8])], opts: &Options) -> Report {
     let reader = SlmgrReader::new(rules);
-    let f = InputFile {
-        path: name.to_owned(),
-        explicit: true,
-        bytes: Ok(bytes.to_vec()),
-        disk: None,
-        deferred: None,
-    };
-    let (snapshots, mut events, summary) = read_one(rules, &reader, f);
+    let mut snapshots = Vec::new();
+    let mut events = Vec::new();
+    let mut summaries = Vec::new();
+    for (name, bytes) in inputs {
+        let f = InputFile {
+            path: (*name).to_owned(),
+            explicit: true,
+            bytes: Ok(bytes.to_vec()),
+            disk: None,
+            deferred: None,
+        };
+        let (s, e, summary) = read_one(rules, &reader, f);
+        snapshots.extend(s);
+        events.extend(e);
+        summaries.push(summary);
+    }
     crate::events::sort(&mut events);
     dedup_events(&mut events);
     window(&mut events, opts);
-    build_report(rules, snapshots, &events, vec![summary], opts)
+    build_report(rules, snapshots, &mut events, summaries, opts)
 }
 
 /// Diagnoses decoded snapshots and events into a report.
 pub(crate) fn build_report(
     rules: &Rules,
-    snapshots: Vec<LicenseSnapshot>,
-    events: &[ActivationEvent],
+    mut snapshots: Vec<LicenseSnapshot>,
+    events: &mut Vec<ActivationEvent>,
     inputs: Vec<InputSummary>,
     opts: &Options,
 ) -> Report {
+    identity::apply_flags(events, &mut snapshots, &opts.machine_names);
+    let names = identity::unify(events);
+    let events: &[ActivationEvent] = events;
     let newest_event = events
         .iter()
         .filter_map(|e| e.time)
@@ -153,8 +175,22 @@ pub(crate) fn build_report(
         (None, Some(o)) => (o, NowSource::Input),
         (None, None) => (chrono::Local::now().naive_local(), NowSource::Clock),
     };
-    let machines = diagnose::group_machines(snapshots);
-    let corr = correlate::correlate(events, now.and_utc(), opts.threads, rules.kms());
+    let mut machines = diagnose::group_machines(snapshots);
+    identity::flagged_sources(&mut machines, &opts.machine_names);
+    // Without `--now` each machine is judged at its own newest evidence, each host's count at
+    // its log's newest record.
+    let at = match now_source {
+        NowSource::Flag => correlate::AsOf::Fixed(now.and_utc()),
+        _ => correlate::AsOf::OwnLog(now.and_utc()),
+    };
+    let corr = correlate::correlate_with(events, &names, at, opts.threads, rules.kms());
+    let times = (now_source != NowSource::Flag).then(|| {
+        let t = diagnose::MachineTimes::of(&machines, &corr);
+        for m in &mut machines {
+            m.as_of = t.get(&m.name);
+        }
+        t
+    });
     let mut d = diagnose::diagnose(
         rules,
         &diagnose::Scope {
@@ -163,6 +199,7 @@ pub(crate) fn build_report(
             correlation: &corr,
             inputs: &inputs,
             now,
+            times: times.as_ref(),
             window_days: opts.window_days,
             zone: opts.zone,
         },

@@ -1,6 +1,6 @@
-//! Which reader takes an input, by its content: an `.evtx` log, slmgr text, an event export
-//! (XML, JSON, CSV/text), or, as the last rung, any text that mentions result codes (the evidence
-//! reader); why none did when an input is unreadable; what became of each input; and the same
+//! Which reader takes an input, by its content: an `.evtx` log (its header damaged too), slmgr
+//! text, an event export (XML, JSON, CSV/text), or, as the last rung, any text that mentions
+//! result codes (the evidence reader); binary content that is no log goes to no text reader; why none did when an input is unreadable; what became of each input; and the same
 //! record read twice (two exports of one log) counted once.
 
 use crate::events::{ActivationEvent, Keep};
@@ -18,7 +18,7 @@ pub(super) fn dedup_events(events: &mut Vec<ActivationEvent>) {
     let same_slot = |a: &ActivationEvent, b: &ActivationEvent| {
         a.time == b.time
             && a.record_id == b.record_id
-            && crate::events::same_machine_name(a.machine(), b.machine())
+            && crate::events::same_name(a.machine(), b.machine()).is_eq()
     };
     let same_event = |a: &ActivationEvent, b: &ActivationEvent| {
         a.provider() == b.provider()
@@ -203,15 +203,25 @@ pub(super) fn read_one(rules: &Rules, reader: &SlmgrReader, f: InputFile) -> Rea
             return (Vec::new(), Vec::new(), summary);
         }
     };
-    // Binary event logs never go through the text decoders.
-    if bytes.starts_with(crate::events::evtx::MAGIC) {
+    // Binary event logs never go through the text decoders, nor does any other binary content
+    // (a program, an image, a log whose chunks are gone too): no text reader can read it.
+    if crate::events::evtx::salvage::is_log(&bytes) {
         let events =
             read_events(rules, &path, disk.as_deref(), bytes, &mut summary).unwrap_or_default();
         return (Vec::new(), events, summary);
     }
+    if crate::input::encoding::looks_binary(&bytes) {
+        summary.status = if explicit {
+            InputStatus::Unreadable
+        } else {
+            InputStatus::Skipped
+        };
+        summary.error = Some(unrecognized(&path, &bytes));
+        return (Vec::new(), Vec::new(), summary);
+    }
     // Event exports (XML, JSON, CSV/text) are recognised by their content; they can be large,
     // and their bytes move to their reader.
-    if crate::events::detect(&bytes).is_some() {
+    if crate::events::detect(rules, &bytes).is_some() {
         let events =
             read_events(rules, &path, disk.as_deref(), bytes, &mut summary).unwrap_or_default();
         return (Vec::new(), events, summary);
@@ -296,7 +306,7 @@ fn read_text(
     bytes: &[u8],
 ) -> Result<Read, SlmgrError> {
     let mut summary = blank_summary(path);
-    if crate::events::detect(bytes).is_some() {
+    if crate::events::detect(rules, bytes).is_some() {
         let events = read_events(rules, path, None, bytes.to_vec(), &mut summary);
         if let Some(events) = events {
             return Ok((Vec::new(), events, summary));
@@ -309,17 +319,22 @@ fn read_text(
     }
     // Office's ospp.vbs output, by its shape, before the slmgr reader would take its lines.
     if let Some(snaps) = crate::ospp::read(rules, path, bytes) {
-        read_as_ospp(&snaps, &mut summary);
+        read_as_licence_text(InputFormat::Ospp, &snaps, &mut summary);
         return Ok((snaps, Vec::new(), summary));
     }
     let snaps = reader.parse(path, bytes)?;
-    read_as_slmgr(&snaps, &mut summary);
+    read_as_licence_text(InputFormat::Slmgr, &snaps, &mut summary);
     Ok((snaps, Vec::new(), summary))
 }
 
-/// Fills the summary of a text the slmgr reader took.
-fn read_as_slmgr(snaps: &[LicenseSnapshot], summary: &mut InputSummary) {
-    summary.format = InputFormat::Slmgr;
+/// Fills the summary of a text a licence-text reader (slmgr, ospp) took: its format, encoding,
+/// languages, machines and the lines it did not understand (any not recovered makes it partial).
+fn read_as_licence_text(
+    format: InputFormat,
+    snaps: &[LicenseSnapshot],
+    summary: &mut InputSummary,
+) {
+    summary.format = format;
     summary.encoding = snaps.first().map(|s| s.encoding.clone());
     for s in snaps {
         for l in &s.languages {
@@ -365,30 +380,6 @@ fn read_as_evidence(snap: &LicenseSnapshot, summary: &mut InputSummary) {
     summary.warnings.extend(snap.warnings.iter().cloned());
 }
 
-/// Fills the summary of an input the ospp reader took.
-fn read_as_ospp(snaps: &[LicenseSnapshot], summary: &mut InputSummary) {
-    summary.format = InputFormat::Ospp;
-    for s in snaps {
-        summary.encoding = Some(s.encoding.clone());
-        summary.languages.clone_from(&s.languages);
-        summary.machines.push(
-            s.machine
-                .clone()
-                .unwrap_or_else(|| crate::model::names::machine_from_path(&s.path)),
-        );
-        summary.lines = summary.lines.saturating_add(s.lines_read);
-        summary
-            .not_understood
-            .extend(s.not_understood.iter().cloned());
-        summary.warnings.extend(s.warnings.iter().cloned());
-    }
-    summary.status = if summary.not_understood.is_empty() {
-        InputStatus::Read
-    } else {
-        InputStatus::Partial
-    };
-}
-
 /// Fills the summary of a licensing inventory: its machines (or the file's name for one without).
 fn read_as_inventory(snaps: &[LicenseSnapshot], summary: &mut InputSummary) {
     summary.format = InputFormat::WmiInventory;
@@ -415,6 +406,10 @@ pub(super) fn unrecognized(path: &str, bytes: &[u8]) -> String {
     } else if evtx_name {
         format!(
             "{path}: named .evtx but not an event log file (no ElfFile signature at its start); export the log again with Event Viewer or `wevtutil epl`"
+        )
+    } else if crate::input::encoding::looks_binary(bytes) {
+        format!(
+            "{path}: binary content, not text and not an event log kmsdiag reads (no ElfFile or ElfChnk signature); give the .evtx log, or the text of slmgr, ospp or an event export"
         )
     } else {
         format!(

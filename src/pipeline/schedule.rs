@@ -161,7 +161,7 @@ fn plan(files: &[InputFile], range: u64) -> Vec<Unit> {
         };
         let size = f.size();
         let chunks = evtx::chunk_count(size);
-        if chunks <= range || !head.starts_with(crate::events::evtx::MAGIC) {
+        if chunks <= range || !evtx::salvage::is_log(head) {
             units.push(Unit::File(i));
             continue;
         }

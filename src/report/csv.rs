@@ -1,12 +1,14 @@
 //! Rendering an analysis report as CSV: one row per finding and machine it concerns (and one row
 //! for each machine without findings), what needs doing first (findings about no machine, then
-//! the machines failing, warning, unknown, ok), every cell safe to open in a spreadsheet.
+//! the machines failing, warning, unknown, ok), every cell safe to open in a spreadsheet. The
+//! size stays linear in the report's: a finding's long texts (a clone finding names every clone)
+//! are whole on its first row and cut short on the rows of its other machines.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
 use super::{View, csv_cell, csv_error};
-use crate::model::names::same_machine;
 use crate::model::{Finding, Machine, Report, severity_name};
 
 /// The header row.
@@ -51,6 +53,21 @@ fn evidence_cell(view: &View, f: &Finding, last: bool) -> String {
     .unwrap_or_default()
 }
 
+/// Characters of a finding's explanation and next steps kept on the rows after its first.
+const REPEATED_TEXT: usize = 200;
+
+/// `text` as a row after a finding's first carries it: whole when short, else its first
+/// [`REPEATED_TEXT`] characters and a pointer to the whole.
+fn repeated(text: &str) -> String {
+    match text.char_indices().nth(REPEATED_TEXT) {
+        None => text.to_owned(),
+        Some((cut, _)) => format!(
+            "{}… (cut here: the whole text is on this finding's first row)",
+            text.get(..cut).unwrap_or(text)
+        ),
+    }
+}
+
 /// Writes the report as CSV.
 pub(crate) fn write_csv(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> {
     let mut out = csv::Writer::from_writer(w);
@@ -67,15 +84,22 @@ pub(crate) fn write_csv(w: &mut dyn Write, view: &View, r: &Report) -> io::Resul
             cell(m.and_then(|m| m.kms_host.as_deref()).unwrap_or_default()),
         ]
     };
-    let finding_cells = |f: &Finding| -> [String; 9] {
+    // `first`: the finding's first row, which carries its texts whole.
+    let finding_cells = |f: &Finding, first: bool| -> [String; 9] {
         let codes: Vec<String> = f.codes.iter().map(ToString::to_string).collect();
+        let steps = f.next_steps.join(" | ");
+        let (explanation, steps) = if first {
+            (cell(&f.explanation), cell(&steps))
+        } else {
+            (cell(&repeated(&f.explanation)), cell(&repeated(&steps)))
+        };
         [
             cell(&f.id),
             severity_name(f.severity).to_owned(),
             codes.join(" "),
             cell(&f.title),
-            cell(&f.explanation),
-            cell(&f.next_steps.join(" | ")),
+            explanation,
+            steps,
             f.evidence.len().to_string(),
             cell(&evidence_cell(view, f, false)),
             cell(&evidence_cell(view, f, true)),
@@ -90,26 +114,38 @@ pub(crate) fn write_csv(w: &mut dyn Write, view: &View, r: &Report) -> io::Resul
     };
     // What needs doing first: the findings about no machine (an input that could not be read),
     // then the machines in report order (failing, warning, unknown, ok), each with a row per
-    // finding about it or one row without.
-    for f in r.findings.iter().filter(|f| f.machines.is_empty()) {
-        write(&mut out, machine_cells(None, ""), finding_cells(f))?;
+    // finding about it (in the report's order, most severe first) or one row without. A
+    // finding's first row carries its texts whole.
+    let mut about: HashMap<&str, Vec<usize>> = HashMap::new();
+    for (i, f) in r.findings.iter().enumerate() {
+        for name in &f.machines {
+            about.entry(name.as_str()).or_default().push(i);
+        }
+    }
+    let mut written = vec![false; r.findings.len()];
+    for (i, f) in r.findings.iter().enumerate() {
+        if f.machines.is_empty() {
+            write(&mut out, machine_cells(None, ""), finding_cells(f, true))?;
+            if let Some(w) = written.get_mut(i) {
+                *w = true;
+            }
+        }
     }
     for m in &r.machines {
-        let mut any = false;
-        for f in r
-            .findings
-            .iter()
-            .filter(|f| f.machines.iter().any(|n| same_machine(n, &m.name)))
-        {
-            let name = f
-                .machines
-                .iter()
-                .find(|n| same_machine(n, &m.name))
-                .map_or(m.name.as_str(), String::as_str);
-            write(&mut out, machine_cells(Some(m), name), finding_cells(f))?;
-            any = true;
+        let found = about.get(m.name.as_str()).map_or(&[][..], Vec::as_slice);
+        for &i in found {
+            let Some(f) = r.findings.get(i) else { continue };
+            let first = written.get(i).is_some_and(|w| !w);
+            write(
+                &mut out,
+                machine_cells(Some(m), &m.name),
+                finding_cells(f, first),
+            )?;
+            if let Some(w) = written.get_mut(i) {
+                *w = true;
+            }
         }
-        if !any {
+        if found.is_empty() {
             write(
                 &mut out,
                 machine_cells(Some(m), &m.name),
@@ -119,13 +155,14 @@ pub(crate) fn write_csv(w: &mut dyn Write, view: &View, r: &Report) -> io::Resul
     }
     // A finding's machine that is no machine of the report (unless a filter left it out).
     if r.triage.filter.is_none() {
-        for f in &r.findings {
-            for name in f
-                .machines
-                .iter()
-                .filter(|n| !r.machines.iter().any(|m| same_machine(&m.name, n)))
-            {
-                write(&mut out, machine_cells(None, name), finding_cells(f))?;
+        let by_name: HashSet<&str> = r.machines.iter().map(|m| m.name.as_str()).collect();
+        for (i, f) in r.findings.iter().enumerate() {
+            for name in f.machines.iter().filter(|n| !by_name.contains(n.as_str())) {
+                let first = written.get(i).is_some_and(|w| !w);
+                write(&mut out, machine_cells(None, name), finding_cells(f, first))?;
+                if let Some(w) = written.get_mut(i) {
+                    *w = true;
+                }
             }
         }
     }

@@ -2,6 +2,7 @@
 //! warning and unknown machine its verdict, reason and the findings about it with evidence and
 //! next steps, then the other machines one table row each.
 
+use std::collections::{HashMap, HashSet};
 use std::fmt::Write as _;
 use std::io::{self, Write};
 
@@ -114,7 +115,33 @@ fn write_finding(w: &mut String, view: &View, f: &Finding) {
     }
 }
 
-fn write_machine(w: &mut String, view: &View, r: &Report, m: &Machine) {
+/// A finding written in full under an earlier machine: its heading and where the rest is (a
+/// clone finding names every clone; written under each of them, a fleet's report would grow with
+/// the square of its clones).
+fn write_finding_again(w: &mut String, f: &Finding, first: &str) {
+    let _ = writeln!(
+        w,
+        "#### {} {}: {}
+
+As written under {} above.
+",
+        severity_word(f.severity),
+        code(&f.id),
+        esc(&f.title),
+        esc(first)
+    );
+}
+
+/// Writes a machine's section; `findings` are the positions in the report of the findings that
+/// concern it, `first_under` the machine each finding was first written under.
+fn write_machine<'r>(
+    w: &mut String,
+    view: &View,
+    r: &'r Report,
+    m: &'r Machine,
+    findings: &[usize],
+    first_under: &mut [Option<&'r str>],
+) {
     let _ = writeln!(
         w,
         "### {} — {}\n",
@@ -134,8 +161,16 @@ fn write_machine(w: &mut String, view: &View, r: &Report, m: &Machine) {
     }
     let _ = writeln!(w, "{}\n", facts.join(" · "));
     let _ = writeln!(w, "{}\n", esc(&m.reason));
-    for f in r.findings.iter().filter(|f| f.machines.contains(&m.name)) {
-        write_finding(w, view, f);
+    for &i in findings {
+        let (Some(f), Some(first)) = (r.findings.get(i), first_under.get_mut(i)) else {
+            continue;
+        };
+        if let Some(name) = first {
+            write_finding_again(w, f, name);
+        } else {
+            write_finding(w, view, f);
+            *first = Some(&m.name);
+        }
     }
     if view.detail == Detail::Verbose && !m.attempts.is_empty() {
         let _ = writeln!(w, "Attempts ({}):\n", m.attempts.len());
@@ -240,8 +275,23 @@ pub(crate) fn write_markdown(w: &mut dyn Write, view: &View, r: &Report) -> io::
     if view.detail == Detail::Quiet {
         write_table(&mut s, r.machines.iter().collect(), "Machines");
     } else {
+        // Which findings concern each machine, found once (not a scan of every finding for
+        // every machine).
+        let mut of_machine: HashMap<&str, Vec<usize>> = HashMap::new();
+        for (i, f) in r.findings.iter().enumerate() {
+            for n in &f.machines {
+                let list = of_machine.entry(n.as_str()).or_default();
+                if list.last() != Some(&i) {
+                    list.push(i);
+                }
+            }
+        }
+        let mut first_under = vec![None; r.findings.len()];
         for m in r.machines.iter().filter(|m| !plain(m)) {
-            write_machine(&mut s, view, r, m);
+            let findings = of_machine
+                .get(m.name.as_str())
+                .map_or(&[][..], Vec::as_slice);
+            write_machine(&mut s, view, r, m, findings, &mut first_under);
         }
         write_table(
             &mut s,
@@ -282,14 +332,11 @@ fn write_table(s: &mut String, machines: Vec<&Machine>, title: &str) {
 
 /// The findings about no machine of the report, the KMS hosts and the inputs not fully read.
 fn write_rest(s: &mut String, view: &View, r: &Report) {
+    let names: HashSet<&str> = r.machines.iter().map(|m| m.name.as_str()).collect();
     let others: Vec<&Finding> = r
         .findings
         .iter()
-        .filter(|f| {
-            !f.machines
-                .iter()
-                .any(|n| r.machines.iter().any(|m| &m.name == n))
-        })
+        .filter(|f| !f.machines.iter().any(|n| names.contains(n.as_str())))
         .collect();
     if !others.is_empty() {
         let _ = writeln!(s, "### Other findings\n");

@@ -2,6 +2,7 @@
 //! kind of answer; hostile strings are made harmless in [`escape`]. Renderers know the report
 //! model and the answers they are given, not the command line or the pipeline that made them.
 
+pub(crate) mod collect;
 pub(crate) mod csv;
 pub(crate) mod escape;
 pub(crate) mod events;

@@ -128,7 +128,9 @@ fn write_headline(w: &mut dyn Write, view: &View, r: &Report) -> io::Result<()> 
     let now_day = r.now.get(..10).unwrap_or(&r.now);
     let as_of = match r.now_source {
         NowSource::Flag => format!("as of {now_day} (--now)"),
-        NowSource::Input => format!("as of {now_day} (newest time in the input)"),
+        NowSource::Input => {
+            format!("as of each machine's newest evidence (the newest: {now_day})")
+        }
         NowSource::Clock => format!("as of {now_day} (today)"),
     };
     writeln!(
@@ -169,8 +171,8 @@ const INPUTS_LISTED: usize = 20;
 /// Names shown in one line of the summary before "and N more".
 const NAMES_SHOWN: usize = 12;
 
-/// What needs doing: the causes behind the failing machines, then the warning ones, each with
-/// how many machines, the KMS host and code where it has them, and the machines.
+/// What needs doing: the causes of errors, then of warnings, each with how many machines, the
+/// KMS host and code where it has them, and the machines.
 fn write_triage(w: &mut dyn Write, style: &Style, r: &Report) -> io::Result<()> {
     let t = &r.triage;
     if t.causes.is_empty() {
@@ -183,11 +185,20 @@ fn write_triage(w: &mut dyn Write, style: &Style, r: &Report) -> io::Result<()> 
     for c in &t.causes {
         if level != Some(c.severity) {
             level = Some(c.severity);
-            let head = match c.severity {
-                Severity::Error => format!("{} machine(s) failing", t.failing),
-                Severity::Warning => format!("{} machine(s) with warnings", t.warning),
-                Severity::Informational => "for information".to_owned(),
+            let mut names: Vec<&str> = t
+                .causes
+                .iter()
+                .filter(|x| x.severity == c.severity)
+                .flat_map(|x| x.machines.iter().map(String::as_str))
+                .collect();
+            names.sort_unstable();
+            names.dedup();
+            let word = match c.severity {
+                Severity::Error => "Errors",
+                Severity::Warning => "Warnings",
+                Severity::Informational => "For information",
             };
+            let head = format!("{word} ({} machine(s))", names.len());
             writeln!(w, "  {}", style.severity(c.severity, &head))?;
         }
         let n = if c.machines.is_empty() {

@@ -19,6 +19,17 @@ pub(crate) struct ProviderDef {
     pub sources: Vec<String>,
 }
 
+/// One `[[log]]`: an event log's name and the names Event Viewer shows it under in other UI
+/// languages. A file named after a log (`Application.csv`) names no machine.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct LogDef {
+    pub name: String,
+    #[serde(default)]
+    pub names: Vec<String>,
+    pub sources: Vec<String>,
+}
+
 /// How an event carries its values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
@@ -150,14 +161,25 @@ impl Decoding {
 pub struct Catalogue {
     /// Lower-cased provider names and aliases → canonical provider name.
     providers: Vec<(String, Arc<str>)>,
+    /// Each provider's name with its aliases, as the catalogue spells them (no GUIDs).
+    names: Vec<(Arc<str>, Vec<String>)>,
     events: BTreeMap<u32, Decoding>,
+    /// Every name of every log, lower-cased.
+    logs: Vec<String>,
 }
 
 impl Catalogue {
-    pub(crate) fn new(providers: Vec<ProviderDef>, events: Vec<EventDef>) -> Catalogue {
+    pub(crate) fn new(
+        providers: Vec<ProviderDef>,
+        events: Vec<EventDef>,
+        logs: Vec<LogDef>,
+    ) -> Catalogue {
         let mut names: Vec<(String, Arc<str>)> = Vec::new();
+        let mut spelled = Vec::new();
         for p in providers {
             let canonical: Arc<str> = Arc::from(p.name.as_str());
+            spelled.retain(|(n, _): &(Arc<str>, Vec<String>)| *n != canonical);
+            spelled.push((canonical.clone(), p.aliases.clone()));
             for alias in std::iter::once(&p.name)
                 .chain(p.aliases.iter())
                 .chain(p.guid.iter())
@@ -169,11 +191,37 @@ impl Catalogue {
         }
         Catalogue {
             providers: names,
+            names: spelled,
             events: events
                 .into_iter()
                 .map(|e| (e.id, Decoding::new(e)))
                 .collect(),
+            logs: logs
+                .into_iter()
+                .flat_map(|l| std::iter::once(l.name).chain(l.names))
+                .map(|n| n.trim().to_lowercase())
+                .collect(),
         }
+    }
+
+    /// The activation providers: each name with its aliases, in catalogue order.
+    pub(crate) fn provider_names(&self) -> impl Iterator<Item = (&str, &[String])> {
+        self.names.iter().map(|(n, a)| (&**n, a.as_slice()))
+    }
+
+    /// Whether a name (a file's stem) is an event log's, in any language the catalogue lists
+    /// (`Application`, `Key Management Service`, `Anwendung`; case and the spelling of the
+    /// separators ignored: `key_management_service`).
+    pub fn is_log_name(&self, name: &str) -> bool {
+        let norm = |s: &str| {
+            s.trim()
+                .to_lowercase()
+                .chars()
+                .map(|c| if c == '_' || c == '-' { ' ' } else { c })
+                .collect::<String>()
+        };
+        let name = norm(name);
+        !name.is_empty() && self.logs.iter().any(|l| norm(l) == name)
     }
 
     /// The canonical name of an activation provider, from any name, alias or GUID an export uses.
@@ -279,5 +327,115 @@ mod tests {
         assert!(parse_template("bad %x").is_none());
         assert!(parse_template("bad %").is_none());
         assert!(parse_template("ok %1 and %n and %12").is_some());
+    }
+}
+
+/// One `[[eventviewer]]`: the header labels of a copied Event Viewer event in one UI language.
+#[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct EventViewerLanguage {
+    pub language: String,
+    pub sources: Vec<String>,
+    #[serde(default)]
+    pub log_name: Vec<String>,
+    #[serde(default)]
+    pub source: Vec<String>,
+    #[serde(default)]
+    pub date: Vec<String>,
+    #[serde(default)]
+    pub event_id: Vec<String>,
+    #[serde(default)]
+    pub task_category: Vec<String>,
+    #[serde(default)]
+    pub level: Vec<String>,
+    #[serde(default)]
+    pub keywords: Vec<String>,
+    #[serde(default)]
+    pub user: Vec<String>,
+    #[serde(default)]
+    pub computer: Vec<String>,
+    #[serde(default)]
+    pub description: Vec<String>,
+    #[serde(default)]
+    pub event_xml: Vec<String>,
+}
+
+/// A header of a copied Event Viewer event, whatever its language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Header {
+    LogName,
+    Source,
+    Date,
+    EventId,
+    TaskCategory,
+    Level,
+    Keywords,
+    User,
+    Computer,
+    Description,
+    EventXml,
+}
+
+impl Header {
+    /// The English label, the name the event readers look fields up by.
+    pub(crate) fn english(self) -> &'static str {
+        match self {
+            Header::LogName => "Log Name",
+            Header::Source => "Source",
+            Header::Date => "Date",
+            Header::EventId => "Event ID",
+            Header::TaskCategory => "Task Category",
+            Header::Level => "Level",
+            Header::Keywords => "Keywords",
+            Header::User => "User",
+            Header::Computer => "Computer",
+            Header::Description => "Description",
+            Header::EventXml => "Event Xml",
+        }
+    }
+}
+
+/// Every language's Event Viewer header labels, looked up by label.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct HeaderLabels {
+    /// Label (lower case) → header.
+    labels: Vec<(String, Header)>,
+}
+
+impl HeaderLabels {
+    pub(crate) fn new(languages: &[EventViewerLanguage]) -> HeaderLabels {
+        let mut labels = Vec::new();
+        for l in languages {
+            for (names, h) in [
+                (&l.log_name, Header::LogName),
+                (&l.source, Header::Source),
+                (&l.date, Header::Date),
+                (&l.event_id, Header::EventId),
+                (&l.task_category, Header::TaskCategory),
+                (&l.level, Header::Level),
+                (&l.keywords, Header::Keywords),
+                (&l.user, Header::User),
+                (&l.computer, Header::Computer),
+                (&l.description, Header::Description),
+                (&l.event_xml, Header::EventXml),
+            ] {
+                for n in names {
+                    let n = n.trim().to_lowercase();
+                    if !labels.iter().any(|(x, _)| *x == n) {
+                        labels.push((n, h));
+                    }
+                }
+            }
+        }
+        HeaderLabels { labels }
+    }
+
+    /// The header a label names, in any language (case and surrounding spaces ignored).
+    pub(crate) fn header(&self, label: &str) -> Option<Header> {
+        let label = label.trim();
+        self.labels
+            .iter()
+            .find(|(n, _)| n.chars().count() == label.chars().count() && *n == label.to_lowercase())
+            .map(|(_, h)| *h)
     }
 }

@@ -19,6 +19,8 @@ pub(crate) const EMBEDDED: &[(&str, &str)] = &[
     ("events.toml", include_str!("../../rules/events.toml")),
     ("ospp.toml", include_str!("../../rules/ospp.toml")),
     ("inventory.toml", include_str!("../../rules/inventory.toml")),
+    ("collect.toml", include_str!("../../rules/collect.toml")),
+    ("fields.toml", include_str!("../../rules/fields.toml")),
 ];
 
 /// Rule files are small; a huge one is a mistake, not a table.
@@ -195,10 +197,12 @@ pub(crate) fn check_files(mut files: Vec<RuleFile>, prefix: &str) -> (RuleSet, V
             "slmgr.toml" => lint::slmgr::check(&mut ctx, &table, &mut set),
             "events.toml" => lint::events::check(&mut ctx, &table, &mut set),
             "ospp.toml" => lint::ospp::check(&mut ctx, &table, &mut set),
+            "fields.toml" => lint::fields::check(&mut ctx, &table, &mut set),
             "codes.toml" => lint::codes::check(&mut ctx, &table, &mut set, &known_findings),
             "win32.toml" => lint::win32::check(&mut ctx, &table, &mut set),
             "licensing.toml" => lint::licensing::check(&mut ctx, &table, &mut set, complete),
             "inventory.toml" => lint::inventory::check(&mut ctx, &table, &mut set, complete),
+            "collect.toml" => lint::collect::check(&mut ctx, &table, &mut set),
             _ => {}
         }
     }

@@ -7,9 +7,11 @@
 
 pub(crate) mod events;
 pub(crate) mod inventory;
+pub(crate) mod fields;
 mod lint;
 mod load;
 pub(crate) mod ospp;
+pub(crate) mod collect;
 pub(crate) mod slmgr;
 
 use std::collections::{BTreeMap, HashMap};
@@ -34,6 +36,8 @@ pub(crate) const FILE_NAMES: &[&str] = &[
     "events.toml",
     "ospp.toml",
     "inventory.toml",
+    "collect.toml",
+    "fields.toml",
 ];
 
 /// How serious a code is when it shows up as a result.
@@ -210,6 +214,9 @@ pub struct FindingSample {
     pub now: Option<String>,
     /// The machine the finding must name (default: any).
     pub machine: Option<String>,
+    /// Further inputs read with `input` (a host's log beside a licensing inventory).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub also: Vec<String>,
 }
 
 /// One `[[error]]` entry of `win32.toml`.
@@ -285,6 +292,9 @@ pub struct Rules {
     ospp: ospp::OsppRules,
     events: events::Catalogue,
     inventory: inventory::Inventory,
+    collect: Vec<collect::CollectSource>,
+    fields: fields::FieldAliases,
+    eventviewer: events::HeaderLabels,
 }
 
 /// Rules that could not be loaded: every problem found, not only the first.
@@ -308,6 +318,7 @@ pub(crate) struct RuleSet {
     pub(crate) ospp: ospp::OsppRules,
     pub(crate) providers: Vec<events::ProviderDef>,
     pub(crate) events: Vec<events::EventDef>,
+    pub(crate) logs: Vec<events::LogDef>,
     pub(crate) codes: Vec<(Hresult, CodeEntry)>,
     pub(crate) win32: Vec<Win32Entry>,
     pub(crate) license_statuses: Vec<LicenseStatusEntry>,
@@ -315,6 +326,9 @@ pub(crate) struct RuleSet {
     pub(crate) kms: Option<KmsParams>,
     pub(crate) facilities: Vec<FacilityEntry>,
     pub(crate) inventory: inventory::InventorySet,
+    pub(crate) collect: Vec<collect::CollectSource>,
+    pub(crate) shippers: Vec<fields::ShipperDef>,
+    pub(crate) eventviewer: Vec<events::EventViewerLanguage>,
 }
 
 impl Rules {
@@ -341,6 +355,11 @@ impl Rules {
             set.findings.extend(extra.findings);
             set.providers.extend(extra.providers);
             set.events.extend(extra.events);
+            for s in extra.shippers {
+                set.shippers.retain(|b| b.id != s.id);
+                set.shippers.push(s);
+            }
+            set.logs.extend(extra.logs);
             for lang in extra.slmgr {
                 set.slmgr.retain(|l| l.id != lang.id);
                 set.slmgr.push(lang);
@@ -354,6 +373,14 @@ impl Rules {
                 set.kms = extra.kms;
             }
             set.inventory.extend(extra.inventory);
+            for lang in extra.eventviewer {
+                set.eventviewer.retain(|l| l.language != lang.language);
+                set.eventviewer.push(lang);
+            }
+            for src in extra.collect {
+                set.collect.retain(|s| s.id != src.id);
+                set.collect.push(src);
+            }
         }
         let codes: BTreeMap<Hresult, CodeEntry> = set.codes.into_iter().collect();
         let mut symbols = HashMap::new();
@@ -396,8 +423,11 @@ impl Rules {
                 .collect(),
             slmgr: set.slmgr,
             ospp: set.ospp,
-            events: events::Catalogue::new(set.providers, set.events),
+            events: events::Catalogue::new(set.providers, set.events, set.logs),
             inventory: inventory::Inventory::new(set.inventory),
+            collect: set.collect,
+            fields: fields::FieldAliases::new(set.shippers),
+            eventviewer: events::HeaderLabels::new(&set.eventviewer),
         }
     }
 
@@ -462,9 +492,24 @@ impl Rules {
         &self.events
     }
 
+    /// What `collect.toml` holds: the export query of each source of evidence, in file order.
+    pub(crate) fn collect_sources(&self) -> &[collect::CollectSource] {
+        &self.collect
+    }
+
     /// What `ospp.toml` holds: ospp's labels per language, Office's SKU ids.
     pub fn ospp(&self) -> &ospp::OsppRules {
         &self.ospp
+    }
+
+    /// Event Viewer's header labels ("Log Name", "Ereignis-ID", …) in every language listed.
+    pub(crate) fn eventviewer_labels(&self) -> &events::HeaderLabels {
+        &self.eventviewer
+    }
+
+    /// The field-alias table of SIEM and shipper exports.
+    pub(crate) fn fields(&self) -> &fields::FieldAliases {
+        &self.fields
     }
 
     /// The slmgr label tables, one per UI language.

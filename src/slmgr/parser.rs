@@ -80,35 +80,13 @@ pub(super) enum Target {
     Expiry,
 }
 
-fn empty_snapshot(path: &str) -> LicenseSnapshot {
-    LicenseSnapshot {
-        path: path.to_owned(),
-        encoding: String::new(),
-        languages: Vec::new(),
-        machine: None,
-        machine_line: None,
-        service_version: None,
-        cmid: None,
-        products: Vec::new(),
-        commands: Vec::new(),
-        expiry: Vec::new(),
-        not_understood: Vec::new(),
-        mentions: Vec::new(),
-        kms_attempts: Vec::new(),
-        warnings: Vec::new(),
-        lines_read: 0,
-        lines_understood: 0,
-        lines_recovered: 0,
-    }
-}
-
 impl<'v> Parser<'v> {
     pub(super) fn new(vocab: &'v Vocabulary, path: &str) -> Self {
         Parser {
             vocab,
             path: path.to_owned(),
             done: Vec::new(),
-            snap: empty_snapshot(path),
+            snap: LicenseSnapshot::empty(path),
             product: None,
             section: Section::Product,
             command: None,
@@ -395,7 +373,7 @@ impl<'v> Parser<'v> {
                 self.not_understood_total
             ));
         }
-        let next = empty_snapshot(&self.path);
+        let next = LicenseSnapshot::empty(&self.path);
         let done = std::mem::replace(&mut self.snap, next);
         self.done.push(done);
         self.section = Section::Product;

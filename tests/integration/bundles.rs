@@ -159,3 +159,47 @@ fn zip_bombs_and_deep_nesting_are_refused_with_a_reason() {
     assert_eq!(code, 2);
     assert!(err.contains("not a readable zip archive"), "{err}");
 }
+
+/// A file 40 folders deep is not read, and the report says which folder was not followed and why
+/// (issue 29, item 8); the rest is read.
+#[test]
+fn a_folder_too_deep_is_said_not_skipped_silently() {
+    let dir = tempfile::tempdir().unwrap();
+    let dli = fixture("testdata/slmgr/en-mak-licensed-dli.txt");
+    std::fs::write(dir.path().join("top-dli.txt"), &dli).unwrap();
+    let mut deep = dir.path().to_path_buf();
+    for i in 0..40 {
+        deep.push(format!("d{i}"));
+    }
+    std::fs::create_dir_all(&deep).unwrap();
+    std::fs::write(deep.join("deep-dli.txt"), &dli).unwrap();
+    let root = dir.path().to_str().unwrap();
+    let (code, out, err) = run(&["analyze", "--format", "json", root]);
+    assert_eq!(
+        code, 1,
+        "a folder not read is an input-unreadable finding: {err}"
+    );
+    let r: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let inputs = r["inputs"].as_array().unwrap();
+    assert_eq!(inputs.len(), 2, "{inputs:?}");
+    let skipped = &inputs[1];
+    let first_not_read: std::path::PathBuf = (0..33).map(|i| format!("d{i}")).collect();
+    assert_eq!(
+        skipped["path"],
+        dir.path().join(first_not_read).to_str().unwrap(),
+        "{skipped}"
+    );
+    assert!(
+        skipped["error"]
+            .as_str()
+            .unwrap()
+            .contains("nested more than 32 folders deep"),
+        "{skipped}"
+    );
+    assert!(err.contains("nested more than 32 folders deep"), "{err}");
+    assert_eq!(
+        r["machines"].as_array().unwrap().len(),
+        1,
+        "the rest is read"
+    );
+}

@@ -11,25 +11,33 @@
     clippy::print_stderr
 )]
 
+mod bombs;
 mod bundles;
 mod cli;
+mod collect;
+mod damaged_logs;
 mod decoration;
 mod events;
 mod evtx_writer;
+mod fleet_join;
 mod fleets;
 mod fuzz_regressions;
 mod hostile;
+mod identity;
 mod inventory;
 mod lookup;
 mod ospp;
 mod output_safety;
 mod pastes;
+mod prefilter;
 mod prose;
 mod regression;
 mod reports;
 mod robustness;
 mod rules;
+mod siem;
 mod slmgr;
+mod special_outputs;
 mod synth;
 mod times;
 mod triage;

@@ -546,3 +546,49 @@ fn html_report_renders_in_headless_chromium() {
         png.len()
     );
 }
+
+/// A KMS host log where `n` machines share one CMID (clones), as event XML.
+fn cloned_fleet(n: usize) -> String {
+    use std::fmt::Write as _;
+    let mut x = String::new();
+    for i in 0..n {
+        let _ = writeln!(
+            x,
+            "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System><Provider Name='Microsoft-Windows-Security-SPP'/><EventID>12290</EventID><TimeCreated SystemTime='2026-10-01T07:{:02}:{:02}Z'/><Channel>Key Management Service</Channel><Computer>kms1.contoso.com</Computer></System><EventData><Data>0xC004F038,25,clone{i:05}.contoso.com,6f1e0a42-5b7c-4d2e-9a31-0c8d7e6f5a41,2026/10/1 7:00,0,2,40000,73111121-5638-40f6-bc11-f1d7b0d64300</Data></EventData></Event>",
+            (i / 60) % 60,
+            i % 60
+        );
+    }
+    x
+}
+
+/// A finding that names every clone is written whole once, not once per clone: the CSV and
+/// Markdown reports of a fleet grow linearly with its clones (8 x the clones, well under 16 x
+/// the bytes; a repeated clone list made it 64 x).
+#[test]
+fn reports_of_many_clones_grow_linearly() {
+    let dir = std::env::temp_dir().join(format!("kmsdiag-clones-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let size = |n: usize, format: &str| -> usize {
+        let path = dir.join(format!("host{n}.xml"));
+        std::fs::write(&path, cloned_fleet(n)).unwrap();
+        let (_, out, _) = run(&[
+            "analyze",
+            "--format",
+            format,
+            "--now",
+            "2026-10-01T12:00:00",
+            path.to_str().unwrap(),
+        ]);
+        assert!(out.contains("duplicate-cmid"), "{format}: {out:.2000}");
+        out.len()
+    };
+    for format in ["csv", "md"] {
+        let (small, large) = (size(50, format), size(400, format));
+        assert!(
+            large < small * 16,
+            "{format}: {small} bytes for 50 clones, {large} for 400"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

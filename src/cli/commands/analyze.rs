@@ -65,8 +65,16 @@ pub(crate) fn run(
         let mut bytes = Vec::new();
         report::render(&mut bytes, format, &view, &report)?;
         if let Err(e) = write_atomic(path, &bytes) {
+            let hint = if matches!(
+                e.kind(),
+                io::ErrorKind::NotFound | io::ErrorKind::PermissionDenied
+            ) {
+                "; check that the directory exists and is writable"
+            } else {
+                ""
+            };
             return Ok(error(&format!(
-                "cannot write {}: {e}; check that the directory exists and is writable",
+                "cannot write {}: {e}{hint}",
                 path.display()
             )));
         }
@@ -137,6 +145,7 @@ fn options(args: &AnalyzeArgs) -> Result<Options, ExitStatus> {
         since,
         until,
         machines: args.machines.clone(),
+        machine_names: args.machine_names.clone(),
         threads: args.threads.map_or_else(cpus, usize::from),
         zone: args.tz,
     })

@@ -78,7 +78,9 @@ fn read(args: &EventsArgs, rules: &Rules) -> (Vec<ActivationEvent>, Vec<EventsIn
             .as_ref()
             .ok()
             .filter(|b| {
-                b.len() <= crate::slmgr::MAX_INPUT_BYTES && !b.starts_with(events::evtx::MAGIC)
+                b.len() <= crate::slmgr::MAX_INPUT_BYTES
+                    && !events::evtx::salvage::is_log(b)
+                    && !input::encoding::looks_binary(b)
             })
             .cloned();
         let result = f

@@ -4,6 +4,7 @@
 //! saying an error and the default thread count (time flags are read by [`crate::cli::time`]).
 
 pub(crate) mod analyze;
+pub(crate) mod collect;
 pub(crate) mod events;
 pub(crate) mod host_count;
 pub(crate) mod lookup;

@@ -10,7 +10,7 @@ use crate::cli::ExitStatus;
 use crate::cli::Format;
 use crate::cli::time::parse_time;
 use crate::correlate::same_machine;
-use crate::pipeline::{Options, analyze_input};
+use crate::pipeline::{Options, analyze_inputs};
 use crate::report::rules_test::SampleResult;
 use crate::report::{self, Style};
 use crate::rules::{self, Level, Rules};
@@ -60,7 +60,21 @@ pub(crate) fn test(
                 ..Options::default()
             };
             let name = format!("sample:{}:{}", f.id, s.name);
-            let report = analyze_input(rules, &name, s.input.as_bytes(), &opts);
+            let names: Vec<String> = (0..=s.also.len())
+                .map(|i| {
+                    if i == 0 {
+                        name.clone()
+                    } else {
+                        format!("{name}:{i}")
+                    }
+                })
+                .collect();
+            let inputs: Vec<(&str, &[u8])> = std::iter::once(&s.input)
+                .chain(s.also.iter())
+                .zip(&names)
+                .map(|(text, n)| (n.as_str(), text.as_bytes()))
+                .collect();
+            let report = analyze_inputs(rules, &inputs, &opts);
             let passed = report.findings.iter().any(|x| {
                 x.id == f.id
                     && s.machine

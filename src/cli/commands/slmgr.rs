@@ -27,7 +27,13 @@ pub(crate) fn run(
         let parsed = f
             .bytes
             .map_err(|e| format!("{}: {e}", f.path))
-            .and_then(|b| reader.parse(&f.path, &b).map_err(|e| e.to_string()));
+            .and_then(|b| {
+                // Binary content goes to no text reader.
+                if input::encoding::looks_binary(&b) {
+                    return Err(format!("{}: binary content, not slmgr output", f.path));
+                }
+                reader.parse(&f.path, &b).map_err(|e| e.to_string())
+            });
         match parsed {
             Ok(s) => snapshots.extend(s),
             Err(e) => status = error(&e),

@@ -10,8 +10,8 @@ use chrono::{DateTime, Utc};
 use crate::correlate::{Attempt, ClientView, Correlation, HostSide, same_machine};
 use crate::hresult::Hresult;
 use crate::model::license::LicenseState;
-use crate::model::{Machine, MachineRole, NameSource, Verdict};
-use crate::rules::Category;
+use crate::model::{Machine, MachineRole, Verdict};
+use crate::rules::{Category, Severity};
 
 use super::super::registry::FindingId;
 use super::{Builder, Reasons, expiry, raise, span, when};
@@ -64,7 +64,7 @@ pub(super) fn client(
         );
     }
     foreign_host(b, &mut reasons, corr, c);
-    shared_cmid(b, &mut reasons, corr, c);
+    shared_cmid(&mut reasons, corr, c);
     genuine(b, &mut reasons, c);
     let lic = expiry::license(b.rules(), b.events, c, now);
     if let Some(state) = lic {
@@ -259,7 +259,9 @@ fn foreign_host(b: &mut Builder<'_>, reasons: &mut Reasons, corr: &Correlation, 
 
 /// A CMID this client shares with other machines: `duplicate-cmid` is raised once per CMID for
 /// the fleet (`cmid`); here only the client's reason.
-fn shared_cmid(b: &Builder<'_>, reasons: &mut Reasons, corr: &Correlation, c: &ClientView) {
+/// The clones' harm is the host's (it counts them as one), not the machine's: an informational
+/// reason, said after what the machine's own state is.
+fn shared_cmid(reasons: &mut Reasons, corr: &Correlation, c: &ClientView) {
     for cm in &c.cmids {
         let Some(names) = corr.cmids.get(cm) else {
             continue;
@@ -271,7 +273,7 @@ fn shared_cmid(b: &Builder<'_>, reasons: &mut Reasons, corr: &Correlation, c: &C
             .collect();
         if !others.is_empty() {
             reasons.push((
-                b.findings.severity(FindingId::DuplicateCmid),
+                Severity::Informational,
                 format!(
                     "{} shares its CMID {cm} with {}: cloned without generalizing, the host counts them as one machine.",
                     c.name,
@@ -326,21 +328,23 @@ fn machine(
     };
     // The worst finding says why; among equals, the first raised.
     reasons.sort_by_key(|(sev, _)| std::cmp::Reverse(*sev));
-    let reason = match (
-        reasons.first(),
-        c.attempts.get(last_ok.unwrap_or(usize::MAX)),
-    ) {
-        (Some((_, r)), _) => r.clone(),
-        (None, Some(a)) => format!(
+    let activated = c.attempts.get(last_ok.unwrap_or(usize::MAX)).map(|a| {
+        format!(
             "Activated against {} on {} (event 12289).",
             a.kms_host.as_deref().unwrap_or("its KMS host"),
             when(b.zone, a.time)
-        ),
+        )
+    });
+    let reason = match (reasons.first(), activated) {
+        (Some((Severity::Informational, r)), Some(a)) => format!("{a} {r}"),
+        (Some((_, r)), _) => r.clone(),
+        (None, Some(a)) => a,
         (None, None) => "No activation attempt in the logs.".to_owned(),
     };
     Machine {
         name: c.name.clone(),
-        name_source: NameSource::Text,
+        name_source: c.name_source,
+        as_of: None,
         role,
         license_status: status.unwrap_or(LicenseState::Unknown),
         channel: None,

@@ -8,7 +8,7 @@ use crate::events::FieldValue;
 use crate::hresult::Hresult;
 use crate::model::ids::{NOT_ENOUGH_COUNT, event};
 use crate::model::snapshot::KmsRequests;
-use crate::model::{CountPoint, Health, Host, LicenseState, Machine, MachineRole, NameSource};
+use crate::model::{CountPoint, Health, Host, LicenseState, Machine, MachineRole};
 use crate::rules::KmsParams;
 
 use super::super::registry::FindingId;
@@ -166,7 +166,8 @@ fn summarize(
     let need = |t: u32, current: u64| Some(u64::from(t).saturating_sub(current));
     let machine = Machine {
         name: h.name.clone(),
-        name_source: NameSource::Text,
+        name_source: h.name_source,
+        as_of: h.last.map(|t| crate::diagnose::stamp(t.naive_utc())),
         role: MachineRole::KmsHost,
         license_status: LicenseState::Unknown,
         channel: None,

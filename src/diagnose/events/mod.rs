@@ -22,9 +22,9 @@ use crate::model::{
 use crate::rules::{Category, Rules, Severity};
 use crate::zone::Zone;
 
-use super::Diagnosis;
 use super::findings::{FindingSet, Raise};
 use super::registry::FindingId;
+use super::{Diagnosis, MachineTimes};
 
 /// Events cited per raise (the first and the newest); the explanation gives the total.
 const CITED: usize = 6;
@@ -249,12 +249,12 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// Diagnoses the fleet as of `now`.
+/// Diagnoses the fleet as of `now`, or with `times` each client as of its own newest evidence.
 pub(super) fn diagnose(
     rules: &Rules,
-    events: &[ActivationEvent],
-    corr: &Correlation,
+    (events, corr): (&[ActivationEvent], &Correlation),
     now: DateTime<Utc>,
+    times: Option<&MachineTimes>,
     window_days: i64,
     zone: Zone,
 ) -> Diagnosis {
@@ -265,7 +265,11 @@ pub(super) fn diagnose(
     };
     let mut out = Diagnosis::default();
     for c in &corr.clients {
-        let machine = client::client(&mut b, corr, c, now, window_days);
+        let at = times
+            .and_then(|t| t.get(&c.name))
+            .map_or(now, |t| t.and_utc());
+        let mut machine = client::client(&mut b, corr, c, at, window_days);
+        machine.as_of = Some(super::stamp(at.naive_utc()));
         out.machines.push(machine);
     }
     for h in &corr.hosts {
@@ -288,6 +292,7 @@ pub(super) fn diagnose(
         out.hosts.push(host);
     }
     cmid::duplicates(&mut b, corr);
+    cmid::renames(&mut b, corr);
     super::settle(&mut out.machines, &b.findings);
     out.findings = b.findings.into_sorted();
     out.machines.sort_by(|a, b| a.name.cmp(&b.name));

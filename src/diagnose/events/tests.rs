@@ -66,7 +66,7 @@ fn diagnosed(raws: &[RawEvent]) -> Diagnosis {
     let now =
         raws.iter().filter_map(|r| r.time_created).max().unwrap() + chrono::Duration::hours(1);
     let corr = correlate(&events, now, 1, rules.kms());
-    super::diagnose(&rules, &events, &corr, now, 30, Zone::Utc)
+    super::diagnose(&rules, (&events, &corr), now, None, 30, Zone::Utc)
 }
 
 /// The findings of `machine` among `family`, in report order.

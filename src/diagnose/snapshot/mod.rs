@@ -27,8 +27,6 @@ use crate::model::{Evidence, Finding, Host, Machine, MachineRole, NameSource, Ve
 use crate::rules::slmgr::FieldId;
 use crate::rules::{Rules, Severity};
 
-pub(crate) use crate::model::names::machine_from_path;
-
 use super::Diagnosis;
 use super::findings::{FindingSet, Raise};
 use super::registry::FindingId;
@@ -45,9 +43,12 @@ pub(crate) const DEFAULT_EXPIRY_WINDOW_DAYS: i64 = 30;
 #[derive(Debug, Clone)]
 pub struct MachineInput {
     pub name: String,
-    /// From the input's text, or the file's name.
+    /// From the input's text, its folder, the file's name or `--machine-name`.
     pub name_source: NameSource,
     pub snapshots: Vec<LicenseSnapshot>,
+    /// The time to judge it at, when it is not the one [`diagnose_snapshots`] is given (its own
+    /// newest evidence).
+    pub as_of: Option<NaiveDateTime>,
 }
 
 /// Diagnoses every machine as of `now`.
@@ -91,7 +92,7 @@ impl<'a> MachineDiag<'a> {
         MachineDiag {
             rules,
             input,
-            now,
+            now: input.as_of.unwrap_or(now),
             window,
             findings: FindingSet::new(rules),
             verdict: Verdict::Ok,
@@ -253,6 +254,7 @@ impl<'a> MachineDiag<'a> {
         let machine = Machine {
             name: self.input.name.clone(),
             name_source: self.input.name_source,
+            as_of: Some(stamp(self.now)),
             role,
             license_status: status,
             channel: win.and_then(|p| p.channel.clone()),

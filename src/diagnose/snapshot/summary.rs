@@ -12,7 +12,7 @@ use crate::model::snapshot::{
 use crate::model::{MachineRole, NameSource, Product};
 use crate::rules::Rules;
 
-use super::{MachineInput, machine_from_path};
+use super::MachineInput;
 
 /// `t` plus a number of minutes read from the input; `None` when that is beyond any date.
 pub(crate) fn add_minutes(t: NaiveDateTime, minutes: u64) -> Option<NaiveDateTime> {
@@ -158,17 +158,16 @@ pub fn group_machines(snapshots: Vec<LicenseSnapshot>) -> Vec<MachineInput> {
     for s in snapshots {
         let (name, source) = match &s.machine {
             Some(m) => (m.clone(), NameSource::Text),
-            None => (machine_from_path(&s.path), NameSource::FileName),
+            None => crate::model::names::name_from_path(&s.path, &|_| false),
         };
         let key = name.to_ascii_lowercase();
         let entry = by_name.entry(key).or_insert_with(|| MachineInput {
             name,
             name_source: source,
             snapshots: Vec::new(),
+            as_of: None,
         });
-        if source == NameSource::Text {
-            entry.name_source = NameSource::Text;
-        }
+        entry.name_source = crate::model::names::better_source(entry.name_source, source);
         entry.snapshots.push(s);
     }
     by_name.into_values().collect()

@@ -74,6 +74,9 @@ pub enum Decline {
     ElementInText,
     /// The event id is not a number this reader reads.
     EventId,
+    /// A System element the reader reads depends on a value that is null: the crate leaves it
+    /// out, and the next element of that name may take its place.
+    LeftOut,
     /// `TimeCreated`'s `SystemTime` is not a FILETIME substitution.
     TimeCreated,
     /// `Level` or `EventRecordID` holds a value of a type not read as a number (the type).

@@ -101,16 +101,25 @@ pub(crate) mod token {
 pub(crate) mod value_type {
     pub(crate) const NULL: u8 = 0x00;
     pub(crate) const STRING: u8 = 0x01;
-    #[cfg(test)]
     pub(crate) const INT8: u8 = 0x03;
     pub(crate) const UINT8: u8 = 0x04;
+    pub(crate) const INT16: u8 = 0x05;
     pub(crate) const UINT16: u8 = 0x06;
+    pub(crate) const INT32: u8 = 0x07;
     pub(crate) const UINT32: u8 = 0x08;
+    pub(crate) const INT64: u8 = 0x09;
     pub(crate) const UINT64: u8 = 0x0A;
+    pub(crate) const BOOL: u8 = 0x0D;
+    pub(crate) const BINARY: u8 = 0x0E;
     pub(crate) const GUID: u8 = 0x0F;
+    pub(crate) const SIZE_T: u8 = 0x10;
     pub(crate) const FILETIME: u8 = 0x11;
+    pub(crate) const SID: u8 = 0x13;
+    pub(crate) const HEXINT32: u8 = 0x14;
     pub(crate) const HEXINT64: u8 = 0x15;
     pub(crate) const BINXML: u8 = 0x21;
+    /// An array of NUL-terminated UTF-16 strings (the array flag 0x80 on a string).
+    pub(crate) const STRING_ARRAY: u8 = 0x81;
 }
 
 /// Seconds between 1601-01-01 (FILETIME's epoch) and 1970-01-01 (Unix time's).

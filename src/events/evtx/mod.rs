@@ -8,8 +8,9 @@
 //! The pre-filter, leaf first: `layout.rs` (the format's constants, shared with `evtx_writer`),
 //! `cursor.rs` (bytes and UTF-16), `decline.rs` (why a chunk goes to the crate), `template.rs`
 //! (template definitions), `values.rs` (substitution values), `record.rs` (one record),
-//! `chunk.rs` (one chunk), `file.rs` (a file's chunks in order). This file joins the pre-filter
-//! to the crate.
+//! `chunk.rs` (one chunk), `file.rs` (a file's chunks in order). `salvage.rs` finds the chunks
+//! of a log whose header is damaged and gives both readers a repaired view of it. This file joins
+//! the pre-filter to the crate.
 
 mod chunk;
 mod cursor;
@@ -17,6 +18,7 @@ mod decline;
 pub(crate) mod file;
 pub(crate) mod layout;
 mod record;
+pub(crate) mod salvage;
 mod template;
 mod values;
 
@@ -52,24 +54,29 @@ pub enum EvtxError {
     Read(std::io::Error),
 }
 
-/// Reads the records of an `.evtx` image in memory (an entry of a zip). Returns the events and
-/// what could not be read; an `Err` when the file header itself cannot be read.
+/// Reads the records of an `.evtx` image in memory (an entry of a zip, repaired by
+/// [`salvage::Image`] when its header is damaged). Returns the events and what could not be read;
+/// an `Err` when the file header itself cannot be read.
 pub(crate) fn read(
-    bytes: Vec<u8>,
+    image: salvage::Image,
     keep: &dyn Fn(&RawEvent) -> bool,
 ) -> Result<(Vec<RawEvent>, Vec<String>, u64), EvtxError> {
-    let parser = EvtxParser::from_buffer(bytes).map_err(|e| EvtxError::NotEvtx(e.to_string()))?;
+    let parser =
+        EvtxParser::from_read_seek(image).map_err(|e| EvtxError::NotEvtx(e.to_string()))?;
     Ok(records(parser, keep))
 }
 
 /// Reads an `.evtx` file from disk, chunk by chunk: memory does not grow with the file's size.
 /// Only the records `keep` accepts are returned (the rest are read and dropped at once); the
-/// count of all records read comes third.
+/// count of all records read comes third. A damaged header signature or block size is read as
+/// if it were right ([`salvage::Patched`]).
 pub fn read_file(
     path: &std::path::Path,
     keep: &dyn Fn(&RawEvent) -> bool,
 ) -> Result<(Vec<RawEvent>, Vec<String>, u64), EvtxError> {
-    let parser = EvtxParser::from_path(path).map_err(|e| EvtxError::NotEvtx(e.to_string()))?;
+    let file = std::fs::File::open(path).map_err(EvtxError::Open)?;
+    let parser = EvtxParser::from_read_seek(salvage::Patched::new(file))
+        .map_err(|e| EvtxError::NotEvtx(e.to_string()))?;
     Ok(records(parser, keep))
 }
 
@@ -144,7 +151,7 @@ pub(crate) fn read_file_selected_with<T: Positioned>(
     // Unbuffered: the reader asks for whole chunks (64 KiB) after the header (4 KiB), so each
     // read goes straight into its buffer (a buffer in between would copy every chunk twice).
     let file = std::fs::File::open(path).map_err(EvtxError::Open)?;
-    read_selected(file, select, keep, convert, notes)
+    read_selected(salvage::Patched::new(file), select, keep, convert, notes)
 }
 
 /// [`read_file_selected`] for any stream (an image in memory), each chunk's records passed
@@ -158,7 +165,8 @@ pub(crate) fn read_selected<T: Positioned>(
     notes: &mut Vec<String>,
 ) -> Result<LogRead<T>, EvtxError> {
     let settings = crate_settings();
-    let mut fallback = |data: Vec<u8>, number: u64| chunk_with_crate(data, number, &settings, keep);
+    let mut fallback =
+        |data: Vec<u8>, number: u64| chunk_with_crate(data, number, &settings, select, keep);
     file::read(input, select, &mut fallback, convert, notes)
 }
 
@@ -172,7 +180,8 @@ pub(crate) fn read_chunks<T>(
     convert: &mut dyn FnMut(&[RawEvent]) -> Vec<T>,
 ) -> Result<Vec<Part<T>>, EvtxError> {
     let settings = crate_settings();
-    let mut fallback = |data: Vec<u8>, number: u64| chunk_with_crate(data, number, &settings, keep);
+    let mut fallback =
+        |data: Vec<u8>, number: u64| chunk_with_crate(data, number, &settings, select, keep);
     file::read_chunks(path, chunks, select, &mut fallback, convert)
 }
 
@@ -186,11 +195,16 @@ fn crate_settings() -> Arc<ParserSettings> {
 }
 
 /// One chunk parsed by the crate: its kept records, what could not be read, its record count,
-/// records numbered from 0 within the chunk.
+/// records numbered from 0 within the chunk. The crate finds the records (its way through a
+/// damaged chunk is the answer), and the pre-filter still decides each one where it can: a
+/// record `select` does not want is not rendered, one it wants and reads is taken as it reads
+/// it; only the records it cannot read are rendered by the crate — in a chunk declined for one
+/// record's shape, that record and not the chunk's hundred others.
 fn chunk_with_crate(
     data: Vec<u8>,
     number: u64,
     settings: &Arc<ParserSettings>,
+    select: &Select<'_>,
     keep: &dyn Fn(&RawEvent) -> bool,
 ) -> ChunkRead {
     let mut events = Vec::new();
@@ -216,20 +230,98 @@ fn chunk_with_crate(
             return (events, damaged, 1);
         }
     };
+    let bytes: &[u8] = chunk.data;
+    let mut reader = RecordReader::default();
     let mut said = Vec::new();
     for record in chunk.iter() {
         let index = n;
         n += 1;
-        match record.and_then(evtx::EvtxRecord::into_json_value) {
-            Ok(r) => {
-                take(&r, index, keep, &mut events, &mut said);
-                damaged.extend(said.drain(..).map(Damage::said));
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                damaged.push(Damage {
+                    record: Some(index),
+                    what: format!("(chunk {number}): {e}"),
+                });
+                continue;
             }
-            Err(e) => damaged.push(Damage {
-                record: Some(index),
-                what: format!("(chunk {number}): {e}"),
-            }),
+        };
+        match reader.decide(bytes, &record, select) {
+            Decided::Unwanted => {}
+            Decided::Read(mut e) => {
+                e.index = index;
+                if keep(&e) {
+                    events.push(*e);
+                }
+            }
+            Decided::Unread => match record.into_json_value() {
+                Ok(r) => {
+                    take(&r, index, keep, &mut events, &mut said);
+                    damaged.extend(said.drain(..).map(Damage::said));
+                }
+                Err(e) => damaged.push(Damage {
+                    record: Some(index),
+                    what: format!("(chunk {number}): {e}"),
+                }),
+            },
         }
     }
     (events, damaged, n)
+}
+
+/// What the pre-filter made of one record the crate found.
+enum Decided {
+    /// `select` does not want it.
+    Unwanted,
+    /// Wanted, and read.
+    Read(Box<RawEvent>),
+    /// The pre-filter cannot read it: the crate renders it.
+    Unread,
+}
+
+/// The pre-filter's reading of single records the crate found, in a chunk it declined: the
+/// chunk's templates, parsed as records use them.
+#[derive(Default)]
+struct RecordReader {
+    templates: template::Templates,
+    subs: [Vec<(usize, usize, u8)>; 2],
+    event: RawEvent,
+}
+
+impl RecordReader {
+    /// What the pre-filter makes of `record`.
+    fn decide(
+        &mut self,
+        chunk: &[u8],
+        record: &evtx::EvtxRecord<'_>,
+        select: &Select<'_>,
+    ) -> Decided {
+        let (Ok(at), Ok(size)) = (
+            usize::try_from(record.binxml_offset),
+            usize::try_from(record.binxml_size),
+        ) else {
+            return Decided::Unread;
+        };
+        match record::decode_record(
+            chunk,
+            at,
+            size,
+            &mut self.templates,
+            select,
+            &mut self.subs,
+            &mut self.event,
+        ) {
+            Ok(true) => {}
+            Ok(false) => return Decided::Unwanted,
+            Err(_) => return Decided::Unread,
+        }
+        let mut e = Box::new(self.event.clone());
+        // As `take` completes what the crate renders: the record header's id and time.
+        e.record_id = e.record_id.or(Some(record.event_record_id));
+        e.time_created = e.time_created.or_else(|| {
+            let nanos = u32::try_from(record.timestamp.subsec_nanosecond()).unwrap_or(0);
+            chrono::DateTime::from_timestamp(record.timestamp.as_second(), nanos)
+        });
+        Decided::Read(e)
+    }
 }

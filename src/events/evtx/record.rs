@@ -13,7 +13,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 
-use super::cursor::{Cursor, utf16};
+use super::cursor::{Cursor, utf16, utf16_into};
 use super::decline::Decline;
 use super::layout::{FILETIME_TICKS, FILETIME_UNIX_OFFSET};
 use super::template::{
@@ -68,6 +68,21 @@ pub(super) fn decode_record(
     let values = substitutions(&mut c, outer)?;
     if c.pos > at + size {
         return Err(Decline::ValuesPastRecord);
+    }
+    if left_out(system, &values)
+        || [
+            plan.provider,
+            plan.event_id,
+            plan.time_created,
+            plan.level,
+            plan.record_id,
+            plan.channel,
+            plan.computer,
+        ]
+        .into_iter()
+        .any(|at| nth(system, at).is_some_and(|e| left_out(e, &values)))
+    {
+        return Err(Decline::LeftOut);
     }
     let Some((provider, source)) = provider(provider_el, &values, decided, select)? else {
         return Ok(false);
@@ -136,7 +151,12 @@ fn provider<'t>(
     } else {
         provider_attr(el, "Guid", values)?
     };
-    if !by_name && !guid.as_deref().is_some_and(|g| (select.provider)(g)) {
+    // A record that names no provider at all has the empty name, as the crate's JSON gives it.
+    let nameless = name.is_none() && source.is_none() && guid.is_none();
+    let wanted = by_name
+        || guid.as_deref().is_some_and(|g| (select.provider)(g))
+        || (nameless && (select.provider)(""));
+    if !wanted {
         return Ok(None);
     }
     Ok(Some((name.or(guid).unwrap_or_default(), source)))
@@ -305,7 +325,9 @@ fn trimmed(s: &Arc<str>) -> Name<'_> {
 }
 
 /// The record's `EventData` — literal in the template, or a nested fragment in a substitution —
-/// written over `data` (see [`event_data`]); whether it has any.
+/// written over `data` (see [`event_data`]); whether it has any. `UserData` and other elements
+/// beside `System` are passed over: the crate's JSON keeps them under keys of their own, which
+/// the event's strings are not read from.
 #[inline(always)]
 #[allow(clippy::inline_always)] // measured: see the module doc
 fn event_content(
@@ -319,56 +341,86 @@ fn event_content(
     let mut has_data = false;
     for ch in &root.children {
         match ch {
+            Child::Element(e) if left_out(e, values) => {}
             Child::Element(e) if &*e.name == "EventData" => {
+                // A second `EventData` is keyed `EventData_1`: only the first is read.
+                if has_data {
+                    return Err(Decline::OtherContent);
+                }
                 event_data(e, values, data)?;
                 has_data = true;
             }
-            Child::Element(e) if &*e.name == "System" => {}
+            Child::Element(e) if passed_over(&e.name) => {}
             Child::Content(Content::Sub(id)) => match values.get(*id) {
                 Some(Value::BinXml(off, len)) => {
-                    nested_event_data(chunk, off, len, templates, inner, data)?;
-                    has_data = true;
+                    if nested_content(chunk, off, len, templates, inner, data, has_data)? {
+                        has_data = true;
+                    }
                 }
                 Some(Value::Null) | None => {}
                 _ => return Err(Decline::EventDataValue(values.type_of(*id))),
             },
             Child::Content(Content::Text(t)) if t.trim().is_empty() => {}
-            // UserData, other elements, stray text: the crate renders those.
+            // A rendering of the message, stray text: the crate renders those.
             Child::Element(_) | Child::Content(_) => return Err(Decline::OtherContent),
         }
     }
     Ok(has_data)
 }
 
-/// `EventData` in the nested fragment of `len` bytes at `off`, written over `data`.
+/// Elements of `Event` whose content no field is read from: `System` (read through the plan),
+/// `UserData` and the rest of what manifests put there. `RenderingInfo` carries the message and
+/// `EventData` the strings, so neither is passed over.
+fn passed_over(name: &str) -> bool {
+    !matches!(name, "EventData" | "RenderingInfo")
+}
+
+/// Whether the crate leaves `el` out of the record: it depends on a value that is null.
+fn left_out(el: &Element, values: &Subs<'_, '_>) -> bool {
+    el.dependency.is_some_and(|d| values.is_null(d))
+}
+
+/// The nested fragment of `len` bytes at `off` in `Event`'s content: its `EventData` written over
+/// `data` (unless an `EventData` was read before it: `had_data`); whether it was one. A
+/// `UserData` fragment is passed over.
 #[inline(always)]
 #[allow(clippy::inline_always)] // measured: see the module doc
-fn nested_event_data(
+fn nested_content(
     chunk: &[u8],
     off: usize,
     len: usize,
     templates: &mut Templates,
     inner: &mut Vec<(usize, usize, u8)>,
     data: &mut Vec<String>,
-) -> Result<(), Decline> {
+    had_data: bool,
+) -> Result<bool, Decline> {
     let mut n = Cursor::at(chunk, off);
     let (d, inner) = instance(&mut n, templates, inner)?;
     if n.pos > off + len {
         return Err(Decline::FragmentPastValue);
     }
     let el = templates.get(d)?;
-    if &*el.name != "EventData" {
-        return Err(Decline::NotEventData);
+    match &*el.name {
+        "EventData" if !had_data => {
+            event_data(&el, &inner, data)?;
+            Ok(true)
+        }
+        "UserData" => Ok(false),
+        _ => Err(Decline::NotEventData),
     }
-    event_data(&el, &inner, data)
 }
 
 /// The data strings of an `EventData` element, written over the strings in `out` (each cleared,
-/// its room kept: a record's strings go where the last record's were).
+/// its room kept: a record's strings go where the last record's were), as the crate's JSON gives
+/// them: each unnamed `Data` element's text — one per item where it holds a string array, which
+/// repeats the element — and, when there is no `Data` at all, the text of the other elements
+/// (`Binary`). Elements that depend on a null value are left out, as the crate leaves them.
 fn event_data(el: &Element, values: &Subs<'_, '_>, out: &mut Vec<String>) -> Result<(), Decline> {
     let mut n = 0;
+    let mut others = 0;
     for ch in &el.children {
         match ch {
+            Child::Element(d) if left_out(d, values) => {}
             Child::Element(d) if &*d.name == "Data" => {
                 let name = match attr(d, "Name") {
                     Some(v) => render_attr(v, values)?,
@@ -376,23 +428,72 @@ fn event_data(el: &Element, values: &Subs<'_, '_>, out: &mut Vec<String>) -> Res
                 };
                 // Named data renders as an object keyed by name in the crate's JSON: keep the
                 // crate's answer for those.
-                if name.is_some() {
+                if name.is_some_and(|n| !n.is_empty()) {
                     return Err(Decline::NamedData);
                 }
-                let s = match out.get_mut(n) {
-                    Some(s) => s,
-                    None => out.push_mut(String::new()),
-                };
-                s.clear();
-                render_into(&d.children, values, s)?;
-                n += 1;
+                data_text(d, values, out, &mut n)?;
             }
+            Child::Element(_) => others += 1,
             Child::Content(Content::Text(t)) if t.trim().is_empty() => {}
-            _ => return Err(Decline::EventDataContent),
+            Child::Content(Content::Sub(id))
+                if matches!(values.get(*id), Some(Value::Null) | None) => {}
+            Child::Content(_) => return Err(Decline::EventDataContent),
+        }
+    }
+    if n == 0 && others > 0 {
+        for ch in &el.children {
+            if let Child::Element(e) = ch
+                && !left_out(e, values)
+            {
+                other_text(e, values, next_slot(out, &mut n)?)?;
+            }
         }
     }
     out.truncate(n);
     Ok(())
+}
+
+/// The string slot `n` of `out`, cleared (its room kept), and `n` moved past it.
+fn next_slot<'o>(out: &'o mut Vec<String>, n: &mut usize) -> Result<&'o mut String, Decline> {
+    let i = *n;
+    *n += 1;
+    if i >= out.len() {
+        out.push(String::new());
+    }
+    // Always there: the slots before `i` were filled first.
+    let s = out.get_mut(i).ok_or(Decline::TooManyValues)?;
+    s.clear();
+    Ok(s)
+}
+
+/// One unnamed `Data` element's strings, from slot `n` of `out` on: its text, or one string per
+/// item when its only content is a string array (the crate repeats the element per item; one
+/// item or none renders as the element's text).
+fn data_text(
+    d: &Element,
+    values: &Subs<'_, '_>,
+    out: &mut Vec<String>,
+    n: &mut usize,
+) -> Result<(), Decline> {
+    if let [Child::Content(Content::Sub(id))] = d.children.as_slice()
+        && let Some(items) = values.get(*id).and_then(|v| v.array_items())
+        && items.len() > 1
+    {
+        for item in items {
+            utf16_into(item, next_slot(out, n)?);
+        }
+        return Ok(());
+    }
+    render_into(&d.children, values, next_slot(out, n)?)
+}
+
+/// The text of an element beside `Data` in `EventData` (`Binary`), as the crate's JSON gives
+/// its value to the event's strings: its text, or nothing when it has attributes (an object).
+fn other_text(e: &Element, values: &Subs<'_, '_>, out: &mut String) -> Result<(), Decline> {
+    if !e.attrs.is_empty() || e.children.iter().any(|c| matches!(c, Child::Element(_))) {
+        return Err(Decline::EventDataContent);
+    }
+    render_into(&e.children, values, out)
 }
 
 /// A FILETIME as a UTC time.

@@ -30,6 +30,9 @@ pub(super) enum Content {
 #[derive(Debug, Clone, Default)]
 pub(super) struct Element {
     pub(super) name: Rc<str>,
+    /// The substitution the element depends on: when that value is null, the element is left
+    /// out (MS-EVEN6 §2.2.12; the crate does the same). `None`: it depends on none.
+    pub(super) dependency: Option<u16>,
     pub(super) attrs: Vec<(Rc<str>, Vec<Content>)>,
     pub(super) children: Vec<Child>,
 }
@@ -42,6 +45,9 @@ pub(super) enum Child {
 
 /// An element's attributes, by name.
 type Attrs = Vec<(Rc<str>, Vec<Content>)>;
+
+/// The dependency id of an element that depends on no substitution.
+const NO_DEPENDENCY: u16 = 0xFFFF;
 
 /// How deep elements nest before the reader leaves the template to the crate.
 const MAX_DEPTH: usize = 32;
@@ -95,14 +101,14 @@ fn name_ref(c: &mut Cursor<'_>, names: &mut Names) -> Result<Rc<str>, OutOfChunk
     Ok(name)
 }
 
-/// An element's start tag, after its token: its name, its attributes and whether content
-/// follows (`false`: the element closed itself).
+/// An element's start tag, after its token: its name, its attributes, whether content follows
+/// (`false`: the element closed itself) and the substitution it depends on.
 fn start_tag(
     c: &mut Cursor<'_>,
     names: &mut Names,
     open: u8,
-) -> Result<(Rc<str>, Attrs, bool), Decline> {
-    let _dep = c.u16()?;
+) -> Result<(Rc<str>, Attrs, bool, Option<u16>), Decline> {
+    let dependency = Some(c.u16()?).filter(|d| *d != NO_DEPENDENCY);
     let _size = c.u32()?;
     let name = name_ref(c, names)?;
     let mut attrs = Vec::new();
@@ -134,8 +140,8 @@ fn start_tag(
         }
     }
     match c.u8()? {
-        token::CLOSE_EMPTY_ELEMENT => Ok((name, attrs, false)),
-        token::CLOSE_START_ELEMENT => Ok((name, attrs, true)),
+        token::CLOSE_EMPTY_ELEMENT => Ok((name, attrs, false, dependency)),
+        token::CLOSE_START_ELEMENT => Ok((name, attrs, true, dependency)),
         t => Err(Decline::StartTagEnd(t)),
     }
 }
@@ -150,9 +156,10 @@ fn parse_element(
     if depth > MAX_DEPTH {
         return Err(Decline::TooDeep);
     }
-    let (name, attrs, open) = start_tag(c, names, open)?;
+    let (name, attrs, open, dependency) = start_tag(c, names, open)?;
     let mut el = Element {
         name,
+        dependency,
         attrs,
         children: Vec::new(),
     };
@@ -244,7 +251,7 @@ pub(super) fn template_at(
 fn peek_provider(chunk: &[u8], off: usize, names: &mut Names) -> Option<Attrs> {
     let (mut c, mut t, _) = template_start(chunk, off).ok()?;
     for want in ["Event", "System"] {
-        let (name, _, open) = start_tag(&mut c, names, t).ok()?;
+        let (name, _, open, _) = start_tag(&mut c, names, t).ok()?;
         if &*name != want || !open {
             return None;
         }
@@ -253,7 +260,7 @@ fn peek_provider(chunk: &[u8], off: usize, names: &mut Names) -> Option<Attrs> {
             return None;
         }
     }
-    let (name, attrs, _) = start_tag(&mut c, names, t).ok()?;
+    let (name, attrs, _, _) = start_tag(&mut c, names, t).ok()?;
     (&*name == "Provider").then_some(attrs)
 }
 

@@ -250,7 +250,7 @@ fn a_chunk_the_prefilter_declines_is_read_by_the_crate_with_the_reason_given() {
     let mut handed = Vec::new();
     let mut fallback = |data: Vec<u8>, number: u64| {
         handed.push(number);
-        chunk_with_crate(data, number, &settings, &|_| true)
+        chunk_with_crate(data, number, &settings, &EVERYTHING, &|_| true)
     };
     let part = chunk(
         &chunk_of(&changed, 0),
@@ -349,5 +349,78 @@ fn the_read_statistics_carry_the_declined_chunks() {
             ..after
         },
         before
+    );
+}
+
+/// A substitution array of `values` (type, bytes) as a record carries it.
+fn value_array(values: &[(u8, Vec<u8>)]) -> Vec<u8> {
+    let mut b = u32::try_from(values.len()).unwrap().to_le_bytes().to_vec();
+    for (ty, v) in values {
+        b.extend(u16::try_from(v.len()).unwrap().to_le_bytes());
+        b.extend([*ty, 0]);
+    }
+    for (_, v) in values {
+        b.extend(v);
+    }
+    b
+}
+
+fn utf16z(items: &[&str]) -> Vec<u8> {
+    items
+        .iter()
+        .flat_map(|s| s.encode_utf16().chain([0]))
+        .flat_map(u16::to_le_bytes)
+        .collect()
+}
+
+#[test]
+fn values_of_windows_templates_render_as_the_crate_writes_them() {
+    use super::template::{Child, Content};
+    use super::values::{render, substitutions};
+    let sid = [1u8, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, 0, 32, 2, 0, 0];
+    let bytes = value_array(&[
+        (
+            value_type::STRING_ARRAY,
+            utf16z(&["hr=0x803F7001", "", "x"]),
+        ),
+        (value_type::STRING_ARRAY, utf16z(&["one"])),
+        (value_type::STRING_ARRAY, Vec::new()),
+        (value_type::BINARY, vec![0x0A, 0xFF, 0x00]),
+        (value_type::SID, sid.to_vec()),
+        (value_type::HEXINT32, 0x2Au32.to_le_bytes().to_vec()),
+        (value_type::HEXINT64, 0u64.to_le_bytes().to_vec()),
+        (value_type::INT32, (-5i32).to_le_bytes().to_vec()),
+        (value_type::BOOL, 1i32.to_le_bytes().to_vec()),
+        (value_type::BOOL, 7i32.to_le_bytes().to_vec()),
+        // No terminating NUL: left to the crate.
+        (value_type::STRING_ARRAY, b"a\0".to_vec()),
+        (value_type::SID, sid[..12].to_vec()),
+    ]);
+    let mut scratch = Vec::new();
+    let subs = substitutions(&mut Cursor::at(&bytes, 0), &mut scratch).unwrap();
+    let text = |i: u16| render(&[Child::Content(Content::Sub(i))], &subs);
+    let items: Vec<String> = subs
+        .get(0)
+        .and_then(|v| v.array_items())
+        .unwrap()
+        .iter()
+        .map(|b| super::cursor::utf16(b))
+        .collect();
+    assert_eq!(items, ["hr=0x803F7001", "", "x"]);
+    // One item renders as itself, none as nothing; more repeat their `Data` element.
+    assert_eq!(text(0), Err(Decline::UnsupportedValueType(0x81)));
+    assert_eq!(text(1).unwrap(), "one");
+    assert_eq!(text(2).unwrap(), "");
+    assert_eq!(text(3).unwrap(), "0AFF00");
+    assert_eq!(text(4).unwrap(), "S-1-5-32-544");
+    assert_eq!(text(5).unwrap(), "0x2a");
+    assert_eq!(text(6).unwrap(), "0x0");
+    assert_eq!(text(7).unwrap(), "-5");
+    assert_eq!(text(8).unwrap(), "true");
+    assert_eq!(text(9).unwrap(), "7");
+    assert_eq!(text(10), Err(Decline::UnsupportedValueType(0x81)));
+    assert_eq!(
+        text(11),
+        Err(Decline::UnsupportedValueType(value_type::SID))
     );
 }

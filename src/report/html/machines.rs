@@ -50,7 +50,7 @@ pub(super) fn write_triage(s: &mut String, r: &Report) {
         );
     }
     if t.causes.is_empty() {
-        s.push_str("<p>Nothing needs doing: no machine is failing or has a warning.</p>");
+        s.push_str("<p>Nothing needs doing: no finding is an error or a warning.</p>");
     } else {
         s.push_str(r#"<ul class="causes">"#);
         for c in &t.causes {
@@ -74,7 +74,7 @@ fn write_cause(s: &mut String, c: &crate::model::Cause, shown: &dyn Fn(&str) -> 
         severity_name(c.severity),
         severity_name(c.severity),
         if c.severity == Severity::Error {
-            "FAILING"
+            "ERROR"
         } else {
             "WARNING"
         },

@@ -337,7 +337,9 @@ pub(crate) fn write_html(w: &mut dyn Write, view: &View, r: &Report) -> io::Resu
     let _ = write!(s, "<style>{CSS}</style></head><body>");
     let as_of = match r.now_source {
         NowSource::Flag => "set with --now",
-        NowSource::Input => "the newest time in the input",
+        NowSource::Input => {
+            "the newest time in the input; each machine as of its own newest evidence"
+        }
         NowSource::Clock => "the clock",
     };
     let _ = write!(

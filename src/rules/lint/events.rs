@@ -1,15 +1,33 @@
-//! Checks of `events.toml`: providers named once with their sources, and each event's id, name,
-//! typed payload fields and message templates.
+//! Checks of `events.toml`: providers named once with their sources, each event's id, name,
+//! typed payload fields and message templates, and the logs' names with their sources.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::{FileCtx, check_sources, is_kebab_id};
 use crate::rules::RuleSet;
-use crate::rules::events::{EventDef, FieldType, ProviderDef, parse_template};
+use crate::rules::events::{
+    EventDef, EventViewerLanguage, FieldType, LogDef, ProviderDef, parse_template,
+};
 
 /// Checks the providers and events; the sound ones go into `set`.
 pub(in crate::rules) fn check(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSet) {
-    ctx.unknown_keys(table, &["provider", "event"]);
+    ctx.unknown_keys(table, &["provider", "event", "eventviewer", "log"]);
+    for (i, line, l) in ctx.entries::<LogDef>(table, "log") {
+        let label = format!("log[{i}] {}", l.name);
+        let before = ctx.problems.len();
+        if l.name.trim().is_empty() || l.names.iter().any(|n| n.trim().is_empty()) {
+            ctx.error(
+                line,
+                Some(&label),
+                Some("name"),
+                "a log name is not empty".to_owned(),
+            );
+        }
+        check_sources(ctx, line, &label, &l.sources);
+        if ctx.problems.len() == before {
+            set.logs.push(l);
+        }
+    }
     let mut names = BTreeSet::new();
     for (i, line, p) in ctx.entries::<ProviderDef>(table, "provider") {
         let label = format!("provider[{i}] {}", p.name);
@@ -82,6 +100,61 @@ pub(in crate::rules) fn check(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &
         check_sources(ctx, line, &label, &e.sources);
         if ctx.problems.len() == before {
             set.events.push(e);
+        }
+    }
+    check_eventviewer(ctx, table, set);
+}
+
+/// The `[[eventviewer]]` header labels: a language named once, sources, the two headers a copied
+/// block is recognised by (log name, event id), and labels without their colon.
+fn check_eventviewer(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &mut RuleSet) {
+    let mut languages = BTreeSet::new();
+    for (i, line, l) in ctx.entries::<EventViewerLanguage>(table, "eventviewer") {
+        let label = format!("eventviewer[{i}] {}", l.language);
+        let before = ctx.problems.len();
+        if l.language.trim().is_empty() || !languages.insert(l.language.clone()) {
+            ctx.error(
+                line,
+                Some(&label),
+                Some("language"),
+                "a language needs an id of its own (like de or zh-CN)".to_owned(),
+            );
+        }
+        if l.log_name.is_empty() || l.event_id.is_empty() {
+            ctx.error(
+                line,
+                Some(&label),
+                None,
+                "`log_name` and `event_id` are needed: a copied event is recognised by them"
+                    .to_owned(),
+            );
+        }
+        let all = [
+            &l.log_name,
+            &l.source,
+            &l.date,
+            &l.event_id,
+            &l.task_category,
+            &l.level,
+            &l.keywords,
+            &l.user,
+            &l.computer,
+            &l.description,
+            &l.event_xml,
+        ];
+        for name in all.into_iter().flatten() {
+            if name.trim().is_empty() || name.trim_end().ends_with([':', '\u{FF1A}']) {
+                ctx.error(
+                    line,
+                    Some(&label),
+                    None,
+                    format!("label `{name}` must be the text before the colon"),
+                );
+            }
+        }
+        check_sources(ctx, line, &label, &l.sources);
+        if ctx.problems.len() == before {
+            set.eventviewer.push(l);
         }
     }
 }

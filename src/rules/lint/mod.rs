@@ -8,7 +8,9 @@
 //! the others.
 
 pub(super) mod codes;
+pub(super) mod collect;
 pub(super) mod events;
+pub(super) mod fields;
 pub(super) mod findings;
 pub(super) mod inventory;
 pub(super) mod licensing;
@@ -304,6 +306,48 @@ fn check_text_fields(
                     "contains control characters".to_owned(),
                 );
             }
+        }
+    }
+}
+
+/// The texts of one language of a tool's output table (slmgr, ospp): fields, status values,
+/// phrases and words, each checked as text; labels without their colon, phrases with their
+/// `%PLACEHOLDER%`s closed.
+fn check_language_texts(
+    ctx: &mut FileCtx<'_>,
+    line: Option<usize>,
+    label: &str,
+    [fields, status, phrases, words]: [&[&str]; 4],
+) {
+    check_text_fields(
+        ctx,
+        line,
+        label,
+        &[
+            ("fields", fields),
+            ("status", status),
+            ("phrases", phrases),
+            ("words", words),
+        ],
+    );
+    for f in fields {
+        if f.trim_end().ends_with([':', '\u{FF1A}']) {
+            ctx.error(
+                line,
+                Some(label),
+                Some("fields"),
+                format!("label `{f}` should not include its colon"),
+            );
+        }
+    }
+    for p in phrases {
+        if p.matches('%').count() % 2 != 0 {
+            ctx.error(
+                line,
+                Some(label),
+                Some("phrases"),
+                format!("phrase `{p}` has an unclosed %PLACEHOLDER%"),
+            );
         }
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use super::{FileCtx, check_sources, check_text_fields};
+use super::{FileCtx, check_language_texts, check_sources};
 use crate::rules::RuleSet;
 use crate::rules::slmgr::SlmgrLanguage;
 
@@ -42,37 +42,7 @@ pub(in crate::rules) fn check(ctx: &mut FileCtx<'_>, table: &toml::Table, set: &
             .map(String::as_str)
             .collect();
         let words: Vec<&str> = lang.words.values().flatten().map(String::as_str).collect();
-        check_text_fields(
-            ctx,
-            line,
-            &label,
-            &[
-                ("fields", &fields),
-                ("status", &status),
-                ("phrases", &phrases),
-                ("words", &words),
-            ],
-        );
-        for f in &fields {
-            if f.trim_end().ends_with([':', '\u{FF1A}']) {
-                ctx.error(
-                    line,
-                    Some(&label),
-                    Some("fields"),
-                    format!("label `{f}` should not include its colon"),
-                );
-            }
-        }
-        for p in &phrases {
-            if p.matches('%').count() % 2 != 0 {
-                ctx.error(
-                    line,
-                    Some(&label),
-                    Some("phrases"),
-                    format!("phrase `{p}` has an unclosed %PLACEHOLDER%"),
-                );
-            }
-        }
+        check_language_texts(ctx, line, &label, [&fields, &status, &phrases, &words]);
         if ctx.problems.len() == before {
             set.slmgr.push(lang);
         }

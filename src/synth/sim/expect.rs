@@ -45,6 +45,25 @@ pub(super) fn expectations(w: &mut World, clients: &[Client], now: DateTime<Utc>
         license_findings(&mut exp, m.license, now);
         w.machines[c.m].expected = exp;
     }
+    // A host that logged a CMID under several names counts those machines as one.
+    let shared: BTreeSet<String> = names
+        .iter()
+        .filter(|(_, n)| n.len() > 1)
+        .map(|(c, _)| c.to_ascii_lowercase())
+        .collect();
+    for h in &w.hosts {
+        let hm = &w.machines[h.idx];
+        let logs_shared = hm.collected
+            && hm.events.iter().filter(|e| e.event_id == 12290).any(|e| {
+                e.data
+                    .first()
+                    .and_then(|d| d.split(',').nth(3))
+                    .is_some_and(|c| shared.contains(&c.trim().to_ascii_lowercase()))
+            });
+        if logs_shared {
+            w.machines[h.idx].expected.insert("duplicate-cmid");
+        }
+    }
     host_findings(w, &host_rejected_count);
 }
 

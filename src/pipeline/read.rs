@@ -413,7 +413,7 @@ pub(super) fn unrecognized(path: &str, bytes: &[u8]) -> String {
         )
     } else {
         format!(
-            "{path}: neither slmgr output (/dli, /dlv, /xpr, /ato) nor an event log export kmsdiag reads (.evtx, event XML, evtx_dump or Get-WinEvent JSON, Event Viewer CSV/text, Export-Csv, Format-List)"
+            "{path}: not a format kmsdiag reads: slmgr or ospp.vbs output, a WMI licensing inventory, an event log (.evtx, event XML, evtx_dump or Get-WinEvent JSON, Event Viewer CSV/text, Export-Csv, Format-List) or a SIEM/shipper export of one; `kmsdiag collect` prints the queries that export them"
         )
     }
 }

@@ -118,7 +118,7 @@ fn filter(args: &AnalyzeArgs) -> Filter {
 /// Says that no input could be read; the run fails.
 fn no_readable_input() -> ExitStatus {
     error(
-        "no readable input: none of the given paths holds anything kmsdiag reads (event logs: .evtx, event XML, JSON, CSV or text exports; slmgr /dli, /dlv, /xpr, /ato output)",
+        "no readable input: none of the given paths holds anything kmsdiag reads (event logs and their XML, JSON, CSV or text exports, SIEM exports of them, slmgr or ospp.vbs output, a WMI licensing inventory, or for a named file any text that mentions a result code)",
     )
 }
 

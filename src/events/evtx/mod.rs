@@ -69,7 +69,7 @@ pub(crate) fn read(
 /// Reads an `.evtx` file from disk, chunk by chunk: memory does not grow with the file's size.
 /// Only the records `keep` accepts are returned (the rest are read and dropped at once); the
 /// count of all records read comes third. A damaged header signature or block size is read as
-/// if it were right ([`salvage::Patched`]).
+/// if it were right (`salvage::Patched`).
 pub fn read_file(
     path: &std::path::Path,
     keep: &dyn Fn(&RawEvent) -> bool,

@@ -396,15 +396,8 @@ fn from_powershell(v: &Value) -> Option<RawEvent> {
 fn powershell_time(v: &Value) -> Option<chrono::DateTime<chrono::Utc>> {
     match v {
         Value::String(s) => {
-            if let Some(ms) = s.strip_prefix("/Date(").and_then(|r| r.strip_suffix(")/")) {
-                let digits: String = ms
-                    .chars()
-                    .take_while(|c| c.is_ascii_digit() || *c == '-')
-                    .collect();
-                return digits
-                    .parse::<i64>()
-                    .ok()
-                    .and_then(chrono::DateTime::from_timestamp_millis);
+            if let Some(t) = crate::input::values::dotnet_json_date(s) {
+                return Some(t);
             }
             parse_system_time(s)
         }

@@ -187,6 +187,25 @@ pub(crate) fn leading_code(s: &str) -> Option<Hresult> {
     read_number(t.get(..end)?).ok().flatten().map(|r| r.value)
 }
 
+/// .NET's JSON date as Windows PowerShell writes it, `/Date(1700000000000)/` (milliseconds since
+/// 1970, UTC), also with escaped slashes (`\/Date(…)\/`) and a zone after the number
+/// (`/Date(1700000000000+0100)/`: the number is UTC either way).
+pub(crate) fn dotnet_json_date(raw: &str) -> Option<chrono::DateTime<chrono::Utc>> {
+    let ms = raw
+        .trim()
+        .trim_matches('\\')
+        .strip_prefix("/Date(")?
+        .split(')')
+        .next()?;
+    let end = ms
+        .char_indices()
+        .skip(1)
+        .find(|(_, c)| *c == '+' || *c == '-')
+        .map_or(ms.len(), |(i, _)| i);
+    let ms: i64 = ms.get(..end)?.parse().ok()?;
+    chrono::DateTime::from_timestamp_millis(ms)
+}
+
 /// Any `0x` code inside a text (`Error: 0xC004F074 The Software …`).
 pub(crate) fn code_in(s: &str) -> Option<Hresult> {
     let pos = s.to_ascii_lowercase().find("0x")?;

@@ -133,21 +133,9 @@ fn dmtf(raw: &str) -> Option<NaiveDateTime> {
     NaiveDateTime::parse_from_str(digits, "%Y%m%d%H%M%S").ok()
 }
 
-/// Windows PowerShell's JSON date, `/Date(1700000000000)/` (milliseconds since 1970, UTC).
+/// Windows PowerShell's JSON date (`crate::input::values::dotnet_json_date`), as UTC wall time.
 fn json_date(raw: &str) -> Option<NaiveDateTime> {
-    let ms = raw
-        .trim_matches('\\')
-        .strip_prefix("/Date(")?
-        .split(')')
-        .next()?;
-    // A zone may follow the number (`/Date(1700000000000+0100)/`); the number is UTC either way.
-    let end = ms
-        .char_indices()
-        .skip(1)
-        .find(|(_, c)| *c == '+' || *c == '-')
-        .map_or(ms.len(), |(i, _)| i);
-    let ms: i64 = ms.get(..end)?.parse().ok()?;
-    DateTime::from_timestamp_millis(ms).map(|t| t.naive_utc())
+    crate::input::values::dotnet_json_date(raw).map(|t| t.naive_utc())
 }
 
 /// ISO 8601 (PowerShell 7's JSON, SQL result exports): the wall time as written.

@@ -79,16 +79,8 @@ fn time_text(s: &str) -> Option<(DateTime<Utc>, bool)> {
     if s.is_empty() {
         return None;
     }
-    if let Some(ms) = s.strip_prefix("/Date(").and_then(|r| r.strip_suffix(")/")) {
-        let digits: String = ms
-            .chars()
-            .take_while(|c| c.is_ascii_digit() || *c == '-')
-            .collect();
-        return digits
-            .parse::<i64>()
-            .ok()
-            .and_then(DateTime::from_timestamp_millis)
-            .map(|t| (t, false));
+    if let Some(t) = crate::input::values::dotnet_json_date(s) {
+        return Some((t, false));
     }
     if s.bytes().all(|b| b.is_ascii_digit() || b == b'.') && !s.contains("..") {
         return s.parse::<f64>().ok().and_then(epoch).map(|t| (t, false));

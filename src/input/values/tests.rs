@@ -262,3 +262,18 @@ fn plain_dates_read_as_the_grammar_reads_them() {
     }
     assert!(read >= 9, "{read}");
 }
+
+#[test]
+fn dotnet_json_dates_in_every_spelling_powershell_writes() {
+    let t = chrono::DateTime::from_timestamp_millis(1_704_110_400_000);
+    assert_eq!(dotnet_json_date("/Date(1704110400000)/"), t);
+    assert_eq!(dotnet_json_date("\\/Date(1704110400000)\\/"), t);
+    assert_eq!(dotnet_json_date("/Date(1704110400000+0100)/"), t);
+    assert_eq!(dotnet_json_date("/Date(1704110400000-0500)/"), t);
+    assert_eq!(
+        dotnet_json_date("/Date(-11644473600000)/"),
+        chrono::DateTime::from_timestamp_millis(-11_644_473_600_000)
+    );
+    assert_eq!(dotnet_json_date("Date(1)"), None);
+    assert_eq!(dotnet_json_date("/Date(x)/"), None);
+}

@@ -72,15 +72,16 @@ fn read(args: &EventsArgs, rules: &Rules) -> (Vec<ActivationEvent>, Vec<EventsIn
         f.load();
         let read_failed = f.bytes.is_err();
         // A small text that is no event export as given may be one once the decoration of a
-        // post is removed (quote marks, Markdown, bullets): kept for that second reading.
+        // post is removed (quote marks, Markdown, bullets): kept for that second reading. An
+        // input recognised as an export is read as it is, and not copied.
         let post = f
             .bytes
             .as_ref()
             .ok()
             .filter(|b| {
                 b.len() <= crate::slmgr::MAX_INPUT_BYTES
-                    && !events::evtx::salvage::is_log(b)
                     && !input::encoding::looks_binary(b)
+                    && events::detect(rules, b).is_none()
             })
             .cloned();
         let result = f

@@ -38,9 +38,16 @@ fn computer_line() -> &'static Regex {
     })
 }
 
-/// Reads `bytes` as running text. `None` when it is binary or mentions no result code.
-pub(crate) fn read(rules: &Rules, path: &str, bytes: &[u8]) -> Option<LicenseSnapshot> {
-    let slmgr = crate::slmgr::SlmgrReader::new(rules);
+/// Reads `bytes` as running text. `None` when it is binary, or mentions no result code and quotes
+/// no license state.
+/// `slmgr` is the slmgr reader the caller already built: its vocabulary reads the `/xpr` lines
+/// a text quotes.
+pub(crate) fn read(
+    rules: &Rules,
+    slmgr: &crate::slmgr::SlmgrReader,
+    path: &str,
+    bytes: &[u8],
+) -> Option<LicenseSnapshot> {
     let decoded = crate::input::encoding::decode(bytes, &|_| 0);
     // Zero bytes belong to UTF-16 text (decoded above) or to binary content, never to prose.
     if bytes.contains(&0) && !decoded.encoding.starts_with("UTF-16") {

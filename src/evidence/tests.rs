@@ -139,7 +139,13 @@ fn known_informational_codes_are_evidence_too() {
 #[test]
 fn each_mention_keeps_its_line() {
     let text = "Hi team,\r\n\r\nactivation fails with hr=0xc004f074 since Monday.\r\nThanks\r\n";
-    let s = read(&rules(), "mail.txt", text.as_bytes()).unwrap();
+    let s = read(
+        &rules(),
+        &crate::slmgr::SlmgrReader::new(&rules()),
+        "mail.txt",
+        text.as_bytes(),
+    )
+    .unwrap();
     assert_eq!(s.mentions.len(), 1);
     let m = &s.mentions[0];
     assert_eq!(m.code, Hresult(0xC004_F074));
@@ -156,31 +162,81 @@ fn each_mention_keeps_its_line() {
 #[test]
 fn a_computer_line_names_the_machine_and_two_names_name_none() {
     let one = "Computer: PC042\nError: 0xC004F074\n";
-    let s = read(&rules(), "x.txt", one.as_bytes()).unwrap();
+    let s = read(
+        &rules(),
+        &crate::slmgr::SlmgrReader::new(&rules()),
+        "x.txt",
+        one.as_bytes(),
+    )
+    .unwrap();
     assert_eq!(s.machine.as_deref(), Some("PC042"));
     assert_eq!(s.machine_line.unwrap().line, 1);
     let named = "> **Computer Name:** ws01.contoso.com\nhr=0xC004F074\n";
-    let s = read(&rules(), "x.txt", named.as_bytes()).unwrap();
+    let s = read(
+        &rules(),
+        &crate::slmgr::SlmgrReader::new(&rules()),
+        "x.txt",
+        named.as_bytes(),
+    )
+    .unwrap();
     assert_eq!(s.machine.as_deref(), Some("ws01.contoso.com"));
     let two = "Computer: PC1\nComputer: PC2\n0xC004F074\n";
     assert_eq!(
-        read(&rules(), "x.txt", two.as_bytes()).unwrap().machine,
+        read(
+            &rules(),
+            &crate::slmgr::SlmgrReader::new(&rules()),
+            "x.txt",
+            two.as_bytes()
+        )
+        .unwrap()
+        .machine,
         None
     );
     let prose = "The computer: it fails with 0xC004F074\n";
     assert_eq!(
-        read(&rules(), "x.txt", prose.as_bytes()).unwrap().machine,
+        read(
+            &rules(),
+            &crate::slmgr::SlmgrReader::new(&rules()),
+            "x.txt",
+            prose.as_bytes()
+        )
+        .unwrap()
+        .machine,
         None
     );
 }
 
 #[test]
 fn text_without_codes_and_binary_content_are_not_read() {
-    assert!(read(&rules(), "x.txt", b"Hello, nothing to see here\n").is_none());
-    assert!(read(&rules(), "x.txt", b"").is_none());
+    assert!(
+        read(
+            &rules(),
+            &crate::slmgr::SlmgrReader::new(&rules()),
+            "x.txt",
+            b"Hello, nothing to see here\n"
+        )
+        .is_none()
+    );
+    assert!(
+        read(
+            &rules(),
+            &crate::slmgr::SlmgrReader::new(&rules()),
+            "x.txt",
+            b""
+        )
+        .is_none()
+    );
     let mut binary = b"MZ\x90\x00\x03\x00\x00\x00 0xC004F074 ".to_vec();
     binary.extend([0u8; 16]);
-    assert!(read(&rules(), "x.bin", &binary).is_none());
+    assert!(
+        read(
+            &rules(),
+            &crate::slmgr::SlmgrReader::new(&rules()),
+            "x.bin",
+            &binary
+        )
+        .is_none()
+    );
 }
 
 #[test]
@@ -189,7 +245,13 @@ fn utf16_text_is_text() {
     for u in "Error code: 0xC004F074\r\n".encode_utf16() {
         bytes.extend(u.to_le_bytes());
     }
-    let s = read(&rules(), "x.txt", &bytes).unwrap();
+    let s = read(
+        &rules(),
+        &crate::slmgr::SlmgrReader::new(&rules()),
+        "x.txt",
+        &bytes,
+    )
+    .unwrap();
     assert_eq!(s.mentions[0].code, Hresult(0xC004_F074));
     assert_eq!(s.encoding, "UTF-16LE (BOM)");
 }
@@ -198,20 +260,38 @@ fn utf16_text_is_text() {
 fn a_quoted_xpr_line_in_prose_is_a_license_state() {
     use crate::model::snapshot::ExpiryKind;
     let text = "It fails with 0xC004F074.\nWhen I run slmgr /xpr, it says \"Windows Professional edition: Windows is in notification mode.\"\n";
-    let snap = read(&rules(), "mail.txt", text.as_bytes()).unwrap();
+    let snap = read(
+        &rules(),
+        &crate::slmgr::SlmgrReader::new(&rules()),
+        "mail.txt",
+        text.as_bytes(),
+    )
+    .unwrap();
     assert_eq!(snap.expiry.len(), 1);
     assert_eq!(snap.expiry[0].kind, ExpiryKind::Notification);
     assert_eq!(snap.expiry[0].line.line, 2);
     // Without a code, the quoted state alone is evidence too.
     let text = "slmgr /xpr prints «The machine is permanently activated.» on both PCs\n";
-    let snap = read(&rules(), "mail.txt", text.as_bytes()).unwrap();
+    let snap = read(
+        &rules(),
+        &crate::slmgr::SlmgrReader::new(&rules()),
+        "mail.txt",
+        text.as_bytes(),
+    )
+    .unwrap();
     assert_eq!(snap.expiry[0].kind, ExpiryKind::Permanent);
 }
 
 #[test]
 fn quotes_without_an_slmgr_line_give_no_state() {
     let text = "He said \"it is activated, I think\" and the error was 0xC004F074\n";
-    let snap = read(&rules(), "mail.txt", text.as_bytes()).unwrap();
+    let snap = read(
+        &rules(),
+        &crate::slmgr::SlmgrReader::new(&rules()),
+        "mail.txt",
+        text.as_bytes(),
+    )
+    .unwrap();
     assert!(snap.expiry.is_empty());
     assert_eq!(scan::quoted("a \"b\" c 「d」"), vec!["b", "d"]);
     assert_eq!(scan::quoted("no quotes"), vec!["no quotes"]);

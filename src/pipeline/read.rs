@@ -265,7 +265,7 @@ pub(super) fn read_one(rules: &Rules, reader: &SlmgrReader, f: InputFile) -> Rea
             // outputs in a folder or bundle mention codes too, and are no machine's evidence.
             if matches!(e, SlmgrError::NotSlmgr { .. })
                 && explicit
-                && let Some(snap) = crate::evidence::read(rules, &path, &bytes)
+                && let Some(snap) = crate::evidence::read(rules, reader, &path, &bytes)
             {
                 read_as_evidence(&snap, &mut summary);
                 return (vec![snap], Vec::new(), summary);

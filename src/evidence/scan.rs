@@ -4,8 +4,9 @@
 //! decimals only right after a label (`error -1073418184`, `hr=3221549112`). The numbers are read
 //! by `hresult`'s spelling readers; this file only finds where they stand.
 //!
-//! A value is evidence only when the rule table knows it or it is a failure of an activation
-//! facility or a general NTSTATUS error (`0xC000…`); values up to 0xFFFF never are (a facility's own code such as `0xBC6`,
+//! A value is evidence only when the rule table knows it, it is a failure of an activation
+//! facility or a general NTSTATUS error (`0xC000…`), or it is a failure written with `0x` and all
+//! eight digits right after an error label (`Error Code: 0xC0EA000A`); values up to 0xFFFF never are (a facility's own code such as `0xBC6`,
 //! flags, small numbers), nor are GUID groups, version or path parts, or the words of a hex dump.
 //! It knows spellings and the rule table's codes, not what a code means for a diagnosis.
 
@@ -73,6 +74,16 @@ pub(super) fn is_evidence(rules: &Rules, v: Hresult) -> bool {
         || (v.is_failure() && v.code() != 0 && ACTIVATION_FACILITIES.contains(&(v.0 >> 16)))
 }
 
+/// Whether a word is written the way result codes are: `0x` and all eight hex digits of a
+/// failure (`0xC0EA000A`). Right after an error label (`Error Code: 0xC0EA000A`) such a value
+/// names a result even when the rule table does not know it and its facility is not one
+/// activation reports through; a shorter value (`0xBC6`), a longer one (event keywords) or a
+/// success value is no result code.
+fn written_as_result(word: &str, v: Hresult) -> bool {
+    let hex = word.strip_prefix("0x").or_else(|| word.strip_prefix("0X"));
+    hex.is_some_and(|h| h.len() == 8) && v.is_failure() && v.code() != 0
+}
+
 fn is_hex_word(t: &str) -> bool {
     t.len() == 8 && t.chars().all(|c| c.is_ascii_hexdigit())
 }
@@ -133,7 +144,8 @@ pub(crate) fn codes_in_line(rules: &Rules, line: &str) -> Vec<Hresult> {
         let Some(v) = code_of(rules, &chars, prev, t, dump) else {
             continue;
         };
-        if is_evidence(rules, v) && !out.contains(&v) {
+        let labelled_result = written_as_result(&t.text, v) && labelled(&chars, prev, t);
+        if (is_evidence(rules, v) || labelled_result) && !out.contains(&v) {
             out.push(v);
         }
     }

@@ -132,6 +132,31 @@ fn ntstatus_errors_are_result_codes_known_or_not() {
 }
 
 #[test]
+fn an_unknown_failure_right_after_an_error_label_is_a_result_code() {
+    // Real titles of activation reports (massgravel/Microsoft-Activation-Scripts issues 1162 and
+    // 713): codes the rule table does not know, of facilities activation does not report through.
+    assert_eq!(
+        codes("Activation Failed, Error Code 0xC0020036"),
+        vec![0xC002_0036]
+    );
+    assert_eq!(
+        codes("Activation Failed (Error Code : 0xC0EA000A)"),
+        vec![0xC0EA_000A]
+    );
+    assert_eq!(codes("hr=0x8123ABCD"), vec![0x8123_ABCD]);
+    // Without the label, not written out in full, or no failure: no code.
+    for line in [
+        "0x8123ABCD",
+        "seen at 0xC0EA000A",
+        "Error code: 0xC0EA00A",
+        "Error code: 0x4123ABCD",
+        "error code 8123ABCD",
+    ] {
+        assert!(codes(line).is_empty(), "{line}: {:?}", codes(line));
+    }
+}
+
+#[test]
 fn known_informational_codes_are_evidence_too() {
     assert_eq!(codes("ERROR CODE: 0x4004F040"), vec![0x4004_F040]);
 }

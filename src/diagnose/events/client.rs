@@ -14,7 +14,7 @@ use crate::model::{Machine, MachineRole, Verdict};
 use crate::rules::{Category, Severity};
 
 use super::super::registry::FindingId;
-use super::{Builder, Reasons, expiry, raise, span, when};
+use super::{Builder, Reasons, expiry, raise, raise_capped, span, when};
 
 /// A client's failures that raise one finding.
 #[derive(Debug, Default)]
@@ -24,6 +24,16 @@ struct FailureGroup {
     proof: Vec<usize>,
     /// The attempts (indices into the streak).
     attempts: Vec<usize>,
+    /// Whether something besides local failures to reach the network stands in the group (a KMS
+    /// attempt, or a local failure for a reason of its own); a group of only those is a machine
+    /// that was offline when it tried, at most a warning.
+    not_offline: bool,
+}
+
+impl FailureGroup {
+    fn offline_only(&self) -> bool {
+        !self.not_offline && !self.codes.is_empty()
+    }
 }
 
 /// What the failures are measured against: the attempts since the last success.
@@ -53,14 +63,14 @@ pub(super) fn client(
     let groups = failure_groups(b, c, &streak);
     for (id, group) in &groups {
         let detail = failure_detail(b, c, *id, group, &streak);
-        raise(
+        let cap = group.offline_only().then_some(Severity::Warning);
+        raise_capped(
             b,
             &mut reasons,
             *id,
             &c.name,
-            &group.codes,
-            detail,
-            &group.proof,
+            (&group.codes, detail, &group.proof),
+            cap,
         );
     }
     foreign_host(b, &mut reasons, corr, c);
@@ -87,6 +97,7 @@ fn failure_groups(
         let result = a.result.filter(|r| r.is_failure());
         let mut add = |id: FindingId, code: Option<Hresult>| {
             let g = groups.entry(id).or_default();
+            g.not_offline = true;
             g.codes.extend(code);
             g.proof.push(a.request);
             g.proof.extend(a.response);
@@ -117,11 +128,22 @@ fn failure_groups(
         }
         if let Some(id) = code_finding(*code) {
             let g = groups.entry(id).or_default();
+            g.not_offline |= !offline_code(b, *code);
             g.codes.push(*code);
             g.proof.push(*i);
         }
     }
     groups
+}
+
+/// Whether a local failure's code says the machine could not reach the network: the rule table's
+/// network codes, or a Win32 code it does not know (`0x800704CF`, the network location cannot be
+/// reached). A KMS client's own connectivity codes (`0xC004F074`) are not: they are its finding.
+fn offline_code(b: &Builder<'_>, code: Hresult) -> bool {
+    match b.rules().code(code) {
+        Some(e) => e.category == Category::Network,
+        None => code.facility() == 7,
+    }
 }
 
 /// What is true of this client for one group of failures.

@@ -192,9 +192,30 @@ fn raise(
     detail: String,
     proof: &[usize],
 ) {
+    raise_capped(b, reasons, id, machine, (codes, detail, proof), None);
+}
+
+/// [`raise`], with the finding's severity held at most at `cap` when one is given (a failure
+/// that says less about the machine than the finding usually does).
+fn raise_capped(
+    b: &mut Builder<'_>,
+    reasons: &mut Reasons,
+    id: FindingId,
+    machine: &str,
+    (codes, detail, proof): (&[Hresult], String, &[usize]),
+    cap: Option<Severity>,
+) {
     let sev = b.findings.severity(id);
+    let sev = cap.map_or(sev, |c| sev.min(c));
     reasons.push((sev, detail.clone()));
-    b.raise(id, &[machine.to_owned()], codes, detail, proof);
+    b.raise_with(
+        id,
+        &[machine.to_owned()],
+        codes,
+        detail,
+        proof,
+        cap.map(|_| sev),
+    );
 }
 
 /// The event diagnosis as it is made: the findings so far and what their texts need.
@@ -220,13 +241,26 @@ impl<'a> Builder<'a> {
         detail: String,
         proof: &[usize],
     ) -> Severity {
+        self.raise_with(id, machines, codes, detail, proof, None)
+    }
+
+    /// [`Builder::raise`] with a severity of its own instead of the finding's.
+    fn raise_with(
+        &mut self,
+        id: FindingId,
+        machines: &[String],
+        codes: &[Hresult],
+        detail: String,
+        proof: &[usize],
+        severity: Option<Severity>,
+    ) -> Severity {
         self.findings.raise(Raise {
             id,
             machines: machines.to_vec(),
             codes: codes.to_vec(),
             detail,
             evidence: bounded(self.events, proof),
-            severity: None,
+            severity,
         })
     }
 

@@ -25,6 +25,7 @@ mod fuzz_regressions;
 mod hostile;
 mod identity;
 mod inventory;
+mod localized;
 mod lookup;
 mod ospp;
 mod output_safety;

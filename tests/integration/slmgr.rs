@@ -363,10 +363,11 @@ fn labels_in_unknown_languages_are_recovered_from_values_and_listed() {
     assert_eq!(p["partial_product_key"], "2YT43");
     assert_eq!(p["notification_reason"], "0xC004F009");
     let nu = v[0]["not_understood"].as_array().unwrap();
+    // Of its 10 lines only the license status has a published Japanese label (rules/slmgr.toml).
     assert_eq!(
         nu.len(),
-        10,
-        "every line is listed as not understood by its label"
+        9,
+        "every line but the license status is listed as not understood by its label"
     );
     assert!(
         nu.iter().all(|n| n["taken_as"].is_string()),

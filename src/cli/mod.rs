@@ -217,7 +217,8 @@ pub(crate) struct SynthArgs {
     /// Multiply every client group's count by this factor (for large fleets).
     #[arg(long, value_name = "FACTOR", default_value_t = 1.0)]
     pub scale: f64,
-    /// Also write the events in these forms: xml (wevtutil-style event XML beside each .evtx).
+    /// Also write the events in these forms: xml (wevtutil-style event XML beside each .evtx);
+    /// inventory (the licensing inventory as an Export-Csv fan-out writes it, inventory/*.csv).
     #[arg(long, value_enum, value_name = "FORM")]
     pub also: Vec<AlsoForm>,
     /// Events of other providers per machine per day (default: the scenario's `noise_per_day`).
@@ -229,6 +230,9 @@ pub(crate) struct SynthArgs {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub(crate) enum AlsoForm {
     Xml,
+    /// The licensing inventory an `Invoke-Command … Get-CimInstance … | Export-Csv` fan-out
+    /// writes (`inventory/*.csv`).
+    Inventory,
 }
 
 #[derive(Debug, Args)]

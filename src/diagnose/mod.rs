@@ -9,6 +9,7 @@
 mod as_of;
 mod events;
 mod findings;
+mod inventory_join;
 pub(crate) mod lookup;
 mod registry;
 mod silent;
@@ -77,6 +78,8 @@ pub(crate) fn diagnose(rules: &Rules, scope: &Scope<'_>) -> Diagnosis {
     let mut findings = FindingSet::new(rules);
     let mut d = join(&mut findings, from_snapshots, from_events);
     silent::silent_clients(&mut findings, &d.machines, scope, rules.kms());
+    inventory_join::inventory_join(&mut findings, &d.machines, scope, rules.kms());
+    inventory_join::inventory_clones(&mut findings, scope);
     settle(&mut d.machines, &findings);
     for i in scope
         .inputs

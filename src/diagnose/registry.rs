@@ -41,7 +41,7 @@ macro_rules! findings {
 findings! {
     /// A KMS host's count is below what its clients need.
     KmsCountInsufficient = "kms-count-insufficient",
-        decided_in: ["snapshot/kms_host.rs", "events/host.rs"];
+        decided_in: ["snapshot/kms_host.rs", "events/host.rs", "inventory_join.rs"];
     /// Requests that got no answer and failed on the way (network, RPC, DNS, timeouts).
     KmsUnreachable = "kms-unreachable", decided_in: ["events/client.rs"];
     /// Requests the host's log, covering that time, never recorded.
@@ -49,22 +49,26 @@ findings! {
     /// A KMS client known from its license state (slmgr output, the licensing inventory) whose
     /// CMID the hosts' logs do not hold in the time it should have asked.
     KmsClientNotSeen = "kms-client-not-seen", decided_in: ["silent.rs"];
+    /// A KMS client whose license state says licensed while its own host's log, covering the
+    /// time that activation must have happened, holds no activation of its CMID then.
+    KmsLicenseUnconfirmed = "kms-license-unconfirmed", decided_in: ["inventory_join.rs"];
     /// Requests the host logged whose answer the client never processed.
-    KmsResponseLost = "kms-response-lost", decided_in: ["events/client.rs"];
+    KmsResponseLost = "kms-response-lost",
+        decided_in: ["events/client.rs", "inventory_join.rs"];
     /// The client finds no KMS host in DNS (raised by result codes, and by slmgr's "DNS
     /// auto-discovery: KMS name not available" on a client that is not activated).
     KmsDnsSrvMissing = "kms-dns-srv-missing", decided_in: ["snapshot/kms_discovery.rs"];
     /// A KMS host failed to publish its SRV record.
     KmsDnsPublishFailed = "kms-dns-publish-failed", decided_in: ["events/host.rs"];
     /// One CMID under several machine names.
-    DuplicateCmid = "duplicate-cmid", decided_in: ["events/cmid.rs"];
+    DuplicateCmid = "duplicate-cmid", decided_in: ["events/cmid.rs", "inventory_join.rs"];
     /// One CMID under one name, then under another: a machine renamed (a note).
     MachineRenamed = "machine-renamed", decided_in: ["events/cmid.rs"];
     /// One machine name cycling through CMIDs at a host.
     CmidChanging = "cmid-changing", decided_in: ["events/host.rs"];
     /// The host refused requests for their client time (raised by result codes; the detail says
     /// the measured skew).
-    ClockSkew = "clock-skew", decided_in: ["events/client.rs"];
+    ClockSkew = "clock-skew", decided_in: ["events/client.rs", "inventory_join.rs"];
     /// The BIOS activation marker is invalid (raised by result codes).
     BiosSlicInvalid = "bios-slic-invalid", decided_in: [];
     /// Licensing files tampered with (raised by result codes).
@@ -88,7 +92,7 @@ findings! {
     UnlicensedRfm = "unlicensed-rfm",
         decided_in: ["snapshot/license.rs", "snapshot/expiry.rs", "events/expiry.rs"];
     /// Clients use a KMS host whose logs were not supplied.
-    KmsHostUnknown = "kms-host-unknown", decided_in: ["events/client.rs"];
+    KmsHostUnknown = "kms-host-unknown", decided_in: ["events/client.rs", "inventory_join.rs"];
     /// An input could not be read.
     InputUnreadable = "input-unreadable", decided_in: ["mod.rs"];
     /// An activation failure with no finding of its own.

@@ -80,7 +80,7 @@ fn normal_cmid(c: &str) -> String {
 }
 
 /// Whether the machine has client events of its own (the client join judges it then).
-fn has_client_log(scope: &Scope<'_>, m: &Machine) -> bool {
+pub(super) fn has_client_log(scope: &Scope<'_>, m: &Machine) -> bool {
     scope
         .correlation
         .clients

@@ -170,13 +170,21 @@ fn table(text: &str, delim: u8) -> Vec<Record> {
     let mut out = Vec::new();
     let mut row = csv::StringRecord::new();
     loop {
-        let line = reader.position().line();
         match reader.read_record(&mut row) {
             Ok(true) => {}
             Ok(false) => break,
             // A broken row is skipped; the rest is read.
             Err(_) => continue,
         }
+        // Where the row starts, counted from its byte offset: after a CRLF the reader's
+        // position (and its line count) stops at the `\n`, so that byte counts too.
+        let start = row
+            .position()
+            .map_or(0, |p| usize::try_from(p.byte()).unwrap_or(usize::MAX));
+        let line = body
+            .get(..start.saturating_add(1).min(body.len()))
+            .map_or(0, |b| b.bytes().filter(|&c| c == b'\n').count())
+            + 1;
         let line = u32::try_from(line)
             .unwrap_or(u32::MAX)
             .saturating_add(u32::try_from(index + 1).unwrap_or(u32::MAX));

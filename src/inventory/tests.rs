@@ -230,3 +230,14 @@ fn hostile_inputs_do_not_panic() {
         let _ = read_text(text);
     }
 }
+
+#[test]
+fn csv_rows_with_crlf_line_ends_keep_their_own_line_numbers() {
+    let text = "\"PSComputerName\",\"ClientMachineID\",\"IsKeyManagementServiceMachine\"\r\n\"PC-A\",\"6f1e0a42-5b7c-4d2e-9a31-0c8d7e6f5a41\",\"0\"\r\n\"PC-B\",\"6f1e0a42-5b7c-4d2e-9a31-0c8d7e6f5a41\",\"0\"\r\n";
+    let s = read_text(text).unwrap();
+    let lines: Vec<Option<u32>> = s
+        .iter()
+        .map(|x| x.machine_line.as_ref().map(|l| l.line))
+        .collect();
+    assert_eq!(lines, [Some(2), Some(3)]);
+}

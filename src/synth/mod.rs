@@ -3,6 +3,7 @@
 //! analysis must raise for every machine. Same scenario and seed, same bytes.
 
 pub(crate) mod evtx_writer;
+pub(crate) mod inventory;
 pub(crate) mod output;
 pub(crate) mod scenario;
 pub(crate) mod sim;
@@ -29,6 +30,8 @@ pub(crate) struct Options {
     pub xml: bool,
     /// Override the scenario's noise events per machine per day.
     pub noise_per_day: Option<u32>,
+    /// Also write the licensing inventory (also set by the scenario's `inventory = true`).
+    pub inventory: bool,
 }
 
 impl Default for Options {
@@ -38,6 +41,7 @@ impl Default for Options {
             scale: 1.0,
             xml: false,
             noise_per_day: None,
+            inventory: false,
         }
     }
 }
@@ -154,6 +158,15 @@ pub(crate) fn generate(
         scenario.renewal_interval,
         scenario.activation_interval,
     )?;
+    if opts.inventory || scenario.inventory {
+        let iv = inventory::Intervals {
+            activation: scenario.activation_interval,
+            renewal: scenario.renewal_interval,
+        };
+        let inv = inventory::write(&fleet, out, iv)?;
+        written.files.extend(inv.files);
+        written.bytes += inv.bytes;
+    }
     let exp = expected(rules, scenario, &fleet);
     let path = out.join("expected.json");
     let mut text = serde_json::to_string_pretty(&exp).unwrap_or_default();

@@ -38,6 +38,9 @@ pub(crate) struct Scenario {
     /// Write an `slmgr /dlv` snapshot per machine whose logs are collected.
     #[serde(default = "yes")]
     pub slmgr: bool,
+    /// Also write the licensing inventory (`inventory/*.csv`, see `synth::inventory`).
+    #[serde(default)]
+    pub inventory: bool,
     #[serde(default, rename = "host")]
     pub hosts: Vec<HostSpec>,
     #[serde(default, rename = "clients")]

@@ -98,3 +98,137 @@ fn a_client_the_host_heard_from_or_a_log_that_does_not_cover_the_time_says_nothi
         + &request("2026-09-10T02:00:00Z", "ws9.contoso.com", OTHER);
     assert!(not_seen(&analyze("5", "0", &log)).is_none());
 }
+
+/// A 12290 from `cmid` at `time` answered with `result`.
+fn answered(time: &str, client: &str, cmid: &str, result: &str) -> String {
+    request(time, client, cmid).replace("<Data>0x0,", &format!("<Data>{result},"))
+}
+
+fn finding<'a>(r: &'a serde_json::Value, id: &str) -> Option<&'a serde_json::Value> {
+    r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["id"] == id)
+}
+
+#[test]
+fn a_licensed_client_its_host_did_not_activate_when_its_licence_says_is_unconfirmed() {
+    // 250560 minutes of 180 days left at 2026-10-01 12:00: activated around 2026-09-25 12:00.
+    let background = request("2026-09-20T02:00:00Z", "ws9.contoso.com", OTHER)
+        + &request("2026-10-01T11:00:00Z", "ws9.contoso.com", OTHER);
+    // Only a refusal for the count then.
+    let refused = background.clone()
+        + &answered(
+            "2026-09-25T12:05:00Z",
+            "ws-0150.contoso.com",
+            OWN,
+            "0xC004F038",
+        );
+    let r = analyze("1", "250560", &refused);
+    let f = finding(&r, "kms-license-unconfirmed").unwrap_or_else(|| panic!("{r:#}"));
+    assert_eq!(f["severity"], "warning");
+    assert_eq!(f["machines"], serde_json::json!(["WS-0150"]));
+    let text = f["explanation"].as_str().unwrap();
+    assert!(text.contains("2026-09-25 12:00"), "{text}");
+    let ev = f["evidence"].as_array().unwrap();
+    assert!(
+        ev.iter()
+            .any(|e| e["path"].as_str().unwrap().ends_with("inventory.txt")),
+        "{f}"
+    );
+    assert!(
+        ev.iter()
+            .any(|e| e["excerpt"].as_str().unwrap().contains("0xC004F038")),
+        "{f}"
+    );
+    // The refusal since its last activation is the host's count, for this client too.
+    assert!(finding(&r, "kms-count-insufficient").is_some(), "{r:#}");
+    // No request at all then: the same.
+    assert!(
+        finding(
+            &analyze("1", "250560", &background),
+            "kms-license-unconfirmed"
+        )
+        .is_some()
+    );
+    // Activated then: nothing to say.
+    let activated =
+        background.clone() + &request("2026-09-25T13:00:00Z", "ws-0150.contoso.com", OWN);
+    let r = analyze("1", "250560", &activated);
+    assert!(finding(&r, "kms-license-unconfirmed").is_none(), "{r:#}");
+    // A host log that does not reach back to the activation proves nothing.
+    let late = request("2026-09-28T02:00:00Z", "ws9.contoso.com", OTHER)
+        + &request("2026-10-01T11:00:00Z", "ws9.contoso.com", OTHER);
+    assert!(finding(&analyze("1", "250560", &late), "kms-license-unconfirmed").is_none());
+}
+
+#[test]
+fn a_client_its_host_activated_that_is_not_licensed_lost_the_answer() {
+    let log = request("2026-09-30T02:00:00Z", "ws-0150.contoso.com", OWN)
+        + &request("2026-10-01T11:00:00Z", "ws9.contoso.com", OTHER);
+    let r = analyze("2", "30000", &log);
+    let f = finding(&r, "kms-response-lost").unwrap_or_else(|| panic!("{r:#}"));
+    assert_eq!(f["machines"], serde_json::json!(["WS-0150"]));
+}
+
+#[test]
+fn a_client_set_to_a_host_whose_log_was_not_supplied_is_kms_host_unknown() {
+    let dir = tempfile::tempdir().unwrap();
+    let inv = dir.path().join("inventory.txt");
+    let log = dir.path().join("kms1.xml");
+    std::fs::write(
+        &inv,
+        INVENTORY
+            .replace("STATUS", "1")
+            .replace("GRACE", "250000")
+            .replace("kms1.contoso.com", "kms-rogue.example.net"),
+    )
+    .unwrap();
+    std::fs::write(
+        &log,
+        request("2026-10-01T02:00:00Z", "ws9.contoso.com", OTHER),
+    )
+    .unwrap();
+    let (_, r) = run_json(&[
+        "analyze",
+        "--format",
+        "json",
+        "--now",
+        "2026-10-01T12:00:00Z",
+        inv.to_str().unwrap(),
+        log.to_str().unwrap(),
+    ]);
+    let f = finding(&r, "kms-host-unknown").unwrap_or_else(|| panic!("{r:#}"));
+    assert!(
+        f["explanation"]
+            .as_str()
+            .unwrap()
+            .contains("kms-rogue.example.net"),
+        "{f}"
+    );
+}
+
+#[test]
+fn one_cmid_under_two_inventory_names_is_a_duplicate_naming_the_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let csv = dir.path().join("sls.csv");
+    std::fs::write(
+        &csv,
+        format!("\"PSComputerName\",\"ClientMachineID\",\"IsKeyManagementServiceMachine\"\r\n\"PC-A\",\"{OWN}\",\"0\"\r\n\"PC-B\",\"{OWN}\",\"0\"\r\n\"PC-C\",\"{OTHER}\",\"0\"\r\n"),
+    )
+    .unwrap();
+    let (_, r) = run_json(&[
+        "analyze",
+        "--format",
+        "json",
+        "--now",
+        "2026-10-01T12:00:00Z",
+        csv.to_str().unwrap(),
+    ]);
+    let f = finding(&r, "duplicate-cmid").unwrap_or_else(|| panic!("{r:#}"));
+    assert_eq!(f["machines"], serde_json::json!(["PC-A", "PC-B"]));
+    let ev = f["evidence"].as_array().unwrap();
+    let lines: Vec<u64> = ev.iter().map(|e| e["line"].as_u64().unwrap()).collect();
+    assert_eq!(lines, [2, 3], "{f}");
+}

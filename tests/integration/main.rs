@@ -19,6 +19,7 @@ mod damaged_logs;
 mod decoration;
 mod events;
 mod evtx_writer;
+mod fleet_inventory;
 mod fleet_join;
 mod fleets;
 mod fuzz_regressions;

@@ -29,6 +29,7 @@ pub(crate) fn run(args: &SynthArgs, rules: &Rules, out: &mut dyn Write) -> io::R
         scale: args.scale,
         xml: args.also.contains(&AlsoForm::Xml),
         noise_per_day: args.noise_per_day,
+        inventory: args.also.contains(&AlsoForm::Inventory),
     };
     match synth::generate(rules, &scenario, &opts, &args.out) {
         Ok((expected, written)) => {

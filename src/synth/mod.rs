@@ -5,6 +5,7 @@
 pub(crate) mod evtx_writer;
 pub(crate) mod output;
 pub(crate) mod scenario;
+pub(crate) mod siem;
 pub(crate) mod sim;
 
 use std::path::Path;
@@ -29,6 +30,8 @@ pub(crate) struct Options {
     pub xml: bool,
     /// Override the scenario's noise events per machine per day.
     pub noise_per_day: Option<u32>,
+    /// Also write the activation events as these SIEM / shipper exports (`DIR/exports/`).
+    pub export: siem::Shapes,
 }
 
 impl Default for Options {
@@ -38,6 +41,7 @@ impl Default for Options {
             scale: 1.0,
             xml: false,
             noise_per_day: None,
+            export: siem::Shapes::default(),
         }
     }
 }
@@ -154,6 +158,8 @@ pub(crate) fn generate(
         scenario.renewal_interval,
         scenario.activation_interval,
     )?;
+    let exported = std::mem::take(&mut written.exported);
+    siem::write_exports(rules, &fleet, opts.export, &exported, out, &mut written)?;
     let exp = expected(rules, scenario, &fleet);
     let path = out.join("expected.json");
     let mut text = serde_json::to_string_pretty(&exp).unwrap_or_default();

@@ -24,6 +24,9 @@ pub(crate) struct Written {
     pub files: Vec<String>,
     pub records: u64,
     pub bytes: u64,
+    /// The activation records with their record ids, for the SIEM exports (`super::siem`).
+    #[serde(skip)]
+    pub exported: Vec<(u64, Record)>,
 }
 
 /// Why output could not be written.
@@ -310,6 +313,7 @@ struct LogFile {
     xml_path: Option<PathBuf>,
     next_id: u64,
     records: u64,
+    kept: Vec<(u64, Record)>,
 }
 
 impl LogFile {
@@ -335,6 +339,7 @@ impl LogFile {
             xml_path,
             next_id: first_id.max(1),
             records: 0,
+            kept: Vec::new(),
         })
     }
 
@@ -346,6 +351,9 @@ impl LogFile {
         debug_assert_eq!(id, self.next_id);
         if let (Some(x), Some(p)) = (self.xml.as_mut(), self.xml_path.as_ref()) {
             writeln!(x, "{}", record_xml(r, id)).map_err(io(p))?;
+        }
+        if super::siem::exported(r) {
+            self.kept.push((id, r.clone()));
         }
         self.next_id = id + 1;
         self.records += 1;
@@ -364,6 +372,7 @@ impl LogFile {
         w.flush().map_err(io(&path))?;
         drop(w);
         written.records += self.records;
+        written.exported.extend(self.kept);
         written.files.push(path.display().to_string());
         if let (Some(mut x), Some(p)) = (self.xml, self.xml_path) {
             x.flush().map_err(io(&p))?;

@@ -224,6 +224,10 @@ pub(crate) struct SynthArgs {
     /// Events of other providers per machine per day (default: the scenario's `noise_per_day`).
     #[arg(long, value_name = "N")]
     pub noise_per_day: Option<u32>,
+    /// Also write the fleet's activation events as these SIEM / shipper exports, under
+    /// DIR/exports/ (comma-separated shape names, or `all`; docs/synth.md lists them).
+    #[arg(long, value_name = "SHAPE", value_delimiter = ',')]
+    pub export: Vec<String>,
 }
 
 /// Extra output forms of `kmsdiag synth`.

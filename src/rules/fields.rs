@@ -38,6 +38,11 @@ pub(crate) struct ShipperDef {
     /// Recognised only when no other shape's names match a record (the generic names).
     #[serde(default)]
     pub fallback: bool,
+    /// The rendered message is the better payload: the shape's payload field loses the
+    /// positions (Wazuh joins the unnamed `<Data>` values with ", "), so it is read only when
+    /// the record has no message.
+    #[serde(default)]
+    pub message_first: bool,
     pub sources: Vec<String>,
 }
 

@@ -6,6 +6,7 @@ pub(crate) mod evtx_writer;
 pub(crate) mod inventory;
 pub(crate) mod output;
 pub(crate) mod scenario;
+pub(crate) mod siem;
 pub(crate) mod sim;
 
 use std::path::Path;
@@ -32,6 +33,8 @@ pub(crate) struct Options {
     pub noise_per_day: Option<u32>,
     /// Also write the licensing inventory (also set by the scenario's `inventory = true`).
     pub inventory: bool,
+    /// Also write the activation events as these SIEM / shipper exports (`DIR/exports/`).
+    pub export: siem::Shapes,
 }
 
 impl Default for Options {
@@ -42,6 +45,7 @@ impl Default for Options {
             xml: false,
             noise_per_day: None,
             inventory: false,
+            export: siem::Shapes::default(),
         }
     }
 }
@@ -153,7 +157,10 @@ pub(crate) fn generate(
         &fleet,
         out,
         opts.noise_per_day.unwrap_or(scenario.noise_per_day),
-        opts.xml || scenario.xml,
+        output::Forms {
+            xml: opts.xml || scenario.xml,
+            keep: !opts.export.is_empty(),
+        },
         scenario.slmgr,
         scenario.renewal_interval,
         scenario.activation_interval,
@@ -167,6 +174,8 @@ pub(crate) fn generate(
         written.files.extend(inv.files);
         written.bytes += inv.bytes;
     }
+    let exported = std::mem::take(&mut written.exported);
+    siem::write_exports(rules, &fleet, opts.export, &exported, out, &mut written)?;
     let exp = expected(rules, scenario, &fleet);
     let path = out.join("expected.json");
     let mut text = serde_json::to_string_pretty(&exp).unwrap_or_default();

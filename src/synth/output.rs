@@ -24,6 +24,9 @@ pub(crate) struct Written {
     pub files: Vec<String>,
     pub records: u64,
     pub bytes: u64,
+    /// The activation records with their record ids, for the SIEM exports (`super::siem`).
+    #[serde(skip)]
+    pub exported: Vec<(u64, Record)>,
 }
 
 /// Why output could not be written.
@@ -302,6 +305,13 @@ pub(crate) fn record_xml(r: &Record, record_id: u64) -> String {
     )
 }
 
+/// Besides each `.evtx`: its event XML; the records SIEM exports take, kept only when asked.
+#[derive(Clone, Copy)]
+pub(crate) struct Forms {
+    pub xml: bool,
+    pub keep: bool,
+}
+
 /// Writes one log: its records to `.evtx` (and `.xml`), ids from `first_id`.
 struct LogFile {
     evtx: EvtxWriter<BufWriter<File>>,
@@ -310,10 +320,12 @@ struct LogFile {
     xml_path: Option<PathBuf>,
     next_id: u64,
     records: u64,
+    kept: Vec<(u64, Record)>,
+    keep: bool,
 }
 
 impl LogFile {
-    fn create(dir: &Path, name: &str, first_id: u64, xml: bool) -> Result<Self, OutputError> {
+    fn create(dir: &Path, name: &str, first_id: u64, forms: Forms) -> Result<Self, OutputError> {
         let path = dir.join(format!("{name}.evtx"));
         let f = File::create(&path).map_err(io(&path))?;
         let evtx =
@@ -321,7 +333,7 @@ impl LogFile {
                 path: path.display().to_string(),
                 source,
             })?;
-        let (xml, xml_path) = if xml {
+        let (xml, xml_path) = if forms.xml {
             let p = dir.join(format!("{name}.xml"));
             let f = File::create(&p).map_err(io(&p))?;
             (Some(BufWriter::new(f)), Some(p))
@@ -335,6 +347,8 @@ impl LogFile {
             xml_path,
             next_id: first_id.max(1),
             records: 0,
+            kept: Vec::new(),
+            keep: forms.keep,
         })
     }
 
@@ -346,6 +360,9 @@ impl LogFile {
         debug_assert_eq!(id, self.next_id);
         if let (Some(x), Some(p)) = (self.xml.as_mut(), self.xml_path.as_ref()) {
             writeln!(x, "{}", record_xml(r, id)).map_err(io(p))?;
+        }
+        if self.keep && super::siem::exported(r) {
+            self.kept.push((id, r.clone()));
         }
         self.next_id = id + 1;
         self.records += 1;
@@ -364,6 +381,7 @@ impl LogFile {
         w.flush().map_err(io(&path))?;
         drop(w);
         written.records += self.records;
+        written.exported.extend(self.kept);
         written.files.push(path.display().to_string());
         if let (Some(mut x), Some(p)) = (self.xml, self.xml_path) {
             x.flush().map_err(io(&p))?;
@@ -378,7 +396,7 @@ pub(crate) fn write_fleet(
     fleet: &Fleet,
     out: &Path,
     noise_per_day: u32,
-    xml: bool,
+    forms: Forms,
     slmgr: bool,
     renewal_interval: u32,
     activation_interval: u32,
@@ -388,9 +406,9 @@ pub(crate) fn write_fleet(
     for m in fleet.machines.iter().filter(|m| m.collected) {
         let dir = out.join(&m.fqdn);
         std::fs::create_dir_all(&dir).map_err(io(&dir))?;
-        write_application(fleet, m, &dir, noise_per_day, xml, &mut written)?;
+        write_application(fleet, m, &dir, noise_per_day, forms, &mut written)?;
         if m.role == Role::KmsHost {
-            let mut log = LogFile::create(&dir, "Key Management Service", m.rolled_off + 1, xml)?;
+            let mut log = LogFile::create(&dir, "Key Management Service", m.rolled_off + 1, forms)?;
             for e in m
                 .events
                 .iter()
@@ -422,10 +440,10 @@ fn write_application(
     m: &SimMachine,
     dir: &Path,
     noise_per_day: u32,
-    xml: bool,
+    forms: Forms,
     written: &mut Written,
 ) -> Result<(), OutputError> {
-    let mut log = LogFile::create(dir, "Application", 1, xml)?;
+    let mut log = LogFile::create(dir, "Application", 1, forms)?;
     let mut rng = Rng::derive(fleet.seed ^ 0x006E_6F69_7365, &m.fqdn);
     let mut activation = m
         .events

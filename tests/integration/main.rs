@@ -38,6 +38,7 @@ mod reports;
 mod robustness;
 mod rules;
 mod siem;
+mod siem_parity;
 mod slmgr;
 mod special_outputs;
 mod synth;

@@ -375,11 +375,18 @@ impl<'v> Resolver<'_, '_, '_, 'v> {
         if raw.record_id.is_none() {
             raw.record_id = self.first(Target::RecordId, values::unsigned);
         }
-        if raw.data.is_empty() {
+        let fields = self.walker.fields;
+        if raw.data.is_empty()
+            && raw.message.is_none()
+            && fields.shipper(self.best).is_some_and(|s| s.message_first)
+        {
+            raw.message = self.first(Target::Message, values::message);
+        }
+        if raw.data.is_empty() && raw.message.is_none() {
             raw.data = self.data().unwrap_or_default();
         }
         if raw.data.is_empty() && raw.message.is_none() {
-            raw.message = self.first(Target::Message, values::name).map(str::to_owned);
+            raw.message = self.first(Target::Message, values::message);
         }
         Some(raw)
     }

@@ -83,6 +83,13 @@ fn times_in_every_shape() {
     assert_eq!(utc("20250701084500.000000+120"), Some((at.clone(), false)));
     assert_eq!(utc("/Date(1751352300000)/"), Some((at.clone(), false)));
     assert_eq!(utc("07/01/2025 06:45:00 AM"), Some((at.clone(), true)));
+    // Regression: Kibana's CSV report date (default `dateFormat`) was no time at all, so a
+    // Kibana export's events had none and the host-log coverage findings were lost.
+    assert_eq!(utc("Jul 1, 2025 @ 06:45:00.000"), Some((at.clone(), true)));
+    assert_eq!(
+        utc("Oct 15, 2026 @ 18:05:09.120").map(|(t, _)| t),
+        Some("2026-10-15T18:05:09.120+00:00".to_owned())
+    );
     assert_eq!(
         time(&json!(1_751_352_300.0)).map(|(t, _)| t.to_rfc3339()),
         Some(at.clone())
@@ -268,4 +275,36 @@ fn classic_splunk_events_are_split_at_their_time_lines() {
     // An event without its time line starts at its `LogName=`.
     assert_eq!((got[2].event_id, got[2].line), (7036, Some(16)));
     assert!(read.damaged.is_empty(), "{:?}", read.damaged);
+}
+
+#[test]
+fn wazuh_documents_are_read_from_their_message_not_the_joined_data() {
+    // Regression (found by the SIEM parity test): Wazuh joins an event's unnamed <Data> values
+    // with ", " into `data.win.eventdata.data` and keeps the message as its JSON text, quotes
+    // included. The joined value was taken as one payload string (12293's domain was lost) and
+    // the quoted message matched no template.
+    let rules = Rules::embedded().unwrap();
+    let doc = json!({"timestamp": "2026-10-05T00:03:00.000+0000", "agent": {"id": "001", "name": "kms01"},
+        "decoder": {"name": "windows_eventchannel"}, "location": "EventChannel",
+        "data": {"win": {"system": {"providerName": "Microsoft-Windows-Security-SPP",
+            "eventID": "12293", "systemTime": "2026-10-05T00:03:00.0000000Z", "eventRecordID": "1",
+            "channel": "Application", "computer": "kms01.contoso.com",
+            "message": "\"Publishing the Key Management Service (KMS) to DNS in the 'contoso.com' domain failed.\r\nInfo:\r\n0x8007267C\""},
+            "eventdata": {"data": "0x8007267C, contoso.com"}}}});
+    let (events, _) = read(&rules, &doc);
+    assert_eq!(events.len(), 1);
+    assert!(events[0].data.is_empty(), "{:?}", events[0].data);
+    let m = events[0].message.as_deref().unwrap();
+    assert!(
+        m.starts_with("Publishing") && m.ends_with("0x8007267C"),
+        "{m}"
+    );
+    // Without a message, the joined value is still the payload.
+    let mut bare = doc.clone();
+    bare["data"]["win"]["system"]
+        .as_object_mut()
+        .unwrap()
+        .remove("message");
+    let (events, _) = read(&rules, &bare);
+    assert_eq!(events[0].data, ["0x8007267C, contoso.com"]);
 }

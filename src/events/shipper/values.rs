@@ -49,6 +49,17 @@ pub(super) fn event_id(v: &Value) -> Option<(u32, Option<u32>)> {
     })
 }
 
+/// A rendered message, without the double quotes a shape that stores the message as its JSON
+/// text keeps around it (Wazuh's `data.win.system.message`).
+pub(super) fn message(v: &Value) -> Option<String> {
+    let m = name(v)?;
+    let inner = m
+        .strip_prefix('"')
+        .and_then(|s| s.strip_suffix('"'))
+        .filter(|s| !s.is_empty());
+    Some(inner.unwrap_or(m).to_owned())
+}
+
 /// A time, and whether it named no zone (then read as UTC).
 pub(super) fn time(v: &Value) -> Option<(DateTime<Utc>, bool)> {
     match v {
@@ -110,6 +121,9 @@ fn time_text(s: &str) -> Option<(DateTime<Utc>, bool)> {
         "%m/%d/%Y %I:%M:%S%.f %p",
         "%m/%d/%Y, %I:%M:%S%.f %p",
         "%m/%d/%Y %H:%M:%S",
+        // Kibana's CSV reports format dates with its `dateFormat` setting, by default
+        // `MMM D, YYYY @ HH:mm:ss.SSS` (`Oct 5, 2026 @ 08:00:00.000`), zone not written.
+        "%b %d, %Y @ %H:%M:%S%.f",
     ] {
         if let Ok(t) = NaiveDateTime::parse_from_str(bare, f) {
             return Some((t.and_utc(), !zoned));

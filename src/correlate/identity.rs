@@ -14,7 +14,9 @@ use crate::events::ActivationEvent;
 use crate::model::ids::event;
 use crate::model::names::{Directory, same_machine};
 
-use super::fields::text_ref;
+use crate::events::Fields;
+
+use super::fields::text_of;
 
 /// A machine seen under several names, one after the other.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -101,6 +103,15 @@ pub(crate) fn identify(events: &[ActivationEvent]) -> Identity {
     Identity { directory, renames }
 }
 
+/// A host's records of one (CMID, client name) pair as spelled: how many, the first and last
+/// time.
+#[derive(Default)]
+struct HostSeen {
+    count: usize,
+    first: Option<DateTime<Utc>>,
+    last: Option<DateTime<Utc>>,
+}
+
 /// CMID → machine name → where it was seen: clients' requests (12288) in their own logs, and
 /// hosts' records (12290) naming the client.
 fn sightings(
@@ -109,43 +120,41 @@ fn sightings(
     machines: &[String],
 ) -> BTreeMap<String, BTreeMap<String, Seen>> {
     let mut out: BTreeMap<String, BTreeMap<String, Seen>> = BTreeMap::new();
-    // A host's client names, resolved once each: to the machine whose own logs carry that name.
-    let mut resolved: HashMap<String, String> = HashMap::new();
+    // A host logs a few (CMID, name) pairs hundreds of thousands of times: its records are
+    // gathered per pair as spelled (borrowed, nothing allocated per record) and each pair is
+    // folded in once below (a host's sightings only count and take the first and last time).
+    let mut host: HashMap<(&str, &str), HostSeen, foldhash::fast::RandomState> = HashMap::default();
+    let mut fields = Fields::new(["cmid", "client_name"]);
     for e in events {
         let own = match e.event_id {
             event::KMS_REQUEST_SENT => true,
             event::KMS_REQUEST_PROCESSED => false,
             _ => continue,
         };
-        let Some(cmid) = text_ref(e, "cmid").filter(|c| !c.is_empty()) else {
+        let [cmid, client] = fields.get(&e.payload);
+        let Some(cmid) = cmid.and_then(text_of).filter(|c| !c.is_empty()) else {
             continue;
         };
-        let name = if own {
-            directory.resolve(e.machine()).to_owned()
-        } else {
-            let Some(n) = text_ref(e, "client_name").filter(|n| !n.is_empty()) else {
+        if !own {
+            let Some(n) = client.and_then(text_of).filter(|n| !n.is_empty()) else {
                 continue;
             };
-            resolved
-                .entry(n.to_ascii_lowercase())
-                .or_insert_with(|| {
-                    let n = directory.resolve(n);
-                    machines
-                        .iter()
-                        .find(|m| same_machine(m, n))
-                        .map_or_else(|| n.to_owned(), Clone::clone)
-                })
-                .clone()
-        };
+            let seen = host.entry((cmid, n)).or_default();
+            seen.count += 1;
+            if let Some(t) = e.time {
+                seen.first = Some(seen.first.map_or(t, |f| f.min(t)));
+                seen.last = Some(seen.last.map_or(t, |l| l.max(t)));
+            }
+            continue;
+        }
+        let name = directory.resolve(e.machine()).to_owned();
         let seen = out
             .entry(cmid.to_ascii_lowercase())
             .or_default()
             .entry(name.to_ascii_lowercase())
             .or_default();
         seen.at(e.time);
-        if !own {
-            seen.host += 1;
-        } else if let Some(r) = e.record_id {
+        if let Some(r) = e.record_id {
             seen.own
                 .entry((
                     e.source.path().to_owned(),
@@ -159,6 +168,28 @@ fn sightings(
                 .entry(e.source.path().to_owned())
                 .or_default() += 1;
         }
+    }
+    // A host's client names, resolved once each: to the machine whose own logs carry that name.
+    let mut resolved: HashMap<String, String> = HashMap::new();
+    for ((cmid, n), h) in host {
+        let name = resolved
+            .entry(n.to_ascii_lowercase())
+            .or_insert_with(|| {
+                let n = directory.resolve(n);
+                machines
+                    .iter()
+                    .find(|m| same_machine(m, n))
+                    .map_or_else(|| n.to_owned(), Clone::clone)
+            })
+            .to_ascii_lowercase();
+        let seen = out
+            .entry(cmid.to_ascii_lowercase())
+            .or_default()
+            .entry(name)
+            .or_default();
+        seen.at(h.first);
+        seen.at(h.last);
+        seen.host += h.count;
     }
     // Names as the machines spell them.
     for names in out.values_mut() {
@@ -275,6 +306,83 @@ mod tests {
 
     fn names(list: Vec<(&str, Seen)>) -> BTreeMap<String, Seen> {
         list.into_iter().map(|(n, s)| (n.to_owned(), s)).collect()
+    }
+
+    /// A host's 12290s naming (CMID, client) pairs in changing case, some without a time.
+    fn host_records(n: usize) -> Vec<ActivationEvent> {
+        let raws: Vec<crate::events::RawEvent> = (0..n)
+            .map(|i| {
+                let name = format!("PC{:02}.contoso.com", (i * 7) % 13);
+                let name = if i % 3 == 0 {
+                    name.to_lowercase()
+                } else {
+                    name
+                };
+                let cmid = format!("{:08x}-27f8-4950-8877-7a03be5fb181", (i * 11) % 17);
+                let cmid = if i % 5 == 0 {
+                    cmid.to_uppercase()
+                } else {
+                    cmid
+                };
+                let at = 1_780_000_000 + i64::try_from(i).unwrap_or(0) * 60;
+                crate::events::RawEvent {
+                    provider: "Microsoft-Windows-Security-SPP".into(),
+                    event_id: 12290,
+                    time_created: (i % 7 != 0)
+                        .then(|| DateTime::from_timestamp(at, 0))
+                        .flatten(),
+                    computer: Some("kms01.contoso.com".into()),
+                    data: vec![format!("0x0,25,{name},{cmid},2026/6/1 10:00,0,2,0,")],
+                    index: i as u64,
+                    ..crate::events::RawEvent::default()
+                }
+            })
+            .collect();
+        let rules = crate::rules::Rules::load(None).unwrap();
+        crate::events::normalize_all(
+            &rules,
+            &raws,
+            "kms.evtx",
+            crate::model::InputFormat::Evtx,
+            crate::events::Keep::Activation,
+        )
+    }
+
+    /// A pair's records: how many, the first and last time.
+    type Span = (usize, Option<DateTime<Utc>>, Option<DateTime<Utc>>);
+
+    /// Regression (host records gathered per pair as spelled, then folded): every record
+    /// counts once under its CMID and name ignoring case, with the first and last time of all.
+    #[test]
+    fn a_hosts_records_count_per_cmid_and_name_ignoring_case() {
+        let events = host_records(400);
+        let directory = Directory::of(["kms01.contoso.com"]);
+        let got = sightings(&events, &directory, &["kms01.contoso.com".to_owned()]);
+        let mut want: BTreeMap<(String, String), Span> = BTreeMap::new();
+        for e in &events {
+            let cmid = text_of(e.payload.get("cmid").unwrap())
+                .unwrap()
+                .to_ascii_lowercase();
+            let name = text_of(e.payload.get("client_name").unwrap())
+                .unwrap()
+                .to_ascii_lowercase();
+            let w = want.entry((cmid, name)).or_default();
+            w.0 += 1;
+            if let Some(t) = e.time {
+                w.1 = Some(w.1.map_or(t, |f| f.min(t)));
+                w.2 = Some(w.2.map_or(t, |l| l.max(t)));
+            }
+        }
+        let flat: BTreeMap<_, _> = got
+            .iter()
+            .flat_map(|(cm, names)| {
+                names
+                    .iter()
+                    .map(move |(n, s)| ((cm.clone(), n.clone()), (s.host, s.first, s.last)))
+            })
+            .collect();
+        assert_eq!(flat, want);
+        assert_eq!(flat.values().map(|v| v.0).sum::<usize>(), 400);
     }
 
     #[test]

@@ -1,5 +1,5 @@
 //! Large SIEM and shipper exports read as a stream from their file: JSON lines (one record a
-//! line: Splunk, Elastic, Sentinel, NXLog … exports), CSV row by row (Splunk `_raw`, the Sentinel
+//! line: Splunk, Elastic, Sentinel, `NXLog` … exports), CSV row by row (Splunk `_raw`, the Sentinel
 //! portal's, Kibana's) and Splunk's classic `key=value` text event by event, a block at a time,
 //! so memory does not grow with the file (exports of a fleet run to gigabytes a month).
 //!
@@ -123,7 +123,14 @@ pub(crate) fn read_file(
     format: InputFormat,
     keep: Keep<'_>,
 ) -> Result<EventsRead, EventReadError> {
-    read_file_with(rules, path, file, format, keep, Sieve::new(rules, keep))
+    read_file_with(
+        rules,
+        path,
+        file,
+        format,
+        keep,
+        Sieve::new(rules, keep).as_ref(),
+    )
 }
 
 /// [`read_file`] with the pre-check given (`None`: every record parsed).
@@ -133,7 +140,7 @@ pub(crate) fn read_file_with(
     file: &std::path::Path,
     format: InputFormat,
     keep: Keep<'_>,
-    sieve: Option<Sieve>,
+    sieve: Option<&Sieve>,
 ) -> Result<EventsRead, EventReadError> {
     let open = |source| EventReadError::Open {
         path: path.to_owned(),
@@ -153,11 +160,9 @@ pub(crate) fn read_file_with(
     let fields = rules.fields();
     let mut each = |raw: RawEvent| sink.take(raw);
     let read = match format {
-        InputFormat::Csv => csv(&mut text, fields, sieve.as_ref(), &mut tally, &mut each),
-        InputFormat::KeyValueText => {
-            classic(&mut text, fields, sieve.as_ref(), &mut tally, &mut each)
-        }
-        _ => json_lines_read(&mut text, fields, sieve.as_ref(), &mut tally, &mut each),
+        InputFormat::Csv => csv(&mut text, fields, sieve, &mut tally, &mut each),
+        InputFormat::KeyValueText => classic(&mut text, fields, sieve, &mut tally, &mut each),
+        _ => json_lines_read(&mut text, fields, sieve, &mut tally, &mut each),
     };
     let mut read = read.unwrap_or_else(|e| {
         let mut r = JsonRead::default();

@@ -9,18 +9,21 @@
 //! its parse changes no answer (the tests prove it over every shipper fixture and generated
 //! records).
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder};
+use memchr::memmem::Finder;
 
 use crate::events::Keep;
 use crate::rules::Rules;
 
 /// The pre-parse test of one input's records.
 pub(crate) struct Sieve {
-    /// The provider names and the two escape markers (`\u`, `&#`): a record without any of
-    /// them is turned away at once.
-    first: AhoCorasick,
-    /// The provider names alone.
-    names: AhoCorasick,
+    /// The provider names lower-cased and the two escape markers (`\u`, `&#`), searched in a
+    /// lower-cased copy of the record (a SIMD search each, faster than one case-blind
+    /// automaton): a record without any of them is turned away at once.
+    first: Vec<Finder<'static>>,
+    /// The provider names alone, lower-cased.
+    names: Vec<Finder<'static>>,
+    /// The lower-cased copy.
+    lower: std::cell::RefCell<Vec<u8>>,
     /// The ids kept (`None`: every id of the activation providers).
     ids: Option<Vec<u32>>,
 }
@@ -51,30 +54,46 @@ impl Sieve {
             .filter(|k| !names.iter().any(|o| o != *k && k.contains(o)))
             .copied()
             .collect();
-        let build = |patterns: &[&str]| {
-            AhoCorasickBuilder::new()
-                .ascii_case_insensitive(true)
-                .build(patterns)
-                .ok()
+        let finders = |patterns: &[&str]| -> Vec<Finder<'static>> {
+            patterns
+                .iter()
+                .map(|p| Finder::new(p.as_bytes()).into_owned())
+                .collect()
         };
         let mut with_escapes = minimal.clone();
         with_escapes.extend(["\\u", "&#"]);
         Some(Sieve {
-            first: build(&with_escapes)?,
-            names: build(&minimal)?,
+            first: finders(&with_escapes),
+            names: finders(&minimal),
+            lower: std::cell::RefCell::new(Vec::new()),
             ids,
         })
     }
 
     /// Whether a record's text may hold an event the reader keeps.
     pub(crate) fn may_keep(&self, text: &[u8]) -> bool {
-        self.first.is_match(text) && self.check(text)
+        self.first_match(text) && self.check(text)
+    }
+
+    /// Whether a provider name (in any case) or an escape marker is in the text.
+    fn first_match(&self, text: &[u8]) -> bool {
+        self.any_in(text, &self.first)
+    }
+
+    /// Whether one of `finders` (lower-case patterns) is in the text, case ignored.
+    fn any_in(&self, text: &[u8], finders: &[Finder<'static>]) -> bool {
+        let Ok(mut lower) = self.lower.try_borrow_mut() else {
+            return true;
+        };
+        lower.clear();
+        lower.extend(text.iter().map(u8::to_ascii_lowercase));
+        finders.iter().any(|f| f.find(&lower).is_some())
     }
 
     /// [`Sieve::may_keep`] for a CSV row: its cells' bytes one after the other, `ends` the end of
     /// each (digits of two cells never make one number).
     pub(crate) fn may_keep_cells(&self, cells: &[u8], ends: &[usize]) -> bool {
-        if !self.first.is_match(cells) {
+        if !self.first_match(cells) {
             return false;
         }
         let mut joined = Vec::with_capacity(cells.len() + ends.len());
@@ -102,7 +121,7 @@ impl Sieve {
                 .map(|v| unescape_xml(v));
             views.extend(refs.map(std::borrow::Cow::Owned));
         }
-        if !views.iter().any(|v| self.names.is_match(&**v)) {
+        if !views.iter().any(|v| self.any_in(v, &self.names)) {
             return false;
         }
         match &self.ids {
@@ -197,16 +216,13 @@ fn decode_once(
         let start = at + i;
         out.extend_from_slice(text.get(at..start).unwrap_or(&[]));
         let after = start + marker.len();
-        match text.get(after..).and_then(&read) {
-            Some((c, used)) => {
-                let mut b = [0u8; 4];
-                out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
-                at = after + used;
-            }
-            None => {
-                out.extend_from_slice(marker);
-                at = after;
-            }
+        if let Some((c, used)) = text.get(after..).and_then(&read) {
+            let mut b = [0u8; 4];
+            out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+            at = after + used;
+        } else {
+            out.extend_from_slice(marker);
+            at = after;
         }
     }
     out.extend_from_slice(text.get(at..).unwrap_or(&[]));

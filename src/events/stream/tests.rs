@@ -1,3 +1,4 @@
+use std::fmt::Write;
 use std::path::{Path, PathBuf};
 
 use super::*;
@@ -78,7 +79,7 @@ fn whole(rules: &Rules, path: &Path, keep: Keep<'_>) -> EventsRead {
 
 fn streamed(rules: &Rules, path: &Path, format: InputFormat, sieve: bool) -> EventsRead {
     let s = if sieve { Sieve::new(rules, KEEP) } else { None };
-    read_file_with(rules, "input", path, format, KEEP, s).unwrap()
+    read_file_with(rules, "input", path, format, KEEP, s.as_ref()).unwrap()
 }
 
 #[test]
@@ -160,12 +161,12 @@ fn records_across_block_boundaries_and_an_over_long_line() {
         "splunk-classic-raw.txt",
     ] {
         let src = std::fs::read_to_string(Path::new("testdata/events/siem").join(name)).unwrap();
-        let (head, body) = match name.ends_with(".csv") {
-            true => src
-                .split_once('\n')
+        let (head, body) = if Path::new(name).extension().is_some_and(|x| x == "csv") {
+            src.split_once('\n')
                 .map(|(h, b)| (format!("{h}\n"), b.to_owned()))
-                .unwrap(),
-            false => (String::new(), src.clone()),
+                .unwrap()
+        } else {
+            (String::new(), src.clone())
         };
         // Several blocks of copies: records straddle the 1 MiB block ends.
         let mut text = head.clone();
@@ -221,14 +222,16 @@ fn the_sieve_never_turns_away_a_record_the_reader_keeps() {
         "{E23B33B0-C8C9-472C-A5F9-F2BDFEA0F156}",
     ];
     let escape_all = |s: &str| {
-        s.chars()
-            .map(|c| format!("\\u{:04x}", c as u32))
-            .collect::<String>()
+        s.chars().fold(String::new(), |mut out, c| {
+            let _ = write!(out, "\\u{:04x}", c as u32);
+            out
+        })
     };
     let refs = |s: &str| {
-        s.chars()
-            .map(|c| format!("&#{};", c as u32))
-            .collect::<String>()
+        s.chars().fold(String::new(), |mut out, c| {
+            let _ = write!(out, "&#{};", c as u32);
+            out
+        })
     };
     let mut lines = Vec::new();
     for p in providers {

@@ -65,6 +65,15 @@ pub(crate) fn read_each(
     if body.starts_with('[') {
         pos = stream_array(&mut state, text, each);
     }
+    read_values(&mut state, text, pos, each);
+    let mut read = state.read;
+    read.notes = state.walker.tally.notes(fields);
+    read
+}
+
+/// Reads the JSON values of `text` from `pos` one at a time (JSON lines, `Record N` separated
+/// objects, concatenated documents); a line that is not JSON is counted and passed over.
+fn read_values(state: &mut State<'_>, text: &str, mut pos: usize, each: &mut dyn FnMut(RawEvent)) {
     while pos < text.len() {
         let rest = text.get(pos..).unwrap_or("");
         let mut stream = serde_json::Deserializer::from_str(rest).into_iter::<Value>();
@@ -112,9 +121,48 @@ pub(crate) fn read_each(
             }
         }
     }
-    let mut read = state.read;
-    read.notes = state.walker.tally.notes(fields);
-    read
+}
+
+/// JSON read a piece of whole lines at a time (the streaming reader of large exports): each piece
+/// is read as [`read_each`] reads a text (line numbers counted from the piece's first), and the
+/// records are numbered on across pieces.
+pub(crate) struct Pieces<'a> {
+    state: State<'a>,
+}
+
+impl<'a> Pieces<'a> {
+    pub(crate) fn new(fields: &'a FieldAliases) -> Pieces<'a> {
+        Pieces {
+            state: State {
+                walker: Walker::new(fields),
+                index: 0,
+                read: JsonRead::default(),
+                lines: Lines { at: 0, line: 1 },
+            },
+        }
+    }
+
+    /// The values of a piece of text that starts on line `first_line`.
+    pub(crate) fn read(&mut self, text: &str, first_line: usize, each: &mut dyn FnMut(RawEvent)) {
+        self.state.lines = Lines {
+            at: 0,
+            line: first_line,
+        };
+        read_values(&mut self.state, text, 0, each);
+    }
+
+    /// A record passed over unread still takes its number (events keep the positions a whole
+    /// read gives them).
+    pub(crate) fn skip(&mut self) {
+        self.state.index += 1;
+    }
+
+    /// What reading every piece gave besides the records.
+    pub(crate) fn finish(self, fields: &FieldAliases) -> JsonRead {
+        let mut read = self.state.read;
+        read.notes = self.state.walker.tally.notes(fields);
+        read
+    }
 }
 
 /// Reads a text that starts with a JSON array one item at a time. Returns where to go on: the

@@ -16,6 +16,7 @@ pub(crate) mod message;
 mod normalize;
 pub(crate) mod payload;
 pub(crate) mod shipper;
+pub(crate) mod stream;
 pub(crate) mod tabular;
 pub(crate) mod xml;
 

@@ -187,6 +187,12 @@ type Read = (Vec<LicenseSnapshot>, Vec<ActivationEvent>, InputSummary);
 /// cleanly; last, for inputs given by name, the evidence reader (result codes in any text).
 pub(super) fn read_one(rules: &Rules, reader: &SlmgrReader, f: InputFile) -> Read {
     let mut summary = blank_summary(&f.path);
+    // A large export in a format read as a stream is never loaded whole.
+    let keep = Keep::Ids(crate::model::ids::event::CORRELATED);
+    if let Some(read) = crate::events::stream::read_large(rules, &f, keep) {
+        let events = summarize(read, &mut summary).unwrap_or_default();
+        return (Vec::new(), events, summary);
+    }
     let mut f = f;
     f.load();
     let InputFile {

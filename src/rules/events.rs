@@ -209,6 +209,11 @@ impl Catalogue {
         self.names.iter().map(|(n, a)| (&**n, a.as_slice()))
     }
 
+    /// Every spelling [`Catalogue::provider`] knows (names, aliases, GUIDs), lower-cased.
+    pub(crate) fn provider_keys(&self) -> impl Iterator<Item = &str> {
+        self.providers.iter().map(|(k, _)| k.as_str())
+    }
+
     /// Whether a name (a file's stem) is an event log's, in any language the catalogue lists
     /// (`Application`, `Key Management Service`, `Anwendung`; case and the spelling of the
     /// separators ignored: `key_management_service`).

@@ -69,6 +69,30 @@ fn read(args: &EventsArgs, rules: &Rules) -> (Vec<ActivationEvent>, Vec<EventsIn
     let mut all = Vec::new();
     let mut inputs = Vec::new();
     for mut f in input::collect(&args.paths) {
+        // A large export in a format read as a stream is never loaded whole.
+        if let Some(result) = events::stream::read_large(rules, &f, keep) {
+            match result {
+                Ok((evs, stats, format)) => {
+                    all.extend(evs);
+                    inputs.push(EventsInput {
+                        path: f.path,
+                        format: Some(format),
+                        stats,
+                        error: None,
+                    });
+                }
+                Err(e) => {
+                    report::diagnostic("error", &e.to_string());
+                    inputs.push(EventsInput {
+                        path: f.path,
+                        format: None,
+                        stats: ReadStats::default(),
+                        error: Some(e.to_string()),
+                    });
+                }
+            }
+            continue;
+        }
         f.load();
         let read_failed = f.bytes.is_err();
         // A small text that is no event export as given may be one once the decoration of a

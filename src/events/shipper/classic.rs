@@ -25,39 +25,129 @@ pub(crate) fn read_each(
     fields: &FieldAliases,
     each: &mut dyn FnMut(RawEvent),
 ) -> JsonRead {
-    let mut read = JsonRead::default();
-    let mut walker = Walker::new(fields);
-    // (byte offset, line) of the event being collected.
-    let mut open: Option<(usize, usize)> = None;
-    // The line before, when it may be the time line of the next event.
-    let mut previous: Option<(usize, usize, &str)> = None;
-    let mut index = 0;
-    let mut offset = 0;
+    let mut events = Events::new(fields, usize::MAX);
     for (n, line) in text.split_inclusive('\n').enumerate() {
+        events.line(line, n + 1, each);
+    }
+    events.finish(each)
+}
+
+/// The events of a text read one line at a time (by [`read_each`], and by the streaming reader
+/// of large exports): an event runs from its time line (the line before `LogName=` when it has
+/// no `=`) or its `LogName=` line to the next event's start.
+pub(crate) struct Events<'a> {
+    walker: Walker<'a>,
+    fields: &'a FieldAliases,
+    read: JsonRead,
+    index: u64,
+    /// The event being collected: its text without the last line, its first line's number, and
+    /// whether it grew past the limit (then it is counted, not read).
+    open: Option<(String, usize, bool)>,
+    /// The last line and its number: the time line of the next event, or the open event's.
+    previous: Option<(String, usize)>,
+    /// The longest event text read.
+    limit: usize,
+    /// Events passed over for their length, each with its first line.
+    pub(crate) too_long: Vec<usize>,
+    /// Whether an event's text may be read: the streaming reader's pre-check.
+    pub(crate) sieve: Option<&'a dyn Fn(&str) -> bool>,
+    /// Events the pre-check turned away.
+    pub(crate) passed_over: u64,
+}
+
+impl<'a> Events<'a> {
+    pub(crate) fn new(fields: &'a FieldAliases, limit: usize) -> Events<'a> {
+        Events {
+            walker: Walker::new(fields),
+            fields,
+            read: JsonRead::default(),
+            index: 0,
+            open: None,
+            previous: None,
+            limit,
+            too_long: Vec::new(),
+            sieve: None,
+            passed_over: 0,
+        }
+    }
+
+    /// The next line (with its line break, if any), numbered `n`.
+    pub(crate) fn line(&mut self, line: &str, n: usize, each: &mut dyn FnMut(RawEvent)) {
         let bare = line.trim();
+        let previous = self.previous.take();
         if bare.starts_with(OPENING) {
             // The time line just before belongs to this event.
-            let start = match previous {
-                Some((at, line_no, prev)) if !prev.is_empty() && !prev.contains('=') => {
-                    (at, line_no)
-                }
-                _ => (offset, n + 1),
+            let time_line = previous
+                .as_ref()
+                .is_some_and(|(p, _)| !p.trim().is_empty() && !p.trim().contains('='));
+            let (start, rest) = match previous {
+                Some((p, at)) if time_line => ((p, at), None),
+                other => ((String::new(), n), other),
             };
-            if let Some((from, line_no)) = open {
-                let chunk = text.get(from..start.0).unwrap_or("");
-                take(&mut walker, &mut read, chunk, line_no, &mut index, each);
+            if let Some(open) = self.open.take() {
+                let mut open = open;
+                if let Some((p, _)) = rest {
+                    self.append(&mut open, &p);
+                }
+                self.close(open, each);
             }
-            open = Some(start);
+            let mut open = (String::new(), start.1, false);
+            self.append(&mut open, &start.0);
+            self.open = Some(open);
+        } else if let Some((p, _)) = previous
+            && let Some(mut open) = self.open.take()
+        {
+            self.append(&mut open, &p);
+            self.open = Some(open);
         }
-        previous = Some((offset, n + 1, bare));
-        offset += line.len();
+        self.previous = Some((line.to_owned(), n));
     }
-    if let Some((from, line_no)) = open {
-        let chunk = text.get(from..).unwrap_or("");
-        take(&mut walker, &mut read, chunk, line_no, &mut index, each);
+
+    /// The end of the text: the open event is complete.
+    pub(crate) fn finish(mut self, each: &mut dyn FnMut(RawEvent)) -> JsonRead {
+        self.end(each);
+        self.read.notes = self.walker.tally.notes(self.fields);
+        self.read
     }
-    read.notes = walker.tally.notes(fields);
-    read
+
+    /// The text ends: the open event is complete.
+    pub(crate) fn end(&mut self, each: &mut dyn FnMut(RawEvent)) {
+        if let Some(mut open) = self.open.take() {
+            if let Some((p, _)) = self.previous.take() {
+                self.append(&mut open, &p);
+            }
+            self.close(open, each);
+        }
+    }
+
+    fn append(&self, open: &mut (String, usize, bool), line: &str) {
+        if open.0.len().saturating_add(line.len()) > self.limit {
+            open.2 = true;
+            open.0 = String::new();
+        } else if !open.2 {
+            open.0.push_str(line);
+        }
+    }
+
+    fn close(&mut self, open: (String, usize, bool), each: &mut dyn FnMut(RawEvent)) {
+        let (text, line, too_long) = open;
+        if too_long {
+            self.too_long.push(line);
+        } else if self.sieve.is_some_and(|may| !may(&text)) {
+            // Passed over unread, it still takes its number.
+            self.passed_over += 1;
+            self.index += 1;
+        } else {
+            take(
+                &mut self.walker,
+                &mut self.read,
+                &text,
+                line,
+                &mut self.index,
+                each,
+            );
+        }
+    }
 }
 
 /// One event's text as a record.

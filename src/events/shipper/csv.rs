@@ -49,8 +49,6 @@ pub(crate) fn read_each(
     fields: &FieldAliases,
     each: &mut dyn FnMut(RawEvent),
 ) -> JsonRead {
-    let mut read = JsonRead::default();
-    let mut walker = Walker::new(fields);
     let body = text.trim_start_matches('\u{feff}');
     let mut reader = ::csv::ReaderBuilder::new()
         .flexible(true)
@@ -59,38 +57,74 @@ pub(crate) fn read_each(
     let columns: Vec<String> = match reader.headers() {
         Ok(h) => h.iter().map(|c| c.trim().to_owned()).collect(),
         Err(e) => {
+            let mut read = JsonRead::default();
             read.damaged.push(format!("line 1: not a CSV header: {e}"));
             return read;
         }
     };
-    let mut index = 0;
+    let mut rows = Rows::new(fields, columns);
     for row in reader.records() {
         let row = match row {
             Ok(r) => r,
             Err(e) => {
                 let line = e.position().map_or(0, ::csv::Position::line);
-                read.damaged
+                rows.read
+                    .damaged
                     .push(format!("line {line}: not a CSV row: {e}"));
                 continue;
             }
         };
         let line = row.position().map(|p| lines.of(body, p.byte()));
+        rows.row(row.iter(), line, each);
+    }
+    rows.finish()
+}
+
+/// The rows of a CSV export read one at a time as records (by [`read_each`], and by the
+/// streaming reader of large exports).
+pub(crate) struct Rows<'a> {
+    walker: Walker<'a>,
+    fields: &'a FieldAliases,
+    columns: Vec<String>,
+    read: JsonRead,
+    index: u64,
+}
+
+impl<'a> Rows<'a> {
+    /// The rows under a header of these (trimmed) column names.
+    pub(crate) fn new(fields: &'a FieldAliases, columns: Vec<String>) -> Rows<'a> {
+        Rows {
+            walker: Walker::new(fields),
+            fields,
+            columns,
+            read: JsonRead::default(),
+            index: 0,
+        }
+    }
+
+    /// One row's cells, on line `line`.
+    pub(crate) fn row<'c>(
+        &mut self,
+        cells: impl Iterator<Item = &'c str>,
+        line: Option<u64>,
+        each: &mut dyn FnMut(RawEvent),
+    ) {
         let mut m = Map::new();
-        for (name, cell) in columns.iter().zip(row.iter()) {
+        for (name, cell) in self.columns.iter().zip(cells) {
             if !cell.is_empty() {
                 m.insert(name.clone(), Value::String(cell.to_owned()));
             }
         }
-        match walker.record(&m, 0) {
+        match self.walker.record(&m, 0) {
             Some(mut e) => {
-                e.index = index;
+                e.index = self.index;
                 e.line = line.and_then(|l| u32::try_from(l).ok());
-                index += 1;
-                read.records += 1;
+                self.index += 1;
+                self.read.records += 1;
                 each(e);
             }
-            None if walker.mentions_event(&Value::Object(m)) => {
-                read.damaged.push(format!(
+            None if self.walker.mentions_event(&Value::Object(m)) => {
+                self.read.damaged.push(format!(
                     "line {}: an event id but no provider, channel or event XML",
                     line.unwrap_or(0)
                 ));
@@ -98,8 +132,18 @@ pub(crate) fn read_each(
             None => {}
         }
     }
-    read.notes = walker.tally.notes(fields);
-    read
+
+    /// A row passed over unread still takes its number (events keep the positions a whole read
+    /// gives them).
+    pub(crate) fn skip(&mut self) {
+        self.index += 1;
+    }
+
+    /// What reading the rows gave besides the records.
+    pub(crate) fn finish(mut self) -> JsonRead {
+        self.read.notes = self.walker.tally.notes(self.fields);
+        self.read
+    }
 }
 
 /// Line numbers of the rows' byte offsets, met in increasing order and counted once. A row of a

@@ -35,6 +35,7 @@ mod regression;
 mod reports;
 mod robustness;
 mod rules;
+mod shifted_logs;
 mod siem;
 mod slmgr;
 mod special_outputs;

@@ -22,17 +22,23 @@ pub const TARGETS: &[&str] = &[
     "analyze",
 ];
 
-/// Runs target `name` on `data`; `false` when there is no such target.
+/// Runs target `name` on `data`; `false` when there is no such target. The slmgr reader is
+/// built for each call: callers that run many inputs hold one ([`run_with`]).
 pub fn run(rules: &Rules, name: &str, data: &[u8]) -> bool {
+    run_with(rules, &SlmgrReader::new(rules), name, data)
+}
+
+/// [`run`] with an slmgr reader built once (from `rules`) for every input.
+pub fn run_with(rules: &Rules, reader: &SlmgrReader, name: &str, data: &[u8]) -> bool {
     match name {
-        "slmgr" => slmgr(rules, &SlmgrReader::new(rules), data),
+        "slmgr" => slmgr(rules, reader, data),
         "code_spelling" => code_spelling(rules, data),
         "payload" => payload(data),
         "event_xml" => event_text(rules, data, events::xml::read),
         "event_json" => event_json(rules, data),
         "event_tabular" => event_tabular(rules, data),
         "evtx" => evtx(rules, data),
-        "analyze" => analyze(rules, data),
+        "analyze" => analyze(rules, reader, data),
         _ => return false,
     }
     true
@@ -132,12 +138,12 @@ pub fn evtx(rules: &Rules, data: &[u8]) {
 
 /// Bytes as a whole input: format detection, every decoder it picks, the diagnosis, every
 /// renderer.
-pub fn analyze(rules: &Rules, data: &[u8]) {
+pub fn analyze(rules: &Rules, reader: &SlmgrReader, data: &[u8]) {
     let opts = crate::pipeline::Options {
         now: Some(judged_at()),
         ..crate::pipeline::Options::default()
     };
-    let report = crate::pipeline::analyze_input(rules, "fuzz", data, &opts);
+    let report = crate::pipeline::analyze_inputs_with(rules, reader, &[("fuzz", data)], &opts);
     for format in ReportFormat::ALL {
         let _ = report::render(&mut std::io::sink(), format, &View::plain(), &report);
     }

@@ -11,13 +11,23 @@ use crate::rules::events::{Piece, parse_template, squash};
 /// Matches a rendered message against a template. Returns the payload strings by placeholder
 /// number (`%1` first); `None` when the message is not this template.
 pub(crate) fn extract(template: &str, message: &str) -> Option<Vec<String>> {
-    let pieces = parse_template(template)?;
+    extract_any(&[parse_template(template)?], message)
+}
+
+/// Matches a rendered message against parsed templates (`Decoding::templates`), the first that
+/// matches; the message is prepared once for them all.
+pub(crate) fn extract_any(templates: &[Vec<Piece>], message: &str) -> Option<Vec<String>> {
     let msg = squash(message);
     let lower = msg.to_ascii_lowercase();
+    templates.iter().find_map(|t| matched(t, &msg, &lower))
+}
+
+/// `msg` (squashed; `lower`, its ASCII lower case) read through the template `pieces`.
+fn matched(pieces: &[Piece], msg: &str, lower: &str) -> Option<Vec<String>> {
     let mut pos = 0;
     let mut slots: Vec<(usize, String)> = Vec::new();
     let mut open: Option<usize> = None;
-    for piece in &pieces {
+    for piece in pieces {
         match piece {
             Piece::Slot(n) => open = Some(*n),
             Piece::Text(t) => {

@@ -177,7 +177,6 @@ pub(crate) fn read_input(
     disk: Option<&std::path::Path>,
     keep: Keep<'_>,
 ) -> Result<EventsRead, EventReadError> {
-    let wanted = |r: &RawEvent| keep.wants(r.event_id);
     let format = detect(rules, &bytes).ok_or_else(|| EventReadError::NotAnEventLog {
         path: path.to_owned(),
     })?;
@@ -187,38 +186,22 @@ pub(crate) fn read_input(
     let (events, damaged, counted) = match format {
         InputFormat::Evtx => {
             let mut convert = |raws: &[RawEvent]| norm.convert(raws);
-            // A log whose header is damaged is read through a repaired view, and says so. On
-            // disk, `bytes` are the file's first bytes.
-            let image = if disk.is_some() {
-                notes.extend(evtx::salvage::header_damage(&bytes));
-                None
+            // A damaged log is read through a repaired view, and says so. On disk, `bytes` are
+            // the file's first bytes: the file is read where it is, chunk by chunk.
+            let read = if let Some(file) = disk {
+                drop(bytes);
+                let (view, note) = evtx::salvage::open(file)
+                    .map_err(|e| EventReadError::evtx(path)(evtx::EvtxError::Open(e)))?;
+                notes.extend(note);
+                read_evtx(rules, view, keep, &mut convert, &mut notes)
             } else {
                 let (image, note) = evtx::salvage::Image::new(bytes);
                 notes.extend(note);
-                Some(image)
+                read_evtx(rules, image, keep, &mut convert, &mut notes)
             };
-            match (disk, image, keep) {
-                (Some(file), _, Keep::All) => evtx::read_file(file, &wanted)
-                    .map(|(raws, damaged, n)| (convert(&raws), damaged, n)),
-                (_, Some(image), Keep::All) => evtx::read(image, &wanted)
-                    .map(|(raws, damaged, n)| (convert(&raws), damaged, n)),
-                (Some(file), _, _) => with_select(rules, keep, |select| {
-                    evtx::read_file_selected_with(file, select, &wanted, &mut convert, &mut notes)
-                })
-                .map(|r| {
-                    declined = r.declined;
-                    (r.events, r.damaged, r.records)
-                }),
-                (None, image, _) => with_select(rules, keep, |select| {
-                    let input = image.ok_or(evtx::EvtxError::NoSignature)?;
-                    evtx::read_selected(input, select, &wanted, &mut convert, &mut notes)
-                })
-                .map(|r| {
-                    declined = r.declined;
-                    (r.events, r.damaged, r.records)
-                }),
-            }
-            .map_err(EventReadError::evtx(path))?
+            let read = read.map_err(EventReadError::evtx(path))?;
+            declined = read.declined;
+            (read.events, read.damaged, read.records)
         }
         InputFormat::Xml => {
             let (decoded, note) = crate::input::encoding::decode_utf8_standard(&bytes);
@@ -279,6 +262,29 @@ pub(crate) fn read_input(
     let mut stats = stats(counted, damaged, notes, &events);
     stats.declined = declined;
     Ok((events, stats, format))
+}
+
+/// Reads a log through its repaired `view`: every record through the `evtx` crate
+/// ([`Keep::All`]), else through the pre-filter.
+fn read_evtx<R: std::io::Read + std::io::Seek>(
+    rules: &Rules,
+    view: R,
+    keep: Keep<'_>,
+    convert: &mut dyn FnMut(&[RawEvent]) -> Vec<ActivationEvent>,
+    notes: &mut Vec<String>,
+) -> Result<evtx::LogRead<ActivationEvent>, evtx::EvtxError> {
+    let wanted = |r: &RawEvent| keep.wants(r.event_id);
+    if matches!(keep, Keep::All) {
+        return evtx::read(view, &wanted).map(|(raws, damaged, records)| evtx::LogRead {
+            events: convert(&raws),
+            damaged,
+            records,
+            declined: evtx::Declines::default(),
+        });
+    }
+    with_select(rules, keep, |select| {
+        evtx::read_selected(view, select, &wanted, convert, notes)
+    })
 }
 
 /// Runs a streaming reader, normalizing the records `keep` wants a batch at a time (the raw

@@ -105,11 +105,7 @@ fn normalize(
     };
     // Exports that keep only the rendered message: read the payload back through the template.
     let from_message = match (def, raw.message.as_deref()) {
-        (Some(d), Some(m)) if raw.data.is_empty() => d
-            .def
-            .messages
-            .iter()
-            .find_map(|t| message::extract(t, m))
+        (Some(d), Some(m)) if raw.data.is_empty() => message::extract_any(&d.templates, m)
             .or_else(|| failure_code_only(&d.def, m))
             .unwrap_or_default(),
         _ => Vec::new(),

@@ -194,12 +194,22 @@ pub(crate) fn collect(paths: &[PathBuf]) -> Vec<InputFile> {
 /// Adds a file from disk: an `.evtx` file by its path (parsed from disk later), anything else
 /// read into memory.
 fn push_file(out: &mut Vec<InputFile>, p: &Path, explicit: bool, budget: &mut zip::Budget) {
-    let head = file_head(p);
-    // A log whose header is damaged is still a log when its first chunk is in place.
+    let mut head = file_head(p);
+    // A log whose header is damaged is still a log when its first chunk is in place; one too
+    // large to be read whole whose chunks lie elsewhere (bytes added or lost) is read from disk
+    // too, its first bytes to its first chunk's signature.
     let first_chunk = head
         .get(EVTX_FIRST_CHUNK..)
         .is_some_and(|c| c.starts_with(EVTX_CHUNK_MAGIC));
-    if head.starts_with(EVTX_MAGIC) || first_chunk {
+    let large = std::fs::metadata(p).is_ok_and(|m| m.len() > MAX_FILE_BYTES);
+    let moved = large
+        && !head.starts_with(ZIP_MAGIC)
+        && encoding::looks_binary(&head)
+        && moved_chunks_head(p).is_some_and(|h| {
+            head = h;
+            true
+        });
+    if head.starts_with(EVTX_MAGIC) || first_chunk || moved {
         out.push(InputFile {
             path: display(p),
             explicit,
@@ -230,6 +240,46 @@ fn file_head(p: &Path) -> Vec<u8> {
         let _ = f.take(len as u64).read_to_end(&mut head);
     }
     head
+}
+
+/// The first bytes of a file to its first `.evtx` chunk signature found among its first
+/// [`MAX_FILE_BYTES`] (a block at a time), with what follows it to the chunk header's own size
+/// (128: the text of a record could hold the eight bytes); `None` when there is none.
+fn moved_chunks_head(p: &Path) -> Option<Vec<u8>> {
+    const BLOCK: usize = 1 << 20;
+    /// Offset of a chunk header's own size (u32).
+    const OWN_SIZE: usize = 0x28;
+    let mut f = std::fs::File::open(p).ok()?;
+    let finder = memchr::memmem::Finder::new(EVTX_CHUNK_MAGIC);
+    let mut from = 0u64;
+    let mut block = Vec::with_capacity(BLOCK + OWN_SIZE + 4);
+    while from < MAX_FILE_BYTES {
+        std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(from)).ok()?;
+        block.clear();
+        (&mut f)
+            .take((BLOCK + OWN_SIZE + 4) as u64)
+            .read_to_end(&mut block)
+            .ok()?;
+        let at = finder.find_iter(&block).find(|&i| {
+            i < BLOCK
+                && block
+                    .get(i + OWN_SIZE..i + OWN_SIZE + 4)
+                    .is_some_and(|b| b == 128u32.to_le_bytes())
+        });
+        if let Some(i) = at {
+            let end = from + (i + OWN_SIZE + 4) as u64;
+            std::io::Seek::seek(&mut f, std::io::SeekFrom::Start(0)).ok()?;
+            let mut head = Vec::new();
+            head.try_reserve_exact(usize::try_from(end).ok()?).ok()?;
+            f.take(end).read_to_end(&mut head).ok()?;
+            return Some(head);
+        }
+        if block.len() <= BLOCK {
+            return None;
+        }
+        from += BLOCK as u64;
+    }
+    None
 }
 
 /// Adds a file, or the files of a zip archive in its place.

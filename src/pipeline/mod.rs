@@ -126,7 +126,16 @@ pub fn analyze_input(rules: &Rules, name: &str, bytes: &[u8], opts: &Options) ->
 /// The analysis of in-memory inputs read together (a rule sample of several files: a licensing
 /// inventory and a host's log), each named by its `&str`.
 pub(crate) fn analyze_inputs(rules: &Rules, inputs: &[(&str, &[u8])], opts: &Options) -> Report {
-    let reader = SlmgrReader::new(rules);
+    analyze_inputs_with(rules, &SlmgrReader::new(rules), inputs, opts)
+}
+
+/// [`analyze_inputs`] with an slmgr reader built once for many analyses (rule samples, fuzzing).
+pub(crate) fn analyze_inputs_with(
+    rules: &Rules,
+    reader: &SlmgrReader,
+    inputs: &[(&str, &[u8])],
+    opts: &Options,
+) -> Report {
     let mut snapshots = Vec::new();
     let mut events = Vec::new();
     let mut summaries = Vec::new();
@@ -138,7 +147,7 @@ pub(crate) fn analyze_inputs(rules: &Rules, inputs: &[(&str, &[u8])], opts: &Opt
             disk: None,
             deferred: None,
         };
-        let (s, e, summary) = read_one(rules, &reader, f);
+        let (s, e, summary) = read_one(rules, reader, f);
         snapshots.extend(s);
         events.extend(e);
         summaries.push(summary);

@@ -161,7 +161,9 @@ fn plan(files: &[InputFile], range: u64) -> Vec<Unit> {
         };
         let size = f.size();
         let chunks = evtx::chunk_count(size);
-        if chunks <= range || !evtx::salvage::is_log(head) {
+        // Chunks off their places (bytes added or lost) are found by reading the whole file.
+        if chunks <= range || !evtx::salvage::is_log(head) || !evtx::salvage::chunks_in_place(disk)
+        {
             units.push(Unit::File(i));
             continue;
         }

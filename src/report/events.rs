@@ -32,10 +32,12 @@ fn cut(s: &str, max: usize) -> String {
     }
 }
 
-/// Writes the events, one per line.
+/// Writes the events, one per line, and their count with the damaged items the inputs held
+/// (each said on stderr by [`write_notes`]).
 pub(crate) fn write_text(
     w: &mut dyn Write,
     style: &Style,
+    inputs: &[EventsInput],
     events: &[ActivationEvent],
 ) -> io::Result<()> {
     for e in events {
@@ -80,7 +82,17 @@ pub(crate) fn write_text(
             payload
         )?;
     }
-    writeln!(w, "{}", style.dim(&format!("{} event(s)", events.len())))
+    let damaged: u64 = inputs.iter().map(|i| i.stats.damaged_count).sum();
+    let damaged_inputs = inputs.iter().filter(|i| i.stats.damaged_count > 0).count();
+    let count = if damaged > 0 {
+        format!(
+            "{} event(s); {damaged} damaged item(s) in {damaged_inputs} input(s) could not be read (see the notes)",
+            events.len()
+        )
+    } else {
+        format!("{} event(s)", events.len())
+    };
+    writeln!(w, "{}", style.dim(&count))
 }
 
 /// Writes the events as CSV: one row per event, fields as `name=value` joined by `; `, the raw
@@ -200,8 +212,23 @@ pub(crate) fn write_notes(inputs: &[EventsInput]) {
             line = format!("{line}, {} damaged item(s) skipped", i.stats.damaged_count);
         }
         diagnostic("note", &line);
+        // What reading it found (a damaged header or chunks read where they lie, checksums,
+        // times read as UTC): what JSON says in `notes`.
+        for n in &i.stats.notes {
+            diagnostic("note", &format!("{}: {n}", i.path));
+        }
         for d in &i.stats.damaged {
             diagnostic("note", &format!("{}: {d}", i.path));
+        }
+        if i.stats.damaged_count > i.stats.damaged.len() as u64 {
+            diagnostic(
+                "note",
+                &format!(
+                    "{}: and {} more damaged item(s)",
+                    i.path,
+                    i.stats.damaged_count - i.stats.damaged.len() as u64
+                ),
+            );
         }
     }
 }

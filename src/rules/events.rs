@@ -100,6 +100,8 @@ pub struct Decoding {
     pub shape: Arc<Shape>,
     /// For each position in `types`, its slot in the shape's `names`.
     pub slot: Vec<usize>,
+    /// `def.messages` parsed (those that parse), in order: read by `events::message`.
+    pub(crate) templates: Vec<Vec<Piece>>,
 }
 
 /// What a layout gives every event it decodes, shared by them: the event's name (`def.name`)
@@ -147,10 +149,16 @@ impl Decoding {
             .iter()
             .map(|(n, _)| shape.slot(n).unwrap_or(usize::MAX))
             .collect();
+        let templates = def
+            .messages
+            .iter()
+            .filter_map(|m| parse_template(m))
+            .collect();
         Decoding {
             shape: Arc::new(shape),
             slot,
             types,
+            templates,
             def,
         }
     }
@@ -438,9 +446,15 @@ impl HeaderLabels {
     /// The header a label names, in any language (case and surrounding spaces ignored).
     pub(crate) fn header(&self, label: &str) -> Option<Header> {
         let label = label.trim();
+        // A label whose lower case has other characters than it has (a dotted capital I) names
+        // none; lowered once, not once for every label compared.
+        let lower = label.to_lowercase();
+        if lower.chars().count() != label.chars().count() {
+            return None;
+        }
         self.labels
             .iter()
-            .find(|(n, _)| n.chars().count() == label.chars().count() && *n == label.to_lowercase())
+            .find(|(n, _)| n.len() == lower.len() && *n == lower)
             .map(|(_, h)| *h)
     }
 }

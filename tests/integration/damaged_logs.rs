@@ -16,7 +16,7 @@ const APPLICATION: &str = "testdata/evtx/samples_Application_no_crc32.evtx";
 const NOTE: &str = "the file header is damaged";
 
 /// The real logs: testdata's, and the shared samples when present.
-fn real_logs() -> Vec<PathBuf> {
+pub(crate) fn real_logs() -> Vec<PathBuf> {
     let mut v = Vec::new();
     for dir in ["testdata/evtx", SAMPLES] {
         let Ok(rd) = std::fs::read_dir(dir) else {
@@ -36,7 +36,7 @@ fn real_logs() -> Vec<PathBuf> {
 
 /// The record ids `kmsdiag events --all` lists for `path` (`-`: `stdin` given), and the notes on
 /// the input.
-fn listed_ids(path: &str, stdin: Option<Vec<u8>>) -> (BTreeSet<u64>, String) {
+pub(crate) fn listed_ids(path: &str, stdin: Option<Vec<u8>>) -> (BTreeSet<u64>, String) {
     let mut cmd = kmsdiag();
     cmd.args(["events", "--all", "--format", "json", path]);
     if let Some(bytes) = stdin {
@@ -190,29 +190,29 @@ fn binary_content_is_an_input_error_never_text() {
 }
 
 /// A small deterministic generator (xorshift64): the same cases on every run.
-struct Rng(u64);
+pub(crate) struct Rng(pub(crate) u64);
 
 impl Rng {
-    fn next(&mut self) -> u64 {
+    pub(crate) fn next(&mut self) -> u64 {
         self.0 ^= self.0 << 13;
         self.0 ^= self.0 >> 7;
         self.0 ^= self.0 << 17;
         self.0
     }
-    fn below(&mut self, n: usize) -> usize {
+    pub(crate) fn below(&mut self, n: usize) -> usize {
         usize::try_from(self.next() % (n.max(1) as u64)).unwrap()
     }
 }
 
-const HEADER: usize = 4096;
-const CHUNK: usize = 65536;
+pub(crate) const HEADER: usize = 4096;
+pub(crate) const CHUNK: usize = 65536;
 /// Chunks of each log the damage is tried on: a window of the log, so that a few hundred cases
 /// stay quick whatever the logs' sizes.
 const WINDOW: usize = 4;
 
 /// A window of the log `bytes`: its header and up to [`WINDOW`] chunks from a chunk `rng`
 /// picks among those with a signature.
-fn window(rng: &mut Rng, bytes: &[u8]) -> Vec<u8> {
+pub(crate) fn window(rng: &mut Rng, bytes: &[u8]) -> Vec<u8> {
     let slots = (bytes.len().saturating_sub(HEADER)) / CHUNK;
     let used: Vec<usize> = (0..slots)
         .filter(|k| bytes[HEADER + k * CHUNK..].starts_with(b"ElfChnk\0"))
@@ -254,7 +254,7 @@ fn damage(rng: &mut Rng, original: &[u8], k: usize) -> (Vec<u8>, bool) {
 /// The record ids each reader gives for the log at `path`: the evtx crate's (what
 /// `kmsdiag events --all` lists) and the pre-filter's (what `kmsdiag analyze` reads), the latter
 /// only of the activation providers (`wanted`).
-fn ids_read(rules: &kmsdiag::Rules, path: &Path) -> (BTreeSet<u64>, BTreeSet<u64>) {
+pub(crate) fn ids_read(rules: &kmsdiag::Rules, path: &Path) -> (BTreeSet<u64>, BTreeSet<u64>) {
     let all = kmsdiag::read_file(path, &|_| true)
         .map(|(raws, _, _)| raws.iter().filter_map(|r| r.record_id).collect())
         .unwrap_or_default();
@@ -273,7 +273,7 @@ fn ids_read(rules: &kmsdiag::Rules, path: &Path) -> (BTreeSet<u64>, BTreeSet<u64
 }
 
 /// The records each reader gives for each chunk of `log` on its own (the header and that chunk).
-fn ids_by_chunk(
+pub(crate) fn ids_by_chunk(
     rules: &kmsdiag::Rules,
     log: &[u8],
     path: &Path,

@@ -24,6 +24,7 @@ fn files(dir: &Path, out: &mut Vec<std::path::PathBuf>) {
 #[test]
 fn every_fuzz_regression_input_runs_clean() {
     let rules = Rules::embedded().unwrap();
+    let reader = kmsdiag::SlmgrReader::new(&rules);
     let mut count = 0;
     for target in harness::TARGETS {
         let dir = Path::new("fuzz/regressions").join(target);
@@ -36,7 +37,10 @@ fn every_fuzz_regression_input_runs_clean() {
             .filter(|p| p.file_name().is_some_and(|n| n != "README.md"))
         {
             let data = std::fs::read(p).unwrap();
-            assert!(harness::run(&rules, target, &data), "{target}");
+            assert!(
+                harness::run_with(&rules, &reader, target, &data),
+                "{target}"
+            );
             count += 1;
         }
     }
@@ -46,6 +50,7 @@ fn every_fuzz_regression_input_runs_clean() {
 #[test]
 fn every_small_testdata_file_runs_through_every_target() {
     let rules = Rules::embedded().unwrap();
+    let reader = kmsdiag::SlmgrReader::new(&rules);
     let mut inputs = Vec::new();
     for d in ["testdata/slmgr", "testdata/events", "testdata/hostile"] {
         files(Path::new(d), &mut inputs);
@@ -54,7 +59,7 @@ fn every_small_testdata_file_runs_through_every_target() {
     for p in &inputs {
         let data = std::fs::read(p).unwrap();
         for target in harness::TARGETS {
-            assert!(harness::run(&rules, target, &data));
+            assert!(harness::run_with(&rules, &reader, target, &data));
         }
     }
     assert!(!harness::run(&rules, "no-such-target", b""));

@@ -37,6 +37,7 @@ mod regression;
 mod reports;
 mod robustness;
 mod rules;
+mod shifted_logs;
 mod siem;
 mod siem_parity;
 mod slmgr;

@@ -23,7 +23,7 @@ pub(crate) fn run(
     match args.format {
         EventsFormat::Jsonl => report::events::write_jsonl(out, &all)?,
         EventsFormat::Json => report::events::write_json(out, &inputs, &all)?,
-        EventsFormat::Text => report::events::write_text(out, style, &all)?,
+        EventsFormat::Text => report::events::write_text(out, style, &inputs, &all)?,
         EventsFormat::Csv => report::events::write_csv(out, &all)?,
     }
     if args.format != EventsFormat::Json {

@@ -10,7 +10,7 @@ use crate::cli::ExitStatus;
 use crate::cli::Format;
 use crate::cli::time::parse_time;
 use crate::correlate::same_machine;
-use crate::pipeline::{Options, analyze_inputs};
+use crate::pipeline::{Options, analyze_inputs_with};
 use crate::report::rules_test::SampleResult;
 use crate::report::{self, Style};
 use crate::rules::{self, Level, Rules};
@@ -50,6 +50,7 @@ pub(crate) fn test(
     out: &mut dyn Write,
 ) -> io::Result<ExitStatus> {
     let mut results = Vec::new();
+    let reader = crate::slmgr::SlmgrReader::new(rules);
     for f in rules.findings() {
         if only.is_some_and(|o| o != f.id) {
             continue;
@@ -74,7 +75,7 @@ pub(crate) fn test(
                 .zip(&names)
                 .map(|(text, n)| (n.as_str(), text.as_bytes()))
                 .collect();
-            let report = analyze_inputs(rules, &inputs, &opts);
+            let report = analyze_inputs_with(rules, &reader, &inputs, &opts);
             let passed = report.findings.iter().any(|x| {
                 x.id == f.id
                     && s.machine

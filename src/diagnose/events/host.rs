@@ -203,7 +203,8 @@ fn summarize(
             .timeline
             .iter()
             .map(|d| CountPoint {
-                day: d.day.format("%Y-%m-%d").to_string(),
+                // ISO 8601 (as `%Y-%m-%d`), without parsing a format for each of ~3,650 days.
+                day: d.day.to_string(),
                 count: d.count as u64,
                 partial: d.partial,
             })

@@ -54,30 +54,28 @@ pub enum EvtxError {
     Read(std::io::Error),
 }
 
-/// Reads the records of an `.evtx` image in memory (an entry of a zip, repaired by
-/// [`salvage::Image`] when its header is damaged). Returns the events and what could not be read;
-/// an `Err` when the file header itself cannot be read.
-pub(crate) fn read(
-    image: salvage::Image,
+/// Reads the records of an `.evtx` log through its repaired view ([`salvage::Image`] in memory,
+/// [`salvage::open`] on disk, read chunk by chunk: memory does not grow with the log's size).
+/// Returns the events and what could not be read; an `Err` when the file header itself cannot be
+/// read.
+pub(crate) fn read<R: std::io::Read + std::io::Seek>(
+    view: R,
     keep: &dyn Fn(&RawEvent) -> bool,
 ) -> Result<(Vec<RawEvent>, Vec<String>, u64), EvtxError> {
-    let parser =
-        EvtxParser::from_read_seek(image).map_err(|e| EvtxError::NotEvtx(e.to_string()))?;
+    let parser = EvtxParser::from_read_seek(view).map_err(|e| EvtxError::NotEvtx(e.to_string()))?;
     Ok(records(parser, keep))
 }
 
 /// Reads an `.evtx` file from disk, chunk by chunk: memory does not grow with the file's size.
 /// Only the records `keep` accepts are returned (the rest are read and dropped at once); the
-/// count of all records read comes third. A damaged header signature or block size is read as
-/// if it were right (`salvage::Patched`).
+/// count of all records read comes third. A damaged header, and chunks off their places, are
+/// read as if they were right (`salvage::Repaired`).
 pub fn read_file(
     path: &std::path::Path,
     keep: &dyn Fn(&RawEvent) -> bool,
 ) -> Result<(Vec<RawEvent>, Vec<String>, u64), EvtxError> {
-    let file = std::fs::File::open(path).map_err(EvtxError::Open)?;
-    let parser = EvtxParser::from_read_seek(salvage::Patched::new(file))
-        .map_err(|e| EvtxError::NotEvtx(e.to_string()))?;
-    Ok(records(parser, keep))
+    let (view, _) = salvage::open(path).map_err(EvtxError::Open)?;
+    read(view, keep)
 }
 
 fn records<T: std::io::Read + std::io::Seek>(
@@ -136,25 +134,15 @@ pub fn read_file_selected(
     keep: &dyn Fn(&RawEvent) -> bool,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<RawEvent>, Vec<String>, u64), EvtxError> {
-    read_file_selected_with(path, select, keep, &mut <[RawEvent]>::to_vec, notes)
+    // Unbuffered: the reader asks for whole chunks (64 KiB) after the header (4 KiB), so each
+    // read goes straight into its buffer (a buffer in between would copy every chunk twice).
+    let (view, note) = salvage::open(path).map_err(EvtxError::Open)?;
+    notes.extend(note);
+    read_selected(view, select, keep, &mut <[RawEvent]>::to_vec, notes)
         .map(|read| (read.events, read.damaged, read.records))
 }
 
-/// [`read_file_selected`], each chunk's records passed through `convert` as soon as it is read.
-pub(crate) fn read_file_selected_with<T: Positioned>(
-    path: &std::path::Path,
-    select: &Select<'_>,
-    keep: &dyn Fn(&RawEvent) -> bool,
-    convert: &mut dyn FnMut(&[RawEvent]) -> Vec<T>,
-    notes: &mut Vec<String>,
-) -> Result<LogRead<T>, EvtxError> {
-    // Unbuffered: the reader asks for whole chunks (64 KiB) after the header (4 KiB), so each
-    // read goes straight into its buffer (a buffer in between would copy every chunk twice).
-    let file = std::fs::File::open(path).map_err(EvtxError::Open)?;
-    read_selected(salvage::Patched::new(file), select, keep, convert, notes)
-}
-
-/// [`read_file_selected`] for any stream (an image in memory), each chunk's records passed
+/// [`read_file_selected`] for any stream (a repaired view, in memory or on disk), each chunk's records passed
 /// through `convert` as soon as the chunk is read. Chunk checksums that do not match are noted
 /// in `notes` (the records are read anyway).
 pub(crate) fn read_selected<T: Positioned>(

@@ -1,14 +1,21 @@
-//! Logs whose file header is damaged: a flipped bit in the `ElfFile` signature or a wrong header
-//! block size must not lose a log whose chunks are intact. Such a log is recognised by its chunk
-//! signatures (`ElfChnk\0`) — where the format puts them (after the 4 KiB header, every 64 KiB),
-//! or anywhere when bytes were added or lost — and read chunk by chunk through a repaired view:
-//! [`Patched`] (the header's signature and block size set right, every other byte as it is) or
-//! [`Image`] (chunks found off their places put back into place), with a note that says so.
+//! Damaged logs whose chunks are intact: a flipped bit in the `ElfFile` signature or a wrong
+//! header block size, or bytes added or lost so that the chunks no longer lie where the format
+//! puts them (after the 4 KiB header, every 64 KiB), must not lose a record of an intact chunk.
+//! Such a log is recognised by its chunk signatures (`ElfChnk\0`, found by `scan.rs`) and read
+//! chunk by chunk through a repaired view, from memory or from disk: [`Patched`] and
+//! [`Repaired`] set the header's signature and block size right (every other byte as it is), and
+//! [`Repaired`] puts chunks found off their places back in place; a note says what was repaired.
 //! It knows the file's shape, not what is inside a chunk.
+
+mod scan;
 
 use std::io::{self, Read, Seek, SeekFrom};
 
-use super::layout::{CHUNK_HEADER_SIZE, CHUNK_MAGIC, CHUNK_SIZE, FILE_HEADER_SIZE, MAGIC};
+#[cfg(test)]
+use scan::locate;
+pub(crate) use scan::{Layout, chunks_in_place, is_log, locate_in};
+
+use super::layout::{CHUNK_SIZE, FILE_HEADER_SIZE, MAGIC};
 
 /// Offset of the header block size (u16) in the file header; always 4096.
 const HEADER_BLOCK_SIZE: usize = 40;
@@ -56,79 +63,6 @@ pub(crate) fn header_damage(head: &[u8]) -> Option<String> {
     })
 }
 
-/// Where the chunks of a log without its signature lie.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) enum Layout {
-    /// Where the format puts them: only the header is damaged.
-    Aligned,
-    /// Elsewhere (bytes were added or lost): each chunk signature's offset, in file order.
-    Scattered(Vec<usize>),
-}
-
-/// Whether `bytes` (a whole input, or a file's first bytes) are an `.evtx` log: its signature,
-/// or, the header damaged, chunk signatures.
-pub(crate) fn is_log(bytes: &[u8]) -> bool {
-    bytes.starts_with(MAGIC) || locate(bytes).is_some()
-}
-
-/// Where the chunks of `bytes` lie when its signature is missing; `None` for an intact log and
-/// for bytes that hold no chunk.
-pub(crate) fn locate(bytes: &[u8]) -> Option<Layout> {
-    if bytes.starts_with(MAGIC) {
-        return None;
-    }
-    let aligned = |at: &usize| {
-        at.checked_sub(FILE_HEADER_SIZE)
-            .is_some_and(|d| d % CHUNK_SIZE == 0)
-    };
-    // Text is searched only where the format puts chunks: a log is binary content.
-    let found = if crate::input::encoding::looks_binary(bytes) {
-        chunk_signatures(bytes)
-    } else {
-        (FILE_HEADER_SIZE..bytes.len())
-            .step_by(CHUNK_SIZE)
-            .filter(|&at| bytes.get(at..).is_some_and(|b| b.starts_with(CHUNK_MAGIC)))
-            .collect()
-    };
-    if found.is_empty() {
-        return None;
-    }
-    if found.iter().all(aligned) {
-        return Some(Layout::Aligned);
-    }
-    // Off its place, a signature counts only with a plausible chunk header behind it (its own
-    // size, 128): the text of a record could hold the eight bytes.
-    let plausible: Vec<usize> = found
-        .into_iter()
-        .filter(|&at| {
-            aligned(&at) || super::cursor::u32_at(bytes, at + CHUNK_HEADER_OWN_SIZE) == Some(128)
-        })
-        .collect();
-    // A file of n bytes holds about n / 64 KiB chunks; more are no log's.
-    let most = bytes.len() / CHUNK_SIZE + 64;
-    (!plausible.is_empty()).then(|| Layout::Scattered(plausible.into_iter().take(most).collect()))
-}
-
-/// The offsets of `ElfChnk\0` in `bytes`, at least a chunk header apart (found by their first
-/// byte, `E`).
-fn chunk_signatures(bytes: &[u8]) -> Vec<usize> {
-    let mut out = Vec::new();
-    let mut from = 0;
-    while let Some(rest) = bytes.get(from..) {
-        let Some(i) = rest.iter().position(|&b| b == b'E') else {
-            break;
-        };
-        let at = from + i;
-        if bytes.get(at..).is_some_and(|b| b.starts_with(CHUNK_MAGIC)) {
-            out.push(at);
-            from = at + CHUNK_HEADER_SIZE;
-        } else {
-            from = at + 1;
-        }
-    }
-    out
-}
-
 /// A stream of a log on disk with the header fields readers depend on set right; every other
 /// byte as it is (an intact log reads unchanged).
 #[derive(Debug)]
@@ -146,19 +80,23 @@ impl<R> Patched<R> {
 impl<R: Read> Read for Patched<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
-        let start = self.pos;
+        patch(self.pos, buf.get_mut(..n).unwrap_or(&mut []));
         self.pos += n as u64;
-        if let Ok(start) = usize::try_from(start)
-            && start < HEADER_BLOCK_SIZE + 2
-        {
-            let header = n.min(HEADER_BLOCK_SIZE + 2 - start);
-            for (i, b) in buf.iter_mut().take(header).enumerate() {
-                if let Some(e) = expected(start + i) {
-                    *b = e;
-                }
+        Ok(n)
+    }
+}
+
+/// Sets the header fields readers depend on right in `buf`, a log's bytes from `start`.
+fn patch(start: u64, buf: &mut [u8]) {
+    if let Ok(start) = usize::try_from(start)
+        && start < HEADER_BLOCK_SIZE + 2
+    {
+        let header = buf.len().min(HEADER_BLOCK_SIZE + 2 - start);
+        for (i, b) in buf.iter_mut().take(header).enumerate() {
+            if let Some(e) = expected(start + i) {
+                *b = e;
             }
         }
-        Ok(n)
     }
 }
 
@@ -169,85 +107,124 @@ impl<R: Seek> Seek for Patched<R> {
     }
 }
 
-/// A log in memory, repaired: the header fields set right in place, or — chunks found off their
-/// places — the chunks put back in place after a new header (read on demand, not copied).
+/// A log in memory, repaired (see [`Repaired`]).
+pub(crate) type Image = Repaired<io::Cursor<Vec<u8>>>;
+
+impl Image {
+    /// `bytes` as a readable log, with what was repaired (`None` for an intact log).
+    pub(crate) fn new(bytes: Vec<u8>) -> (Image, Option<String>) {
+        let len = bytes.len() as u64;
+        let mut src = io::Cursor::new(bytes);
+        let layout = locate_in(&mut src, len, u64::MAX).unwrap_or(None);
+        Repaired::with(src, len, layout)
+    }
+}
+
+/// A log repaired for reading, read from `inner` as it is read (a file on disk is never loaded):
+/// the header fields set right, or — chunks found off their places — the chunks put back in
+/// place after a header (the log's own when its signature is intact, else a new one).
 #[derive(Debug)]
-pub(crate) struct Image {
-    bytes: Vec<u8>,
-    /// Chunks off their places: the new header and each chunk's extent in `bytes`.
+pub(crate) struct Repaired<R> {
+    inner: R,
+    /// Chunks off their places: the header and each chunk's extent in `inner`.
     rebuilt: Option<Rebuilt>,
     pos: u64,
+    /// Where `inner` is (a seek only when a read starts elsewhere).
+    at: u64,
+    len: u64,
+}
+
+/// Opens the log at `path` for reading, repaired, with what was repaired (`None` for an intact
+/// log). Its chunks are looked for where they lie, a block at a time.
+pub(crate) fn open(
+    path: &std::path::Path,
+) -> io::Result<(Repaired<std::fs::File>, Option<String>)> {
+    let mut file = std::fs::File::open(path)?;
+    let len = file.metadata()?.len();
+    let layout = locate_in(&mut file, len, u64::MAX)?;
+    file.seek(SeekFrom::Start(0))?;
+    Ok(Repaired::with(file, len, layout))
+}
+
+impl<R: Read + Seek> Repaired<R> {
+    fn with(mut inner: R, len: u64, layout: Option<Layout>) -> (Repaired<R>, Option<String>) {
+        let head = scan::read_at(&mut inner, 0, FILE_HEADER_SIZE).unwrap_or_default();
+        let mut note = header_damage(&head);
+        let rebuilt = if let Some(Layout::Scattered(at)) = layout {
+            let first = at.iter().copied().find(|&a| {
+                a.checked_sub(FILE_HEADER_SIZE as u64)
+                    .is_none_or(|d| d % CHUNK_SIZE as u64 != 0)
+            });
+            let r = Rebuilt::new(&head, len, &at);
+            let what = if head.starts_with(MAGIC) {
+                "the log's chunks are not where the format puts them"
+            } else {
+                "the file header is damaged and its chunks are not where the format puts them"
+            };
+            note = Some(format!(
+                "{what} (bytes were added or lost): {} chunk signature(s) found, the first off its place at offset 0x{:x}; each was read where it is",
+                r.chunks.len(),
+                first.unwrap_or(0)
+            ));
+            Some(r)
+        } else {
+            None
+        };
+        let len = rebuilt.as_ref().map_or(len, |r| r.len);
+        let _ = inner.seek(SeekFrom::Start(0));
+        let view = Repaired {
+            inner,
+            rebuilt,
+            pos: 0,
+            at: 0,
+            len,
+        };
+        (view, note)
+    }
 }
 
 #[derive(Debug)]
 struct Rebuilt {
     header: Vec<u8>,
-    /// Each chunk's start and end in `bytes`: to the next signature, the file's end or 64 KiB.
-    chunks: Vec<(usize, usize)>,
+    /// Each chunk's start and end in the log: to the next signature, the log's end or 64 KiB.
+    chunks: Vec<(u64, u64)>,
     /// The virtual file's length: the last chunk stays short when the file ends inside it.
     len: u64,
 }
 
-impl Image {
-    /// `bytes` as a readable log, with what was repaired (`None` for an intact log).
-    pub(crate) fn new(mut bytes: Vec<u8>) -> (Image, Option<String>) {
-        let mut note = header_damage(&bytes);
-        let rebuilt = if let Some(Layout::Scattered(at)) = locate(&bytes) {
-            let r = Rebuilt::new(&bytes, &at);
-            note = Some(format!(
-                "the file header is damaged and its chunks are not where the format puts them (bytes were added or lost): {} chunk signature(s) found, the first at offset 0x{:x}; each was read where it is",
-                r.chunks.len(),
-                at.first().copied().unwrap_or(0)
-            ));
-            Some(r)
-        } else {
-            for (i, b) in bytes.iter_mut().take(HEADER_BLOCK_SIZE + 2).enumerate() {
-                if let Some(e) = expected(i) {
-                    *b = e;
-                }
-            }
-            None
-        };
-        let image = Image {
-            bytes,
-            rebuilt,
-            pos: 0,
-        };
-        (image, note)
-    }
-
-    fn len(&self) -> u64 {
-        self.rebuilt
-            .as_ref()
-            .map_or(self.bytes.len() as u64, |r| r.len)
-    }
-}
-
 impl Rebuilt {
-    fn new(bytes: &[u8], at: &[usize]) -> Rebuilt {
+    /// The view of a log of `len` bytes whose first bytes are `head`, chunks at `at`.
+    fn new(head: &[u8], len: u64, at: &[u64]) -> Rebuilt {
         let mut chunks = Vec::with_capacity(at.len());
         for (i, &start) in at.iter().enumerate() {
-            let next = at.get(i + 1).copied().unwrap_or(bytes.len());
-            let end = next.min(start + CHUNK_SIZE).min(bytes.len());
+            let next = at.get(i + 1).copied().unwrap_or(len);
+            let end = next.min(start + CHUNK_SIZE as u64).min(len);
             chunks.push((start, end));
         }
         // The last chunk keeps its length when the file ends inside it (a truncated chunk);
         // every other one is 64 KiB, zeros after its bytes.
         let last = chunks.last().map_or(0, |&(s, e)| e - s);
-        let whole = chunks.len().saturating_sub(1) * CHUNK_SIZE;
-        let len = (FILE_HEADER_SIZE + whole + last) as u64;
+        let whole = (chunks.len().saturating_sub(1) * CHUNK_SIZE) as u64;
+        let len = FILE_HEADER_SIZE as u64 + whole + last;
         let mut header = vec![0u8; FILE_HEADER_SIZE];
+        if head.starts_with(MAGIC) {
+            // The log's own header: what it says (its checksum, flags, chunk count) still holds.
+            copy(head, &mut header);
+        } else {
+            // Header size 128, version 3.1, its checksum right: the header says nothing more.
+            put(&mut header, 32, &128u32.to_le_bytes());
+            put(&mut header, 36, &1u16.to_le_bytes());
+            put(&mut header, 38, &3u16.to_le_bytes());
+        }
         for (i, b) in header.iter_mut().take(HEADER_BLOCK_SIZE + 2).enumerate() {
             if let Some(e) = expected(i) {
                 *b = e;
             }
         }
-        // Header size 128, version 3.1, its checksum right: the header says nothing more.
-        put(&mut header, 32, &128u32.to_le_bytes());
-        put(&mut header, 36, &1u16.to_le_bytes());
-        put(&mut header, 38, &3u16.to_le_bytes());
-        let sum = crc32fast::hash(header.get(..120).unwrap_or(&[]));
-        put(&mut header, 124, &sum.to_le_bytes());
+        if !head.starts_with(MAGIC) {
+            let sum = crc32fast::hash(header.get(..120).unwrap_or(&[]));
+            put(&mut header, 124, &sum.to_le_bytes());
+        }
         Rebuilt {
             header,
             chunks,
@@ -255,29 +232,38 @@ impl Rebuilt {
         }
     }
 
-    /// Copies the virtual file's bytes at `pos` into `buf`; how many.
-    fn read_at(&self, bytes: &[u8], pos: u64, buf: &mut [u8]) -> usize {
-        let Ok(pos) = usize::try_from(pos) else {
-            return 0;
+    /// Reads the virtual file's bytes at `pos` into `buf` from `inner`; how many.
+    fn read_at<R: Read + Seek>(
+        &self,
+        inner: &mut R,
+        pos: u64,
+        buf: &mut [u8],
+    ) -> io::Result<usize> {
+        if pos >= self.len {
+            return Ok(0);
+        }
+        let Some(into) = pos.checked_sub(FILE_HEADER_SIZE as u64) else {
+            let at = usize::try_from(pos).unwrap_or(usize::MAX);
+            return Ok(copy(self.header.get(at..).unwrap_or(&[]), buf));
         };
-        if pos >= usize::try_from(self.len).unwrap_or(usize::MAX) {
-            return 0;
-        }
-        if pos < FILE_HEADER_SIZE {
-            return copy(self.header.get(pos..).unwrap_or(&[]), buf);
-        }
-        let into = pos - FILE_HEADER_SIZE;
-        let (slot, off) = (into / CHUNK_SIZE, into % CHUNK_SIZE);
-        let Some(&(start, end)) = self.chunks.get(slot) else {
-            return 0;
+        let (slot, off) = (into / CHUNK_SIZE as u64, into % CHUNK_SIZE as u64);
+        let Some(&(start, end)) = usize::try_from(slot).ok().and_then(|s| self.chunks.get(s))
+        else {
+            return Ok(0);
         };
         let have = end - start;
         if off < have {
-            copy(bytes.get(start + off..end).unwrap_or(&[]), buf)
+            let n = usize::try_from(have - off)
+                .unwrap_or(usize::MAX)
+                .min(buf.len());
+            inner.seek(SeekFrom::Start(start + off))?;
+            inner.read(buf.get_mut(..n).unwrap_or(&mut []))
         } else {
-            let zeros = (CHUNK_SIZE - off).min(buf.len());
+            let zeros = usize::try_from(CHUNK_SIZE as u64 - off)
+                .unwrap_or(0)
+                .min(buf.len());
             buf.iter_mut().take(zeros).for_each(|b| *b = 0);
-            zeros
+            Ok(zeros)
         }
     }
 }
@@ -296,24 +282,31 @@ fn copy(src: &[u8], buf: &mut [u8]) -> usize {
     n
 }
 
-impl Read for Image {
+impl<R: Read + Seek> Read for Repaired<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = if let Some(r) = &self.rebuilt {
-            r.read_at(&self.bytes, self.pos, buf)
+            // Chunks are read where they lie: `inner` is positioned by each read.
+            self.at = u64::MAX;
+            r.read_at(&mut self.inner, self.pos, buf)?
         } else {
-            let at = usize::try_from(self.pos).unwrap_or(usize::MAX);
-            copy(self.bytes.get(at..).unwrap_or(&[]), buf)
+            if self.at != self.pos {
+                self.inner.seek(SeekFrom::Start(self.pos))?;
+            }
+            let n = self.inner.read(buf)?;
+            patch(self.pos, buf.get_mut(..n).unwrap_or(&mut []));
+            self.at = self.pos + n as u64;
+            n
         };
         self.pos += n as u64;
         Ok(n)
     }
 }
 
-impl Seek for Image {
+impl<R> Seek for Repaired<R> {
     fn seek(&mut self, to: SeekFrom) -> io::Result<u64> {
         let target = match to {
             SeekFrom::Start(p) => Some(p),
-            SeekFrom::End(d) => self.len().checked_add_signed(d),
+            SeekFrom::End(d) => self.len.checked_add_signed(d),
             SeekFrom::Current(d) => self.pos.checked_add_signed(d),
         };
         self.pos = target.ok_or_else(|| io::Error::from(io::ErrorKind::InvalidInput))?;

@@ -137,8 +137,25 @@ fn strip_inline(l: &str) -> (String, Vec<Decoration>) {
 /// a text copied from a page's source keeps them around every line. Elements that carry data
 /// (an event's `<Data>`, a table's cells) are not among them.
 const HTML_TEXT_TAGS: &[&str] = &[
-    "p", "br", "code", "pre", "tt", "kbd", "samp", "span", "div", "font", "strong", "b", "em", "i",
-    "u", "blockquote", "li", "ul", "ol",
+    "p",
+    "br",
+    "code",
+    "pre",
+    "tt",
+    "kbd",
+    "samp",
+    "span",
+    "div",
+    "font",
+    "strong",
+    "b",
+    "em",
+    "i",
+    "u",
+    "blockquote",
+    "li",
+    "ul",
+    "ol",
 ];
 
 /// The character entities such a page writes for text characters.
@@ -172,15 +189,12 @@ fn strip_html(l: &str) -> Option<String> {
             (HTML_TEXT_TAGS.contains(&name.as_str()) && shaped).then_some(close)
         });
         out.push_str(rest.get(..open).unwrap_or(""));
-        match tag {
-            Some(close) => {
-                found = true;
-                rest = after.get(close + 1..).unwrap_or("");
-            }
-            None => {
-                out.push('<');
-                rest = after;
-            }
+        if let Some(close) = tag {
+            found = true;
+            rest = after.get(close + 1..).unwrap_or("");
+        } else {
+            out.push('<');
+            rest = after;
         }
     }
     out.push_str(rest);

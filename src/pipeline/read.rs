@@ -186,6 +186,23 @@ type Read = (Vec<LicenseSnapshot>, Vec<ActivationEvent>, InputSummary);
 /// marks, Markdown, bullets, a time stamp on every line) when the text as given did not read
 /// cleanly; last, for inputs given by name, the evidence reader (result codes in any text).
 pub(super) fn read_one(rules: &Rules, reader: &SlmgrReader, f: InputFile) -> Read {
+    let explicit = f.explicit;
+    let mut read = read_ladder(rules, reader, f);
+    // Only inputs given by name: notes and expectations beside outputs in a folder mention codes
+    // too, and are no machine's evidence (as for the evidence reader).
+    if explicit && matches!(read.2.format, InputFormat::Slmgr | InputFormat::Ospp) {
+        let found = mention_unread(rules, &mut read.0);
+        if found > 0 {
+            read.2.warnings.push(format!(
+                "{found} result code(s) read from running text between the fields (lines the reader did not understand)"
+            ));
+        }
+    }
+    read
+}
+
+/// [`read_one`]'s ladder.
+fn read_ladder(rules: &Rules, reader: &SlmgrReader, f: InputFile) -> Read {
     let mut summary = blank_summary(&f.path);
     let mut f = f;
     f.load();
@@ -343,35 +360,31 @@ fn read_text(
         return Ok((snaps, Vec::new(), summary));
     }
     // Office's ospp.vbs output, by its shape, before the slmgr reader would take its lines.
-    if let Some(mut snaps) = crate::ospp::read(rules, path, bytes) {
-        mention_unread(rules, &mut snaps);
+    if let Some(snaps) = crate::ospp::read(rules, path, bytes) {
         read_as_licence_text(InputFormat::Ospp, &snaps, &mut summary);
         return Ok((snaps, Vec::new(), summary));
     }
-    let mut snaps = reader.parse(path, bytes)?;
-    mention_unread(rules, &mut snaps);
+    let snaps = reader.parse(path, bytes)?;
     read_as_licence_text(InputFormat::Slmgr, &snaps, &mut summary);
     Ok((snaps, Vec::new(), summary))
 }
 
 /// The result codes in the lines a licence-text reader did not understand (a post's sentences
-/// between the fields it pasted), kept as mentions, as the evidence reader keeps them in prose.
-fn mention_unread(rules: &Rules, snaps: &mut [LicenseSnapshot]) {
-    for s in snaps {
+/// between the fields it pasted), kept as mentions, as the evidence reader keeps them in prose;
+/// how many.
+fn mention_unread(rules: &Rules, snaps: &mut [LicenseSnapshot]) -> usize {
+    let mut total = 0;
+    for s in snaps.iter_mut().filter(|s| s.mentions.is_empty()) {
         let unread = s
             .not_understood
             .iter()
             .filter(|n| n.taken_as.is_none())
             .map(|n| &n.line);
         let found = crate::evidence::mentions_in(rules, unread);
-        if !found.is_empty() {
-            s.warnings.push(format!(
-                "result code(s) read from {} line(s) of running text the reader did not understand",
-                found.len()
-            ));
-            s.mentions.extend(found);
-        }
+        total += found.len();
+        s.mentions.extend(found);
     }
+    total
 }
 
 /// Fills the summary of a text a licence-text reader (slmgr, ospp) took: its format, encoding,

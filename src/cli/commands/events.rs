@@ -78,7 +78,9 @@ fn read(args: &EventsArgs, rules: &Rules) -> (Vec<ActivationEvent>, Vec<EventsIn
             .bytes
             .as_ref()
             .ok()
-            .filter(|b| b.len() <= crate::slmgr::MAX_INPUT_BYTES && !input::encoding::looks_binary(b))
+            .filter(|b| {
+                b.len() <= crate::slmgr::MAX_INPUT_BYTES && !input::encoding::looks_binary(b)
+            })
             .cloned();
         let result = f
             .bytes

@@ -136,6 +136,27 @@ pub(crate) fn read(
     })
 }
 
+/// The result codes lines another reader could not use mention (a partly read slmgr or ospp
+/// text with a sentence between its fields), each with its line: running text is running text
+/// wherever it stands.
+pub(crate) fn mentions_in<'a>(
+    rules: &Rules,
+    lines: impl IntoIterator<Item = &'a TextLine>,
+) -> Vec<Mention> {
+    let mut out = Vec::new();
+    for line in lines {
+        for code in scan::codes_in_line(rules, &line.text) {
+            if out.len() < MAX_MENTIONS {
+                out.push(Mention {
+                    line: line.clone(),
+                    code,
+                });
+            }
+        }
+    }
+    out
+}
+
 /// The machine a `Computer: NAME` line names.
 fn machine_named(line: &str) -> Option<String> {
     let folded: String = scan::fold_width(line).into_iter().collect();

@@ -139,14 +139,34 @@ pub(crate) fn codes_in_line(rules: &Rules, line: &str) -> Vec<Hresult> {
     let toks = tokens(&chars);
     let dump = toks.iter().filter(|t| is_hex_word(&t.text)).count() >= DUMP_WORDS;
     let mut out: Vec<Hresult> = Vec::new();
+    // Failures written in full that no label introduces: codes when the line leads with one
+    // (its subject, as a post's title: `0xC0290905 not listed`) or names another code (a list:
+    // `0x80072F8F (…) ou 0xC0020036 (…)`).
+    let mut unlabelled: Vec<(usize, Hresult)> = Vec::new();
+    let mut leading: Option<Hresult> = None;
     for (i, t) in toks.iter().enumerate() {
         let prev = i.checked_sub(1).and_then(|p| toks.get(p));
         let Some(v) = code_of(rules, &chars, prev, t, dump) else {
             continue;
         };
-        let labelled_result = written_as_result(&t.text, v) && labelled(&chars, prev, t);
-        if (is_evidence(rules, v) || labelled_result) && !out.contains(&v) {
-            out.push(v);
+        let full = written_as_result(&t.text, v);
+        let labelled_result = full && labelled(&chars, prev, t);
+        if is_evidence(rules, v) || labelled_result {
+            if !out.contains(&v) {
+                out.push(v);
+            }
+        } else if full && !dump {
+            unlabelled.push((t.start, v));
+            if i == 0 && toks.len() > 1 {
+                leading = Some(v);
+            }
+        }
+    }
+    if !out.is_empty() || leading.is_some() {
+        for (_, v) in unlabelled {
+            if !out.contains(&v) {
+                out.push(v);
+            }
         }
     }
     out
@@ -197,8 +217,9 @@ fn code_of(
     None
 }
 
-/// The quoted parts of a line (`"…"`, `“…”`, `„…“`, `«…»`, `「…」`, `『…』`), where running text
-/// repeats what a tool printed; a line without quotes is returned whole.
+/// The quoted parts of a line (`"…"`, `“…”`, `„…“`, `«…»`, `「…」`, `『…』`, and Markdown
+/// emphasis), where running text repeats what a tool printed; a line without them is returned
+/// whole.
 pub(super) fn quoted(line: &str) -> Vec<&str> {
     const PAIRS: [(char, char); 6] = [
         ('"', '"'),
@@ -222,8 +243,51 @@ pub(super) fn quoted(line: &str) -> Vec<&str> {
             rest = after.get(end + close.len_utf8()..).unwrap_or("");
         }
     }
+    out.extend(emphasized(line));
     if out.is_empty() {
         out.push(line.trim());
+    }
+    out
+}
+
+/// The parts of a line set in Markdown emphasis (`_…_`, `*…*`, `**…**`), where a post sets off
+/// the words a tool printed as quotes do: the mark opens after a space, a line start or an
+/// opening bracket and closes before a space, the line end or punctuation, so `VOLUME_KMSCLIENT`
+/// and `2*3*4` are no emphasis.
+fn emphasized(line: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for mark in ["**", "__", "*", "_"] {
+        let mut rest = line;
+        let mut consumed = 0usize;
+        while let Some(start) = rest.find(mark) {
+            let abs = consumed + start;
+            let opens = line
+                .get(..abs)
+                .and_then(|b| b.chars().next_back())
+                .is_none_or(|c| c.is_whitespace() || "([{\"'".contains(c));
+            let after = rest.get(start + mark.len()..).unwrap_or("");
+            let step = start + mark.len();
+            if !opens || after.starts_with(char::is_whitespace) || after.starts_with(mark) {
+                consumed += step;
+                rest = after;
+                continue;
+            }
+            let Some(end) = after.find(mark) else { break };
+            let tail = after.get(end + mark.len()..).unwrap_or("");
+            let closes = tail
+                .chars()
+                .next()
+                .is_none_or(|c| c.is_whitespace() || ".,;:!?)]}\"'".contains(c));
+            let inner = after.get(..end).unwrap_or("");
+            if closes && !inner.trim().is_empty() && !inner.ends_with(char::is_whitespace) {
+                out.push(inner.trim());
+                consumed += step + end + mark.len();
+                rest = tail;
+            } else {
+                consumed += step;
+                rest = after;
+            }
+        }
     }
     out
 }

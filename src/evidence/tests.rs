@@ -321,3 +321,44 @@ fn quotes_without_an_slmgr_line_give_no_state() {
     assert_eq!(scan::quoted("a \"b\" c 「d」"), vec!["b", "d"]);
     assert_eq!(scan::quoted("no quotes"), vec!["no quotes"]);
 }
+
+#[test]
+fn unlabelled_full_failure_codes_heading_a_line_or_beside_another_code() {
+    // A post title that opens with a code (github.com/MicrosoftDocs/windows-itpro-docs/issues/3199).
+    assert_eq!(codes("0xc0290905 not listed"), vec![0xC029_0905]);
+    // A list: an unknown code beside known ones (fr.ittrip.xyz, a French how-to).
+    assert_eq!(
+        codes(
+            "retournent l’erreur 0x80072F8F (horloge système invalide) ou 0xC0020036 (clé refusée)."
+        ),
+        vec![0x8007_2F8F, 0xC002_0036]
+    );
+    // Alone, after other words, not written in full, or not a failure: still no code.
+    for line in [
+        "0x8123ABCD",
+        "seen at 0xC0EA000A",
+        "0xC0EA00A not listed",
+        "0x4123ABCD not listed",
+    ] {
+        assert!(codes(line).is_empty(), "{line}: {:?}", codes(line));
+    }
+}
+
+#[test]
+fn markdown_emphasis_quotes_an_xpr_line() {
+    use crate::model::snapshot::ExpiryKind;
+    let text = "I ran **slmgr /xpr** and got _The machine is permanently activated._ twice\n";
+    let snap = read(
+        &rules(),
+        &crate::slmgr::SlmgrReader::new(&rules()),
+        "post.txt",
+        text.as_bytes(),
+    )
+    .unwrap();
+    assert_eq!(snap.expiry[0].kind, ExpiryKind::Permanent);
+    // Underscores inside words and products are no emphasis.
+    assert_eq!(
+        scan::quoted("VOLUME_KMSCLIENT channel, Office16_ProPlus_x"),
+        vec!["VOLUME_KMSCLIENT channel, Office16_ProPlus_x"]
+    );
+}

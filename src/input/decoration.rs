@@ -1,6 +1,7 @@
 //! Decoration people add when they post a text — e-mail quote marks, Markdown emphasis, code
-//! spans and fences, bullets, indentation, hard-break marks, and a log line prefix (a time stamp
-//! and a tool's tag) on every line — removed so the strict readers see the text a tool printed.
+//! spans and fences, bullets, indentation, hard-break marks, HTML text markup of a copied page, and
+//! a log line prefix (a time stamp and a tool's tag) on every line — removed so the strict
+//! readers see the text a tool printed.
 //! Decoration is noise, not a format: this knows no reader and no label, only how posting
 //! decorates lines. Each line stays on its line (line numbers in evidence keep pointing at the
 //! input), and what was removed is named so the report can say it.
@@ -59,6 +60,13 @@ pub(crate) fn undecorate(text: &str) -> Option<Undecorated> {
         for k in kinds {
             note(&mut removed, k);
         }
+        let plain = match strip_html(&plain) {
+            Some(kept) => {
+                note(&mut removed, Decoration::HtmlMarkup);
+                kept.trim().to_owned()
+            }
+            None => plain,
+        };
         out.push_str(&plain);
         out.push('\n');
     }
@@ -123,6 +131,80 @@ fn strip_inline(l: &str) -> (String, Vec<Decoration>) {
         }
     }
     (s, kinds)
+}
+
+/// The HTML elements that only lay out text on a page (paragraphs, breaks, code and emphasis):
+/// a text copied from a page's source keeps them around every line. Elements that carry data
+/// (an event's `<Data>`, a table's cells) are not among them.
+const HTML_TEXT_TAGS: &[&str] = &[
+    "p",
+    "br",
+    "code",
+    "pre",
+    "tt",
+    "kbd",
+    "samp",
+    "span",
+    "div",
+    "font",
+    "strong",
+    "b",
+    "em",
+    "i",
+    "u",
+    "blockquote",
+    "li",
+    "ul",
+    "ol",
+];
+
+/// The character entities such a page writes for text characters.
+const HTML_ENTITIES: &[(&str, &str)] = &[
+    ("&nbsp;", " "),
+    ("&lt;", "<"),
+    ("&gt;", ">"),
+    ("&quot;", "\""),
+    ("&#39;", "'"),
+    ("&amp;", "&"),
+];
+
+/// A line without its HTML text markup (`<p>`, `<br />`, `</code>`, `<p style="…">`, `&nbsp;`);
+/// `None` when it has none.
+fn strip_html(l: &str) -> Option<String> {
+    let mut out = String::with_capacity(l.len());
+    let mut rest = l;
+    let mut found = false;
+    while let Some(open) = rest.find('<') {
+        let after = rest.get(open + 1..).unwrap_or("");
+        let tag = after.find('>').and_then(|close| {
+            let inner = after.get(..close)?;
+            let name: String = inner
+                .trim_start_matches('/')
+                .chars()
+                .take_while(char::is_ascii_alphanumeric)
+                .collect::<String>()
+                .to_ascii_lowercase();
+            let tail = inner.trim_start_matches('/').get(name.len()..)?;
+            let shaped = tail.is_empty() || tail.starts_with([' ', '/']);
+            (HTML_TEXT_TAGS.contains(&name.as_str()) && shaped).then_some(close)
+        });
+        out.push_str(rest.get(..open).unwrap_or(""));
+        if let Some(close) = tag {
+            found = true;
+            rest = after.get(close + 1..).unwrap_or("");
+        } else {
+            out.push('<');
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    for (entity, text) in HTML_ENTITIES {
+        if out.contains(entity) {
+            found = true;
+            out = out.replace(entity, text);
+        }
+    }
+    found.then_some(out)
 }
 
 /// Whether `mark` appears an even number of times, as emphasis does (open and close).

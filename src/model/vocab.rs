@@ -116,6 +116,8 @@ words! {
         HardBreaks => "hard-breaks",
         /// A time stamp (and a tool's tag) on every line.
         LinePrefix => "line-prefix",
+        /// HTML text markup (`<p>`, `<br />`, `<code>`, `&nbsp;`) of a page the text was copied from.
+        HtmlMarkup => "html-markup",
     }
 }
 
@@ -255,7 +257,7 @@ mod tests {
         assert_eq!(words(NameSource::ALL), "text folder file-name flag");
         assert_eq!(
             words(Decoration::ALL),
-            "quote-marks code-fences code-spans emphasis bullets indentation hard-breaks line-prefix"
+            "quote-marks code-fences code-spans emphasis bullets indentation hard-breaks line-prefix html-markup"
         );
         assert_eq!(format!("{:<9}|", Health::Ok), "ok       |");
         assert_eq!(

@@ -67,7 +67,9 @@ fn parse_text(
     for (i, raw) in text.lines().enumerate() {
         let line_no = u32::try_from(i + 1).unwrap_or(u32::MAX);
         let raw: String = raw.chars().take(MAX_LINE_CHARS).collect();
-        p.line(line_no, raw.trim_end_matches('\r'));
+        for part in vocab.collapsed_parts(raw.trim_end_matches('\r')) {
+            p.line(line_no, part);
+        }
     }
     let (snap, shape) = p.finish();
     let says_something =

@@ -309,3 +309,22 @@ fn texts_that_are_not_ospp_output_are_left_to_other_readers() {
         assert!(read_text(text).is_none(), "{text}");
     }
 }
+
+#[test]
+fn a_licence_block_collapsed_onto_one_line_is_cut_at_its_labels() {
+    // An Office Tool Plus result pasted as a GitHub issue title
+    // (github.com/YerongAI/Office-Tool/issues/282), Chinese labels on one line.
+    let s = read_text("Office 21, Office21ProPlus2021VL_KMS_Client_AE edition 许可证说明: Office 21, VOLUME_KMSCLIENT channel 产品密钥的最后五个字符: 6F7TH 错误代码: 0xC004E015 错误信息: 软件授权服务报告许可证使用失败。[BUG]\n").unwrap();
+    assert_eq!(s.products.len(), 1);
+    assert_eq!(s.products[0].channel.as_deref(), Some("VOLUME_KMSCLIENT"));
+    assert_eq!(s.products[0].partial_product_key.as_deref(), Some("6F7TH"));
+    // Labels glued to the value before them (a page copy without line breaks).
+    let s = read_text("BETA EXPIRATION: 1601/1/1LICENSE STATUS:  ---LICENSED---REMAINING GRACE: 179 days  (258131 minute(s) before expiring)LICENSE NAME: Office 15, OfficeProPlusVL_KMS_Client edition\n").unwrap();
+    assert_eq!(s.products[0].license_status, Some(LicenseState::Licensed));
+    // One label and a colon in its value: one line.
+    let v = vocab::Vocabulary::new(&Rules::embedded().unwrap());
+    assert_eq!(
+        v.collapsed_parts("KMS machine registry override defined: 10.3.0.2:1688"),
+        vec!["KMS machine registry override defined: 10.3.0.2:1688"]
+    );
+}

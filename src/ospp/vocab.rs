@@ -158,6 +158,58 @@ impl Vocabulary {
             .map(|(_, id)| *id)
     }
 
+    /// The parts of a line into which ospp's output was collapsed (line breaks lost when it was
+    /// copied from a page or pasted into a title): the line cut before every known label that
+    /// ends with a colon, when it holds two or more. A line with fewer is one part.
+    pub(super) fn collapsed_parts<'a>(&self, line: &'a str) -> Vec<&'a str> {
+        /// The longest label looked for before a colon, in chars.
+        const MAX_LABEL_CHARS: usize = 64;
+        let mut starts: Vec<usize> = Vec::new();
+        for (colon, c) in line.char_indices() {
+            if c != ':' && c != '\u{FF1A}' {
+                continue;
+            }
+            let before = line.get(..colon).unwrap_or("");
+            let from: Vec<usize> = before
+                .char_indices()
+                .map(|(i, _)| i)
+                .rev()
+                .take(MAX_LABEL_CHARS)
+                .collect();
+            // The longest suffix of the text before the colon that is a label of any language.
+            let start = from.into_iter().rev().find(|&j| {
+                let label = before.get(j..).unwrap_or("");
+                let glued = before.get(..j).and_then(|b| b.chars().next_back());
+                let first = label.chars().next();
+                let inside_word = glued.is_some_and(|g| g.is_ascii_alphabetic())
+                    && first.is_some_and(|f| f.is_ascii_alphabetic());
+                !label.starts_with(char::is_whitespace)
+                    && !inside_word
+                    && self.fields.contains_key(&fold(label))
+            });
+            if let Some(j) = start
+                && starts.last().is_none_or(|&last| j > last)
+            {
+                starts.push(j);
+            }
+        }
+        if starts.len() < 2 {
+            return vec![line];
+        }
+        let mut parts = Vec::with_capacity(starts.len() + 1);
+        let mut from = 0;
+        for j in starts {
+            if let Some(part) = line.get(from..j).filter(|p| !p.trim().is_empty()) {
+                parts.push(part);
+            }
+            from = j;
+        }
+        if let Some(part) = line.get(from..).filter(|p| !p.trim().is_empty()) {
+            parts.push(part);
+        }
+        parts
+    }
+
     /// What a line (without its decoration) is.
     pub(super) fn classify<'a>(&self, line: &'a str) -> Line<'a> {
         let t = strip_decoration(line);

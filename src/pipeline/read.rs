@@ -186,6 +186,23 @@ type Read = (Vec<LicenseSnapshot>, Vec<ActivationEvent>, InputSummary);
 /// marks, Markdown, bullets, a time stamp on every line) when the text as given did not read
 /// cleanly; last, for inputs given by name, the evidence reader (result codes in any text).
 pub(super) fn read_one(rules: &Rules, reader: &SlmgrReader, f: InputFile) -> Read {
+    let explicit = f.explicit;
+    let mut read = read_ladder(rules, reader, f);
+    // Only inputs given by name: notes and expectations beside outputs in a folder mention codes
+    // too, and are no machine's evidence (as for the evidence reader).
+    if explicit && matches!(read.2.format, InputFormat::Slmgr | InputFormat::Ospp) {
+        let found = mention_unread(rules, &mut read.0);
+        if found > 0 {
+            read.2.warnings.push(format!(
+                "{found} result code(s) read from running text between the fields (lines the reader did not understand)"
+            ));
+        }
+    }
+    read
+}
+
+/// [`read_one`]'s ladder.
+fn read_ladder(rules: &Rules, reader: &SlmgrReader, f: InputFile) -> Read {
     let mut summary = blank_summary(&f.path);
     // A large export in a format read as a stream is never loaded whole.
     let keep = Keep::Ids(crate::model::ids::event::CORRELATED);
@@ -228,8 +245,18 @@ pub(super) fn read_one(rules: &Rules, reader: &SlmgrReader, f: InputFile) -> Rea
     // Event exports (XML, JSON, CSV/text) are recognised by their content; they can be large,
     // and their bytes move to their reader.
     if crate::events::detect(rules, &bytes).is_some() {
+        // A post's event text with decoration on every line (a Markdown hard break, quote
+        // marks) reads with damaged blocks as given: it is read again without it.
+        let post = (bytes.len() <= crate::slmgr::MAX_INPUT_BYTES).then(|| bytes.clone());
         let events =
             read_events(rules, &path, disk.as_deref(), bytes, &mut summary).unwrap_or_default();
+        if summary.status != InputStatus::Read
+            && let Some(post) = post
+            && let Some(better) =
+                undecorated(rules, reader, &path, &post, rank(&summary), events.len())
+        {
+            return better;
+        }
         return (Vec::new(), events, summary);
     }
     let first = read_text(rules, reader, &path, &bytes);
@@ -240,29 +267,9 @@ pub(super) fn read_one(rules: &Rules, reader: &SlmgrReader, f: InputFile) -> Rea
     if clean(&first) {
         return first.unwrap_or_else(|_| (Vec::new(), Vec::new(), summary));
     }
-    // Posts are small: a text too large for the slmgr reader is not read again.
-    let decoded = (bytes.len() <= crate::slmgr::MAX_INPUT_BYTES).then(|| reader.decode(&bytes));
-    if let Some(decoded) = decoded
-        && let Some(plain) = crate::input::decoration::undecorate(&decoded.text)
-    {
-        let second = read_text(rules, reader, &path, plain.text.as_bytes());
-        if let Ok((snaps, events, mut s)) = second
-            && rank(&s) > first.as_ref().map_or(0, |(_, _, f)| rank(f))
-        {
-            let removed: Vec<&str> = plain.removed.iter().map(|d| d.as_str()).collect();
-            s.warnings.insert(
-                0,
-                format!(
-                    "read after removing the decoration of a post: {}",
-                    removed.join(", ")
-                ),
-            );
-            s.decoration_removed = plain.removed;
-            if s.encoding.is_some() {
-                s.encoding = Some(decoded.encoding.to_owned());
-            }
-            return (snaps, events, s);
-        }
+    let beat = first.as_ref().map_or(0, |(_, _, f)| rank(f));
+    if let Some(second) = undecorated(rules, reader, &path, &bytes, beat, usize::MAX) {
+        return second;
     }
     match first {
         Ok(read) => read,
@@ -286,6 +293,41 @@ pub(super) fn read_one(rules: &Rules, reader: &SlmgrReader, f: InputFile) -> Rea
             (Vec::new(), Vec::new(), summary)
         }
     }
+}
+
+/// The strict readers again on a post's text without its decoration (posts are small: a text
+/// too large for the slmgr reader is not read again): that read when it ranks above `beat` (see
+/// [`rank`]) or finds more than `events` events, with what was removed named.
+fn undecorated(
+    rules: &Rules,
+    reader: &SlmgrReader,
+    path: &str,
+    bytes: &[u8],
+    beat: usize,
+    events: usize,
+) -> Option<Read> {
+    if bytes.len() > crate::slmgr::MAX_INPUT_BYTES {
+        return None;
+    }
+    let decoded = reader.decode(bytes);
+    let plain = crate::input::decoration::undecorate(&decoded.text)?;
+    let (snaps, evs, mut s) = read_text(rules, reader, path, plain.text.as_bytes()).ok()?;
+    if rank(&s) <= beat && evs.len() <= events {
+        return None;
+    }
+    let removed: Vec<&str> = plain.removed.iter().map(|d| d.as_str()).collect();
+    s.warnings.insert(
+        0,
+        format!(
+            "read after removing the decoration of a post: {}",
+            removed.join(", ")
+        ),
+    );
+    s.decoration_removed = plain.removed;
+    if s.encoding.is_some() {
+        s.encoding = Some(decoded.encoding.to_owned());
+    }
+    Some((snaps, evs, s))
 }
 
 /// How well an input was read, to choose between the text as given and without decoration:
@@ -331,6 +373,24 @@ fn read_text(
     let snaps = reader.parse(path, bytes)?;
     read_as_licence_text(InputFormat::Slmgr, &snaps, &mut summary);
     Ok((snaps, Vec::new(), summary))
+}
+
+/// The result codes in the lines a licence-text reader did not understand (a post's sentences
+/// between the fields it pasted), kept as mentions, as the evidence reader keeps them in prose;
+/// how many.
+fn mention_unread(rules: &Rules, snaps: &mut [LicenseSnapshot]) -> usize {
+    let mut total = 0;
+    for s in snaps.iter_mut().filter(|s| s.mentions.is_empty()) {
+        let unread = s
+            .not_understood
+            .iter()
+            .filter(|n| n.taken_as.is_none())
+            .map(|n| &n.line);
+        let found = crate::evidence::mentions_in(rules, unread);
+        total += found.len();
+        s.mentions.extend(found);
+    }
+    total
 }
 
 /// Fills the summary of a text a licence-text reader (slmgr, ospp) took: its format, encoding,

@@ -30,6 +30,7 @@ mod localized;
 mod lookup;
 mod ospp;
 mod output_safety;
+mod outside_kinds;
 mod pastes;
 mod prefilter;
 mod prose;

@@ -95,17 +95,15 @@ fn read(args: &EventsArgs, rules: &Rules) -> (Vec<ActivationEvent>, Vec<EventsIn
         }
         f.load();
         let read_failed = f.bytes.is_err();
-        // A small text that is no event export as given may be one once the decoration of a
-        // post is removed (quote marks, Markdown, bullets): kept for that second reading. An
-        // input recognised as an export is read as it is, and not copied.
+        // A small text that is no event export as given, or reads with damaged blocks, may be
+        // one once the decoration of a post is removed (quote marks, Markdown, bullets, hard
+        // breaks): kept for that second reading. Large exports are not copied.
         let post = f
             .bytes
             .as_ref()
             .ok()
             .filter(|b| {
-                b.len() <= crate::slmgr::MAX_INPUT_BYTES
-                    && !input::encoding::looks_binary(b)
-                    && events::detect(rules, b).is_none()
+                b.len() <= crate::slmgr::MAX_INPUT_BYTES && !input::encoding::looks_binary(b)
             })
             .cloned();
         let result = f
@@ -117,6 +115,12 @@ fn read(args: &EventsArgs, rules: &Rules) -> (Vec<ActivationEvent>, Vec<EventsIn
             });
         let result = match (result, post) {
             (Err(e), Some(post)) => undecorated(rules, &f.path, &post, keep).ok_or(e),
+            (Ok(read), Some(post)) if read.1.damaged_count > 0 => {
+                match undecorated(rules, &f.path, &post, keep) {
+                    Some(plain) if plain.0.len() > read.0.len() => Ok(plain),
+                    _ => Ok(read),
+                }
+            }
             (result, _) => result,
         };
         match result {

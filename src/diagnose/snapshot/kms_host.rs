@@ -34,13 +34,22 @@ impl MachineDiag<'_> {
             .collect();
         let mut health = Health::Ok;
         let mut notes = Vec::new();
+        // A count below the server threshold refuses the clients that ask; whether any asked is
+        // in the host's request statistics. Without a request (a new host, total 0) or without
+        // the statistics (`/dli`), the low count is a warning about what clients will get, not
+        // a failure the text shows.
+        let asked = h.requests.total.is_some_and(|t| t > 0);
         if let Some(c) = count {
             notes.push(format!("current count {c}"));
             if need_server.is_some_and(|n| n > 0) {
-                health = Health::Failing;
+                health = if asked {
+                    Health::Failing
+                } else {
+                    Health::Warning
+                };
                 self.raise(
                     FindingId::KmsCountInsufficient,
-                    None,
+                    (!asked).then_some(Severity::Warning),
                     vec![NOT_ENOUGH_COUNT],
                     format!(
                         "KMS host {}: current count {c}. It needs {} more distinct machine(s) to activate Windows Server and volume Office ({}), and {} more for Windows client editions ({}); until then every client gets 0xC004F038.",

@@ -87,3 +87,21 @@ fn dashes_and_signs_are_not_bullets() {
 fn a_lone_double_underscore_is_not_emphasis() {
     assert_eq!(strip_inline("Office16__x").0, "Office16__x");
 }
+
+#[test]
+fn html_text_markup_of_a_copied_page_goes_and_data_tags_stay() {
+    // slmgr /dli as a blog's HTML (public post on a Server 2003 KMS host, see
+    // testdata/pastes-outside/kms-host-dli-count-0.html.txt).
+    let (t, removed) = clean(
+        "<p>Name: Windows(TM) Server 2003 KMS, KmsW2k3Prs edition<br />\nLicense Status: Licensed</p>\n<p style=\"margin-left: 36pt;\">Current count: 0<br />\nDNS&nbsp;publishing enabled\n",
+    );
+    assert_eq!(
+        t,
+        "Name: Windows(TM) Server 2003 KMS, KmsW2k3Prs edition\nLicense Status: Licensed\nCurrent count: 0\nDNS publishing enabled\n"
+    );
+    assert_eq!(removed, vec![Decoration::HtmlMarkup]);
+    // Elements that carry data, and a `<` that opens no element, are not markup.
+    assert_eq!(strip_html("<Data>0xC004F074</Data>"), None);
+    assert_eq!(strip_html("count < 25 and <KMS host>"), None);
+    assert_eq!(strip_html("<pre>x</pre>").as_deref(), Some("x"));
+}

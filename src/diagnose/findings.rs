@@ -3,8 +3,11 @@
 //! (a result code's own steps when it has any, else the finding's), one wording of a result code,
 //! one merge rule (same id, same machines) and a bound on the evidence kept.
 
+use std::collections::HashMap;
+
 use crate::correlate::same_machine;
 use crate::hresult::Hresult;
+use crate::model::names::machine_key;
 use crate::model::{Evidence, Finding};
 use crate::rules::{Category, Rules, Severity};
 
@@ -70,6 +73,11 @@ pub(crate) struct CodeFinding {
 pub(crate) struct FindingSet<'r> {
     rules: &'r Rules,
     findings: Vec<Finding>,
+    /// Where to look for a finding to merge into, and for a machine's findings: the findings
+    /// (by position, in order) under each [`machine_key`] of their machines' names. Every name
+    /// [`same_machine`] can match has the same key, so a lookup compares a few findings, not all
+    /// (a fleet of thousands of machines raises thousands of findings).
+    by_key: HashMap<String, Vec<usize>>,
 }
 
 impl<'r> FindingSet<'r> {
@@ -77,6 +85,7 @@ impl<'r> FindingSet<'r> {
         FindingSet {
             rules,
             findings: Vec::new(),
+            by_key: HashMap::new(),
         }
     }
 
@@ -154,7 +163,11 @@ impl<'r> FindingSet<'r> {
                     .zip(&f.machines)
                     .all(|(a, b)| same_machine(a, b))
         };
-        match self.findings.iter_mut().find(|x| same(x)) {
+        let found = f.machines.first().and_then(|first| {
+            let at = self.by_key.get(&machine_key(first))?;
+            at.iter().copied().find(|&i| self.findings.get(i).is_some_and(same))
+        });
+        match found.and_then(|i| self.findings.get_mut(i)) {
             Some(x) => {
                 x.severity = x.severity.max(f.severity);
                 x.codes.extend(f.codes);
@@ -165,14 +178,26 @@ impl<'r> FindingSet<'r> {
                 x.evidence.dedup();
                 x.evidence.truncate(MAX_EVIDENCE);
             }
-            None => self.findings.push(f),
+            None => {
+                let at = self.findings.len();
+                for name in &f.machines {
+                    let list = self.by_key.entry(machine_key(name)).or_default();
+                    if list.last() != Some(&at) {
+                        list.push(at);
+                    }
+                }
+                self.findings.push(f);
+            }
         }
     }
 
     /// The findings about `machine`.
     pub(crate) fn about<'s>(&'s self, machine: &'s str) -> impl Iterator<Item = &'s Finding> {
-        self.findings
-            .iter()
+        self.by_key
+            .get(&machine_key(machine))
+            .into_iter()
+            .flatten()
+            .filter_map(|&i| self.findings.get(i))
             .filter(move |f| f.machines.iter().any(|n| same_machine(n, machine)))
     }
 

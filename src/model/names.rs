@@ -152,12 +152,14 @@ pub(crate) fn cmp_ignore_case(a: &str, b: &str) -> Ordering {
 }
 
 /// The group a name's possible matches share: its first label, lower-case, without `$`, cut to
-/// 15 characters (every name [`same_machine`] can match has the same key).
+/// 15 bytes as a `NetBIOS` name is (every name [`same_machine`] can match has the same key).
 pub(crate) fn machine_key(s: &str) -> String {
     let first = bare(s).split('.').next().unwrap_or("");
     let mut k = first.to_ascii_lowercase();
-    if let Some((i, _)) = k.char_indices().nth(15) {
-        k.truncate(i);
+    // The cut `netbios_cut` compares: 15 bytes, where that is a character boundary (a name
+    // whose 15th byte falls inside a character is matched only whole).
+    if k.len() > 15 && k.is_char_boundary(15) {
+        k.truncate(15);
     }
     k
 }
@@ -338,6 +340,34 @@ fn trim_zeros(s: &[u8]) -> &[u8] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_that_are_one_machine_share_a_key() {
+        let names = [
+            "PC01",
+            "pc01$",
+            "pc01.corp.contoso.com.",
+            " PC01 ",
+            "ACCOUNTING-WS-0",
+            "accounting-ws-0123.corp.example",
+            "ACCOUNTING-WS-01",
+            "ÄRZTE-PRAXIS-01",
+            "ärzte-praxis-0123.example",
+            "ÄRZTE-PRAXIS-0",
+            "ÄRZTE-PRAXIS-0123.example",
+            "kantoor-werkplek",
+            "kantoor-werkplek-07.example",
+            "",
+            "$",
+        ];
+        for a in names {
+            for b in names {
+                if same_machine(a, b) {
+                    assert_eq!(machine_key(a), machine_key(b), "{a:?} and {b:?}");
+                }
+            }
+        }
+    }
 
     #[test]
     fn names_sort_naturally_and_totally() {

@@ -1,7 +1,7 @@
 use super::*;
 use crate::hresult::Hresult;
 use crate::model::license::LicenseState;
-use crate::model::snapshot::RemainingKind;
+use crate::model::snapshot::{ProductFamily, RemainingKind};
 use crate::rules::inventory::ValueKind;
 use crate::rules::slmgr::FieldId;
 
@@ -298,5 +298,45 @@ fn wmic_format_list_blocks_of_name_equals_value() {
     assert_eq!(
         records::list_pair("Description : a=b"),
         Some(("Description", "a=b"))
+    );
+}
+
+#[test]
+fn office_software_protection_classes_give_office_products_with_their_own_cmid() {
+    // Get-WmiObject on Windows 7 with Office 2010: Office's licences in osppsvc's classes, named
+    // by __CLASS (Get-WmiObject) or CimClass (Get-CimInstance).
+    let text = "__CLASS : SoftwareLicensingProduct\nName : Windows(R) 7, Enterprise edition\nDescription : Windows Operating System - Windows(R) 7, VOLUME_KMSCLIENT channel\nLicenseStatus : 1\nPartialProductKey : H8Q99\nGracePeriodRemaining : 250000\n\n__CLASS : SoftwareLicensingService\nClientMachineID : 11111111-2222-3333-4444-555555555555\nKeyManagementServiceMachine : \n\nCimClass : root/cimv2:OfficeSoftwareProtectionProduct\nName : Office 14, OfficeProPlus-KMS_Client edition\nDescription : Office 14, VOLUME_KMSCLIENT channel\nLicenseStatus : 2\nPartialProductKey : 2WQTQ\nGracePeriodRemaining : 40000\nDiscoveredKeyManagementServiceMachineName : \n\n__CLASS : OfficeSoftwareProtectionService\nClientMachineID : 66666666-7777-8888-9999-000000000000\nVersion : 14.0.4763.1000\n";
+    let s = read_text(text).unwrap();
+    assert_eq!(s.len(), 1);
+    let snap = &s[0];
+    // Windows' CMID names the machine; Office's goes with Office's product.
+    assert_eq!(
+        snap.cmid.as_deref(),
+        Some("11111111-2222-3333-4444-555555555555")
+    );
+    assert_eq!(snap.products.len(), 2);
+    let office = &snap.products[1];
+    assert_eq!(office.family, Some(ProductFamily::Office));
+    assert!(!office.is_windows());
+    assert_eq!(office.license_status, Some(LicenseState::InitialGrace));
+    let k = office.kms_client.as_ref().unwrap();
+    assert_eq!(
+        k.cmid.as_deref(),
+        Some("66666666-7777-8888-9999-000000000000")
+    );
+    assert!(k.dns_discovery_failed);
+    assert!(snap.products[0].is_windows());
+    assert_eq!(
+        snap.windows_product().map(|p| p.line),
+        Some(snap.products[0].line)
+    );
+    // Office alone (its classes exported on their own): its verdict comes from its product.
+    let only = text.split("\n\n").skip(2).collect::<Vec<_>>().join("\n\n");
+    let s = read_text(&only).unwrap();
+    assert_eq!(s[0].products.len(), 1);
+    assert_eq!(s[0].products[0].family, Some(ProductFamily::Office));
+    assert_eq!(
+        s[0].cmid.as_deref(),
+        Some("66666666-7777-8888-9999-000000000000")
     );
 }

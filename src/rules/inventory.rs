@@ -29,7 +29,7 @@ pub(crate) enum ClassKind {
 }
 
 /// Whose licences a class holds, when the class alone tells (Office's own classes under
-/// `osppsvc`); unset: the instance's ApplicationID or name tells.
+/// `osppsvc`); unset: the instance's `ApplicationID` or name tells.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub(crate) enum ClassFamily {

@@ -9,10 +9,10 @@ use std::collections::HashMap;
 use crate::model::license::LicenseState;
 use crate::model::snapshot::{
     AdActivationInfo, AvmaInfo, DateValue, HostPort, KmsClientInfo, KmsHostInfo, LicenseSnapshot,
-    ProductLicense, Remaining, RemainingKind, TextLine,
+    ProductFamily, ProductLicense, Remaining, RemainingKind, TextLine,
 };
 use crate::rules::Rules;
-use crate::rules::inventory::{ClassKind, ColumnRole, Named, PropertyDef, Target};
+use crate::rules::inventory::{ClassFamily, ClassKind, ColumnRole, Named, PropertyDef, Target};
 use crate::rules::slmgr::FieldId;
 
 use super::convert::{Value, convert};
@@ -48,6 +48,9 @@ struct Machine {
     name_line: Option<TextLine>,
     products: Vec<Row>,
     service: Row,
+    /// The service row of Office's own classes (`OfficeSoftwareProtectionService`): its CMID and
+    /// KMS settings are Office's, kept apart from Windows'.
+    office_service: Row,
     inventory_time: Option<DateValue>,
     fields_read: u32,
 }
@@ -200,9 +203,9 @@ fn apply_kms(row: &mut Row, target: Target, v: &Value) {
     }
 }
 
-/// Which class a record is an instance of: named by a class column, else told by a property
-/// only one class has.
-fn class_of(rules: &Rules, rec: &Record) -> ClassKind {
+/// Which class a record is an instance of (and whose licences it holds, when the class says):
+/// named by a class column, else told by a property only one class has.
+fn class_of(rules: &Rules, rec: &Record) -> (ClassKind, Option<ClassFamily>) {
     let inv = rules.inventory();
     let only = |kind: ClassKind| {
         rec.fields.iter().any(|f| {
@@ -213,15 +216,15 @@ fn class_of(rules: &Rules, rec: &Record) -> ClassKind {
     for f in &rec.fields {
         if let Some(Named::Column(c)) = inv.named(&f.name)
             && c.role == ColumnRole::Class
-            && let Some(k) = inv.class(&f.value)
+            && let Some(c) = inv.class(&f.value)
         {
-            return k;
+            return (c.kind, c.family);
         }
     }
     if !only(ClassKind::Product) && only(ClassKind::Service) {
-        ClassKind::Service
+        (ClassKind::Service, None)
     } else {
-        ClassKind::Product
+        (ClassKind::Product, None)
     }
 }
 
@@ -249,8 +252,11 @@ fn machine_of<'r>(rules: &Rules, rec: &'r Record) -> Option<(String, &'r Field)>
 /// Reads one record into its machine.
 fn read_record(rules: &Rules, m: &mut Machine, rec: &Record) {
     let inv = rules.inventory();
-    let class = class_of(rules, rec);
+    let (class, family) = class_of(rules, rec);
     let mut row = Row::default();
+    if family == Some(ClassFamily::Office) {
+        row.p.family = Some(ProductFamily::Office);
+    }
     for f in &rec.fields {
         let def: &PropertyDef = match inv.named(&f.name) {
             Some(Named::Property(p)) => p,
@@ -281,10 +287,10 @@ fn read_record(rules: &Rules, m: &mut Machine, rec: &Record) {
             };
             row.p.lines.entry(id).or_insert(line);
         }
-        let target: &mut Row = if class == ClassKind::Service {
-            &mut m.service
-        } else {
-            &mut row
+        let target: &mut Row = match (class, family) {
+            (ClassKind::Service, Some(ClassFamily::Office)) => &mut m.office_service,
+            (ClassKind::Service, None) => &mut m.service,
+            _ => &mut row,
         };
         apply_product(target, def.field, v);
     }
@@ -331,11 +337,13 @@ pub(super) fn snapshots(
 }
 
 fn snapshot(rules: &Rules, path: &str, mut m: Machine, lines_read: u32) -> LicenseSnapshot {
+    // Windows' CMID names the machine; Office's own service has another, used by its products.
     let cmid = m
         .products
         .iter()
-        .chain(std::iter::once(&m.service))
+        .chain([&m.service, &m.office_service])
         .find_map(|r| r.cmid.clone());
+    let office_cmid = m.office_service.cmid.clone().or_else(|| cmid.clone());
     // Without the PartialProductKey column, an Unlicensed row beside rows in another state is
     // a SKU installed without a key (as `slmgr /dlv all` shows them), not the machine's state.
     let others = m.products.iter().any(|r| {
@@ -343,6 +351,7 @@ fn snapshot(rules: &Rules, path: &str, mut m: Machine, lines_read: u32) -> Licen
             .is_some_and(|s| s != LicenseState::Unlicensed)
     });
     let service = std::mem::take(&mut m.service);
+    let office_service = std::mem::take(&mut m.office_service);
     let mut products = Vec::with_capacity(m.products.len());
     for mut row in std::mem::take(&mut m.products) {
         row.p.in_use = if row.key_column {
@@ -353,7 +362,12 @@ fn snapshot(rules: &Rules, path: &str, mut m: Machine, lines_read: u32) -> Licen
         if row.p.trusted_time.is_none() {
             row.p.trusted_time.clone_from(&m.inventory_time);
         }
-        products.push(product(rules, row, &service, cmid.as_deref()));
+        let product = if row.p.family == Some(ProductFamily::Office) {
+            product(rules, row, &office_service, office_cmid.as_deref())
+        } else {
+            product(rules, row, &service, cmid.as_deref())
+        };
+        products.push(product);
     }
     LicenseSnapshot {
         path: path.to_owned(),
@@ -361,7 +375,7 @@ fn snapshot(rules: &Rules, path: &str, mut m: Machine, lines_read: u32) -> Licen
         languages: Vec::new(),
         machine: m.name,
         machine_line: m.name_line,
-        service_version: service.version.clone(),
+        service_version: service.version.clone().or(office_service.version),
         cmid,
         products,
         commands: Vec::new(),

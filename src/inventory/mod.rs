@@ -1,7 +1,8 @@
 //! The Windows licensing inventory reader: instances of the WMI classes `SoftwareLicensingProduct`
 //! and `SoftwareLicensingService` as `Get-CimInstance` / `Get-WmiObject` print or export them
 //! (`Format-List`, `Export-Csv` with or without `#TYPE`, `ConvertTo-Json`; one machine or an
-//! `Invoke-Command` fan-out naming each in `PSComputerName`), and Configuration Manager's views of the same
+//! `Invoke-Command` fan-out naming each in `PSComputerName`), wmic's `/format:csv` (machine in
+//! `Node`) and `/format:list`, and Configuration Manager's views of the same
 //! classes (`<Property>0` columns, `Netbios_Name0`, `ResourceID`, `TimeStamp`) — into one
 //! [`LicenseSnapshot`] per machine, one product per instance, as the slmgr reader fills them
 //! (slmgr.vbs reads these very properties).

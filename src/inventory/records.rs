@@ -1,7 +1,8 @@
 //! The three serializations of WMI instances, cut into records of `name = value` with the line
 //! each came from: PowerShell's `Format-List` (blocks of `Name : value`, long values wrapped onto
-//! indented lines), `Export-Csv` and SQL result CSV (a header of names, one row per instance,
-//! with or without Windows PowerShell's `#TYPE` line; comma, semicolon or tab), and
+//! indented lines) and wmic's `/format:list` (blocks of `Name=value`), `Export-Csv`, SQL result
+//! and wmic `/format:csv` CSV (a header of names, one row per instance, with or without Windows
+//! PowerShell's `#TYPE` line or wmic's empty first line; comma, semicolon or tab), and
 //! `ConvertTo-Json` (an object or an array of objects, or the `CimInstanceProperties` list of a
 //! raw CIM instance). Which names are properties is the vocabulary's business, not this file's.
 
@@ -41,8 +42,14 @@ fn is_ident(s: &str) -> bool {
         && !s.starts_with(|c: char| c.is_ascii_digit())
 }
 
-/// `Name   : value` → (`Name`, `value`).
+/// `Name   : value` (PowerShell's `Format-List`) or `Name=value` (wmic's `/format:list`,
+/// `/value`) → (`Name`, `value`).
 pub(super) fn list_pair(line: &str) -> Option<(&str, &str)> {
+    if let Some((key, value)) = line.split_once('=')
+        && is_ident(key)
+    {
+        return Some((key, value.trim()));
+    }
     let (key, rest) = line.split_once(':')?;
     let name = key.trim_end();
     if !is_ident(name) || key.starts_with(char::is_whitespace) {
@@ -188,18 +195,39 @@ fn table(text: &str, delim: u8) -> Vec<Record> {
         let line = u32::try_from(line)
             .unwrap_or(u32::MAX)
             .saturating_add(u32::try_from(index + 1).unwrap_or(u32::MAX));
+        let cells = unquoted_commas(row.iter().collect(), header.len());
         let fields = header
             .iter()
-            .zip(row.iter())
+            .zip(cells)
             .map(|(name, value)| Field {
                 name: name.clone(),
-                value: value.to_owned(),
-                line,
                 text: format!("{name}: {value}"),
+                value,
+                line,
             })
             .collect::<Vec<_>>();
         if fields.iter().any(|f| !f.value.trim().is_empty()) {
             out.push(Record { fields });
+        }
+    }
+    out
+}
+
+/// The cells of a row with more cells than its header has names: wmic's `/format:csv` quotes
+/// nothing, so a value holding `, ` (`Windows(R), Enterprise edition`) is cut in two. A cell
+/// starting with a space goes back onto the one before it, left to right, until the counts
+/// agree; a row of the right length (every quoted export) is left as it is.
+fn unquoted_commas(cells: Vec<&str>, names: usize) -> Vec<String> {
+    let mut extra = cells.len().saturating_sub(names);
+    let mut out: Vec<String> = Vec::with_capacity(cells.len());
+    for cell in cells {
+        match out.last_mut() {
+            Some(last) if extra > 0 && cell.starts_with(' ') => {
+                last.push(char::from(b','));
+                last.push_str(cell);
+                extra -= 1;
+            }
+            _ => out.push(cell.to_owned()),
         }
     }
     out

@@ -1,7 +1,7 @@
 use super::*;
 use crate::hresult::Hresult;
 use crate::model::license::LicenseState;
-use crate::model::snapshot::RemainingKind;
+use crate::model::snapshot::{ProductFamily, RemainingKind};
 use crate::rules::inventory::ValueKind;
 use crate::rules::slmgr::FieldId;
 
@@ -240,4 +240,103 @@ fn csv_rows_with_crlf_line_ends_keep_their_own_line_numbers() {
         .map(|x| x.machine_line.as_ref().map(|l| l.line))
         .collect();
     assert_eq!(lines, [Some(2), Some(3)]);
+}
+
+fn utf16le(text: &str, bom: bool) -> Vec<u8> {
+    let mut v = if bom { vec![0xFF, 0xFE] } else { Vec::new() };
+    v.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    v
+}
+
+const WMIC_CSV: &str = "\r\nNode,Description,GracePeriodRemaining,ID,LicenseStatus,LicenseStatusReason,Name,PartialProductKey\r\nPC1,Windows(R) Operating System, VOLUME_KMSCLIENT channel,0,73111121-5638-40f6-bc11-f1d7b0d64300,5,3221549172,Windows(R), Enterprise edition,2YT43\r\nPC2,Windows(R) Operating System, VOLUME_KMSCLIENT channel,250000,73111121-5638-40f6-bc11-f1d7b0d64300,1,1074066433,Windows(R), Enterprise edition,2YT43\r\n";
+
+#[test]
+fn wmic_csv_in_utf16_names_each_machine_by_node_and_rejoins_unquoted_commas() {
+    // wmic redirected to a file writes UTF-16LE (with or without a BOM); piped through `find` or
+    // `more` it is ANSI with `\r\r\n` line ends.
+    let piped = WMIC_CSV.replace("\r\n", "\r\r\n");
+    for bytes in [
+        utf16le(WMIC_CSV, true),
+        utf16le(WMIC_CSV, false),
+        piped.into_bytes(),
+    ] {
+        let s = read(&rules(), "wmic.csv", &bytes).unwrap();
+        assert_eq!(s.len(), 2);
+        let pc1 = &s[0];
+        assert_eq!(pc1.machine.as_deref(), Some("PC1"));
+        let p = &pc1.products[0];
+        assert_eq!(p.name.as_deref(), Some("Windows(R), Enterprise edition"));
+        assert_eq!(p.channel.as_deref(), Some("VOLUME_KMSCLIENT"));
+        assert_eq!(p.license_status, Some(LicenseState::Notification));
+        assert_eq!(p.notification_reason, Some(Hresult(0xC004_F074)));
+        assert_eq!(p.partial_product_key.as_deref(), Some("2YT43"));
+        assert_eq!(s[1].machine.as_deref(), Some("PC2"));
+        assert_eq!(
+            s[1].products[0].license_status,
+            Some(LicenseState::Licensed)
+        );
+    }
+}
+
+#[test]
+fn wmic_format_list_blocks_of_name_equals_value() {
+    let text = "\r\n\r\nDescription=Windows(R) Operating System, VOLUME_KMSCLIENT channel\r\nID=73111121-5638-40f6-bc11-f1d7b0d64300\r\nKeyManagementServiceMachine=kms.contoso.com\r\nKeyManagementServicePort=1688\r\nLicenseStatus=2\r\nName=Windows(R), Enterprise edition\r\nPartialProductKey=2YT43\r\n\r\n\r\n";
+    let s = read(&rules(), "wmic.txt", &utf16le(text, true)).unwrap();
+    assert_eq!(s.len(), 1);
+    let p = &s[0].products[0];
+    assert_eq!(p.license_status, Some(LicenseState::InitialGrace));
+    assert_eq!(
+        p.kms_client
+            .as_ref()
+            .and_then(|k| k.registered_host.as_ref())
+            .map(ToString::to_string)
+            .as_deref(),
+        Some("kms.contoso.com:1688")
+    );
+    // `Name=value` is wmic's only when the name is a bare identifier: a Format-List value holding
+    // `=` stays that value.
+    assert_eq!(
+        records::list_pair("Description : a=b"),
+        Some(("Description", "a=b"))
+    );
+}
+
+#[test]
+fn office_software_protection_classes_give_office_products_with_their_own_cmid() {
+    // Get-WmiObject on Windows 7 with Office 2010: Office's licences in osppsvc's classes, named
+    // by __CLASS (Get-WmiObject) or CimClass (Get-CimInstance).
+    let text = "__CLASS : SoftwareLicensingProduct\nName : Windows(R) 7, Enterprise edition\nDescription : Windows Operating System - Windows(R) 7, VOLUME_KMSCLIENT channel\nLicenseStatus : 1\nPartialProductKey : H8Q99\nGracePeriodRemaining : 250000\n\n__CLASS : SoftwareLicensingService\nClientMachineID : 11111111-2222-3333-4444-555555555555\nKeyManagementServiceMachine : \n\nCimClass : root/cimv2:OfficeSoftwareProtectionProduct\nName : Office 14, OfficeProPlus-KMS_Client edition\nDescription : Office 14, VOLUME_KMSCLIENT channel\nLicenseStatus : 2\nPartialProductKey : 2WQTQ\nGracePeriodRemaining : 40000\nDiscoveredKeyManagementServiceMachineName : \n\n__CLASS : OfficeSoftwareProtectionService\nClientMachineID : 66666666-7777-8888-9999-000000000000\nVersion : 14.0.4763.1000\n";
+    let s = read_text(text).unwrap();
+    assert_eq!(s.len(), 1);
+    let snap = &s[0];
+    // Windows' CMID names the machine; Office's goes with Office's product.
+    assert_eq!(
+        snap.cmid.as_deref(),
+        Some("11111111-2222-3333-4444-555555555555")
+    );
+    assert_eq!(snap.products.len(), 2);
+    let office = &snap.products[1];
+    assert_eq!(office.family, Some(ProductFamily::Office));
+    assert!(!office.is_windows());
+    assert_eq!(office.license_status, Some(LicenseState::InitialGrace));
+    let k = office.kms_client.as_ref().unwrap();
+    assert_eq!(
+        k.cmid.as_deref(),
+        Some("66666666-7777-8888-9999-000000000000")
+    );
+    assert!(k.dns_discovery_failed);
+    assert!(snap.products[0].is_windows());
+    assert_eq!(
+        snap.windows_product().map(|p| p.line),
+        Some(snap.products[0].line)
+    );
+    // Office alone (its classes exported on their own): its verdict comes from its product.
+    let only = text.split("\n\n").skip(2).collect::<Vec<_>>().join("\n\n");
+    let s = read_text(&only).unwrap();
+    assert_eq!(s[0].products.len(), 1);
+    assert_eq!(s[0].products[0].family, Some(ProductFamily::Office));
+    assert_eq!(
+        s[0].cmid.as_deref(),
+        Some("66666666-7777-8888-9999-000000000000")
+    );
 }

@@ -28,12 +28,22 @@ pub(crate) enum ClassKind {
     Service,
 }
 
+/// Whose licences a class holds, when the class alone tells (Office's own classes under
+/// `osppsvc`); unset: the instance's `ApplicationID` or name tells.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum ClassFamily {
+    Office,
+}
+
 /// One `[[class]]`.
 #[derive(Debug, Clone, PartialEq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct ClassDef {
     pub name: String,
     pub kind: ClassKind,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub family: Option<ClassFamily>,
     /// The names Configuration Manager gives it (views, WMI classes).
     #[serde(default)]
     pub configmgr: Vec<String>,
@@ -280,16 +290,15 @@ impl Inventory {
         })
     }
 
-    /// The class a class name (WMI or Configuration Manager) names.
-    pub(crate) fn class(&self, name: &str) -> Option<ClassKind> {
+    /// The class a class name (WMI or Configuration Manager) names; a CIM class path
+    /// (`root/cimv2:OfficeSoftwareProtectionProduct`) names the class after its namespace.
+    pub(crate) fn class(&self, name: &str) -> Option<&ClassDef> {
         let name = name.trim();
-        self.classes
-            .iter()
-            .find(|c| {
-                c.name.eq_ignore_ascii_case(name)
-                    || c.configmgr.iter().any(|n| n.eq_ignore_ascii_case(name))
-            })
-            .map(|c| c.kind)
+        let name = name.rsplit([':', '/', '\\']).next().unwrap_or(name).trim();
+        self.classes.iter().find(|c| {
+            c.name.eq_ignore_ascii_case(name)
+                || c.configmgr.iter().any(|n| n.eq_ignore_ascii_case(name))
+        })
     }
 
     /// Every column of a role, in the file's order (the order of preference).

@@ -12,11 +12,13 @@ use std::path::Path;
 use crate::util::{run, run_json};
 
 /// Findings only a client's own event log shows: the client's side of a failed request (its
-/// 12288's code), and failures that never leave the client (8198, 8209).
+/// 12288's code), and failures that never leave the client (8198, 8209). Not
+/// `kms-dns-srv-missing`: the inventory shows it too, for a client that is not activated, has no
+/// host set with `/skms` and holds an empty `DiscoveredKeyManagementServiceMachineName` (what
+/// slmgr prints as "KMS name not available"), the case where it matters.
 const CLIENT_LOG_ONLY: &[&str] = &[
     "kms-unreachable",
     "kms-request-not-received",
-    "kms-dns-srv-missing",
     "bios-slic-invalid",
     "non-genuine-tampered",
     "non-genuine-invalid-key",
@@ -135,6 +137,10 @@ fn host_logs_and_the_inventory_show_what_they_can_of_each_fleet() {
         "count-stuck",
         "response-lost",
         "rogue-host",
+        "dns-publish-failure",
+        "firewall",
+        "expiring-laptops",
+        "non-genuine",
     ] {
         problems.extend(differences(scenario));
     }

@@ -170,3 +170,27 @@ fn real_pastes_wmi_001_and_the_ansible_excerpt() {
     assert_eq!(m["channel"], "RETAIL");
     assert_eq!(m["products"][0]["notification_reason"], "0xC004F014");
 }
+
+#[test]
+fn wmic_csv_and_list_in_utf16_as_wmic_writes_them_to_a_file() {
+    // `wmic /node:… path SoftwareLicensingProduct get … /format:csv > file`: UTF-16LE, an
+    // empty first line, `Node` naming each machine, `, ` inside values left unquoted.
+    let r = analyze(&["wmic-csv-2-nodes-utf16.csv"]);
+    assert_eq!(r["inputs"][0]["encoding"], "UTF-16LE (BOM)");
+    assert_eq!(names(&r), ["WS-FIN-02", "WS-FIN-01"], "problems first");
+    let ok = machine(&r, "WS-FIN-01");
+    assert_eq!(ok["license_status"], "licensed");
+    assert_eq!(ok["channel"], "VOLUME_KMSCLIENT");
+    assert!(findings(ok).is_empty());
+    let bad = machine(&r, "WS-FIN-02");
+    assert_eq!(bad["license_status"], "notification");
+    assert_eq!(
+        findings(bad),
+        ["kms-dns-srv-missing", "kms-unreachable", "unlicensed-rfm"]
+    );
+    // `/format:list`: blocks of `Name=value`, no machine name (the file names it).
+    let r = analyze(&["wmic-list-one-machine-utf16.txt"]);
+    let m = machine(&r, "wmic-list-one-machine-utf16");
+    assert_eq!(m["license_status"], "initial-grace");
+    assert_eq!(findings(m), ["grace-expiring", "kms-dns-srv-missing"]);
+}

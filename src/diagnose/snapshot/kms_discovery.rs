@@ -51,7 +51,7 @@ impl MachineDiag<'_> {
             severity,
             Vec::new(),
             format!(
-                "{} is a KMS client that is not activated, has no KMS host set with /skms, and found no KMS host through DNS: slmgr says the KMS name is not available from auto-discovery, so no _vlmcs._tcp record answered in {domain}. Retrying /ato will not help until a host is found.",
+                "{} is a KMS client that is not activated, has no KMS host set with /skms, and found no KMS host through DNS: its licensing data holds no KMS name from auto-discovery, so no _vlmcs._tcp record answered in {domain}. Retrying /ato will not help until a host is found.",
                 product_label(p)
             ),
             evidence,

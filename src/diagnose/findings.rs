@@ -165,7 +165,9 @@ impl<'r> FindingSet<'r> {
         };
         let found = f.machines.first().and_then(|first| {
             let at = self.by_key.get(&machine_key(first))?;
-            at.iter().copied().find(|&i| self.findings.get(i).is_some_and(same))
+            at.iter()
+                .copied()
+                .find(|&i| self.findings.get(i).is_some_and(same))
         });
         match found.and_then(|i| self.findings.get_mut(i)) {
             Some(x) => {

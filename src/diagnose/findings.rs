@@ -169,27 +169,24 @@ impl<'r> FindingSet<'r> {
                 .copied()
                 .find(|&i| self.findings.get(i).is_some_and(same))
         });
-        match found.and_then(|i| self.findings.get_mut(i)) {
-            Some(x) => {
-                x.severity = x.severity.max(f.severity);
-                x.codes.extend(f.codes);
-                x.codes.sort();
-                x.codes.dedup();
-                x.evidence.extend(f.evidence);
-                x.evidence.sort();
-                x.evidence.dedup();
-                x.evidence.truncate(MAX_EVIDENCE);
-            }
-            None => {
-                let at = self.findings.len();
-                for name in &f.machines {
-                    let list = self.by_key.entry(machine_key(name)).or_default();
-                    if list.last() != Some(&at) {
-                        list.push(at);
-                    }
+        if let Some(x) = found.and_then(|i| self.findings.get_mut(i)) {
+            x.severity = x.severity.max(f.severity);
+            x.codes.extend(f.codes);
+            x.codes.sort();
+            x.codes.dedup();
+            x.evidence.extend(f.evidence);
+            x.evidence.sort();
+            x.evidence.dedup();
+            x.evidence.truncate(MAX_EVIDENCE);
+        } else {
+            let at = self.findings.len();
+            for name in &f.machines {
+                let list = self.by_key.entry(machine_key(name)).or_default();
+                if list.last() != Some(&at) {
+                    list.push(at);
                 }
-                self.findings.push(f);
             }
+            self.findings.push(f);
         }
     }
 

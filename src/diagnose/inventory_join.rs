@@ -27,7 +27,7 @@ use crate::events::{ActivationEvent, FieldValue};
 use crate::hresult::Hresult;
 use crate::model::snapshot::RemainingKind;
 use crate::model::{Evidence, LicenseState, Machine, MachineRole};
-use crate::rules::KmsParams;
+use crate::rules::{KmsParams, Severity};
 
 /// How far the activation time read from the licence may be from the host's record of it: the
 /// licence's minutes are read at the report's time, the inventory may be a day older, and the
@@ -241,7 +241,9 @@ fn lost(
     });
 }
 
-/// The client is set to a KMS host whose log is not among those supplied.
+/// The client is set to a KMS host whose log is not among those supplied. A licensed client is
+/// well whatever host activated it: for it the unknown host is information (the finding still
+/// names the host for whoever keeps the hosts), not a warning about the machine.
 fn host_unknown(findings: &mut FindingSet<'_>, scope: &Scope<'_>, m: &Machine, server: &str) {
     let supplied: Vec<&str> = scope
         .correlation
@@ -261,7 +263,7 @@ fn host_unknown(findings: &mut FindingSet<'_>, scope: &Scope<'_>, m: &Machine, s
         codes: Vec::new(),
         detail,
         evidence: inventory_rows(scope, &m.name),
-        severity: None,
+        severity: (m.license_status == LicenseState::Licensed).then_some(Severity::Informational),
     });
 }
 

@@ -174,39 +174,50 @@ fn a_client_its_host_activated_that_is_not_licensed_lost_the_answer() {
 
 #[test]
 fn a_client_set_to_a_host_whose_log_was_not_supplied_is_kms_host_unknown() {
-    let dir = tempfile::tempdir().unwrap();
-    let inv = dir.path().join("inventory.txt");
-    let log = dir.path().join("kms1.xml");
-    std::fs::write(
-        &inv,
-        INVENTORY
-            .replace("STATUS", "1")
-            .replace("GRACE", "250000")
-            .replace("kms1.contoso.com", "kms-rogue.example.net"),
-    )
-    .unwrap();
-    std::fs::write(
-        &log,
-        request("2026-10-01T02:00:00Z", "ws9.contoso.com", OTHER),
-    )
-    .unwrap();
-    let (_, r) = run_json(&[
-        "analyze",
-        "--format",
-        "json",
-        "--now",
-        "2026-10-01T12:00:00Z",
-        inv.to_str().unwrap(),
-        log.to_str().unwrap(),
-    ]);
-    let f = finding(&r, "kms-host-unknown").unwrap_or_else(|| panic!("{r:#}"));
-    assert!(
-        f["explanation"]
-            .as_str()
-            .unwrap()
-            .contains("kms-rogue.example.net"),
-        "{f}"
-    );
+    // A licensed client is well whatever host activated it: the unknown host is information and
+    // the machine stays OK (it was a warning that turned every licensed client of a second,
+    // unsupplied host into a warning). A client not licensed is warned.
+    for (status, severity) in [("1", "info"), ("2", "warning")] {
+        let dir = tempfile::tempdir().unwrap();
+        let inv = dir.path().join("inventory.txt");
+        let log = dir.path().join("kms1.xml");
+        std::fs::write(
+            &inv,
+            INVENTORY
+                .replace("STATUS", status)
+                .replace("GRACE", "250000")
+                .replace("kms1.contoso.com", "kms-rogue.example.net"),
+        )
+        .unwrap();
+        std::fs::write(
+            &log,
+            request("2026-10-01T02:00:00Z", "ws9.contoso.com", OTHER),
+        )
+        .unwrap();
+        let (_, r) = run_json(&[
+            "analyze",
+            "--format",
+            "json",
+            "--now",
+            "2026-10-01T12:00:00Z",
+            inv.to_str().unwrap(),
+            log.to_str().unwrap(),
+        ]);
+        let f = finding(&r, "kms-host-unknown").unwrap_or_else(|| panic!("{r:#}"));
+        assert!(
+            f["explanation"]
+                .as_str()
+                .unwrap()
+                .contains("kms-rogue.example.net"),
+            "{f}"
+        );
+        assert_eq!(f["severity"], severity, "status {status}: {f}");
+        if status == "1" {
+            let machines = r["machines"].as_array().unwrap();
+            let m = machines.iter().find(|m| m["role"] == "kms-client").unwrap();
+            assert_eq!(m["verdict"], "ok", "{m}");
+        }
+    }
 }
 
 #[test]

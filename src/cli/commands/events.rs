@@ -68,79 +68,26 @@ fn read(args: &EventsArgs, rules: &Rules) -> (Vec<ActivationEvent>, Vec<EventsIn
     };
     let mut all = Vec::new();
     let mut inputs = Vec::new();
-    for mut f in input::collect(&args.paths) {
-        // A large export in a format read as a stream is never loaded whole.
-        if let Some(result) = events::stream::read_large(rules, &f, keep) {
-            match result {
-                Ok((evs, stats, format)) => {
-                    all.extend(evs);
-                    inputs.push(EventsInput {
-                        path: f.path,
-                        format: Some(format),
-                        stats,
-                        error: None,
-                    });
-                }
-                Err(e) => {
-                    report::diagnostic("error", &e.to_string());
-                    inputs.push(EventsInput {
-                        path: f.path,
-                        format: None,
-                        stats: ReadStats::default(),
-                        error: Some(e.to_string()),
-                    });
-                }
-            }
-            continue;
-        }
-        f.load();
-        let read_failed = f.bytes.is_err();
-        // A small text that is no event export as given, or reads with damaged blocks, may be
-        // one once the decoration of a post is removed (quote marks, Markdown, bullets, hard
-        // breaks): kept for that second reading. Large exports are not copied.
-        let post = f
-            .bytes
-            .as_ref()
-            .ok()
-            .filter(|b| {
-                b.len() <= crate::slmgr::MAX_INPUT_BYTES && !input::encoding::looks_binary(b)
-            })
-            .cloned();
-        let result = f
-            .bytes
-            .map_err(|e| format!("{}: {e}", f.path))
-            .and_then(|b| {
-                events::read_input(rules, &f.path, b, f.disk.as_deref(), keep)
-                    .map_err(|e| e.to_string())
-            });
-        let result = match (result, post) {
-            (Err(e), Some(post)) => undecorated(rules, &f.path, &post, keep).ok_or(e),
-            (Ok(read), Some(post)) if read.1.damaged_count > 0 => {
-                match undecorated(rules, &f.path, &post, keep) {
-                    Some(plain) if plain.0.len() > read.0.len() => Ok(plain),
-                    _ => Ok(read),
-                }
-            }
-            (result, _) => result,
-        };
-        match result {
-            Ok((evs, stats, format)) => {
+    for f in input::collect(&args.paths) {
+        let (path, explicit) = (f.path.clone(), f.explicit);
+        match read_one(rules, f, keep) {
+            (Ok((evs, stats, format)), _) => {
                 all.extend(evs);
                 inputs.push(EventsInput {
-                    path: f.path,
+                    path,
                     format: Some(format),
                     stats,
                     error: None,
                 });
             }
-            Err(e) => {
+            (Err(e), loud) => {
                 // A file in a directory or zip that is no event log is skipped quietly; a named
                 // one, or one that could not be read at all, is an error.
-                if f.explicit || read_failed {
+                if explicit || loud {
                     report::diagnostic("error", &e);
                 }
                 inputs.push(EventsInput {
-                    path: f.path,
+                    path,
                     format: None,
                     stats: ReadStats::default(),
                     error: Some(e),
@@ -150,4 +97,46 @@ fn read(args: &EventsArgs, rules: &Rules) -> (Vec<ActivationEvent>, Vec<EventsIn
     }
     events::sort(&mut all);
     (all, inputs)
+}
+
+/// One input's events; beside an error, whether it is reported whatever the input (the file
+/// could not be read at all, or a large export read as a stream failed).
+fn read_one(
+    rules: &Rules,
+    mut f: input::InputFile,
+    keep: Keep<'_>,
+) -> (Result<events::EventsRead, String>, bool) {
+    // A large export in a format read as a stream is never loaded whole.
+    if let Some(result) = events::stream::read_large(rules, &f, keep) {
+        return (result.map_err(|e| e.to_string()), true);
+    }
+    f.load();
+    let read_failed = f.bytes.is_err();
+    // A small text that is no event export as given, or reads with damaged blocks, may be
+    // one once the decoration of a post is removed (quote marks, Markdown, bullets, hard
+    // breaks): kept for that second reading. Large exports are not copied.
+    let post = f
+        .bytes
+        .as_ref()
+        .ok()
+        .filter(|b| b.len() <= crate::slmgr::MAX_INPUT_BYTES && !input::encoding::looks_binary(b))
+        .cloned();
+    let result = f
+        .bytes
+        .map_err(|e| format!("{}: {e}", f.path))
+        .and_then(|b| {
+            events::read_input(rules, &f.path, b, f.disk.as_deref(), keep)
+                .map_err(|e| e.to_string())
+        });
+    let result = match (result, post) {
+        (Err(e), Some(post)) => undecorated(rules, &f.path, &post, keep).ok_or(e),
+        (Ok(read), Some(post)) if read.1.damaged_count > 0 => {
+            match undecorated(rules, &f.path, &post, keep) {
+                Some(plain) if plain.0.len() > read.0.len() => Ok(plain),
+                _ => Ok(read),
+            }
+        }
+        (result, _) => result,
+    };
+    (result, read_failed)
 }

@@ -435,10 +435,9 @@ impl EvtxParts {
         let header = evtx::header(repaired, &mut notes).map_err(EventReadError::evtx(path))?;
         let read = self.tally.finish(&header, &mut notes);
         let mut events = read.events;
-        // The ranges are joined: a chunk repeating another in any range is found here.
-        let (mut view, _) = evtx::salvage::open(file)
-            .map_err(|e| EventReadError::evtx(path)(evtx::EvtxError::Open(e)))?;
-        let repeats = evtx::salvage::repeats(&mut view)
+        // The ranges are joined: a chunk repeating another in any range is found here (a file
+        // is read in ranges only when its chunks are in place: the file is its own view).
+        let repeats = evtx::salvage::repeats(&mut input)
             .map_err(|e| EventReadError::evtx(path)(evtx::EvtxError::Read(e)))?;
         let repeated = read_once(&mut events, repeats, &mut notes);
         events.shrink_to_fit();

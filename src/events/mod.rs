@@ -199,9 +199,14 @@ pub(crate) fn read_input(
                 notes.extend(note);
                 read_evtx(rules, image, keep, &mut convert, &mut notes)
             };
-            let read = read.map_err(EventReadError::evtx(path))?;
+            let (mut read, repeats) = read.map_err(EventReadError::evtx(path))?;
             declined = read.declined;
-            (read.events, read.damaged, read.records)
+            let repeated = read_once(&mut read.events, repeats, &mut notes);
+            (
+                read.events,
+                read.damaged,
+                read.records.saturating_sub(repeated),
+            )
         }
         InputFormat::Xml => {
             let (decoded, note) = crate::input::encoding::decode_utf8_standard(&bytes);
@@ -265,26 +270,61 @@ pub(crate) fn read_input(
 }
 
 /// Reads a log through its repaired `view`: every record through the `evtx` crate
-/// ([`Keep::All`]), else through the pre-filter.
+/// ([`Keep::All`]), else through the pre-filter; with the chunks that repeat earlier chunks'
+/// records ([`evtx::salvage::repeats`], for [`read_once`]).
 fn read_evtx<R: std::io::Read + std::io::Seek>(
     rules: &Rules,
-    view: R,
+    mut view: R,
     keep: Keep<'_>,
     convert: &mut dyn FnMut(&[RawEvent]) -> Vec<ActivationEvent>,
     notes: &mut Vec<String>,
-) -> Result<evtx::LogRead<ActivationEvent>, evtx::EvtxError> {
+) -> Result<(evtx::LogRead<ActivationEvent>, evtx::salvage::Repeats), evtx::EvtxError> {
+    let repeats = evtx::salvage::repeats(&mut view).map_err(evtx::EvtxError::Read)?;
     let wanted = |r: &RawEvent| keep.wants(r.event_id);
-    if matches!(keep, Keep::All) {
-        return evtx::read(view, &wanted).map(|(raws, damaged, records)| evtx::LogRead {
+    let read = if matches!(keep, Keep::All) {
+        evtx::read(view, &wanted).map(|(raws, damaged, records)| evtx::LogRead {
             events: convert(&raws),
             damaged,
             records,
             declined: evtx::Declines::default(),
-        });
+        })
+    } else {
+        with_select(rules, keep, |select| {
+            evtx::read_selected(view, select, &wanted, convert, notes)
+        })
+    };
+    read.map(|r| (r, repeats))
+}
+
+/// A log's records read once: an event whose record id a record earlier in the log (a lower
+/// position) already has is dropped — record ids in one log never repeat, so a repeat is a
+/// chunk copied over another. The chunks `repeats` names are said in `notes` (else, if events
+/// were dropped all the same, how many). Returns how many records to take off the log's count.
+fn read_once(
+    events: &mut Vec<ActivationEvent>,
+    repeats: evtx::salvage::Repeats,
+    notes: &mut Vec<String>,
+) -> u64 {
+    let mut first: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
+    for e in events.iter() {
+        if let Some(id) = e.record_id {
+            let at = first.entry(id).or_insert(e.source.index);
+            *at = (*at).min(e.source.index);
+        }
     }
-    with_select(rules, keep, |select| {
-        evtx::read_selected(view, select, &wanted, convert, notes)
-    })
+    let before = events.len();
+    events.retain(|e| {
+        e.record_id
+            .is_none_or(|id| first.get(&id).is_none_or(|at| *at == e.source.index))
+    });
+    let dropped = before - events.len();
+    if repeats.notes.is_empty() && dropped > 0 {
+        notes.push(format!(
+            "{dropped} event(s) repeat record ids read earlier in this log (a damaged log): they are read once"
+        ));
+    }
+    notes.extend(repeats.notes);
+    repeats.records
 }
 
 /// Runs a streaming reader, normalizing the records `keep` wants a batch at a time (the raw
@@ -395,8 +435,14 @@ impl EvtxParts {
         let header = evtx::header(repaired, &mut notes).map_err(EventReadError::evtx(path))?;
         let read = self.tally.finish(&header, &mut notes);
         let mut events = read.events;
+        // The ranges are joined: a chunk repeating another in any range is found here (a file
+        // is read in ranges only when its chunks are in place: the file is its own view).
+        let repeats = evtx::salvage::repeats(&mut input)
+            .map_err(|e| EventReadError::evtx(path)(evtx::EvtxError::Read(e)))?;
+        let repeated = read_once(&mut events, repeats, &mut notes);
         events.shrink_to_fit();
-        let mut stats = stats(read.records, read.damaged, notes, &events);
+        let records = read.records.saturating_sub(repeated);
+        let mut stats = stats(records, read.damaged, notes, &events);
         stats.declined = read.declined;
         Ok((events, stats, InputFormat::Evtx))
     }

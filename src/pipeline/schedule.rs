@@ -355,4 +355,34 @@ mod tests {
             }
         }
     }
+
+    /// A chunk copied over another (its records read twice) is read once whichever range holds
+    /// the copy, with the same note (issue 29).
+    #[test]
+    fn a_copied_chunk_is_read_once_in_chunk_ranges_too() {
+        let rules = Rules::load(None).unwrap();
+        let mut b = std::fs::read("testdata/evtx/fukusuket_evtx-parser_Application.evtx").unwrap();
+        let (head, chunk) = (4096, 65536);
+        let first = b.get(head..head + chunk).unwrap().to_vec();
+        b.get_mut(head + 3 * chunk..head + 4 * chunk)
+            .unwrap()
+            .copy_from_slice(&first);
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("copied.evtx");
+        std::fs::write(&path, b).unwrap();
+        let files = [path];
+        let whole = read_inputs_in(&rules, &files, 1, &Silent, u64::MAX);
+        let mut ids: Vec<_> = whole.events.iter().filter_map(|e| e.record_id).collect();
+        let n = ids.len();
+        ids.sort_unstable();
+        ids.dedup();
+        assert_eq!(ids.len(), n, "record ids repeat");
+        let said = format!("{:?}", whole.summaries);
+        assert!(said.contains("chunk 3 repeats record ids"), "{said}");
+        for (threads, range) in [(1, 1), (2, 1), (2, 3)] {
+            let ranged = read_inputs_in(&rules, &files, threads, &Silent, range);
+            assert_eq!(ranged.events, whole.events, "ranges of {range}");
+            assert_eq!(ranged.summaries, whole.summaries, "ranges of {range}");
+        }
+    }
 }

@@ -35,6 +35,7 @@ mod pastes;
 mod prefilter;
 mod prose;
 mod regression;
+mod repeated_chunks;
 mod reports;
 mod robustness;
 mod rules;

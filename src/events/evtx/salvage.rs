@@ -5,12 +5,15 @@
 //! chunk by chunk through a repaired view, from memory or from disk: [`Patched`] and
 //! [`Repaired`] set the header's signature and block size right (every other byte as it is), and
 //! [`Repaired`] puts chunks found off their places back in place; a note says what was repaired.
-//! It knows the file's shape, not what is inside a chunk.
+//! It knows the file's shape, not what is inside a chunk. `repeats.rs` finds chunks copied over
+//! others (record ids read twice) from their headers, for readers to read them once.
 
+mod repeats;
 mod scan;
 
 use std::io::{self, Read, Seek, SeekFrom};
 
+pub(crate) use repeats::{Repeats, repeats};
 #[cfg(test)]
 use scan::locate;
 pub(crate) use scan::{Layout, chunks_in_place, is_log, locate_in};

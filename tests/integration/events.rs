@@ -6,11 +6,15 @@ use std::path::Path;
 use crate::util::{run, run_json};
 
 const DIR: &str = "testdata/events";
-/// The public samples beside the checkout; `KMSDIAG_SAMPLES` names them elsewhere (a worktree
-/// whose parent has no `shared/`).
-pub(crate) static SAMPLES: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
-    std::env::var("KMSDIAG_SAMPLES").unwrap_or_else(|_| "../shared/samples/evtx".to_owned())
-});
+/// The public `.evtx` samples beside the checkout; `KMSDIAG_SAMPLES` names them elsewhere (a
+/// worktree whose parent has no `shared/`): their folder, or the samples folder holding `evtx/`
+/// (both were given, and the second read `README.md` as a log).
+pub(crate) static SAMPLES: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| match std::env::var("KMSDIAG_SAMPLES") {
+        Ok(dir) if std::path::Path::new(&dir).join("evtx").is_dir() => format!("{dir}/evtx"),
+        Ok(dir) => dir,
+        Err(_) => "../shared/samples/evtx".to_owned(),
+    });
 
 fn events_without_source(path: &str) -> Vec<serde_json::Value> {
     let (code, out, err) = run(&["events", "--format", "jsonl", path]);

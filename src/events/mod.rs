@@ -296,15 +296,19 @@ fn read_evtx<R: std::io::Read + std::io::Seek>(
     read.map(|r| (r, repeats))
 }
 
-/// A log's records read once: an event whose record id a record earlier in the log (a lower
-/// position) already has is dropped — record ids in one log never repeat, so a repeat is a
-/// chunk copied over another. The chunks `repeats` names are said in `notes` (else, if events
-/// were dropped all the same, how many). Returns how many records to take off the log's count.
+/// A log's records read once: when chunk headers show a chunk repeating earlier chunks' record
+/// ids (`repeats`: a chunk copied over another — ids in one log never repeat), an event whose
+/// record id an earlier record of the log (a lower position) already has is dropped, and the
+/// repeating chunks are said in `notes`. An intact log costs nothing here (the ids are not
+/// mapped). Returns how many records to take off the log's count.
 fn read_once(
     events: &mut Vec<ActivationEvent>,
     repeats: evtx::salvage::Repeats,
     notes: &mut Vec<String>,
 ) -> u64 {
+    if repeats.notes.is_empty() {
+        return 0;
+    }
     let mut first: std::collections::HashMap<u64, u64> = std::collections::HashMap::new();
     for e in events.iter() {
         if let Some(id) = e.record_id {
@@ -312,17 +316,10 @@ fn read_once(
             *at = (*at).min(e.source.index);
         }
     }
-    let before = events.len();
     events.retain(|e| {
         e.record_id
             .is_none_or(|id| first.get(&id).is_none_or(|at| *at == e.source.index))
     });
-    let dropped = before - events.len();
-    if repeats.notes.is_empty() && dropped > 0 {
-        notes.push(format!(
-            "{dropped} event(s) repeat record ids read earlier in this log (a damaged log): they are read once"
-        ));
-    }
     notes.extend(repeats.notes);
     repeats.records
 }

@@ -276,6 +276,18 @@ fn json_lines_read<R: Read>(
     Ok(pieces.finish(fields))
 }
 
+/// Doubles a full row buffer up to `limit` items; at the limit the row is too long: the buffer
+/// is reused from its start (`used` = 0) and `false` says so.
+fn grow<T: Copy + Default>(buf: &mut Vec<T>, used: &mut usize, limit: usize) -> bool {
+    if buf.len() < limit {
+        buf.resize(buf.len() * 2, T::default());
+        true
+    } else {
+        *used = 0;
+        false
+    }
+}
+
 /// A SIEM's CSV, row by row: the first row names the columns.
 fn csv<R: Read>(
     text: &mut Text<R>,
@@ -310,20 +322,10 @@ fn csv<R: Read>(
         match res {
             csv_core::ReadRecordResult::InputEmpty => {}
             csv_core::ReadRecordResult::OutputFull => {
-                if out.len() < MAX_RECORD_BYTES {
-                    out.resize(out.len() * 2, 0);
-                } else {
-                    too_long = true;
-                    nout = 0;
-                }
+                too_long |= !grow(&mut out, &mut nout, MAX_RECORD_BYTES);
             }
             csv_core::ReadRecordResult::OutputEndsFull => {
-                if ends.len() < MAX_CELLS {
-                    ends.resize(ends.len() * 2, 0);
-                } else {
-                    too_long = true;
-                    nend = 0;
-                }
+                too_long |= !grow(&mut ends, &mut nend, MAX_CELLS);
             }
             csv_core::ReadRecordResult::Record => {
                 let cells = out.get(..nout).unwrap_or(&[]);

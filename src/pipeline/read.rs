@@ -244,10 +244,12 @@ fn read_ladder(rules: &Rules, reader: &SlmgrReader, f: InputFile) -> Read {
     }
     // Event exports (XML, JSON, CSV/text) are recognised by their content; they can be large,
     // and their bytes move to their reader.
-    if crate::events::detect(rules, &bytes).is_some() {
+    if let Some(format) = crate::events::detect(rules, &bytes) {
         // A post's event text with decoration on every line (a Markdown hard break, quote
-        // marks) reads with damaged blocks as given: it is read again without it.
-        let post = (bytes.len() <= crate::slmgr::MAX_INPUT_BYTES).then(|| bytes.clone());
+        // marks) reads with damaged blocks as given: it is read again without it. A log file
+        // is no post: its bytes are not copied.
+        let post = (format != InputFormat::Evtx && bytes.len() <= crate::slmgr::MAX_INPUT_BYTES)
+            .then(|| bytes.clone());
         let events =
             read_events(rules, &path, disk.as_deref(), bytes, &mut summary).unwrap_or_default();
         if summary.status != InputStatus::Read
